@@ -1,0 +1,354 @@
+//! Component factories: one per component type and kind.
+//!
+//! A factory names its type, lists the signals it supports with their stability,
+//! checks a config without side effects ([`ReceiverFactory::check_config`] and
+//! friends), and builds a running component (I/O allowed). Configs arrive as a
+//! [`serde_json::Value`] subtree of the YAML document; [`decode_config`] turns one
+//! into the component's typed config, reporting every problem with its key path.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::component::Component;
+use crate::consumer::{BoxConsumer, Consumer};
+use crate::error::ComponentError;
+use crate::id::{ComponentId, Kind};
+use crate::signal::Signal;
+use crate::telemetry::Registry;
+
+/// How mature a component is for a signal, as the collector rates them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stability {
+    /// Not for production; may change or go away.
+    Development,
+    /// Works; config may still change.
+    Alpha,
+    /// Works; config changes are announced.
+    Beta,
+    /// Works; config is stable.
+    Stable,
+    /// Will be removed.
+    Deprecated,
+}
+
+impl fmt::Display for Stability {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Stability::Development => "development",
+            Stability::Alpha => "alpha",
+            Stability::Beta => "beta",
+            Stability::Stable => "stable",
+            Stability::Deprecated => "deprecated",
+        })
+    }
+}
+
+/// One problem in a component's config.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigProblem {
+    /// Key path inside the component's config, segments joined by `::`
+    /// (`protocols::grpc::endpoint`); empty for the config as a whole.
+    pub path: String,
+    /// What is wrong, in words a user can act on.
+    pub message: String,
+}
+
+impl ConfigProblem {
+    /// A problem at `path`.
+    pub fn new(path: impl Into<String>, message: impl Into<String>) -> Self {
+        ConfigProblem {
+            path: path.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// A config's own checks, beyond what its types enforce. Pure: no I/O.
+pub trait Validate {
+    /// Every problem found, empty when the config is valid.
+    fn validate(&self) -> Vec<ConfigProblem> {
+        Vec::new()
+    }
+}
+
+/// Decodes a component config from its YAML subtree and validates it. `null` (a
+/// component listed with no body, `debug:`) is the default config.
+pub fn decode_config<C>(raw: &Value) -> Result<C, Vec<ConfigProblem>>
+where
+    C: DeserializeOwned + Default + Validate,
+{
+    let config: C = if raw.is_null() {
+        C::default()
+    } else {
+        serde_path_to_error::deserialize(raw).map_err(|e| {
+            let path = e.path().to_string();
+            let path = if path == "." {
+                String::new()
+            } else {
+                path.replace('.', "::")
+            };
+            vec![ConfigProblem::new(path, e.into_inner().to_string())]
+        })?
+    };
+    let problems = config.validate();
+    if problems.is_empty() {
+        Ok(config)
+    } else {
+        Err(problems)
+    }
+}
+
+/// What a component is given at build time.
+#[derive(Clone, Debug)]
+pub struct BuildContext {
+    /// The component's id.
+    pub id: ComponentId,
+    /// The signals of the pipelines the component is used in.
+    pub signals: Vec<Signal>,
+    /// Where the component registers its internal metrics.
+    pub telemetry: Registry,
+}
+
+/// The next consumer of a receiver, per signal; `None` for signals no pipeline
+/// takes from it.
+#[derive(Clone, Default)]
+pub struct SignalConsumers {
+    /// Where received spans go.
+    pub traces: Option<BoxConsumer>,
+    /// Where received metrics go.
+    pub metrics: Option<BoxConsumer>,
+    /// Where received logs go.
+    pub logs: Option<BoxConsumer>,
+}
+
+impl SignalConsumers {
+    /// The consumer for `signal`.
+    pub fn get(&self, signal: Signal) -> Option<&BoxConsumer> {
+        match signal {
+            Signal::Traces => self.traces.as_ref(),
+            Signal::Metrics => self.metrics.as_ref(),
+            Signal::Logs => self.logs.as_ref(),
+        }
+    }
+
+    /// Sets the consumer for `signal`.
+    pub fn set(&mut self, signal: Signal, consumer: BoxConsumer) {
+        match signal {
+            Signal::Traces => self.traces = Some(consumer),
+            Signal::Metrics => self.metrics = Some(consumer),
+            Signal::Logs => self.logs = Some(consumer),
+        }
+    }
+}
+
+/// A running processor: a consumer with a lifecycle.
+pub trait Processor: Consumer + Component {}
+impl<T: Consumer + Component> Processor for T {}
+
+/// A running exporter: a consumer with a lifecycle.
+pub trait Exporter: Consumer + Component {}
+impl<T: Consumer + Component> Exporter for T {}
+
+/// What every factory tells about itself.
+pub trait FactoryInfo: Send + Sync {
+    /// The component type, the `otlp` of `otlp/name`.
+    fn type_name(&self) -> &'static str;
+
+    /// The signals the component supports, with its stability for each. Extensions
+    /// have none.
+    fn signals(&self) -> &'static [(Signal, Stability)];
+
+    /// Checks a config without side effects.
+    fn check_config(&self, raw: &Value) -> Result<(), Vec<ConfigProblem>>;
+
+    /// Whether the component supports `signal`.
+    fn supports(&self, signal: Signal) -> bool {
+        self.signals().iter().any(|(s, _)| *s == signal)
+    }
+}
+
+/// Builds receivers of one type.
+#[async_trait]
+pub trait ReceiverFactory: FactoryInfo {
+    /// Builds one receiver instance, shared by every pipeline that lists it.
+    async fn build(
+        &self,
+        ctx: BuildContext,
+        raw: &Value,
+        next: SignalConsumers,
+    ) -> Result<Arc<dyn Component>, ComponentError>;
+}
+
+/// Builds processors of one type.
+#[async_trait]
+pub trait ProcessorFactory: FactoryInfo {
+    /// Builds one processor instance for one pipeline.
+    async fn build(
+        &self,
+        ctx: BuildContext,
+        raw: &Value,
+        next: BoxConsumer,
+    ) -> Result<Arc<dyn Processor>, ComponentError>;
+}
+
+/// Builds exporters of one type.
+#[async_trait]
+pub trait ExporterFactory: FactoryInfo {
+    /// Builds one exporter instance, shared by every pipeline that lists it.
+    async fn build(
+        &self,
+        ctx: BuildContext,
+        raw: &Value,
+    ) -> Result<Arc<dyn Exporter>, ComponentError>;
+}
+
+/// Builds extensions of one type.
+#[async_trait]
+pub trait ExtensionFactory: FactoryInfo {
+    /// Builds the extension.
+    async fn build(
+        &self,
+        ctx: BuildContext,
+        raw: &Value,
+    ) -> Result<Arc<dyn Component>, ComponentError>;
+}
+
+/// Every factory a stratus build knows, by kind and type.
+#[derive(Clone, Default)]
+pub struct Factories {
+    /// Receiver factories by type.
+    pub receivers: BTreeMap<&'static str, Arc<dyn ReceiverFactory>>,
+    /// Processor factories by type.
+    pub processors: BTreeMap<&'static str, Arc<dyn ProcessorFactory>>,
+    /// Exporter factories by type.
+    pub exporters: BTreeMap<&'static str, Arc<dyn ExporterFactory>>,
+    /// Extension factories by type.
+    pub extensions: BTreeMap<&'static str, Arc<dyn ExtensionFactory>>,
+}
+
+impl Factories {
+    /// No factories.
+    pub fn new() -> Self {
+        Factories::default()
+    }
+
+    /// Adds a receiver factory.
+    pub fn receiver(mut self, f: impl ReceiverFactory + 'static) -> Self {
+        self.receivers.insert(f.type_name(), Arc::new(f));
+        self
+    }
+
+    /// Adds a processor factory.
+    pub fn processor(mut self, f: impl ProcessorFactory + 'static) -> Self {
+        self.processors.insert(f.type_name(), Arc::new(f));
+        self
+    }
+
+    /// Adds an exporter factory.
+    pub fn exporter(mut self, f: impl ExporterFactory + 'static) -> Self {
+        self.exporters.insert(f.type_name(), Arc::new(f));
+        self
+    }
+
+    /// Adds an extension factory.
+    pub fn extension(mut self, f: impl ExtensionFactory + 'static) -> Self {
+        self.extensions.insert(f.type_name(), Arc::new(f));
+        self
+    }
+
+    /// The factory of a kind and type, seen through what every factory tells.
+    pub fn info(&self, kind: Kind, ty: &str) -> Option<&dyn FactoryInfo> {
+        match kind {
+            Kind::Receiver => self
+                .receivers
+                .get(ty)
+                .map(|f| f.as_ref() as &dyn FactoryInfo),
+            Kind::Processor => self
+                .processors
+                .get(ty)
+                .map(|f| f.as_ref() as &dyn FactoryInfo),
+            Kind::Exporter => self
+                .exporters
+                .get(ty)
+                .map(|f| f.as_ref() as &dyn FactoryInfo),
+            Kind::Extension => self
+                .extensions
+                .get(ty)
+                .map(|f| f.as_ref() as &dyn FactoryInfo),
+            Kind::Connector => None,
+        }
+    }
+
+    /// Every type known for a kind, sorted.
+    pub fn types(&self, kind: Kind) -> Vec<&'static str> {
+        match kind {
+            Kind::Receiver => self.receivers.keys().copied().collect(),
+            Kind::Processor => self.processors.keys().copied().collect(),
+            Kind::Exporter => self.exporters.keys().copied().collect(),
+            Kind::Extension => self.extensions.keys().copied().collect(),
+            Kind::Connector => Vec::new(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields, default)]
+    struct Inner {
+        endpoint: String,
+    }
+    impl Default for Inner {
+        fn default() -> Self {
+            Inner {
+                endpoint: "localhost:4317".into(),
+            }
+        }
+    }
+
+    #[derive(Debug, Default, Deserialize)]
+    #[serde(deny_unknown_fields, default)]
+    struct Cfg {
+        grpc: Inner,
+        #[serde(with = "crate::confval::duration")]
+        timeout: std::time::Duration,
+    }
+    impl Validate for Cfg {
+        fn validate(&self) -> Vec<ConfigProblem> {
+            if self.grpc.endpoint.is_empty() {
+                vec![ConfigProblem::new("grpc::endpoint", "must not be empty")]
+            } else {
+                vec![]
+            }
+        }
+    }
+
+    #[test]
+    fn decode_reports_paths() {
+        let c: Cfg = decode_config(&Value::Null).unwrap();
+        assert_eq!(c.grpc.endpoint, "localhost:4317");
+        let err =
+            decode_config::<Cfg>(&serde_json::json!({"grpc": {"endpiont": "x"}})).unwrap_err();
+        assert_eq!(err[0].path, "grpc::endpiont");
+        assert!(
+            err[0].message.contains("unknown field `endpiont`"),
+            "{}",
+            err[0].message
+        );
+        let err = decode_config::<Cfg>(&serde_json::json!({"timeout": "5 parsecs"})).unwrap_err();
+        assert_eq!(err[0].path, "timeout");
+        let err = decode_config::<Cfg>(&serde_json::json!({"grpc": {"endpoint": ""}})).unwrap_err();
+        assert_eq!(
+            err,
+            vec![ConfigProblem::new("grpc::endpoint", "must not be empty")]
+        );
+    }
+}

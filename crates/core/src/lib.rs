@@ -1,0 +1,27 @@
+//! The foundation every stratus component builds on.
+//!
+//! - [`pdata`]: the telemetry that flows down a pipeline (OTLP protobuf types in one
+//!   envelope per batch, with the client's request metadata).
+//! - [`consumer`]: the one call data moves through, `consume(data).await`.
+//! - [`error`]: the two error classes that cross components, permanent and retryable.
+//! - [`component`]: lifecycle (`start`, `shutdown`) and the [`component::Host`].
+//! - [`factory`]: one factory per component kind, with a pure config check and a `build`.
+//! - [`telemetry`]: stratus's own metrics, rendered in Prometheus text format.
+//! - [`confval`]: config value types shared by every component (durations, secrets).
+
+pub mod component;
+pub mod confval;
+pub mod consumer;
+pub mod error;
+pub mod factory;
+pub mod id;
+pub mod pdata;
+pub mod signal;
+pub mod telemetry;
+
+pub use component::{Component, Health, Host};
+pub use consumer::{BoxConsumer, Consumer, Fanout};
+pub use error::{ComponentError, ConsumeError};
+pub use id::{ComponentId, Kind};
+pub use pdata::{Metadata, Payload, Telemetry};
+pub use signal::Signal;

@@ -1,0 +1,398 @@
+//! stratus's own metrics, exposed in Prometheus text format with the Go collector's
+//! names (`otelcol_receiver_accepted_spans`, ...) so existing dashboards keep working.
+//!
+//! Counters and gauges are lock-free atomics handed out once at build time; the
+//! registry's lock is only taken to register a series and to render `/metrics`.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use crate::signal::Signal;
+
+/// Label pairs of one series, in the order given.
+type Labels = Vec<(String, String)>;
+
+/// A monotonically increasing count.
+#[derive(Debug, Clone, Default)]
+pub struct Counter(Arc<AtomicU64>);
+
+impl Counter {
+    /// Adds `n`.
+    pub fn add(&self, n: u64) {
+        self.0.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// The current value.
+    pub fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// A value that goes up and down.
+#[derive(Debug, Clone, Default)]
+pub struct Gauge(Arc<AtomicU64>);
+
+impl Gauge {
+    /// Sets the value.
+    pub fn set(&self, v: f64) {
+        self.0.store(v.to_bits(), Ordering::Relaxed);
+    }
+
+    /// The current value.
+    pub fn get(&self) -> f64 {
+        f64::from_bits(self.0.load(Ordering::Relaxed))
+    }
+}
+
+/// A distribution over fixed bucket bounds.
+#[derive(Debug, Clone)]
+pub struct Histogram(Arc<HistogramInner>);
+
+#[derive(Debug)]
+struct HistogramInner {
+    bounds: Vec<f64>,
+    buckets: Vec<AtomicU64>,
+    count: AtomicU64,
+    sum_bits: Mutex<f64>,
+}
+
+impl Histogram {
+    fn new(bounds: &[f64]) -> Self {
+        Histogram(Arc::new(HistogramInner {
+            bounds: bounds.to_vec(),
+            buckets: bounds.iter().map(|_| AtomicU64::new(0)).collect(),
+            count: AtomicU64::new(0),
+            sum_bits: Mutex::new(0.0),
+        }))
+    }
+
+    /// Records one observation.
+    pub fn record(&self, v: f64) {
+        let inner = &self.0;
+        if let Some(i) = inner.bounds.iter().position(|b| v <= *b) {
+            inner.buckets[i].fetch_add(1, Ordering::Relaxed);
+        }
+        inner.count.fetch_add(1, Ordering::Relaxed);
+        if let Ok(mut sum) = inner.sum_bits.lock() {
+            *sum += v;
+        }
+    }
+
+    /// Observations recorded so far.
+    pub fn count(&self) -> u64 {
+        self.0.count.load(Ordering::Relaxed)
+    }
+}
+
+/// A gauge read when `/metrics` is rendered.
+pub type GaugeFn = Box<dyn Fn() -> f64 + Send + Sync>;
+
+enum Series {
+    Counter(Counter),
+    Gauge(Gauge),
+    GaugeFn(GaugeFn),
+    Histogram(Histogram),
+}
+
+struct Family {
+    help: String,
+    kind: &'static str,
+    series: BTreeMap<Labels, Series>,
+}
+
+/// The registry of every internal metric of one stratus process.
+#[derive(Clone, Default)]
+pub struct Registry {
+    families: Arc<Mutex<BTreeMap<String, Family>>>,
+}
+
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registry").finish_non_exhaustive()
+    }
+}
+
+fn owned(labels: &[(&str, &str)]) -> Labels {
+    labels
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+impl Registry {
+    /// An empty registry.
+    pub fn new() -> Self {
+        Registry::default()
+    }
+
+    fn with_series<T>(
+        &self,
+        name: &str,
+        help: &str,
+        kind: &'static str,
+        labels: &[(&str, &str)],
+        get: impl FnOnce(&mut Series) -> Option<T>,
+        make: impl FnOnce() -> (Series, T),
+    ) -> T {
+        let mut families = match self.families.lock() {
+            Ok(f) => f,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let family = families.entry(name.to_string()).or_insert_with(|| Family {
+            help: help.to_string(),
+            kind,
+            series: BTreeMap::new(),
+        });
+        let key = owned(labels);
+        if let Some(existing) = family.series.get_mut(&key) {
+            if let Some(v) = get(existing) {
+                return v;
+            }
+        }
+        let (series, handle) = make();
+        family.series.insert(key, series);
+        handle
+    }
+
+    /// The counter `name{labels}`, created on first use. The same name and labels
+    /// always give the same counter.
+    pub fn counter(&self, name: &str, help: &str, labels: &[(&str, &str)]) -> Counter {
+        self.with_series(
+            name,
+            help,
+            "counter",
+            labels,
+            |s| match s {
+                Series::Counter(c) => Some(c.clone()),
+                _ => None,
+            },
+            || {
+                let c = Counter::default();
+                (Series::Counter(c.clone()), c)
+            },
+        )
+    }
+
+    /// The gauge `name{labels}`, created on first use.
+    pub fn gauge(&self, name: &str, help: &str, labels: &[(&str, &str)]) -> Gauge {
+        self.with_series(
+            name,
+            help,
+            "gauge",
+            labels,
+            |s| match s {
+                Series::Gauge(g) => Some(g.clone()),
+                _ => None,
+            },
+            || {
+                let g = Gauge::default();
+                (Series::Gauge(g.clone()), g)
+            },
+        )
+    }
+
+    /// A gauge whose value `read` computes at each scrape; replaces an earlier one.
+    pub fn gauge_fn(&self, name: &str, help: &str, labels: &[(&str, &str)], read: GaugeFn) {
+        self.with_series(
+            name,
+            help,
+            "gauge",
+            labels,
+            |_| None,
+            || (Series::GaugeFn(read), ()),
+        )
+    }
+
+    /// The histogram `name{labels}` with bucket upper bounds `bounds`, created on first use.
+    pub fn histogram(
+        &self,
+        name: &str,
+        help: &str,
+        labels: &[(&str, &str)],
+        bounds: &[f64],
+    ) -> Histogram {
+        self.with_series(
+            name,
+            help,
+            "histogram",
+            labels,
+            |s| match s {
+                Series::Histogram(h) => Some(h.clone()),
+                _ => None,
+            },
+            || {
+                let h = Histogram::new(bounds);
+                (Series::Histogram(h.clone()), h)
+            },
+        )
+    }
+
+    /// Renders every metric in Prometheus text exposition format 0.0.4.
+    pub fn render(&self) -> String {
+        let families = match self.families.lock() {
+            Ok(f) => f,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let mut out = String::with_capacity(4096);
+        for (name, family) in families.iter() {
+            let _ = writeln!(out, "# HELP {name} {}", family.help);
+            let _ = writeln!(out, "# TYPE {name} {}", family.kind);
+            for (labels, series) in &family.series {
+                match series {
+                    Series::Counter(c) => sample(&mut out, name, labels, None, c.get() as f64),
+                    Series::Gauge(g) => sample(&mut out, name, labels, None, g.get()),
+                    Series::GaugeFn(f) => sample(&mut out, name, labels, None, f()),
+                    Series::Histogram(h) => {
+                        let inner = &h.0;
+                        let mut cumulative = 0u64;
+                        let bucket = format!("{name}_bucket");
+                        for (bound, count) in inner.bounds.iter().zip(&inner.buckets) {
+                            cumulative += count.load(Ordering::Relaxed);
+                            let le = bound.to_string();
+                            sample(&mut out, &bucket, labels, Some(&le), cumulative as f64);
+                        }
+                        let total = inner.count.load(Ordering::Relaxed);
+                        sample(&mut out, &bucket, labels, Some("+Inf"), total as f64);
+                        let sum = inner.sum_bits.lock().map(|s| *s).unwrap_or(0.0);
+                        sample(&mut out, &format!("{name}_sum"), labels, None, sum);
+                        sample(
+                            &mut out,
+                            &format!("{name}_count"),
+                            labels,
+                            None,
+                            total as f64,
+                        );
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+fn sample(out: &mut String, name: &str, labels: &Labels, le: Option<&str>, value: f64) {
+    out.push_str(name);
+    if !labels.is_empty() || le.is_some() {
+        out.push('{');
+        let mut first = true;
+        let extra = le.map(|le| ("le", le));
+        for (k, v) in labels
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .chain(extra)
+        {
+            if !first {
+                out.push(',');
+            }
+            first = false;
+            let _ = write!(out, "{k}=\"");
+            for ch in v.chars() {
+                match ch {
+                    '\\' => out.push_str("\\\\"),
+                    '"' => out.push_str("\\\""),
+                    '\n' => out.push_str("\\n"),
+                    c => out.push(c),
+                }
+            }
+            out.push('"');
+        }
+        out.push('}');
+    }
+    let _ = writeln!(out, " {value}");
+}
+
+/// The standard metrics of one receiver on one transport:
+/// `otelcol_receiver_{accepted,refused}_{spans,metric_points,log_records}`.
+#[derive(Clone, Debug)]
+pub struct ReceiverMetrics {
+    accepted: [Counter; 3],
+    refused: [Counter; 3],
+}
+
+fn signal_index(signal: Signal) -> usize {
+    match signal {
+        Signal::Traces => 0,
+        Signal::Metrics => 1,
+        Signal::Logs => 2,
+    }
+}
+
+impl ReceiverMetrics {
+    /// Registers the counters for `receiver` on `transport` (`grpc`, `http`).
+    pub fn new(registry: &Registry, receiver: &str, transport: &str) -> Self {
+        let labels = [("receiver", receiver), ("transport", transport)];
+        let make = |what: &str, help: &str| {
+            Signal::ALL.map(|s| {
+                registry.counter(
+                    &format!("otelcol_receiver_{what}_{}", s.item_name()),
+                    &format!("Number of {} {help}", s.item_name().replace('_', " ")),
+                    &labels,
+                )
+            })
+        };
+        ReceiverMetrics {
+            accepted: make("accepted", "successfully pushed into the pipeline."),
+            refused: make("refused", "that could not be pushed into the pipeline."),
+        }
+    }
+
+    /// Counts items accepted into the pipeline.
+    pub fn accepted(&self, signal: Signal, items: usize) {
+        self.accepted[signal_index(signal)].add(items as u64);
+    }
+
+    /// Counts items the pipeline refused.
+    pub fn refused(&self, signal: Signal, items: usize) {
+        self.refused[signal_index(signal)].add(items as u64);
+    }
+}
+
+/// Counters indexed by signal, for components that count per signal.
+#[derive(Clone, Debug)]
+pub struct PerSignal(pub [Counter; 3]);
+
+impl PerSignal {
+    /// Registers `prefix_{spans,metric_points,log_records}{labels}`.
+    pub fn new(registry: &Registry, prefix: &str, help: &str, labels: &[(&str, &str)]) -> Self {
+        PerSignal(
+            Signal::ALL
+                .map(|s| registry.counter(&format!("{prefix}_{}", s.item_name()), help, labels)),
+        )
+    }
+
+    /// The counter for `signal`.
+    pub fn get(&self, signal: Signal) -> &Counter {
+        &self.0[signal_index(signal)]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_prometheus_text() {
+        let r = Registry::new();
+        let c = r.counter("otelcol_x", "Help.", &[("exporter", "otlp/\"a\"")]);
+        c.add(3);
+        r.counter("otelcol_x", "Help.", &[("exporter", "otlp/\"a\"")])
+            .add(2);
+        r.gauge_fn("otelcol_g", "G.", &[], Box::new(|| 1.5));
+        let h = r.histogram("otelcol_h", "H.", &[("p", "batch")], &[10.0, 100.0]);
+        h.record(5.0);
+        h.record(50.0);
+        h.record(500.0);
+        let text = r.render();
+        assert!(
+            text.contains("# TYPE otelcol_x counter\notelcol_x{exporter=\"otlp/\\\"a\\\"\"} 5\n")
+        );
+        assert!(text.contains("otelcol_g 1.5\n"));
+        assert!(text.contains("otelcol_h_bucket{p=\"batch\",le=\"10\"} 1\n"));
+        assert!(text.contains("otelcol_h_bucket{p=\"batch\",le=\"100\"} 2\n"));
+        assert!(text.contains("otelcol_h_bucket{p=\"batch\",le=\"+Inf\"} 3\n"));
+        assert!(text.contains("otelcol_h_count{p=\"batch\"} 3\n"));
+        assert!(text.contains("otelcol_h_sum{p=\"batch\"} 555\n"));
+    }
+}
