@@ -1,0 +1,259 @@
+//! The shared exporter config blocks: `timeout`, `retry_on_failure`, `sending_queue`,
+//! with the upstream collector's keys and defaults.
+
+use std::time::Duration;
+
+use serde::Deserialize;
+use stratus_core::factory::{ConfigProblem, Validate};
+
+/// The default per-attempt timeout of an exporter request: 5s.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// `retry_on_failure`: how failed requests are retried (exponential back-off with jitter).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetryConfig {
+    /// Whether to retry retryable failures. Default `true`.
+    pub enabled: bool,
+    /// Wait before the first retry. Default `5s`.
+    #[serde(with = "stratus_core::confval::duration")]
+    pub initial_interval: Duration,
+    /// Jitter: each wait is picked from `interval * (1 ± randomization_factor)`. Default `0.5`.
+    pub randomization_factor: f64,
+    /// Factor the wait grows by after each retry. Default `1.5`.
+    pub multiplier: f64,
+    /// Upper bound of one wait. Default `30s`.
+    #[serde(with = "stratus_core::confval::duration")]
+    pub max_interval: Duration,
+    /// Give up on a request after retrying this long; `0` retries forever. Default `300s`.
+    #[serde(with = "stratus_core::confval::duration")]
+    pub max_elapsed_time: Duration,
+}
+
+impl Default for RetryConfig {
+    fn default() -> Self {
+        RetryConfig {
+            enabled: true,
+            initial_interval: Duration::from_secs(5),
+            randomization_factor: 0.5,
+            multiplier: 1.5,
+            max_interval: Duration::from_secs(30),
+            max_elapsed_time: Duration::from_secs(300),
+        }
+    }
+}
+
+impl RetryConfig {
+    /// No retries: the first failure is final.
+    pub fn disabled() -> Self {
+        RetryConfig {
+            enabled: false,
+            ..RetryConfig::default()
+        }
+    }
+}
+
+impl Validate for RetryConfig {
+    fn validate(&self) -> Vec<ConfigProblem> {
+        let mut problems = Vec::new();
+        if !self.enabled {
+            return problems;
+        }
+        if self.initial_interval.is_zero() {
+            problems.push(ConfigProblem::new(
+                "initial_interval",
+                "must be greater than 0",
+            ));
+        }
+        if !(0.0..=1.0).contains(&self.randomization_factor) {
+            problems.push(ConfigProblem::new(
+                "randomization_factor",
+                "must be between 0 and 1",
+            ));
+        }
+        if self.multiplier < 1.0 || !self.multiplier.is_finite() {
+            problems.push(ConfigProblem::new("multiplier", "must be at least 1"));
+        }
+        if self.max_interval < self.initial_interval {
+            problems.push(ConfigProblem::new(
+                "max_interval",
+                "must be greater than or equal to initial_interval",
+            ));
+        }
+        if !self.max_elapsed_time.is_zero()
+            && (self.max_elapsed_time < self.initial_interval
+                || self.max_elapsed_time < self.max_interval)
+        {
+            problems.push(ConfigProblem::new(
+                "max_elapsed_time",
+                "must be 0 (retry forever) or at least initial_interval and max_interval",
+            ));
+        }
+        problems
+    }
+}
+
+/// How a sending queue measures its size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Sizer {
+    /// One per request (batch) as it arrived.
+    Requests,
+    /// Spans, metric data points or log records.
+    Items,
+    /// Bytes of the batch encoded as OTLP protobuf.
+    Bytes,
+}
+
+/// `sending_queue`: the buffer between the pipeline and the exporter's senders.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct QueueConfig {
+    /// Whether to queue. Without a queue a batch is sent in the caller's task and its
+    /// failure returned to the caller. Default `true`.
+    pub enabled: bool,
+    /// Senders working through the queue in parallel. Default `10`.
+    pub num_consumers: usize,
+    /// Capacity, in units of `sizer`. Default `1000`.
+    pub queue_size: usize,
+    /// What the queue counts: `requests`, `items` or `bytes`. Default `requests`.
+    pub sizer: Sizer,
+    /// When full, make the caller wait for room instead of refusing its data. Default `false`.
+    pub block_on_overflow: bool,
+    /// A storage extension id (`file_storage/name`) for a queue that survives restarts.
+    /// Default: none (in memory).
+    pub storage: Option<String>,
+}
+
+impl Default for QueueConfig {
+    fn default() -> Self {
+        QueueConfig {
+            enabled: true,
+            num_consumers: 10,
+            queue_size: 1000,
+            sizer: Sizer::Requests,
+            block_on_overflow: false,
+            storage: None,
+        }
+    }
+}
+
+impl QueueConfig {
+    /// No queue: batches are sent in the caller's task.
+    pub fn disabled() -> Self {
+        QueueConfig {
+            enabled: false,
+            ..QueueConfig::default()
+        }
+    }
+}
+
+impl Validate for QueueConfig {
+    fn validate(&self) -> Vec<ConfigProblem> {
+        let mut problems = Vec::new();
+        if !self.enabled {
+            return problems;
+        }
+        if self.num_consumers == 0 {
+            problems.push(ConfigProblem::new(
+                "num_consumers",
+                "must be greater than 0",
+            ));
+        }
+        if self.queue_size == 0 {
+            problems.push(ConfigProblem::new("queue_size", "must be greater than 0"));
+        }
+        if let Some(storage) = &self.storage {
+            problems.push(ConfigProblem::new(
+                "storage",
+                format!(
+                    "storage extension `{storage}` cannot be used: this stratus build has no \
+                     persistent queue yet; remove `storage` to queue in memory"
+                ),
+            ));
+        }
+        problems
+    }
+}
+
+/// Everything the helper needs from an exporter's config.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExporterSettings {
+    /// Per-attempt timeout; zero means none.
+    pub timeout: Duration,
+    /// Retry policy.
+    pub retry: RetryConfig,
+    /// Queue settings.
+    pub queue: QueueConfig,
+}
+
+impl Default for ExporterSettings {
+    fn default() -> Self {
+        ExporterSettings {
+            timeout: DEFAULT_TIMEOUT,
+            retry: RetryConfig::default(),
+            queue: QueueConfig::default(),
+        }
+    }
+}
+
+impl ExporterSettings {
+    /// Settings for exporters that write locally: no queue, no retry, no timeout.
+    pub fn direct() -> Self {
+        ExporterSettings {
+            timeout: Duration::ZERO,
+            retry: RetryConfig::disabled(),
+            queue: QueueConfig::disabled(),
+        }
+    }
+}
+
+/// Validates the three shared blocks, prefixing each problem with its block's key.
+pub fn validate_shared(retry: &RetryConfig, queue: &QueueConfig) -> Vec<ConfigProblem> {
+    let prefixed = |prefix: &str, problems: Vec<ConfigProblem>| {
+        problems
+            .into_iter()
+            .map(|p| ConfigProblem::new(format!("{prefix}::{}", p.path), p.message))
+            .collect::<Vec<_>>()
+    };
+    let mut all = prefixed("retry_on_failure", retry.validate());
+    all.extend(prefixed("sending_queue", queue.validate()));
+    all
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use stratus_core::factory::decode_config;
+
+    #[test]
+    fn defaults_match_upstream() {
+        let r: RetryConfig = decode_config(&serde_json::Value::Null).unwrap();
+        assert_eq!(r.initial_interval, Duration::from_secs(5));
+        assert_eq!(r.max_interval, Duration::from_secs(30));
+        assert_eq!(r.max_elapsed_time, Duration::from_secs(300));
+        assert_eq!((r.multiplier, r.randomization_factor), (1.5, 0.5));
+        let q: QueueConfig = decode_config(&serde_json::json!({})).unwrap();
+        assert_eq!(
+            (q.num_consumers, q.queue_size, q.sizer),
+            (10, 1000, Sizer::Requests)
+        );
+    }
+
+    #[test]
+    fn rejects_bad_values() {
+        let e = decode_config::<RetryConfig>(&serde_json::json!({
+            "initial_interval": "10s", "max_interval": "1s", "max_elapsed_time": "5s"
+        }))
+        .unwrap_err();
+        let paths: Vec<_> = e.iter().map(|p| p.path.as_str()).collect();
+        assert_eq!(paths, ["max_interval", "max_elapsed_time"]);
+        let e = decode_config::<QueueConfig>(&serde_json::json!({"sizer": "pages"})).unwrap_err();
+        assert_eq!(e[0].path, "sizer");
+        let e = decode_config::<QueueConfig>(&serde_json::json!({"queue_size": 0})).unwrap_err();
+        assert_eq!(e[0].path, "queue_size");
+        let e = decode_config::<QueueConfig>(&serde_json::json!({"storage": "file_storage"}))
+            .unwrap_err();
+        assert!(e[0].message.contains("file_storage"));
+    }
+}
