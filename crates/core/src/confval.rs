@@ -53,7 +53,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         total += value * scale;
         rest = next;
     }
-    Ok(Duration::from_secs_f64(total))
+    Duration::try_from_secs_f64(total).map_err(|_| format!("invalid duration `{text}`: too large"))
 }
 
 /// Formats a duration the way Go prints one (`1m30s`, `200ms`, `12.5s`).
@@ -174,6 +174,11 @@ mod tests {
         assert!(parse_duration("5 sec").is_err());
         assert!(parse_duration("-1s").is_err());
         assert!(parse_duration("abc").is_err());
+        assert!(
+            parse_duration("99999999999999999999999h")
+                .unwrap_err()
+                .contains("too large")
+        );
         assert_eq!(format_duration(Duration::from_millis(12_564)), "12.564s");
         assert_eq!(format_duration(Duration::from_secs(90)), "1m30s");
         assert_eq!(format_duration(Duration::from_millis(200)), "200ms");

@@ -37,10 +37,10 @@ impl Fanout {
 
     /// One consumer for `consumers`: the consumer itself when there is one, a fan-out otherwise.
     pub fn wrap(mut consumers: Vec<BoxConsumer>) -> BoxConsumer {
-        if consumers.len() == 1 {
-            if let Some(only) = consumers.pop() {
-                return only;
-            }
+        if consumers.len() == 1
+            && let Some(only) = consumers.pop()
+        {
+            return only;
         }
         Arc::new(Fanout::new(consumers))
     }

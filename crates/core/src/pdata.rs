@@ -17,6 +17,8 @@ pub use opentelemetry_proto::tonic::metrics::v1 as metrics;
 pub use opentelemetry_proto::tonic::resource::v1 as resource;
 pub use opentelemetry_proto::tonic::trace::v1 as trace;
 
+pub mod json;
+
 use logs::{ResourceLogs, ScopeLogs};
 use metrics::{Metric, ResourceMetrics, ScopeMetrics, metric::Data};
 use prost::Message;
@@ -267,12 +269,11 @@ fn take_front<T>(
         whole += 1;
     }
     let mut taken: Vec<T> = items.drain(..whole).collect();
-    if *budget > 0 {
-        if let Some(first) = items.first_mut() {
-            let n = *budget;
-            taken.push(split_one(first, n));
-            *budget = 0;
-        }
+    if *budget > 0
+        && let Some(first) = items.first_mut()
+    {
+        taken.push(split_one(first, *budget));
+        *budget = 0;
     }
     taken
 }

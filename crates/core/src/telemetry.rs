@@ -146,10 +146,10 @@ impl Registry {
             series: BTreeMap::new(),
         });
         let key = owned(labels);
-        if let Some(existing) = family.series.get_mut(&key) {
-            if let Some(v) = get(existing) {
-                return v;
-            }
+        if let Some(existing) = family.series.get_mut(&key)
+            && let Some(v) = get(existing)
+        {
+            return v;
         }
         let (series, handle) = make();
         family.series.insert(key, series);

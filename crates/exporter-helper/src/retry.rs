@@ -35,10 +35,10 @@ impl Backoff {
             let base = self.current.as_secs_f64();
             let low = base * (1.0 - f);
             let high = base * (1.0 + f);
-            Duration::from_secs_f64(low + rand::random::<f64>() * (high - low))
+            secs(low + rand::random::<f64>() * (high - low))
         };
         let next = self.current.as_secs_f64() * self.config.multiplier;
-        self.current = Duration::from_secs_f64(next.min(self.config.max_interval.as_secs_f64()));
+        self.current = secs(next.min(self.config.max_interval.as_secs_f64()));
         let delay = throttle.unwrap_or(jittered);
         let max = self.config.max_elapsed_time;
         if !max.is_zero() && self.started.elapsed() + delay > max {
@@ -46,6 +46,11 @@ impl Backoff {
         }
         Some(delay)
     }
+}
+
+/// Seconds as a duration, saturating instead of panicking on huge values.
+fn secs(s: f64) -> Duration {
+    Duration::try_from_secs_f64(s).unwrap_or(Duration::MAX)
 }
 
 #[cfg(test)]

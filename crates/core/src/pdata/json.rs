@@ -1,0 +1,451 @@
+//! OTLP/JSON: the JSON form of the OTLP export requests, as the collector writes it.
+//!
+//! [`encode_request`] writes the compact canonical form: lowerCamelCase field names,
+//! trace and span ids as hex, 64-bit integers as decimal strings, enums as integers,
+//! and fields holding their default value (`0`, `""`, `false`, empty lists) left out.
+//! A message that is present but empty is written as `{}` (a span's `"status":{}`), as
+//! the collector does, so decoding what was encoded gives back exactly the same data.
+//! Values inside a oneof (`stringValue`, `intValue`, `asDouble`, ...) and optional
+//! fields (`sum`, `min`, `max` of histogram points) are always written, zero or not.
+//!
+//! [`decode_request`] and [`decode_any`] read that form and the other forms OTLP/JSON
+//! senders produce (default values written out, 64-bit integers as numbers, keys and
+//! lists left out).
+//!
+//! JSON numbers cannot hold NaN or infinities: such doubles are written as absent,
+//! except in summary quantiles, which use the strings `"NaN"`, `"Infinity"` and
+//! `"-Infinity"`.
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use super::logs::ResourceLogs;
+use super::metrics::ResourceMetrics;
+use super::trace::ResourceSpans;
+use super::{
+    ExportLogsServiceRequest, ExportMetricsServiceRequest, ExportTraceServiceRequest, Payload,
+};
+use crate::signal::Signal;
+
+/// Fields kept even when they hold a default value: oneof members and proto3
+/// `optional` fields, whose presence is part of the data.
+const ALWAYS_KEPT: &[&str] = &[
+    "stringValue",
+    "boolValue",
+    "intValue",
+    "doubleValue",
+    "bytesValue",
+    "stringValueStrindex",
+    "asDouble",
+    "asInt",
+    "sum",
+    "min",
+    "max",
+];
+
+/// 64-bit integer fields, written as decimal strings; `"0"` is their default.
+const U64_STRING_FIELDS: &[&str] = &[
+    "startTimeUnixNano",
+    "endTimeUnixNano",
+    "timeUnixNano",
+    "observedTimeUnixNano",
+    "count",
+    "zeroCount",
+];
+
+/// Lists whose elements are `KeyValue`s.
+const KEY_VALUE_LISTS: &[&str] = &["attributes", "metadata", "filteredAttributes"];
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct TracesOut<'a> {
+    resource_spans: &'a [ResourceSpans],
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct MetricsOut<'a> {
+    resource_metrics: &'a [ResourceMetrics],
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct LogsOut<'a> {
+    resource_logs: &'a [ResourceLogs],
+}
+
+/// The top-level key of a signal's export request.
+fn top_key(signal: Signal) -> &'static str {
+    match signal {
+        Signal::Traces => "resourceSpans",
+        Signal::Metrics => "resourceMetrics",
+        Signal::Logs => "resourceLogs",
+    }
+}
+
+/// The payload as its signal's export request in compact OTLP/JSON
+/// (`{"resourceSpans":[...]}`), without a trailing newline.
+pub fn encode_request(payload: &Payload) -> Vec<u8> {
+    let value = match payload {
+        Payload::Traces(r) => serde_json::to_value(TracesOut { resource_spans: r }),
+        Payload::Metrics(r) => serde_json::to_value(MetricsOut {
+            resource_metrics: r,
+        }),
+        Payload::Logs(r) => serde_json::to_value(LogsOut { resource_logs: r }),
+    };
+    // The OTLP types serialize to plain maps with string keys: this cannot fail.
+    let mut value = value.unwrap_or(Value::Null);
+    let key = top_key(payload.signal());
+    let mut out = Map::new();
+    let list = match value.get_mut(key) {
+        Some(Value::Array(items)) => {
+            items.iter_mut().for_each(compact_value);
+            std::mem::take(items)
+        }
+        _ => Vec::new(),
+    };
+    // The top-level list is written even when empty, so the signal stays visible.
+    out.insert(key.to_string(), Value::Array(list));
+    serde_json::to_vec(&Value::Object(out)).unwrap_or_default()
+}
+
+/// Drops default-valued fields below `value` (see the module docs).
+fn compact_value(value: &mut Value) {
+    match value {
+        Value::Object(map) => compact_object(map),
+        Value::Array(items) => items.iter_mut().for_each(compact_value),
+        _ => {}
+    }
+}
+
+fn compact_object(map: &mut Map<String, Value>) {
+    map.retain(|key, value| match value {
+        Value::Null => false,
+        Value::Object(inner) => {
+            compact_object(inner);
+            true
+        }
+        Value::Array(items) => {
+            items.iter_mut().for_each(compact_value);
+            !items.is_empty()
+        }
+        _ if ALWAYS_KEPT.contains(&key.as_str()) => true,
+        Value::Bool(b) => *b,
+        Value::Number(n) => n.as_f64() != Some(0.0),
+        Value::String(s) => {
+            !(s.is_empty() || (s == "0" && U64_STRING_FIELDS.contains(&key.as_str())))
+        }
+    });
+}
+
+/// Restores the fields the OTLP types require but compact OTLP/JSON leaves out
+/// (`key` of a key-value pair, `values` of array and key-value-list values).
+fn fill_required(value: &mut Value, context: &str) {
+    match value {
+        Value::Object(map) => {
+            if context == "arrayValue" || context == "kvlistValue" {
+                fill(map, "values", || Value::Array(Vec::new()));
+            }
+            for (key, child) in map.iter_mut() {
+                let child_context = if context == "kvlistValue" && key == "values" {
+                    "attributes"
+                } else {
+                    key.as_str()
+                };
+                fill_required(child, child_context);
+            }
+        }
+        Value::Array(items) => {
+            for item in items.iter_mut() {
+                if let Value::Object(map) = item {
+                    if KEY_VALUE_LISTS.contains(&context) {
+                        fill(map, "key", || Value::String(String::new()));
+                    } else if context == "entityRefs" {
+                        fill(map, "schemaUrl", || Value::String(String::new()));
+                        fill(map, "type", || Value::String(String::new()));
+                        fill(map, "idKeys", || Value::Array(Vec::new()));
+                        fill(map, "descriptionKeys", || Value::Array(Vec::new()));
+                    }
+                }
+                fill_required(item, context);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn fill(map: &mut Map<String, Value>, key: &str, default: impl Fn() -> Value) {
+    match map.get_mut(key) {
+        Some(v) if !v.is_null() => {}
+        Some(v) => *v = default(),
+        None => {
+            map.insert(key.to_string(), default());
+        }
+    }
+}
+
+/// Decodes an OTLP/JSON export request of `signal`.
+pub fn decode_request(signal: Signal, bytes: &[u8]) -> Result<Payload, String> {
+    let value: Value =
+        serde_json::from_slice(bytes).map_err(|e| format!("invalid OTLP/JSON: {e}"))?;
+    decode_value(signal, value)
+}
+
+/// Decodes an OTLP/JSON export request of any signal, telling the signal by its
+/// top-level key (`resourceSpans`, `resourceMetrics`, `resourceLogs`).
+pub fn decode_any(bytes: &[u8]) -> Result<Payload, String> {
+    let value: Value =
+        serde_json::from_slice(bytes).map_err(|e| format!("invalid OTLP/JSON: {e}"))?;
+    let signal = Signal::ALL
+        .into_iter()
+        .find(|s| value.get(top_key(*s)).is_some())
+        .ok_or_else(|| {
+            "invalid OTLP/JSON: no `resourceSpans`, `resourceMetrics` or `resourceLogs` key"
+                .to_string()
+        })?;
+    decode_value(signal, value)
+}
+
+fn decode_value(signal: Signal, mut value: Value) -> Result<Payload, String> {
+    if !value.is_object() {
+        return Err("invalid OTLP/JSON: expected an object".into());
+    }
+    fill_required(&mut value, "");
+    let invalid = |e: serde_json::Error| format!("invalid OTLP/JSON {signal} request: {e}");
+    Ok(match signal {
+        Signal::Traces => Payload::Traces(
+            serde_json::from_value::<ExportTraceServiceRequest>(value)
+                .map_err(invalid)?
+                .resource_spans,
+        ),
+        Signal::Metrics => Payload::Metrics(
+            serde_json::from_value::<ExportMetricsServiceRequest>(value)
+                .map_err(invalid)?
+                .resource_metrics,
+        ),
+        Signal::Logs => Payload::Logs(
+            serde_json::from_value::<ExportLogsServiceRequest>(value)
+                .map_err(invalid)?
+                .resource_logs,
+        ),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pdata::common::{AnyValue, ArrayValue, KeyValue, KeyValueList, any_value};
+    use crate::pdata::logs::{LogRecord, ScopeLogs};
+    use crate::pdata::metrics::{
+        Gauge, Histogram, HistogramDataPoint, Metric, NumberDataPoint, ScopeMetrics, metric,
+        number_data_point,
+    };
+    use crate::pdata::resource::Resource;
+    use crate::pdata::trace::{ScopeSpans, Span, Status};
+
+    fn kv(key: &str, value: Option<any_value::Value>) -> KeyValue {
+        KeyValue {
+            key: key.into(),
+            value: Some(AnyValue { value }),
+            ..Default::default()
+        }
+    }
+
+    fn tricky_spans() -> Payload {
+        use any_value::Value as V;
+        Payload::Traces(vec![ResourceSpans {
+            resource: Some(Resource {
+                attributes: vec![
+                    kv("zero", Some(V::IntValue(0))),
+                    kv("empty", Some(V::StringValue(String::new()))),
+                    kv("no", Some(V::BoolValue(false))),
+                    kv("nothing", None),
+                    kv("", Some(V::StringValue("0".into()))),
+                    kv("arr", Some(V::ArrayValue(ArrayValue { values: vec![] }))),
+                    kv(
+                        "map",
+                        Some(V::KvlistValue(KeyValueList {
+                            values: vec![kv("", Some(V::DoubleValue(0.0)))],
+                        })),
+                    ),
+                    kv("bytes", Some(V::BytesValue(vec![]))),
+                ],
+                ..Default::default()
+            }),
+            scope_spans: vec![ScopeSpans {
+                scope: Some(Default::default()),
+                spans: vec![
+                    Span {
+                        trace_id: vec![0xab; 16],
+                        span_id: vec![1; 8],
+                        name: "0".into(),
+                        start_time_unix_nano: 0,
+                        end_time_unix_nano: 1_714_557_600_124_456_789,
+                        status: Some(Status::default()),
+                        ..Default::default()
+                    },
+                    Span::default(),
+                ],
+                ..Default::default()
+            }],
+            ..Default::default()
+        }])
+    }
+
+    #[test]
+    fn compact_form_round_trips_defaults_and_oneofs() {
+        let p = tricky_spans();
+        let bytes = encode_request(&p);
+        let text = String::from_utf8(bytes.clone()).unwrap();
+        // Defaults are left out; present-but-empty messages and oneof zeros are kept.
+        assert!(text.contains(r#""status":{}"#), "{text}");
+        assert!(text.contains(r#""scope":{}"#), "{text}");
+        assert!(
+            text.contains(r#"{"key":"zero","value":{"intValue":"0"}}"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"{"key":"empty","value":{"stringValue":""}}"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"{"key":"no","value":{"boolValue":false}}"#),
+            "{text}"
+        );
+        assert!(text.contains(r#"{"key":"nothing","value":{}}"#), "{text}");
+        assert!(text.contains(r#""name":"0""#), "{text}");
+        assert!(
+            text.contains(r#""endTimeUnixNano":"1714557600124456789""#),
+            "{text}"
+        );
+        assert!(!text.contains("startTimeUnixNano"), "{text}");
+        assert!(!text.contains("null"), "{text}");
+        assert!(!text.contains("parentSpanId"), "{text}");
+        assert!(!text.contains("schemaUrl"), "{text}");
+        assert!(text.contains(r#""traceId":"abababababababababababababababab""#));
+        assert_eq!(decode_request(Signal::Traces, &bytes).unwrap(), p);
+        assert_eq!(decode_any(&bytes).unwrap(), p);
+    }
+
+    #[test]
+    fn metrics_and_logs_round_trip() {
+        let metrics = Payload::Metrics(vec![ResourceMetrics {
+            scope_metrics: vec![ScopeMetrics {
+                metrics: vec![
+                    Metric {
+                        name: "g".into(),
+                        data: Some(metric::Data::Gauge(Gauge {
+                            data_points: vec![
+                                NumberDataPoint {
+                                    value: Some(number_data_point::Value::AsDouble(0.0)),
+                                    ..Default::default()
+                                },
+                                NumberDataPoint {
+                                    value: Some(number_data_point::Value::AsInt(0)),
+                                    time_unix_nano: 5,
+                                    ..Default::default()
+                                },
+                                NumberDataPoint::default(),
+                            ],
+                        })),
+                        ..Default::default()
+                    },
+                    Metric {
+                        name: "h".into(),
+                        data: Some(metric::Data::Histogram(Histogram {
+                            data_points: vec![HistogramDataPoint {
+                                count: 0,
+                                sum: Some(0.0),
+                                min: None,
+                                max: Some(3.5),
+                                bucket_counts: vec![0, 0, 1],
+                                explicit_bounds: vec![0.0, 1.0],
+                                ..Default::default()
+                            }],
+                            aggregation_temporality: 1,
+                        })),
+                        ..Default::default()
+                    },
+                    Metric {
+                        name: "empty-gauge".into(),
+                        data: Some(metric::Data::Gauge(Gauge::default())),
+                        ..Default::default()
+                    },
+                ],
+                ..Default::default()
+            }],
+            ..Default::default()
+        }]);
+        let bytes = encode_request(&metrics);
+        let text = String::from_utf8(bytes.clone()).unwrap();
+        assert!(text.contains(r#""asDouble":0.0"#), "{text}");
+        assert!(text.contains(r#""asInt":"0""#), "{text}");
+        assert!(text.contains(r#""bucketCounts":["0","0","1"]"#), "{text}");
+        assert!(text.contains(r#""gauge":{}"#), "{text}");
+        assert_eq!(decode_request(Signal::Metrics, &bytes).unwrap(), metrics);
+
+        let logs = Payload::Logs(vec![ResourceLogs {
+            scope_logs: vec![ScopeLogs {
+                log_records: vec![LogRecord {
+                    severity_number: 9,
+                    body: Some(AnyValue {
+                        value: Some(any_value::Value::StringValue("hello".into())),
+                    }),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+            ..Default::default()
+        }]);
+        let bytes = encode_request(&logs);
+        assert_eq!(decode_any(&bytes).unwrap(), logs);
+    }
+
+    #[test]
+    fn empty_payloads_keep_their_signal() {
+        for signal in Signal::ALL {
+            let bytes = encode_request(&Payload::empty(signal));
+            assert_eq!(
+                String::from_utf8(bytes.clone()).unwrap(),
+                format!("{{\"{}\":[]}}", top_key(signal))
+            );
+            assert_eq!(decode_any(&bytes).unwrap(), Payload::empty(signal));
+        }
+    }
+
+    #[test]
+    fn decodes_verbose_and_minimal_forms() {
+        // Defaults written out, integers as numbers, `key`/`values` left out.
+        let text = br#"{"resourceSpans":[{"resource":{"attributes":[
+            {"value":{"arrayValue":{}}},
+            {"key":"m","value":{"kvlistValue":{"values":[{"value":{"intValue":7}}]}}}
+          ],"droppedAttributesCount":0},
+          "scopeSpans":[{"scope":null,"spans":[{"traceId":"","spanId":"0102030405060708",
+            "startTimeUnixNano":12,"kind":2,"status":{"code":0},"unknownField":1}]}]}]}"#;
+        let Payload::Traces(r) = decode_request(Signal::Traces, text).unwrap() else {
+            panic!("wrong signal")
+        };
+        let attrs = &r[0].resource.as_ref().unwrap().attributes;
+        assert_eq!(attrs[0].key, "");
+        assert_eq!(
+            attrs[0].value.as_ref().unwrap().value,
+            Some(any_value::Value::ArrayValue(ArrayValue { values: vec![] }))
+        );
+        let span = &r[0].scope_spans[0].spans[0];
+        assert_eq!(span.span_id, vec![1, 2, 3, 4, 5, 6, 7, 8]);
+        assert_eq!((span.start_time_unix_nano, span.kind), (12, 2));
+    }
+
+    #[test]
+    fn rejects_malformed_input() {
+        assert!(decode_request(Signal::Traces, b"not json").is_err());
+        assert!(decode_request(Signal::Traces, b"[1,2]").is_err());
+        let err = decode_request(
+            Signal::Traces,
+            br#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"zz"}]}]}]}"#,
+        )
+        .unwrap_err();
+        assert!(err.contains("traces"), "{err}");
+        assert!(decode_any(br#"{"somethingElse":[]}"#).is_err());
+    }
+}
