@@ -1,0 +1,289 @@
+//! Fake factories for config tests: the real components live in other crates, and
+//! the config crate must not depend on them.
+
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::marker::PhantomData;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use stratus_config::{ConfigErrors, Document, Source, Validated, load, validate};
+use stratus_core::factory::{
+    BuildContext, ConfigProblem, Exporter, ExporterFactory, ExtensionFactory, Factories,
+    FactoryInfo, Processor, ProcessorFactory, ReceiverFactory, SignalConsumers, Stability,
+    Validate, decode_config,
+};
+use stratus_core::{BoxConsumer, Component, ComponentError, Signal};
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OtlpConfig {
+    pub protocols: Protocols,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Protocols {
+    #[serde(deserialize_with = "null_is_default")]
+    pub grpc: Grpc,
+    #[serde(deserialize_with = "null_is_default")]
+    pub http: Http,
+}
+
+/// `http:` with no body means the default config, as in the collector.
+fn null_is_default<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de> + Default,
+{
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Grpc {
+    pub endpoint: String,
+    pub max_recv_msg_size_mib: u64,
+}
+impl Default for Grpc {
+    fn default() -> Self {
+        Grpc {
+            endpoint: "localhost:4317".into(),
+            max_recv_msg_size_mib: 4,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Http {
+    pub endpoint: String,
+}
+impl Default for Http {
+    fn default() -> Self {
+        Http {
+            endpoint: "localhost:4318".into(),
+        }
+    }
+}
+
+impl Validate for OtlpConfig {
+    fn validate(&self) -> Vec<ConfigProblem> {
+        let mut problems = Vec::new();
+        if self.protocols.grpc.endpoint.is_empty() {
+            problems.push(ConfigProblem::new(
+                "protocols::grpc::endpoint",
+                "must not be empty",
+            ));
+        }
+        if self.protocols.http.endpoint.is_empty() {
+            problems.push(ConfigProblem::new(
+                "protocols::http::endpoint",
+                "must not be empty",
+            ));
+        }
+        problems
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BatchConfig {
+    pub send_batch_size: u32,
+    #[serde(with = "stratus_core::confval::duration")]
+    pub timeout: Duration,
+}
+impl Default for BatchConfig {
+    fn default() -> Self {
+        BatchConfig {
+            send_batch_size: 8192,
+            timeout: Duration::from_millis(200),
+        }
+    }
+}
+impl Validate for BatchConfig {
+    fn validate(&self) -> Vec<ConfigProblem> {
+        if self.send_batch_size == 0 {
+            vec![ConfigProblem::new(
+                "send_batch_size",
+                "must be greater than 0",
+            )]
+        } else {
+            vec![]
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verbosity {
+    Basic,
+    #[default]
+    Normal,
+    Detailed,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DebugConfig {
+    pub verbosity: Verbosity,
+}
+impl Validate for DebugConfig {}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EmptyConfig {}
+impl Validate for EmptyConfig {}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HealthConfig {
+    pub endpoint: String,
+    pub path: String,
+    pub token: stratus_core::confval::Secret,
+}
+impl Default for HealthConfig {
+    fn default() -> Self {
+        HealthConfig {
+            endpoint: "localhost:13133".into(),
+            path: "/".into(),
+            token: Default::default(),
+        }
+    }
+}
+impl Validate for HealthConfig {}
+
+const ALL: &[(Signal, Stability)] = &[
+    (Signal::Traces, Stability::Stable),
+    (Signal::Metrics, Stability::Stable),
+    (Signal::Logs, Stability::Beta),
+];
+const LOGS: &[(Signal, Stability)] = &[(Signal::Logs, Stability::Alpha)];
+
+/// A factory of any kind whose config type is `C`; building always fails.
+pub struct Fake<C> {
+    name: &'static str,
+    signals: &'static [(Signal, Stability)],
+    config: PhantomData<fn() -> C>,
+}
+
+impl<C> Fake<C> {
+    pub fn new(name: &'static str, signals: &'static [(Signal, Stability)]) -> Self {
+        Fake {
+            name,
+            signals,
+            config: PhantomData,
+        }
+    }
+}
+
+impl<C: DeserializeOwned + Default + Validate> FactoryInfo for Fake<C> {
+    fn type_name(&self) -> &'static str {
+        self.name
+    }
+    fn signals(&self) -> &'static [(Signal, Stability)] {
+        self.signals
+    }
+    fn check_config(&self, raw: &Value) -> Result<(), Vec<ConfigProblem>> {
+        decode_config::<C>(raw).map(|_| ())
+    }
+}
+
+fn not_built() -> ComponentError {
+    ComponentError::new("fake factories build nothing")
+}
+
+#[async_trait]
+impl<C: DeserializeOwned + Default + Validate> ReceiverFactory for Fake<C> {
+    async fn build(
+        &self,
+        _ctx: BuildContext,
+        _raw: &Value,
+        _next: SignalConsumers,
+    ) -> Result<Arc<dyn Component>, ComponentError> {
+        Err(not_built())
+    }
+}
+
+#[async_trait]
+impl<C: DeserializeOwned + Default + Validate> ProcessorFactory for Fake<C> {
+    async fn build(
+        &self,
+        _ctx: BuildContext,
+        _raw: &Value,
+        _next: BoxConsumer,
+    ) -> Result<Arc<dyn Processor>, ComponentError> {
+        Err(not_built())
+    }
+}
+
+#[async_trait]
+impl<C: DeserializeOwned + Default + Validate> ExporterFactory for Fake<C> {
+    async fn build(
+        &self,
+        _ctx: BuildContext,
+        _raw: &Value,
+    ) -> Result<Arc<dyn Exporter>, ComponentError> {
+        Err(not_built())
+    }
+}
+
+#[async_trait]
+impl<C: DeserializeOwned + Default + Validate> ExtensionFactory for Fake<C> {
+    async fn build(
+        &self,
+        _ctx: BuildContext,
+        _raw: &Value,
+    ) -> Result<Arc<dyn Component>, ComponentError> {
+        Err(not_built())
+    }
+}
+
+/// otlp receiver (all signals), batch processor, debug (all) and logonly (logs)
+/// exporters, health_check extension.
+pub fn factories() -> Factories {
+    Factories::new()
+        .receiver(Fake::<OtlpConfig>::new("otlp", ALL))
+        .processor(Fake::<BatchConfig>::new("batch", ALL))
+        .exporter(Fake::<DebugConfig>::new("debug", ALL))
+        .exporter(Fake::<EmptyConfig>::new("logonly", LOGS))
+        .extension(Fake::<HealthConfig>::new("health_check", &[]))
+}
+
+pub fn inline(name: &str, text: &str) -> Source {
+    Source::Inline {
+        name: name.into(),
+        text: text.into(),
+    }
+}
+
+/// An env lookup backed by a fixed map.
+pub fn env_of(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + use<> {
+    let map: HashMap<String, String> = vars
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    move |name| map.get(name).cloned()
+}
+
+pub fn no_env(_: &str) -> Option<String> {
+    None
+}
+
+/// Loads one inline source named `config.yaml` with no env and validates it.
+pub fn check(yaml: &str) -> Result<Validated, ConfigErrors> {
+    let doc = load(&[inline("config.yaml", yaml)], &[], &no_env)?;
+    validate(&doc, &factories())
+}
+
+pub fn load_one(
+    yaml: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Document, ConfigErrors> {
+    load(&[inline("config.yaml", yaml)], &[], env)
+}
