@@ -1,0 +1,559 @@
+//! The receiver's config: upstream's `otlp` receiver keys and defaults.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Deserializer};
+use stratus_core::factory::{ConfigProblem, Validate};
+
+/// One MiB, the unit of `max_recv_msg_size_mib`.
+pub const MIB: usize = 1024 * 1024;
+
+/// `receivers: { otlp: ... }`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// The transports to serve. At least one of `grpc` and `http` must be given.
+    /// Default: none (an `otlp:` entry without `protocols` is an error, as upstream).
+    pub protocols: Protocols,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            protocols: Protocols {
+                grpc: None,
+                http: None,
+            },
+        }
+    }
+}
+
+/// `protocols:`; a protocol is served when its key is present, even with no body
+/// (`grpc:` alone serves gRPC with every default).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Protocols {
+    /// OTLP over gRPC. Default: absent (not served).
+    #[serde(deserialize_with = "present")]
+    pub grpc: Option<GrpcConfig>,
+    /// OTLP over HTTP. Default: absent (not served).
+    #[serde(deserialize_with = "present")]
+    pub http: Option<HttpConfig>,
+}
+
+// Written out so every default is visible in one place.
+#[allow(clippy::derivable_impls)]
+impl Default for Protocols {
+    fn default() -> Self {
+        Protocols {
+            grpc: None,
+            http: None,
+        }
+    }
+}
+
+/// `protocols: { grpc: ... }`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GrpcConfig {
+    /// `host:port` to listen on; an empty host listens on every interface.
+    /// Default: `localhost:4317`.
+    pub endpoint: String,
+    /// Network transport; only `tcp` is supported. Default: `tcp`.
+    pub transport: String,
+    /// Largest request message accepted, after decompression, in MiB. Default: `4`.
+    pub max_recv_msg_size_mib: u64,
+    /// HTTP/2 concurrent streams allowed per connection; `0` means no limit. Default: `0`.
+    pub max_concurrent_streams: u32,
+    /// Connection keepalive and lifetime settings. Default: see [`KeepaliveConfig`].
+    #[serde(deserialize_with = "null_default")]
+    pub keepalive: KeepaliveConfig,
+    /// Whether gRPC metadata is passed down the pipeline with the data. Default: `false`.
+    pub include_metadata: bool,
+    /// TLS settings; absent means plaintext (h2c). Default: absent.
+    #[serde(deserialize_with = "present")]
+    pub tls: Option<TlsConfig>,
+}
+
+impl Default for GrpcConfig {
+    fn default() -> Self {
+        GrpcConfig {
+            endpoint: "localhost:4317".into(),
+            transport: "tcp".into(),
+            max_recv_msg_size_mib: 4,
+            max_concurrent_streams: 0,
+            keepalive: KeepaliveConfig::default(),
+            include_metadata: false,
+            tls: None,
+        }
+    }
+}
+
+/// `grpc: { keepalive: ... }`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KeepaliveConfig {
+    /// Server-side connection settings. Default: see [`ServerParameters`].
+    #[serde(deserialize_with = "null_default")]
+    pub server_parameters: ServerParameters,
+    /// How often clients may ping. Accepted for compatibility; not enforced.
+    /// Default: see [`EnforcementPolicy`].
+    #[serde(deserialize_with = "null_default")]
+    pub enforcement_policy: EnforcementPolicy,
+}
+
+// Written out so every default is visible in one place.
+#[allow(clippy::derivable_impls)]
+impl Default for KeepaliveConfig {
+    fn default() -> Self {
+        KeepaliveConfig {
+            server_parameters: ServerParameters::default(),
+            enforcement_policy: EnforcementPolicy::default(),
+        }
+    }
+}
+
+/// `keepalive: { server_parameters: ... }`. A zero duration means "no limit".
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerParameters {
+    /// A connection with no request in flight for this long is closed gracefully.
+    /// Duration; `0` means never. Default: `0`.
+    #[serde(with = "stratus_core::confval::duration")]
+    pub max_connection_idle: Duration,
+    /// A connection older than this is closed gracefully (HTTP/2 GOAWAY).
+    /// Duration; `0` means never. Default: `0`.
+    #[serde(with = "stratus_core::confval::duration")]
+    pub max_connection_age: Duration,
+    /// After `max_connection_age`, how long in-flight requests get before the
+    /// connection is closed forcibly. Duration; `0` means no limit. Default: `0`.
+    #[serde(with = "stratus_core::confval::duration")]
+    pub max_connection_age_grace: Duration,
+    /// Interval of HTTP/2 keepalive pings sent to the client. Duration; `0` disables
+    /// pings. Default: `2h`.
+    #[serde(with = "stratus_core::confval::duration")]
+    pub time: Duration,
+    /// How long to wait for a ping's answer before closing the connection.
+    /// Duration. Default: `20s`.
+    #[serde(with = "stratus_core::confval::duration")]
+    pub timeout: Duration,
+}
+
+impl Default for ServerParameters {
+    fn default() -> Self {
+        ServerParameters {
+            max_connection_idle: Duration::ZERO,
+            max_connection_age: Duration::ZERO,
+            max_connection_age_grace: Duration::ZERO,
+            time: Duration::from_secs(2 * 3600),
+            timeout: Duration::from_secs(20),
+        }
+    }
+}
+
+/// `keepalive: { enforcement_policy: ... }`. Accepted so upstream configs load; the
+/// HTTP/2 stack answers every ping and does not police client ping rates.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EnforcementPolicy {
+    /// Minimum interval between client pings. Duration. Default: `5m`.
+    #[serde(with = "stratus_core::confval::duration")]
+    pub min_time: Duration,
+    /// Whether clients may ping with no request in flight. Default: `false`.
+    pub permit_without_stream: bool,
+}
+
+impl Default for EnforcementPolicy {
+    fn default() -> Self {
+        EnforcementPolicy {
+            min_time: Duration::from_secs(300),
+            permit_without_stream: false,
+        }
+    }
+}
+
+/// `protocols: { http: ... }`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    /// `host:port` to listen on; an empty host listens on every interface.
+    /// Default: `localhost:4318`.
+    pub endpoint: String,
+    /// URL path that takes traces. Default: `/v1/traces`.
+    pub traces_url_path: String,
+    /// URL path that takes metrics. Default: `/v1/metrics`.
+    pub metrics_url_path: String,
+    /// URL path that takes logs. Default: `/v1/logs`.
+    pub logs_url_path: String,
+    /// Largest request body accepted, in bytes; applies to the body as sent and to the
+    /// body after decompression. Default: `20971520` (20 MiB).
+    pub max_request_body_size: u64,
+    /// Whether HTTP headers are passed down the pipeline with the data. Default: `false`.
+    pub include_metadata: bool,
+    /// TLS settings; absent means plaintext. Default: absent.
+    #[serde(deserialize_with = "present")]
+    pub tls: Option<TlsConfig>,
+    /// Cross-origin (browser) access. Default: absent (no CORS headers).
+    #[serde(deserialize_with = "present")]
+    pub cors: Option<CorsConfig>,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            endpoint: "localhost:4318".into(),
+            traces_url_path: "/v1/traces".into(),
+            metrics_url_path: "/v1/metrics".into(),
+            logs_url_path: "/v1/logs".into(),
+            max_request_body_size: 20 * MIB as u64,
+            include_metadata: false,
+            tls: None,
+            cors: None,
+        }
+    }
+}
+
+/// `tls:` of a server: the certificate it presents and, for mutual TLS, the CA that
+/// client certificates must chain to.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TlsConfig {
+    /// PEM file with the server certificate chain. Required. Default: empty.
+    pub cert_file: String,
+    /// PEM file with the server's private key. Required. Default: empty.
+    pub key_file: String,
+    /// PEM file of CA certificates; when set, clients must present a certificate
+    /// signed by one of them (mutual TLS). Default: empty (no client certificates).
+    pub ca_file: String,
+    /// Upstream's name for the client CA of mutual TLS; same effect as `ca_file`
+    /// (both may be given). Default: empty.
+    pub client_ca_file: String,
+    /// Lowest TLS version accepted: `1.2` or `1.3`. Default: `1.2`.
+    pub min_version: String,
+    /// Highest TLS version accepted: `1.2` or `1.3`; empty means the highest supported.
+    /// Default: empty.
+    pub max_version: String,
+}
+
+impl Default for TlsConfig {
+    fn default() -> Self {
+        TlsConfig {
+            cert_file: String::new(),
+            key_file: String::new(),
+            ca_file: String::new(),
+            client_ca_file: String::new(),
+            min_version: "1.2".into(),
+            max_version: String::new(),
+        }
+    }
+}
+
+/// `http: { cors: ... }`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CorsConfig {
+    /// Origins allowed to send data (`https://app.example.com`); `*` allows any origin
+    /// and one `*` inside a pattern matches any text (`https://*.example.com`).
+    /// Default: empty (no origin allowed, no CORS headers sent).
+    pub allowed_origins: Vec<String>,
+    /// Request headers allowed besides `Accept`, `Content-Type`, `Content-Encoding`
+    /// and `X-Requested-With`; `*` allows any. Default: empty.
+    pub allowed_headers: Vec<String>,
+    /// How long browsers may cache a preflight answer, in seconds; `0` sends no
+    /// `Access-Control-Max-Age`. Default: `0`.
+    pub max_age: u64,
+}
+
+// Written out so every default is visible in one place.
+#[allow(clippy::derivable_impls)]
+impl Default for CorsConfig {
+    fn default() -> Self {
+        CorsConfig {
+            allowed_origins: Vec::new(),
+            allowed_headers: Vec::new(),
+            max_age: 0,
+        }
+    }
+}
+
+/// A key that is present is `Some`, even when its value is null (`grpc:` alone).
+fn present<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de> + Default,
+{
+    Option::<T>::deserialize(d).map(|v| Some(v.unwrap_or_default()))
+}
+
+/// A null value is the default (`keepalive:` alone).
+fn null_default<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de> + Default,
+{
+    Option::<T>::deserialize(d).map(Option::unwrap_or_default)
+}
+
+/// Checks a `host:port` endpoint; the port may be `0` (any free port).
+fn check_endpoint(path: &str, endpoint: &str, problems: &mut Vec<ConfigProblem>) {
+    let valid = match endpoint.rsplit_once(':') {
+        Some((host, port)) => {
+            let host_ok = if let Some(inner) = host.strip_prefix('[') {
+                inner.ends_with(']') && inner.len() > 1
+            } else {
+                !host.contains(':') && !host.chars().any(char::is_whitespace)
+            };
+            host_ok && port.parse::<u16>().is_ok()
+        }
+        None => false,
+    };
+    if !valid {
+        problems.push(ConfigProblem::new(
+            path,
+            format!("invalid endpoint `{endpoint}`: expected `host:port`, e.g. `0.0.0.0:4317`"),
+        ));
+    }
+}
+
+fn check_tls(path: &str, tls: &TlsConfig, problems: &mut Vec<ConfigProblem>) {
+    for (key, value) in [("cert_file", &tls.cert_file), ("key_file", &tls.key_file)] {
+        if value.is_empty() {
+            problems.push(ConfigProblem::new(
+                format!("{path}::{key}"),
+                "is required when `tls` is set",
+            ));
+        }
+    }
+    let version = |key: &str, value: &str, problems: &mut Vec<ConfigProblem>| {
+        if !matches!(value, "1.2" | "1.3") {
+            problems.push(ConfigProblem::new(
+                format!("{path}::{key}"),
+                format!("unsupported TLS version `{value}`: use `1.2` or `1.3`"),
+            ));
+        }
+    };
+    version("min_version", &tls.min_version, problems);
+    if !tls.max_version.is_empty() {
+        version("max_version", &tls.max_version, problems);
+        if tls.min_version == "1.3" && tls.max_version == "1.2" {
+            problems.push(ConfigProblem::new(
+                format!("{path}::max_version"),
+                "must not be lower than `min_version`",
+            ));
+        }
+    }
+}
+
+impl Validate for Config {
+    fn validate(&self) -> Vec<ConfigProblem> {
+        let mut problems = Vec::new();
+        let p = &self.protocols;
+        if p.grpc.is_none() && p.http.is_none() {
+            problems.push(ConfigProblem::new(
+                "protocols",
+                "must specify at least one protocol when using the OTLP receiver",
+            ));
+        }
+        if let Some(g) = &p.grpc {
+            check_endpoint("protocols::grpc::endpoint", &g.endpoint, &mut problems);
+            if g.transport != "tcp" {
+                problems.push(ConfigProblem::new(
+                    "protocols::grpc::transport",
+                    format!(
+                        "unsupported transport `{}`: only `tcp` is supported",
+                        g.transport
+                    ),
+                ));
+            }
+            if g.max_recv_msg_size_mib == 0 {
+                problems.push(ConfigProblem::new(
+                    "protocols::grpc::max_recv_msg_size_mib",
+                    "must be greater than 0",
+                ));
+            } else if g.max_recv_msg_size_mib > 4096 {
+                problems.push(ConfigProblem::new(
+                    "protocols::grpc::max_recv_msg_size_mib",
+                    "must be at most 4096 (4 GiB)",
+                ));
+            }
+            let ka = &g.keepalive.server_parameters;
+            if !ka.time.is_zero() && ka.timeout.is_zero() {
+                problems.push(ConfigProblem::new(
+                    "protocols::grpc::keepalive::server_parameters::timeout",
+                    "must be greater than 0 when keepalive pings are enabled",
+                ));
+            }
+            if let Some(tls) = &g.tls {
+                check_tls("protocols::grpc::tls", tls, &mut problems);
+            }
+        }
+        if let Some(h) = &p.http {
+            check_endpoint("protocols::http::endpoint", &h.endpoint, &mut problems);
+            for (key, path) in [
+                ("traces_url_path", &h.traces_url_path),
+                ("metrics_url_path", &h.metrics_url_path),
+                ("logs_url_path", &h.logs_url_path),
+            ] {
+                if !path.starts_with('/') {
+                    problems.push(ConfigProblem::new(
+                        format!("protocols::http::{key}"),
+                        format!("invalid path `{path}`: must start with `/`"),
+                    ));
+                }
+            }
+            if h.traces_url_path == h.metrics_url_path
+                || h.traces_url_path == h.logs_url_path
+                || h.metrics_url_path == h.logs_url_path
+            {
+                problems.push(ConfigProblem::new(
+                    "protocols::http",
+                    "`traces_url_path`, `metrics_url_path` and `logs_url_path` must differ",
+                ));
+            }
+            if h.max_request_body_size == 0 {
+                problems.push(ConfigProblem::new(
+                    "protocols::http::max_request_body_size",
+                    "must be greater than 0",
+                ));
+            }
+            if let Some(tls) = &h.tls {
+                check_tls("protocols::http::tls", tls, &mut problems);
+            }
+        }
+        problems
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use stratus_core::factory::decode_config;
+
+    #[test]
+    fn null_protocols_are_enabled_with_defaults() {
+        let c: Config = decode_config(&json!({"protocols": {"grpc": null, "http": null}})).unwrap();
+        assert_eq!(c.protocols.grpc, Some(GrpcConfig::default()));
+        assert_eq!(c.protocols.http, Some(HttpConfig::default()));
+        let g = GrpcConfig::default();
+        assert_eq!(g.endpoint, "localhost:4317");
+        assert_eq!(g.max_recv_msg_size_mib, 4);
+        assert_eq!(
+            g.keepalive.server_parameters.time,
+            Duration::from_secs(7200)
+        );
+        assert_eq!(
+            g.keepalive.server_parameters.timeout,
+            Duration::from_secs(20)
+        );
+        let h = HttpConfig::default();
+        assert_eq!(h.endpoint, "localhost:4318");
+        assert_eq!(h.max_request_body_size, 20_971_520);
+        assert_eq!(
+            [h.traces_url_path, h.metrics_url_path, h.logs_url_path],
+            ["/v1/traces", "/v1/metrics", "/v1/logs"]
+        );
+    }
+
+    #[test]
+    fn one_protocol_leaves_the_other_off() {
+        let c: Config = decode_config(&json!({"protocols": {"http": {}}})).unwrap();
+        assert!(c.protocols.grpc.is_none());
+        assert!(c.protocols.http.is_some());
+    }
+
+    #[test]
+    fn no_protocol_is_an_error() {
+        for raw in [serde_json::Value::Null, json!({}), json!({"protocols": {}})] {
+            let err = decode_config::<Config>(&raw).unwrap_err();
+            assert_eq!(err.len(), 1);
+            assert_eq!(err[0].path, "protocols");
+            assert!(err[0].message.contains("at least one protocol"));
+        }
+    }
+
+    #[test]
+    fn unknown_keys_are_errors_with_paths() {
+        let err =
+            decode_config::<Config>(&json!({"protocols": {"grpc": {"endpont": "x"}}})).unwrap_err();
+        assert_eq!(err[0].path, "protocols::grpc::endpont");
+        assert!(err[0].message.contains("unknown field `endpont`"));
+        let err = decode_config::<Config>(&json!({"protocols": {"thrift": {}}})).unwrap_err();
+        assert_eq!(err[0].path, "protocols::thrift");
+    }
+
+    #[test]
+    fn nested_null_blocks_are_defaults() {
+        let c: Config = decode_config(&json!({"protocols": {"grpc": {
+            "keepalive": {"server_parameters": null, "enforcement_policy": {"min_time": "10s"}},
+        }}}))
+        .unwrap();
+        let g = c.protocols.grpc.unwrap();
+        assert_eq!(g.keepalive.server_parameters, ServerParameters::default());
+        assert_eq!(
+            g.keepalive.enforcement_policy.min_time,
+            Duration::from_secs(10)
+        );
+    }
+
+    #[test]
+    fn every_problem_is_reported() {
+        let err = decode_config::<Config>(&json!({"protocols": {
+            "grpc": {"endpoint": "nohost", "max_recv_msg_size_mib": 0, "transport": "unix",
+                     "tls": {"min_version": "1.0"}},
+            "http": {"endpoint": "localhost:99999", "traces_url_path": "v1/traces",
+                     "max_request_body_size": 0, "logs_url_path": "/v1/metrics"},
+        }}))
+        .unwrap_err();
+        let paths: Vec<&str> = err.iter().map(|p| p.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "protocols::grpc::endpoint",
+                "protocols::grpc::transport",
+                "protocols::grpc::max_recv_msg_size_mib",
+                "protocols::grpc::tls::cert_file",
+                "protocols::grpc::tls::key_file",
+                "protocols::grpc::tls::min_version",
+                "protocols::http::endpoint",
+                "protocols::http::traces_url_path",
+                "protocols::http",
+                "protocols::http::max_request_body_size",
+            ]
+        );
+    }
+
+    #[test]
+    fn endpoints() {
+        let ok = |e: &str| {
+            let mut p = Vec::new();
+            check_endpoint("e", e, &mut p);
+            p.is_empty()
+        };
+        assert!(ok("localhost:4317"));
+        assert!(ok("0.0.0.0:0"));
+        assert!(ok(":4318"));
+        assert!(ok("[::1]:4317"));
+        assert!(!ok("localhost"));
+        assert!(!ok("::1:4317"));
+        assert!(!ok("localhost:http"));
+        assert!(!ok("[]:4317"));
+    }
+
+    #[test]
+    fn durations_use_go_syntax() {
+        let c: Config = decode_config(&json!({"protocols": {"grpc": {"keepalive": {
+            "server_parameters": {"max_connection_age": "1m30s", "time": "0"}}}}}))
+        .unwrap();
+        let sp = c.protocols.grpc.unwrap().keepalive.server_parameters;
+        assert_eq!(sp.max_connection_age, Duration::from_secs(90));
+        assert!(sp.time.is_zero());
+        let err = decode_config::<Config>(&json!({"protocols": {"grpc": {"keepalive": {
+            "server_parameters": {"timeout": "soon"}}}}}))
+        .unwrap_err();
+        assert_eq!(
+            err[0].path,
+            "protocols::grpc::keepalive::server_parameters::timeout"
+        );
+    }
+}

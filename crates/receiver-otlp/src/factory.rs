@@ -1,0 +1,65 @@
+//! The `otlp` receiver factory.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde_json::Value;
+use stratus_core::factory::{
+    BuildContext, ConfigProblem, FactoryInfo, ReceiverFactory, SignalConsumers, Stability,
+    decode_config,
+};
+use stratus_core::{Component, ComponentError, Signal};
+
+use crate::config::Config;
+use crate::receiver::OtlpReceiver;
+
+/// Builds `otlp` receivers.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OtlpReceiverFactory;
+
+impl FactoryInfo for OtlpReceiverFactory {
+    fn type_name(&self) -> &'static str {
+        "otlp"
+    }
+
+    fn signals(&self) -> &'static [(Signal, Stability)] {
+        &[
+            (Signal::Traces, Stability::Stable),
+            (Signal::Metrics, Stability::Stable),
+            (Signal::Logs, Stability::Stable),
+        ]
+    }
+
+    fn check_config(&self, raw: &Value) -> Result<(), Vec<ConfigProblem>> {
+        decode_config::<Config>(raw).map(|_| ())
+    }
+}
+
+#[async_trait]
+impl ReceiverFactory for OtlpReceiverFactory {
+    async fn build(
+        &self,
+        ctx: BuildContext,
+        raw: &Value,
+        next: SignalConsumers,
+    ) -> Result<Arc<dyn Component>, ComponentError> {
+        let config = decode_config::<Config>(raw).map_err(|problems| {
+            let list: Vec<String> = problems
+                .iter()
+                .map(|p| {
+                    if p.path.is_empty() {
+                        p.message.clone()
+                    } else {
+                        format!("{}: {}", p.path, p.message)
+                    }
+                })
+                .collect();
+            ComponentError::new(format!(
+                "receiver `{}`: invalid config: {}",
+                ctx.id,
+                list.join("; ")
+            ))
+        })?;
+        Ok(Arc::new(OtlpReceiver::new(&ctx, config, next)))
+    }
+}

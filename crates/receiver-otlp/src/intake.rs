@@ -1,0 +1,122 @@
+//! What both transports share: the three export request types, and handing a decoded
+//! request to the pipeline with the receiver's metrics counted.
+
+use std::net::SocketAddr;
+
+use prost::Message;
+use serde::de::DeserializeOwned;
+use stratus_core::factory::SignalConsumers;
+use stratus_core::pdata::{
+    ExportLogsServiceRequest, ExportMetricsServiceRequest, ExportTraceServiceRequest,
+};
+use stratus_core::telemetry::ReceiverMetrics;
+use stratus_core::{Metadata, Payload, Signal, Telemetry};
+
+use crate::status::Refusal;
+use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceResponse;
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceResponse;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;
+
+/// An OTLP export request of one signal.
+pub(crate) trait ExportRequest:
+    Message + Default + DeserializeOwned + Send + Sync + 'static
+{
+    /// The matching export response.
+    type Response: Message + Default + Send + 'static;
+    /// The request's data as a pipeline payload.
+    fn into_payload(self) -> Payload;
+}
+
+impl ExportRequest for ExportTraceServiceRequest {
+    type Response = ExportTraceServiceResponse;
+    fn into_payload(self) -> Payload {
+        Payload::Traces(self.resource_spans)
+    }
+}
+
+impl ExportRequest for ExportMetricsServiceRequest {
+    type Response = ExportMetricsServiceResponse;
+    fn into_payload(self) -> Payload {
+        Payload::Metrics(self.resource_metrics)
+    }
+}
+
+impl ExportRequest for ExportLogsServiceRequest {
+    type Response = ExportLogsServiceResponse;
+    fn into_payload(self) -> Payload {
+        Payload::Logs(self.resource_logs)
+    }
+}
+
+/// The pipeline side of one transport: where each signal goes and what is counted.
+pub(crate) struct Intake {
+    pub receiver: String,
+    pub transport: &'static str,
+    pub consumers: SignalConsumers,
+    pub metrics: ReceiverMetrics,
+    pub include_metadata: bool,
+}
+
+impl Intake {
+    /// Whether some pipeline takes `signal` from this receiver.
+    pub fn serves(&self, signal: Signal) -> bool {
+        self.consumers.get(signal).is_some()
+    }
+
+    /// The metadata to attach: the client address, and the headers when
+    /// `include_metadata` is on.
+    pub fn metadata<'a>(
+        &self,
+        peer: SocketAddr,
+        headers: impl Iterator<Item = (&'a str, &'a str)>,
+    ) -> Metadata {
+        if self.include_metadata {
+            Metadata::new(
+                Some(peer),
+                headers.map(|(k, v)| (k.to_string(), v.to_string())),
+            )
+        } else {
+            Metadata::new(Some(peer), std::iter::empty())
+        }
+    }
+
+    /// Hands a payload to the pipeline. Empty payloads are accepted without calling it.
+    pub async fn consume(&self, payload: Payload, metadata: Metadata) -> Result<(), Refusal> {
+        if payload.is_empty() {
+            return Ok(());
+        }
+        let signal = payload.signal();
+        let Some(consumer) = self.consumers.get(signal) else {
+            // Callers check `serves` first; answer as for an unknown route.
+            return Err(Refusal {
+                code: tonic::Code::Unimplemented,
+                http: http::StatusCode::NOT_FOUND,
+                message: format!("{signal} are not accepted by this receiver"),
+                retry_after: None,
+            });
+        };
+        let items = payload.item_count();
+        match consumer
+            .consume(Telemetry::with_metadata(payload, metadata))
+            .await
+        {
+            Ok(()) => {
+                self.metrics.accepted(signal, items);
+                Ok(())
+            }
+            Err(e) => {
+                self.metrics.refused(signal, items);
+                tracing::debug!(
+                    receiver = %self.receiver,
+                    transport = self.transport,
+                    signal = signal.as_str(),
+                    items,
+                    permanent = e.is_permanent(),
+                    error = %e,
+                    "pipeline refused data"
+                );
+                Err(Refusal::from_consume(&e))
+            }
+        }
+    }
+}

@@ -1,0 +1,255 @@
+//! The running receiver: binds its listeners on start, drains them on shutdown.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use stratus_core::factory::{BuildContext, SignalConsumers};
+use stratus_core::telemetry::ReceiverMetrics;
+use stratus_core::{Component, ComponentError, ComponentId, Host};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::config::{Config, GrpcConfig, HttpConfig, MIB};
+use crate::grpc::{GrpcHandler, GrpcShared};
+use crate::http::{Cors, HttpHandler, HttpShared};
+use crate::intake::Intake;
+use crate::server::{self, ConnLimits, Server};
+use crate::tls;
+
+/// How long shutdown lets in-flight requests finish before closing their connections.
+pub const DEFAULT_DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// An OTLP receiver: serves OTLP over gRPC and/or HTTP and hands what it receives to
+/// the pipelines that list it.
+pub struct OtlpReceiver {
+    id: ComponentId,
+    grpc: Option<(GrpcConfig, Arc<GrpcShared>)>,
+    http: Option<(HttpConfig, Arc<HttpShared>)>,
+    drain: Duration,
+    started: AtomicBool,
+    state: Mutex<State>,
+}
+
+#[derive(Default)]
+struct State {
+    running: Vec<Running>,
+    grpc_addr: Option<SocketAddr>,
+    http_addr: Option<SocketAddr>,
+}
+
+struct Running {
+    stop: watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+impl OtlpReceiver {
+    /// A receiver for a validated `config`, delivering to `next`. Nothing is bound
+    /// until [`Component::start`].
+    pub fn new(ctx: &BuildContext, config: Config, next: SignalConsumers) -> Self {
+        let receiver = ctx.id.to_string();
+        let intake = |transport: &'static str, include_metadata: bool| Intake {
+            receiver: receiver.clone(),
+            transport,
+            consumers: next.clone(),
+            metrics: ReceiverMetrics::new(&ctx.telemetry, &receiver, transport),
+            include_metadata,
+        };
+        let grpc = config.protocols.grpc.map(|g| {
+            let shared = Arc::new(GrpcShared {
+                intake: intake("grpc", g.include_metadata),
+                max_message_size: usize::try_from(g.max_recv_msg_size_mib)
+                    .unwrap_or(usize::MAX)
+                    .saturating_mul(MIB),
+            });
+            (g, shared)
+        });
+        let http = config.protocols.http.map(|h| {
+            let shared = Arc::new(HttpShared {
+                intake: intake("http", h.include_metadata),
+                traces_path: h.traces_url_path.clone(),
+                metrics_path: h.metrics_url_path.clone(),
+                logs_path: h.logs_url_path.clone(),
+                max_body: usize::try_from(h.max_request_body_size).unwrap_or(usize::MAX),
+                cors: h.cors.as_ref().and_then(Cors::new),
+            });
+            (h, shared)
+        });
+        OtlpReceiver {
+            id: ctx.id.clone(),
+            grpc,
+            http,
+            drain: DEFAULT_DRAIN_TIMEOUT,
+            started: AtomicBool::new(false),
+            state: Mutex::new(State::default()),
+        }
+    }
+
+    /// Sets how long shutdown waits for in-flight requests (default
+    /// [`DEFAULT_DRAIN_TIMEOUT`]).
+    pub fn with_drain_timeout(mut self, drain: Duration) -> Self {
+        self.drain = drain;
+        self
+    }
+
+    /// The address the gRPC listener is bound to, once started.
+    pub fn grpc_addr(&self) -> Option<SocketAddr> {
+        self.state.lock().ok().and_then(|s| s.grpc_addr)
+    }
+
+    /// The address the HTTP listener is bound to, once started.
+    pub fn http_addr(&self) -> Option<SocketAddr> {
+        self.state.lock().ok().and_then(|s| s.http_addr)
+    }
+
+    async fn bind(&self, protocol: &str, endpoint: &str) -> Result<TcpListener, ComponentError> {
+        // `:4317` listens on every interface, as in the collector.
+        let target = match endpoint.strip_prefix(':') {
+            Some(port) => format!("0.0.0.0:{port}"),
+            None => endpoint.to_string(),
+        };
+        TcpListener::bind(&target).await.map_err(|e| {
+            ComponentError::new(format!(
+                "receiver `{}`: cannot listen on {protocol} endpoint `{endpoint}`: {e}",
+                self.id
+            ))
+        })
+    }
+
+    /// Binds every listener (gRPC, HTTP); nothing is served until all are bound.
+    async fn bind_all(&self) -> Result<(Option<Server>, Option<Server>), ComponentError> {
+        let mut servers = (None, None);
+        if let Some((cfg, _)) = &self.grpc {
+            let tls = match &cfg.tls {
+                Some(t) => Some(tls::acceptor(
+                    t,
+                    &[b"h2"],
+                    &format!("receiver `{}` gRPC", self.id),
+                )?),
+                None => None,
+            };
+            let sp = &cfg.keepalive.server_parameters;
+            let mut builder = server::builder().http2_only();
+            builder
+                .http2()
+                .max_concurrent_streams(
+                    (cfg.max_concurrent_streams > 0).then_some(cfg.max_concurrent_streams),
+                )
+                .keep_alive_interval((!sp.time.is_zero()).then_some(sp.time))
+                .keep_alive_timeout(sp.timeout);
+            let nonzero = |d: Duration| (!d.is_zero()).then_some(d);
+            servers.0 = Some(Server {
+                listener: self.bind("gRPC", &cfg.endpoint).await?,
+                tls,
+                builder,
+                limits: ConnLimits {
+                    max_idle: nonzero(sp.max_connection_idle),
+                    max_age: nonzero(sp.max_connection_age),
+                    max_age_grace: nonzero(sp.max_connection_age_grace),
+                },
+                drain: self.drain,
+                receiver: self.id.to_string(),
+                protocol: "grpc",
+            });
+        }
+        if let Some((cfg, _)) = &self.http {
+            let tls = match &cfg.tls {
+                Some(t) => Some(tls::acceptor(
+                    t,
+                    &[b"h2", b"http/1.1"],
+                    &format!("receiver `{}` HTTP", self.id),
+                )?),
+                None => None,
+            };
+            servers.1 = Some(Server {
+                listener: self.bind("HTTP", &cfg.endpoint).await?,
+                tls,
+                builder: server::builder(),
+                limits: ConnLimits::default(),
+                drain: self.drain,
+                receiver: self.id.to_string(),
+                protocol: "http",
+            });
+        }
+        Ok(servers)
+    }
+
+    /// Logs that `server` listens, and returns its address.
+    fn announce(&self, server: &Server) -> Result<SocketAddr, ComponentError> {
+        let addr = server.listener.local_addr()?;
+        tracing::info!(
+            receiver = %self.id,
+            protocol = server.protocol,
+            endpoint = %addr,
+            tls = server.tls.is_some(),
+            "listening"
+        );
+        Ok(addr)
+    }
+}
+
+#[async_trait]
+impl Component for OtlpReceiver {
+    async fn start(&self, _host: &Host) -> Result<(), ComponentError> {
+        if self.started.swap(true, Ordering::SeqCst) {
+            return Err(ComponentError::new(format!(
+                "receiver `{}` is already started",
+                self.id
+            )));
+        }
+        let bound = async {
+            let (grpc, http) = self.bind_all().await?;
+            let grpc_addr = grpc.as_ref().map(|s| self.announce(s)).transpose()?;
+            let http_addr = http.as_ref().map(|s| self.announce(s)).transpose()?;
+            Ok::<_, ComponentError>((grpc, http, grpc_addr, http_addr))
+        };
+        let (grpc, http, grpc_addr, http_addr) = match bound.await {
+            Ok(b) => b,
+            Err(e) => {
+                self.started.store(false, Ordering::SeqCst);
+                return Err(e);
+            }
+        };
+        let mut running = Vec::new();
+        if let (Some(server), Some((_, shared))) = (grpc, &self.grpc) {
+            let shared = shared.clone();
+            let (stop, stop_rx) = watch::channel(false);
+            let task = server.spawn(move |peer| GrpcHandler::new(shared.clone(), peer), stop_rx);
+            running.push(Running { stop, task });
+        }
+        if let (Some(server), Some((_, shared))) = (http, &self.http) {
+            let shared = shared.clone();
+            let (stop, stop_rx) = watch::channel(false);
+            let task = server.spawn(move |peer| HttpHandler::new(shared.clone(), peer), stop_rx);
+            running.push(Running { stop, task });
+        }
+        if let Ok(mut state) = self.state.lock() {
+            state.running = running;
+            state.grpc_addr = grpc_addr;
+            state.http_addr = http_addr;
+        }
+        Ok(())
+    }
+
+    async fn shutdown(&self) -> Result<(), ComponentError> {
+        let running = match self.state.lock() {
+            Ok(mut state) => std::mem::take(&mut state.running),
+            Err(_) => Vec::new(),
+        };
+        for r in &running {
+            let _ = r.stop.send(true);
+        }
+        // Each server bounds its own drain; this only guards against a stuck task.
+        let deadline = self.drain + Duration::from_secs(1);
+        for r in running {
+            let abort = r.task.abort_handle();
+            if tokio::time::timeout(deadline, r.task).await.is_err() {
+                abort.abort();
+            }
+        }
+        Ok(())
+    }
+}
