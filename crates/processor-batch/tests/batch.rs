@@ -1,0 +1,761 @@
+//! The batch processor driven through its factory, against a recording consumer.
+
+// Test helpers outside #[test] functions may unwrap too: a failure is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde_json::{Value, json};
+use stratus_core::factory::{BuildContext, FactoryInfo, Processor, ProcessorFactory, Stability};
+use stratus_core::pdata::common::{AnyValue, any_value};
+use stratus_core::pdata::logs::{LogRecord, ResourceLogs, ScopeLogs};
+use stratus_core::pdata::metrics::{
+    Gauge, Metric, NumberDataPoint, ResourceMetrics, ScopeMetrics, Sum, metric::Data,
+    number_data_point,
+};
+use stratus_core::pdata::trace::{ResourceSpans, ScopeSpans, Span};
+use stratus_core::telemetry::Registry;
+use stratus_core::{ConsumeError, Consumer, Metadata, Payload, Signal, Telemetry};
+use stratus_processor_batch::BatchProcessorFactory;
+use stratus_processor_batch::processor::{BUFFER_FULL, SHUTTING_DOWN, TOO_MANY_BATCHERS};
+
+#[derive(Clone, Debug)]
+enum Mode {
+    Accept,
+    Refuse,
+    Reject,
+}
+
+/// A downstream consumer that records what it accepts and can refuse on demand.
+struct Sink {
+    mode: Mutex<Mode>,
+    attempts: AtomicUsize,
+    received: Mutex<Vec<Telemetry>>,
+}
+
+impl Sink {
+    fn new() -> Arc<Sink> {
+        Arc::new(Sink {
+            mode: Mutex::new(Mode::Accept),
+            attempts: AtomicUsize::new(0),
+            received: Mutex::new(Vec::new()),
+        })
+    }
+
+    fn set(&self, mode: Mode) {
+        *self.mode.lock().unwrap() = mode;
+    }
+
+    fn attempts(&self) -> usize {
+        self.attempts.load(Ordering::SeqCst)
+    }
+
+    fn batches(&self) -> Vec<Telemetry> {
+        self.received.lock().unwrap().clone()
+    }
+
+    fn items(&self) -> usize {
+        self.batches().iter().map(Telemetry::item_count).sum()
+    }
+}
+
+#[async_trait]
+impl Consumer for Sink {
+    async fn consume(&self, data: Telemetry) -> Result<(), ConsumeError> {
+        self.attempts.fetch_add(1, Ordering::SeqCst);
+        let mode = self.mode.lock().unwrap().clone();
+        match mode {
+            Mode::Accept => {
+                self.received.lock().unwrap().push(data);
+                Ok(())
+            }
+            Mode::Refuse => Err(ConsumeError::throttled(
+                "exporter queue is full",
+                Duration::from_millis(5),
+            )),
+            Mode::Reject => Err(ConsumeError::permanent("malformed")),
+        }
+    }
+}
+
+async fn build(config: Value, sink: &Arc<Sink>) -> (Arc<dyn Processor>, Registry) {
+    let registry = Registry::new();
+    let ctx = BuildContext {
+        id: "batch".parse().unwrap(),
+        signals: vec![Signal::Traces, Signal::Metrics, Signal::Logs],
+        telemetry: registry.clone(),
+    };
+    let processor = BatchProcessorFactory
+        .build(ctx, &config, sink.clone())
+        .await
+        .unwrap();
+    (processor, registry)
+}
+
+/// Polls `cond` until it holds, failing the test after a generous deadline.
+async fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !cond() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+}
+
+/// Spans with ids `ids` (big-endian in the span id) named `{prefix}{id}`, spread over
+/// two scopes of one resource when there are several.
+fn spans(prefix: &str, ids: std::ops::Range<u32>) -> Payload {
+    let all: Vec<Span> = ids
+        .map(|i| Span {
+            span_id: i.to_be_bytes().to_vec(),
+            name: format!("{prefix}{i}"),
+            ..Default::default()
+        })
+        .collect();
+    let half = all.len() / 2;
+    let (a, b) = all.split_at(half);
+    Payload::Traces(vec![ResourceSpans {
+        scope_spans: vec![
+            ScopeSpans {
+                spans: a.to_vec(),
+                ..Default::default()
+            },
+            ScopeSpans {
+                spans: b.to_vec(),
+                ..Default::default()
+            },
+        ],
+        ..Default::default()
+    }])
+}
+
+fn span_ids(t: &Telemetry) -> Vec<u32> {
+    let Payload::Traces(r) = &t.payload else {
+        panic!("not traces")
+    };
+    r.iter()
+        .flat_map(|r| &r.scope_spans)
+        .flat_map(|s| &s.spans)
+        .map(|s| u32::from_be_bytes(s.span_id.as_slice().try_into().unwrap()))
+        .collect()
+}
+
+fn span_names(t: &Telemetry) -> Vec<String> {
+    let Payload::Traces(r) = &t.payload else {
+        panic!("not traces")
+    };
+    r.iter()
+        .flat_map(|r| &r.scope_spans)
+        .flat_map(|s| &s.spans)
+        .map(|s| s.name.clone())
+        .collect()
+}
+
+fn all_span_ids(sink: &Sink) -> Vec<u32> {
+    sink.batches().iter().flat_map(span_ids).collect()
+}
+
+fn logs(ids: std::ops::Range<u64>) -> Payload {
+    Payload::Logs(vec![ResourceLogs {
+        scope_logs: vec![ScopeLogs {
+            log_records: ids
+                .map(|i| LogRecord {
+                    time_unix_nano: i,
+                    body: Some(AnyValue {
+                        value: Some(any_value::Value::StringValue(format!("line {i}"))),
+                    }),
+                    ..Default::default()
+                })
+                .collect(),
+            ..Default::default()
+        }],
+        ..Default::default()
+    }])
+}
+
+fn point(v: i64) -> NumberDataPoint {
+    NumberDataPoint {
+        value: Some(number_data_point::Value::AsInt(v)),
+        ..Default::default()
+    }
+}
+
+fn render_line<'a>(text: &'a str, prefix: &str) -> Option<&'a str> {
+    text.lines().find(|l| l.starts_with(prefix))
+}
+
+fn metric_value(text: &str, series: &str) -> f64 {
+    let line = render_line(text, &format!("{series} ")).unwrap_or_else(|| {
+        panic!("series {series} not rendered in:\n{text}");
+    });
+    line.rsplit(' ').next().unwrap().parse().unwrap()
+}
+
+#[test]
+fn factory_describes_the_batch_processor() {
+    let f = BatchProcessorFactory;
+    assert_eq!(f.type_name(), "batch");
+    assert_eq!(
+        f.signals(),
+        &[
+            (Signal::Traces, Stability::Stable),
+            (Signal::Metrics, Stability::Stable),
+            (Signal::Logs, Stability::Stable),
+        ]
+    );
+    assert!(f.check_config(&Value::Null).is_ok());
+    let problems = f
+        .check_config(&json!({"send_batch_size": 10, "send_batch_max_size": 5}))
+        .unwrap_err();
+    assert_eq!(problems[0].path, "send_batch_max_size");
+}
+
+#[tokio::test]
+async fn build_rejects_an_invalid_config() {
+    let ctx = BuildContext {
+        id: "batch/x".parse().unwrap(),
+        signals: vec![Signal::Traces],
+        telemetry: Registry::new(),
+    };
+    let err = BatchProcessorFactory
+        .build(ctx, &json!({"send_batch_sise": 1}), Sink::new())
+        .await
+        .err()
+        .expect("build must fail");
+    let text = err.to_string();
+    assert!(text.contains("batch/x"), "{text}");
+    assert!(text.contains("send_batch_sise"), "{text}");
+}
+
+#[tokio::test]
+async fn size_trigger_sends_everything_pending_in_one_batch() {
+    let sink = Sink::new();
+    let (p, registry) = build(json!({"send_batch_size": 10, "timeout": "1h"}), &sink).await;
+    // 4 + 4 = 8 items stay below the trigger; the third request brings 12 >= 10,
+    // and with no max size all 12 leave together.
+    for start in [0, 4, 8] {
+        p.consume(Telemetry::new(spans("s", start..start + 4)))
+            .await
+            .unwrap();
+    }
+    wait_until("the size-triggered batch", || sink.batches().len() == 1).await;
+    let batch = &sink.batches()[0];
+    assert_eq!(batch.item_count(), 12);
+    assert_eq!(span_ids(batch), (0..12).collect::<Vec<_>>());
+    assert_eq!(batch.metadata, Metadata::default());
+    let text = registry.render();
+    assert_eq!(
+        metric_value(
+            &text,
+            "otelcol_processor_batch_batch_size_trigger_send{processor=\"batch\"}"
+        ),
+        1.0
+    );
+    assert_eq!(
+        metric_value(
+            &text,
+            "otelcol_processor_batch_timeout_trigger_send{processor=\"batch\"}"
+        ),
+        0.0
+    );
+    p.shutdown().await.unwrap();
+    assert_eq!(sink.batches().len(), 1, "nothing was left to flush");
+}
+
+#[tokio::test]
+async fn timeout_trigger_sends_a_small_batch() {
+    let sink = Sink::new();
+    let (p, registry) = build(json!({"send_batch_size": 1000, "timeout": "20ms"}), &sink).await;
+    p.consume(Telemetry::new(logs(0..3))).await.unwrap();
+    wait_until("the timeout-triggered batch", || sink.batches().len() == 1).await;
+    let batch = &sink.batches()[0];
+    assert_eq!(batch.signal(), Signal::Logs);
+    assert_eq!(batch.item_count(), 3);
+    let text = registry.render();
+    assert_eq!(
+        metric_value(
+            &text,
+            "otelcol_processor_batch_timeout_trigger_send{processor=\"batch\"}"
+        ),
+        1.0
+    );
+    assert_eq!(
+        metric_value(
+            &text,
+            "otelcol_processor_batch_batch_size_trigger_send{processor=\"batch\"}"
+        ),
+        0.0
+    );
+    p.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn oversized_batches_are_split_at_max_size_keeping_order() {
+    let sink = Sink::new();
+    let (p, registry) = build(
+        json!({"send_batch_size": 10, "send_batch_max_size": 10, "timeout": "1h"}),
+        &sink,
+    )
+    .await;
+    p.consume(Telemetry::new(spans("s", 0..25))).await.unwrap();
+    wait_until("two full batches", || sink.batches().len() == 2).await;
+    // The last 5 items wait for the timeout (an hour); shutdown flushes them.
+    p.shutdown().await.unwrap();
+    let batches = sink.batches();
+    let sizes: Vec<usize> = batches.iter().map(Telemetry::item_count).collect();
+    assert_eq!(sizes, [10, 10, 5]);
+    assert!(sizes.iter().all(|&n| n <= 10));
+    assert_eq!(all_span_ids(&sink), (0..25).collect::<Vec<_>>());
+    let text = registry.render();
+    assert_eq!(
+        metric_value(
+            &text,
+            "otelcol_processor_batch_batch_size_trigger_send{processor=\"batch\"}"
+        ),
+        2.0
+    );
+    assert_eq!(
+        metric_value(
+            &text,
+            "otelcol_processor_batch_timeout_trigger_send{processor=\"batch\"}"
+        ),
+        1.0
+    );
+}
+
+#[tokio::test]
+async fn metric_points_are_counted_and_split_per_point() {
+    let sink = Sink::new();
+    let (p, _) = build(
+        json!({"send_batch_size": 3, "send_batch_max_size": 3, "timeout": "1h"}),
+        &sink,
+    )
+    .await;
+    let metrics = Payload::Metrics(vec![ResourceMetrics {
+        scope_metrics: vec![ScopeMetrics {
+            metrics: vec![
+                Metric {
+                    name: "requests".into(),
+                    unit: "1".into(),
+                    data: Some(Data::Sum(Sum {
+                        data_points: (0..7).map(point).collect(),
+                        aggregation_temporality: 2,
+                        is_monotonic: true,
+                    })),
+                    ..Default::default()
+                },
+                Metric {
+                    name: "queue".into(),
+                    data: Some(Data::Gauge(Gauge {
+                        data_points: (7..9).map(point).collect(),
+                    })),
+                    ..Default::default()
+                },
+            ],
+            ..Default::default()
+        }],
+        ..Default::default()
+    }]);
+    p.consume(Telemetry::new(metrics)).await.unwrap();
+    wait_until("three batches", || sink.batches().len() == 3).await;
+    let mut values = Vec::new();
+    for batch in sink.batches() {
+        assert_eq!(batch.item_count(), 3);
+        let Payload::Metrics(r) = &batch.payload else {
+            panic!("not metrics")
+        };
+        for m in r
+            .iter()
+            .flat_map(|r| &r.scope_metrics)
+            .flat_map(|s| &s.metrics)
+        {
+            match &m.data {
+                Some(Data::Sum(s)) => {
+                    assert_eq!(m.name, "requests");
+                    assert_eq!(m.unit, "1");
+                    assert!(s.is_monotonic);
+                    assert_eq!(s.aggregation_temporality, 2);
+                    values.extend(s.data_points.iter().map(|p| p.value));
+                }
+                Some(Data::Gauge(g)) => {
+                    assert_eq!(m.name, "queue");
+                    values.extend(g.data_points.iter().map(|p| p.value));
+                }
+                other => panic!("unexpected metric data {other:?}"),
+            }
+        }
+    }
+    let expected: Vec<_> = (0..9)
+        .map(|v| Some(number_data_point::Value::AsInt(v)))
+        .collect();
+    assert_eq!(values, expected);
+    p.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn zero_timeout_sends_at_once_split_to_max_size() {
+    let sink = Sink::new();
+    let (p, _) = build(
+        json!({"send_batch_size": 2, "send_batch_max_size": 3, "timeout": "0s"}),
+        &sink,
+    )
+    .await;
+    p.consume(Telemetry::new(spans("s", 0..7))).await.unwrap();
+    wait_until("all seven spans", || sink.items() == 7).await;
+    let sizes: Vec<usize> = sink.batches().iter().map(Telemetry::item_count).collect();
+    assert_eq!(sizes, [3, 3, 1]);
+    // A single span goes out on its own too: no waiting for company.
+    p.consume(Telemetry::new(spans("s", 7..8))).await.unwrap();
+    wait_until("the eighth span", || sink.items() == 8).await;
+    assert_eq!(all_span_ids(&sink), (0..8).collect::<Vec<_>>());
+    p.shutdown().await.unwrap();
+}
+
+fn tenant(name: &str) -> Metadata {
+    let addr: SocketAddr = "10.0.0.1:4000".parse().unwrap();
+    Metadata::new(
+        Some(addr),
+        [
+            ("X-Tenant".to_string(), name.to_string()),
+            ("authorization".to_string(), "Bearer secret".to_string()),
+        ],
+    )
+}
+
+#[tokio::test]
+async fn metadata_keys_keep_tenants_apart() {
+    let sink = Sink::new();
+    let (p, registry) = build(
+        json!({"send_batch_size": 4, "timeout": "1h", "metadata_keys": ["X-Tenant"]}),
+        &sink,
+    )
+    .await;
+    let mut next = 0;
+    for _ in 0..2 {
+        for name in ["a", "b"] {
+            let payload = spans(name, next..next + 2);
+            next += 2;
+            p.consume(Telemetry::with_metadata(payload, tenant(name)))
+                .await
+                .unwrap();
+        }
+    }
+    // Data with no tenant header is a combination of its own.
+    p.consume(Telemetry::new(spans("none", 100..101)))
+        .await
+        .unwrap();
+    wait_until("one batch per tenant", || sink.batches().len() == 2).await;
+    p.shutdown().await.unwrap();
+    let batches = sink.batches();
+    assert_eq!(batches.len(), 3);
+    let mut seen = Vec::new();
+    for batch in &batches {
+        let names = span_names(batch);
+        let values = batch.metadata.get("x-tenant").to_vec();
+        match values.as_slice() {
+            [t] => {
+                assert_eq!(batch.item_count(), 4);
+                assert!(
+                    names.iter().all(|n| n.starts_with(t.as_str())),
+                    "tenant {t} batch holds {names:?}"
+                );
+                seen.push(t.clone());
+            }
+            [] => assert_eq!(names, ["none100"]),
+            other => panic!("unexpected tenant values {other:?}"),
+        }
+        // Only the configured keys travel with the batch.
+        assert!(batch.metadata.get("authorization").is_empty());
+        assert_eq!(batch.metadata.client_addr(), None);
+    }
+    seen.sort();
+    assert_eq!(seen, ["a", "b"]);
+    let text = registry.render();
+    assert_eq!(
+        metric_value(
+            &text,
+            "otelcol_processor_batch_metadata_cardinality{processor=\"batch\"}"
+        ),
+        3.0
+    );
+}
+
+#[tokio::test]
+async fn new_combinations_beyond_the_cardinality_limit_are_refused_permanently() {
+    let sink = Sink::new();
+    let (p, registry) = build(
+        json!({"timeout": "1h", "metadata_keys": ["x-tenant"], "metadata_cardinality_limit": 2}),
+        &sink,
+    )
+    .await;
+    for name in ["a", "b"] {
+        p.consume(Telemetry::with_metadata(spans(name, 0..1), tenant(name)))
+            .await
+            .unwrap();
+    }
+    let err = p
+        .consume(Telemetry::with_metadata(spans("c", 0..1), tenant("c")))
+        .await
+        .unwrap_err();
+    assert!(err.is_permanent());
+    assert_eq!(err.message(), TOO_MANY_BATCHERS);
+    // Known combinations keep flowing.
+    p.consume(Telemetry::with_metadata(spans("a", 1..2), tenant("a")))
+        .await
+        .unwrap();
+    let text = registry.render();
+    assert_eq!(
+        metric_value(
+            &text,
+            "otelcol_processor_batch_metadata_cardinality{processor=\"batch\"}"
+        ),
+        2.0
+    );
+    p.shutdown().await.unwrap();
+    assert_eq!(sink.items(), 3);
+    assert!(
+        sink.batches()
+            .iter()
+            .all(|b| b.metadata.get("x-tenant") != ["c"])
+    );
+}
+
+#[tokio::test]
+async fn refused_batches_are_retried_and_the_buffer_pushes_back() {
+    let sink = Sink::new();
+    sink.set(Mode::Refuse);
+    // Buffer limit: max(2 * 4, 0) = 8 items.
+    let (p, _) = build(json!({"send_batch_size": 4, "timeout": "1h"}), &sink).await;
+    p.consume(Telemetry::new(spans("s", 0..4))).await.unwrap();
+    wait_until("the batch to be offered twice", || sink.attempts() >= 2).await;
+    assert_eq!(sink.items(), 0);
+    // 4 held: accepted (8 held), then 8 held is not over the limit: accepted (12).
+    p.consume(Telemetry::new(spans("s", 4..8))).await.unwrap();
+    p.consume(Telemetry::new(spans("s", 8..12))).await.unwrap();
+    // 12 held > 8: refused, retryable, so the client keeps its data and retries.
+    let err = p
+        .consume(Telemetry::new(spans("s", 12..16)))
+        .await
+        .unwrap_err();
+    assert!(!err.is_permanent());
+    assert_eq!(err.message(), BUFFER_FULL);
+    sink.set(Mode::Accept);
+    wait_until("every accepted span", || sink.items() == 12).await;
+    assert_eq!(all_span_ids(&sink), (0..12).collect::<Vec<_>>());
+    // With room again, data is accepted.
+    p.consume(Telemetry::new(spans("s", 12..16))).await.unwrap();
+    wait_until("the next batch", || sink.items() == 16).await;
+    assert_eq!(all_span_ids(&sink), (0..16).collect::<Vec<_>>());
+    p.shutdown().await.unwrap();
+}
+
+/// Refuses without a throttle delay a set number of times, then accepts.
+struct Flaky {
+    refusals_left: AtomicUsize,
+    inner: Arc<Sink>,
+}
+
+#[async_trait]
+impl Consumer for Flaky {
+    async fn consume(&self, data: Telemetry) -> Result<(), ConsumeError> {
+        let left = self.refusals_left.load(Ordering::SeqCst);
+        if left > 0 {
+            self.refusals_left.store(left - 1, Ordering::SeqCst);
+            return Err(ConsumeError::retryable("not now"));
+        }
+        self.inner.consume(data).await
+    }
+}
+
+#[tokio::test]
+async fn refusals_without_throttle_back_off_and_deliver_once() {
+    let sink = Sink::new();
+    let flaky = Arc::new(Flaky {
+        refusals_left: AtomicUsize::new(2),
+        inner: sink.clone(),
+    });
+    let ctx = BuildContext {
+        id: "batch".parse().unwrap(),
+        signals: vec![Signal::Logs],
+        telemetry: Registry::new(),
+    };
+    let p = BatchProcessorFactory
+        .build(
+            ctx,
+            &json!({"send_batch_size": 2, "timeout": "1h"}),
+            flaky.clone(),
+        )
+        .await
+        .unwrap();
+    p.consume(Telemetry::new(logs(0..2))).await.unwrap();
+    wait_until("delivery after two refusals", || sink.items() == 2).await;
+    assert_eq!(flaky.refusals_left.load(Ordering::SeqCst), 0);
+    assert_eq!(sink.batches().len(), 1);
+    p.shutdown().await.unwrap();
+    assert_eq!(sink.batches().len(), 1);
+}
+
+#[tokio::test]
+async fn permanently_rejected_batches_are_dropped_not_retried() {
+    let sink = Sink::new();
+    sink.set(Mode::Reject);
+    let (p, _) = build(json!({"send_batch_size": 2, "timeout": "1h"}), &sink).await;
+    p.consume(Telemetry::new(spans("s", 0..2))).await.unwrap();
+    wait_until("the rejected offer", || sink.attempts() == 1).await;
+    sink.set(Mode::Accept);
+    p.consume(Telemetry::new(spans("s", 2..4))).await.unwrap();
+    wait_until("the next batch", || sink.batches().len() == 1).await;
+    assert_eq!(all_span_ids(&sink), [2, 3]);
+    assert_eq!(
+        sink.attempts(),
+        2,
+        "the rejected batch was never offered again"
+    );
+    p.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn shutdown_flushes_pending_data_at_once_and_refuses_more() {
+    let sink = Sink::new();
+    let (p, registry) = build(json!({"send_batch_size": 100, "timeout": "1h"}), &sink).await;
+    p.consume(Telemetry::new(spans("s", 0..5))).await.unwrap();
+    p.shutdown().await.unwrap();
+    // No polling: shutdown returns once the data is delivered.
+    assert_eq!(all_span_ids(&sink), (0..5).collect::<Vec<_>>());
+    let err = p
+        .consume(Telemetry::new(spans("s", 5..6)))
+        .await
+        .unwrap_err();
+    assert!(!err.is_permanent());
+    assert!(err.message().contains("shutting down"));
+    assert_eq!(err.message(), SHUTTING_DOWN);
+    p.shutdown().await.unwrap();
+    assert_eq!(sink.batches().len(), 1);
+    let text = registry.render();
+    assert_eq!(
+        metric_value(
+            &text,
+            "otelcol_processor_batch_timeout_trigger_send{processor=\"batch\"}"
+        ),
+        1.0
+    );
+}
+
+#[tokio::test]
+async fn shutdown_without_data_or_start_is_fine() {
+    let sink = Sink::new();
+    let (p, _) = build(Value::Null, &sink).await;
+    p.shutdown().await.unwrap();
+    p.shutdown().await.unwrap();
+    assert_eq!(sink.attempts(), 0);
+}
+
+#[tokio::test]
+async fn shutdown_keeps_retrying_until_downstream_recovers() {
+    let sink = Sink::new();
+    sink.set(Mode::Refuse);
+    let (p, _) = build(json!({"send_batch_size": 100, "timeout": "1h"}), &sink).await;
+    p.consume(Telemetry::new(spans("s", 0..3))).await.unwrap();
+    let stopping = tokio::spawn({
+        let p = p.clone();
+        async move { p.shutdown().await }
+    });
+    wait_until("retries during shutdown", || sink.attempts() >= 3).await;
+    assert!(!stopping.is_finished(), "shutdown must wait for delivery");
+    sink.set(Mode::Accept);
+    stopping.await.unwrap().unwrap();
+    assert_eq!(all_span_ids(&sink), [0, 1, 2]);
+}
+
+#[tokio::test]
+async fn cancelled_shutdown_stops_the_tasks_and_can_be_called_again() {
+    let sink = Sink::new();
+    sink.set(Mode::Refuse);
+    let (p, _) = build(json!({"send_batch_size": 100, "timeout": "1h"}), &sink).await;
+    p.consume(Telemetry::new(spans("s", 0..3))).await.unwrap();
+    let cancelled = tokio::time::timeout(Duration::from_millis(50), p.shutdown()).await;
+    assert!(
+        cancelled.is_err(),
+        "shutdown cannot finish while downstream refuses"
+    );
+    // The retrying task was stopped with the cancelled shutdown: a second shutdown
+    // has nothing left to wait for, and intake stays closed.
+    tokio::time::timeout(Duration::from_secs(10), p.shutdown())
+        .await
+        .expect("second shutdown returns")
+        .unwrap();
+    assert!(
+        p.consume(Telemetry::new(spans("s", 3..4)))
+            .await
+            .unwrap_err()
+            .message()
+            .contains("shutting down")
+    );
+    let before = sink.attempts();
+    // Give an aborted task the chance to misbehave, then check it did not: the sink
+    // sees no further offers once both shutdowns have returned.
+    tokio::task::yield_now().await;
+    assert_eq!(sink.attempts(), before);
+    assert_eq!(sink.items(), 0);
+}
+
+#[tokio::test]
+async fn empty_requests_are_accepted_without_a_batcher() {
+    let sink = Sink::new();
+    let (p, registry) = build(json!({"timeout": "0s"}), &sink).await;
+    p.consume(Telemetry::new(Payload::Traces(vec![
+        ResourceSpans::default(),
+    ])))
+    .await
+    .unwrap();
+    p.consume(Telemetry::empty(Signal::Metrics)).await.unwrap();
+    p.shutdown().await.unwrap();
+    assert_eq!(sink.attempts(), 0);
+    let text = registry.render();
+    assert_eq!(
+        metric_value(
+            &text,
+            "otelcol_processor_batch_metadata_cardinality{processor=\"batch\"}"
+        ),
+        0.0
+    );
+}
+
+#[tokio::test]
+async fn send_size_histogram_is_rendered_with_collector_buckets() {
+    let sink = Sink::new();
+    let (p, registry) = build(json!({"send_batch_size": 30, "timeout": "1h"}), &sink).await;
+    p.consume(Telemetry::new(spans("s", 0..30))).await.unwrap();
+    p.consume(Telemetry::new(logs(0..5))).await.unwrap();
+    wait_until("the size-triggered batch", || sink.batches().len() == 1).await;
+    p.shutdown().await.unwrap();
+    let text = registry.render();
+    let bucket = |le: &str| {
+        metric_value(
+            &text,
+            &format!(
+                "otelcol_processor_batch_batch_send_size_bucket{{processor=\"batch\",le=\"{le}\"}}"
+            ),
+        )
+    };
+    // One batch of 5 (logs, shutdown flush) and one of 30 (spans, size trigger).
+    assert_eq!(bucket("10"), 1.0);
+    assert_eq!(bucket("25"), 1.0);
+    assert_eq!(bucket("50"), 2.0);
+    assert_eq!(bucket("100000"), 2.0);
+    assert_eq!(bucket("+Inf"), 2.0);
+    assert_eq!(
+        metric_value(
+            &text,
+            "otelcol_processor_batch_batch_send_size_sum{processor=\"batch\"}"
+        ),
+        35.0
+    );
+    assert!(text.contains("# TYPE otelcol_processor_batch_batch_send_size histogram"));
+}

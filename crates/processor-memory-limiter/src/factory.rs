@@ -1,0 +1,87 @@
+//! The `memory_limiter` processor factory.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde_json::Value;
+use stratus_core::factory::{
+    BuildContext, ConfigProblem, FactoryInfo, Processor, ProcessorFactory, Stability, decode_config,
+};
+use stratus_core::{BoxConsumer, ComponentError, Signal};
+
+use crate::config::MemoryLimiterConfig;
+use crate::memory::{Limits, ProcessRss, SystemMemory};
+use crate::processor::MemoryLimiter;
+
+/// Builds `memory_limiter` processors that measure this process's resident memory.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct MemoryLimiterProcessorFactory;
+
+const SIGNALS: &[(Signal, Stability)] = &[
+    (Signal::Traces, Stability::Beta),
+    (Signal::Metrics, Stability::Beta),
+    (Signal::Logs, Stability::Beta),
+];
+
+impl FactoryInfo for MemoryLimiterProcessorFactory {
+    fn type_name(&self) -> &'static str {
+        "memory_limiter"
+    }
+
+    fn signals(&self) -> &'static [(Signal, Stability)] {
+        SIGNALS
+    }
+
+    fn check_config(&self, raw: &Value) -> Result<(), Vec<ConfigProblem>> {
+        decode_config::<MemoryLimiterConfig>(raw).map(|_| ())
+    }
+}
+
+#[async_trait]
+impl ProcessorFactory for MemoryLimiterProcessorFactory {
+    async fn build(
+        &self,
+        ctx: BuildContext,
+        raw: &Value,
+        next: BoxConsumer,
+    ) -> Result<Arc<dyn Processor>, ComponentError> {
+        let config = decode_config::<MemoryLimiterConfig>(raw).map_err(|problems| {
+            let details: Vec<String> = problems
+                .iter()
+                .map(|p| {
+                    if p.path.is_empty() {
+                        p.message.clone()
+                    } else {
+                        format!("{}: {}", p.path, p.message)
+                    }
+                })
+                .collect();
+            ComponentError::new(format!(
+                "processor `{}`: invalid config: {}",
+                ctx.id,
+                details.join("; ")
+            ))
+        })?;
+        let limits = Limits::from_config(&config, &SystemMemory::default()).map_err(|e| {
+            ComponentError::new(format!(
+                "processor `{}`: cannot determine the memory available for \
+                 limit_percentage ({e}); set limit_mib instead",
+                ctx.id
+            ))
+        })?;
+        tracing::info!(
+            processor = %ctx.id,
+            hard_limit_bytes = limits.hard_bytes,
+            soft_limit_bytes = limits.soft_bytes,
+            check_interval = ?config.check_interval,
+            "memory limiter configured"
+        );
+        Ok(Arc::new(MemoryLimiter::new(
+            &ctx,
+            limits,
+            config.check_interval,
+            Arc::new(ProcessRss::new()),
+            next,
+        )))
+    }
+}

@@ -1,0 +1,40 @@
+//! The `memory_limiter` processor: refuses data while the stratus process uses too
+//! much memory, so a flood of data or a stuck destination cannot push it out of
+//! memory, the way the collector's `memory_limiter` processor does.
+//!
+//! ```yaml
+//! processors:
+//!   memory_limiter:
+//!     check_interval: 1s     # required, > 0
+//!     limit_mib: 400         # hard limit; or limit_percentage (of the cgroup limit)
+//!     spike_limit_mib: 80    # default 20% of the limit; soft limit = 400 - 80
+//! ```
+//!
+//! How it works:
+//! - A task started with the processor measures the process's resident memory
+//!   (`/proc/self/statm`) every `check_interval`.
+//! - While the last measurement is at or above the soft limit (hard limit minus spike
+//!   limit), `consume` refuses data with a retryable error, `data refused due to
+//!   high memory usage`; receivers answer gRPC `UNAVAILABLE` / HTTP 503 and clients
+//!   retry later. Below it, data passes through untouched.
+//! - `limit_percentage` and `spike_limit_percentage` are taken of the memory
+//!   available to the process: the cgroup v2 `memory.max` or cgroup v1
+//!   `memory.limit_in_bytes`, else physical memory (`/proc/meminfo`).
+//! - The collector's `*_gc_interval_*` keys are accepted so existing configs load,
+//!   and ignored: stratus has no garbage collector to force.
+//! - It logs at warn when it starts refusing and at info when it recovers, and counts
+//!   refused items in `otelcol_processor_refused_{spans,metric_points,log_records}`
+//!   (label `processor`).
+//!
+//! [`MemoryLimiter`] takes any [`MemoryUsage`] source, so the decision logic can be
+//! driven with chosen numbers.
+
+pub mod config;
+pub mod factory;
+pub mod memory;
+pub mod processor;
+
+pub use config::MemoryLimiterConfig;
+pub use factory::MemoryLimiterProcessorFactory;
+pub use memory::{Limits, MemoryUsage, ProcessRss, SystemMemory};
+pub use processor::MemoryLimiter;

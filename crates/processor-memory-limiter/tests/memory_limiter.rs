@@ -1,0 +1,307 @@
+//! The memory limiter driven with chosen memory readings, and through its factory.
+
+// Test helpers outside #[test] functions may unwrap too: a failure is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde_json::{Value, json};
+use stratus_core::factory::{BuildContext, FactoryInfo, Processor, ProcessorFactory, Stability};
+use stratus_core::pdata::logs::{LogRecord, ResourceLogs, ScopeLogs};
+use stratus_core::pdata::trace::{ResourceSpans, ScopeSpans, Span};
+use stratus_core::telemetry::Registry;
+use stratus_core::{Component, ConsumeError, Consumer, Host, Metadata, Payload, Signal, Telemetry};
+use stratus_processor_memory_limiter::processor::DATA_REFUSED;
+use stratus_processor_memory_limiter::{
+    Limits, MemoryLimiter, MemoryLimiterProcessorFactory, MemoryUsage,
+};
+
+const MIB: u64 = 1024 * 1024;
+
+/// Memory readings set by the test.
+#[derive(Default)]
+struct FakeUsage {
+    bytes: AtomicU64,
+    failing: AtomicBool,
+}
+
+impl FakeUsage {
+    fn set_mib(&self, mib: u64) {
+        self.bytes.store(mib * MIB, Ordering::SeqCst);
+    }
+}
+
+impl MemoryUsage for FakeUsage {
+    fn used_bytes(&self) -> io::Result<u64> {
+        if self.failing.load(Ordering::SeqCst) {
+            return Err(io::Error::other("statm unreadable"));
+        }
+        Ok(self.bytes.load(Ordering::SeqCst))
+    }
+}
+
+#[derive(Default)]
+struct Sink(Mutex<Vec<Telemetry>>);
+
+#[async_trait]
+impl Consumer for Sink {
+    async fn consume(&self, data: Telemetry) -> Result<(), ConsumeError> {
+        self.0.lock().unwrap().push(data);
+        Ok(())
+    }
+}
+
+impl Sink {
+    fn received(&self) -> Vec<Telemetry> {
+        self.0.lock().unwrap().clone()
+    }
+}
+
+struct Setup {
+    limiter: MemoryLimiter,
+    usage: Arc<FakeUsage>,
+    sink: Arc<Sink>,
+    registry: Registry,
+}
+
+/// Hard limit 100 MiB, spike 20 MiB: soft limit 80 MiB.
+fn setup(check_interval: Duration) -> Setup {
+    let registry = Registry::new();
+    let ctx = BuildContext {
+        id: "memory_limiter".parse().unwrap(),
+        signals: vec![Signal::Traces],
+        telemetry: registry.clone(),
+    };
+    let usage = Arc::new(FakeUsage::default());
+    let sink = Arc::new(Sink::default());
+    let limiter = MemoryLimiter::new(
+        &ctx,
+        Limits::new(100 * MIB, 20 * MIB),
+        check_interval,
+        usage.clone(),
+        sink.clone(),
+    );
+    Setup {
+        limiter,
+        usage,
+        sink,
+        registry,
+    }
+}
+
+fn spans(n: usize) -> Telemetry {
+    let addr = "10.1.2.3:5555".parse().unwrap();
+    Telemetry::with_metadata(
+        Payload::Traces(vec![ResourceSpans {
+            scope_spans: vec![ScopeSpans {
+                spans: (0..n)
+                    .map(|i| Span {
+                        name: format!("op{i}"),
+                        span_id: vec![i as u8; 8],
+                        ..Default::default()
+                    })
+                    .collect(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        }]),
+        Metadata::new(Some(addr), [("x-tenant".to_string(), "a".to_string())]),
+    )
+}
+
+fn logs(n: usize) -> Telemetry {
+    Telemetry::new(Payload::Logs(vec![ResourceLogs {
+        scope_logs: vec![ScopeLogs {
+            log_records: (0..n).map(|_| LogRecord::default()).collect(),
+            ..Default::default()
+        }],
+        ..Default::default()
+    }]))
+}
+
+fn refused(registry: &Registry, item: &str) -> f64 {
+    let series = format!("otelcol_processor_refused_{item}{{processor=\"memory_limiter\"}} ");
+    let text = registry.render();
+    let line = text
+        .lines()
+        .find(|l| l.starts_with(&series))
+        .unwrap_or_else(|| panic!("{series} not in:\n{text}"));
+    line.rsplit(' ').next().unwrap().parse().unwrap()
+}
+
+async fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !cond() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+}
+
+#[tokio::test]
+async fn passes_data_through_untouched_under_the_limit() {
+    let s = setup(Duration::from_secs(1));
+    s.usage.set_mib(10);
+    assert_eq!(s.limiter.check().unwrap(), 10 * MIB);
+    assert!(!s.limiter.is_refusing());
+    let data = spans(3);
+    s.limiter.consume(data.clone()).await.unwrap();
+    assert_eq!(s.sink.received(), vec![data]);
+    assert_eq!(refused(&s.registry, "spans"), 0.0);
+}
+
+#[tokio::test]
+async fn refuses_at_the_soft_limit_and_recovers_below_it() {
+    let s = setup(Duration::from_secs(1));
+    s.usage.set_mib(85);
+    s.limiter.check().unwrap();
+    assert!(s.limiter.is_refusing());
+    let err = s.limiter.consume(spans(3)).await.unwrap_err();
+    assert!(!err.is_permanent(), "clients must be told to retry");
+    assert_eq!(err.message(), DATA_REFUSED);
+    let err = s.limiter.consume(logs(2)).await.unwrap_err();
+    assert_eq!(err.message(), DATA_REFUSED);
+    assert!(s.sink.received().is_empty());
+    assert_eq!(refused(&s.registry, "spans"), 3.0);
+    assert_eq!(refused(&s.registry, "log_records"), 2.0);
+    assert_eq!(refused(&s.registry, "metric_points"), 0.0);
+
+    // Exactly at the soft limit still refuses, as the collector does.
+    s.usage.set_mib(80);
+    s.limiter.check().unwrap();
+    assert!(s.limiter.is_refusing());
+
+    // Above the hard limit too.
+    s.usage.set_mib(120);
+    s.limiter.check().unwrap();
+    assert!(s.limiter.consume(spans(1)).await.is_err());
+
+    s.usage.set_mib(79);
+    s.limiter.check().unwrap();
+    assert!(!s.limiter.is_refusing());
+    s.limiter.consume(spans(2)).await.unwrap();
+    assert_eq!(s.sink.received().len(), 1);
+    assert_eq!(s.sink.received()[0].item_count(), 2);
+    assert_eq!(refused(&s.registry, "spans"), 4.0);
+}
+
+#[tokio::test]
+async fn a_failed_reading_keeps_the_last_decision() {
+    let s = setup(Duration::from_secs(1));
+    s.usage.set_mib(90);
+    s.limiter.check().unwrap();
+    s.usage.failing.store(true, Ordering::SeqCst);
+    s.usage.set_mib(1);
+    assert!(s.limiter.check().is_err());
+    assert!(s.limiter.is_refusing());
+    s.usage.failing.store(false, Ordering::SeqCst);
+    s.limiter.check().unwrap();
+    assert!(!s.limiter.is_refusing());
+}
+
+#[tokio::test]
+async fn the_background_task_follows_memory_use() {
+    let s = setup(Duration::from_millis(5));
+    s.usage.set_mib(50);
+    s.limiter.start(&Host::ready()).await.unwrap();
+    assert!(!s.limiter.is_refusing());
+    s.usage.set_mib(95);
+    wait_until("refusal", || s.limiter.is_refusing()).await;
+    assert!(s.limiter.consume(spans(1)).await.is_err());
+    s.usage.set_mib(20);
+    wait_until("recovery", || !s.limiter.is_refusing()).await;
+    s.limiter.consume(spans(1)).await.unwrap();
+    assert_eq!(s.sink.received().len(), 1);
+    s.limiter.shutdown().await.unwrap();
+    s.limiter.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn start_measures_at_once_and_fails_when_memory_cannot_be_read() {
+    let s = setup(Duration::from_secs(3600));
+    s.usage.set_mib(99);
+    s.limiter.start(&Host::ready()).await.unwrap();
+    // The first measurement is taken by start itself, not an interval later.
+    assert!(s.limiter.is_refusing());
+    // A second start keeps the running task and is harmless.
+    s.limiter.start(&Host::ready()).await.unwrap();
+    s.limiter.shutdown().await.unwrap();
+
+    let s = setup(Duration::from_secs(1));
+    s.usage.failing.store(true, Ordering::SeqCst);
+    let err = s.limiter.start(&Host::ready()).await.unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("memory_limiter"), "{text}");
+    assert!(text.contains("statm unreadable"), "{text}");
+    s.limiter.shutdown().await.unwrap();
+}
+
+#[test]
+fn factory_describes_the_memory_limiter() {
+    let f = MemoryLimiterProcessorFactory;
+    assert_eq!(f.type_name(), "memory_limiter");
+    assert_eq!(
+        f.signals(),
+        &[
+            (Signal::Traces, Stability::Beta),
+            (Signal::Metrics, Stability::Beta),
+            (Signal::Logs, Stability::Beta),
+        ]
+    );
+    let problems = f.check_config(&Value::Null).unwrap_err();
+    let paths: Vec<&str> = problems.iter().map(|p| p.path.as_str()).collect();
+    assert_eq!(paths, ["check_interval", "limit_mib"]);
+    assert!(
+        f.check_config(&json!({"check_interval": "1s", "limit_mib": 400}))
+            .is_ok()
+    );
+}
+
+async fn build(raw: Value) -> Result<Arc<dyn Processor>, String> {
+    let ctx = BuildContext {
+        id: "memory_limiter".parse().unwrap(),
+        signals: vec![Signal::Logs],
+        telemetry: Registry::new(),
+    };
+    MemoryLimiterProcessorFactory
+        .build(ctx, &raw, Arc::new(Sink::default()))
+        .await
+        .map_err(|e| e.to_string())
+}
+
+#[tokio::test]
+async fn factory_builds_a_limiter_on_this_process() {
+    let err = build(json!({"check_interval": "0s", "limit_mib": 10}))
+        .await
+        .err()
+        .expect("invalid config");
+    assert!(err.contains("check_interval"), "{err}");
+    // Far more than this test process uses: data flows.
+    let p = build(json!({"check_interval": "1s", "limit_mib": 1_000_000}))
+        .await
+        .unwrap();
+    p.start(&Host::ready()).await.unwrap();
+    p.consume(logs(1)).await.unwrap();
+    p.shutdown().await.unwrap();
+    // One MiB with no spike room: already exceeded by any running process.
+    let p = build(json!({"check_interval": "1s", "limit_mib": 1}))
+        .await
+        .unwrap();
+    p.start(&Host::ready()).await.unwrap();
+    let err = p.consume(logs(1)).await.unwrap_err();
+    assert_eq!(err.message(), DATA_REFUSED);
+    p.shutdown().await.unwrap();
+    // A percentage of this machine's memory (or its cgroup limit) also builds.
+    let p = build(json!({"check_interval": "1s", "limit_percentage": 90}))
+        .await
+        .unwrap();
+    p.start(&Host::ready()).await.unwrap();
+    p.consume(logs(1)).await.unwrap();
+    p.shutdown().await.unwrap();
+}
