@@ -1,0 +1,524 @@
+//! The `otlphttp` exporter's sender: OTLP export requests over HTTP (hyper, one pooled
+//! client for every signal).
+//!
+//! A batch is encoded and compressed once into the request body; every attempt sends
+//! the same bytes.
+
+use std::io::Write as _;
+use std::time::{Duration, SystemTime};
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use http::header::{CONTENT_ENCODING, CONTENT_TYPE, RETRY_AFTER, USER_AGENT};
+use http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Uri};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper_rustls::{FixedServerNameResolver, HttpsConnector, HttpsConnectorBuilder};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use prost::Message;
+use stratus_core::{ComponentError, ConsumeError, Signal, Telemetry};
+use stratus_exporter_helper::Sender;
+
+use crate::config::{Compression, Encoding, OtlpHttpConfig};
+use crate::grpc::encode_payload;
+use crate::rpc::{ExportResponse, PartialSuccess, RpcStatus, status_from_json};
+use crate::tls;
+
+/// The largest response body read, in bytes; OTLP answers are a few bytes.
+const MAX_RESPONSE_BODY: usize = 4 * 1024 * 1024;
+
+/// `Content-Type` of protobuf bodies.
+pub const PROTOBUF_CONTENT_TYPE: &str = "application/x-protobuf";
+/// `Content-Type` of OTLP/JSON bodies.
+pub const JSON_CONTENT_TYPE: &str = "application/json";
+
+/// One export request, encoded and compressed, sent as is on every attempt.
+#[derive(Debug, Clone)]
+pub struct HttpRequest {
+    /// The request's signal.
+    pub signal: Signal,
+    /// Where it goes.
+    pub url: Uri,
+    /// The (compressed) body.
+    pub body: Bytes,
+}
+
+/// Compresses a body.
+pub fn compress(compression: Compression, body: Vec<u8>) -> std::io::Result<Vec<u8>> {
+    match compression {
+        Compression::None => Ok(body),
+        Compression::Gzip => {
+            let mut encoder = flate2::write::GzEncoder::new(
+                Vec::with_capacity(body.len() / 4 + 64),
+                flate2::Compression::default(),
+            );
+            encoder.write_all(&body)?;
+            encoder.finish()
+        }
+        Compression::Zstd => zstd::bulk::compress(&body, 0),
+    }
+}
+
+/// Parses `Retry-After`: delta-seconds or an HTTP-date (a date in the past means now).
+pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+fn media_type(headers: &HeaderMap) -> String {
+    headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase())
+        .unwrap_or_default()
+}
+
+fn is_protobuf(media_type: &str) -> bool {
+    matches!(
+        media_type,
+        "application/x-protobuf" | "application/protobuf"
+    )
+}
+
+/// Classifies an OTLP/HTTP answer as the collector does. On success, returns the
+/// partial success the server reported, if any.
+///
+/// 2xx is success. 429, 502, 503 and 504 are retryable, with `Retry-After` as the
+/// throttle. Every other status is permanent. The error names the `google.rpc.Status`
+/// message of the body when the body holds one.
+pub fn classify_response(
+    url: &Uri,
+    status: StatusCode,
+    headers: &HeaderMap,
+    body: &[u8],
+    now: SystemTime,
+) -> Result<Option<PartialSuccess>, ConsumeError> {
+    let media = media_type(headers);
+    if status.is_success() {
+        if body.is_empty() {
+            return Ok(None);
+        }
+        let partial = if media == JSON_CONTENT_TYPE {
+            PartialSuccess::from_json(body)
+        } else if is_protobuf(&media) {
+            ExportResponse::decode(body)
+                .ok()
+                .and_then(|r| r.partial_success)
+        } else {
+            None
+        };
+        return Ok(partial);
+    }
+    let rpc_status = if media == JSON_CONTENT_TYPE {
+        status_from_json(body)
+    } else if is_protobuf(&media) {
+        RpcStatus::decode(body).ok()
+    } else {
+        None
+    };
+    let mut message = format!(
+        "OTLP/HTTP export to {url} failed: HTTP status {}",
+        status.as_u16()
+    );
+    match rpc_status {
+        Some(s) if !s.message.is_empty() => message.push_str(&format!(": {}", s.message)),
+        _ => {
+            if let Ok(text) = std::str::from_utf8(body) {
+                let text = text.trim();
+                if !text.is_empty() && media.starts_with("text/") {
+                    let cut: String = text.chars().take(200).collect();
+                    message.push_str(&format!(": {cut}"));
+                }
+            }
+        }
+    }
+    match status.as_u16() {
+        429 | 502 | 503 | 504 => {
+            let throttle = headers
+                .get(RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| parse_retry_after(v, now))
+                .filter(|d| !d.is_zero());
+            Err(match throttle {
+                Some(delay) => ConsumeError::throttled(message, delay),
+                None => ConsumeError::retryable(message),
+            })
+        }
+        _ => Err(ConsumeError::permanent(message)),
+    }
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let s_text = s.to_string();
+        if !text.contains(&s_text) {
+            text.push_str(": ");
+            text.push_str(&s_text);
+        }
+        source = s.source();
+    }
+    text
+}
+
+/// The `otlphttp` exporter's [`Sender`].
+pub struct HttpSender {
+    id: String,
+    client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    urls: [Option<Uri>; 3],
+    encoding: Encoding,
+    compression: Compression,
+    headers: HeaderMap,
+}
+
+fn signal_index(signal: Signal) -> usize {
+    match signal {
+        Signal::Traces => 0,
+        Signal::Metrics => 1,
+        Signal::Logs => 2,
+    }
+}
+
+impl HttpSender {
+    /// Builds the sender for the signals in `signals`: every one of them needs a URL.
+    /// Reads the TLS files when a URL is `https://`.
+    pub fn new(
+        id: String,
+        config: &OtlpHttpConfig,
+        signals: &[Signal],
+    ) -> Result<Self, ComponentError> {
+        let fail = |msg: String| ComponentError::new(format!("exporter {id}: {msg}"));
+        let mut urls: [Option<Uri>; 3] = [None, None, None];
+        for signal in Signal::ALL {
+            match config.signal_url(signal) {
+                Some(Ok(url)) => urls[signal_index(signal)] = Some(url),
+                Some(Err(e)) => return Err(fail(e)),
+                None if signals.contains(&signal) => {
+                    return Err(fail(format!(
+                        "used in a {signal} pipeline but has no URL for {signal}: set \
+                         `endpoint` or `{signal}_endpoint`"
+                    )));
+                }
+                None => {}
+            }
+        }
+        let any_https = urls
+            .iter()
+            .flatten()
+            .any(|u| u.scheme_str() == Some("https"));
+        let tls_config = if any_https {
+            tls::http_client_config(&config.tls).map_err(|e| fail(e.to_string()))?
+        } else {
+            // Only plain http:// URLs: no TLS is ever used, so no roots are needed.
+            rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+                rustls::crypto::aws_lc_rs::default_provider(),
+            ))
+            .with_safe_default_protocol_versions()
+            .map_err(|e| fail(e.to_string()))?
+            .with_root_certificates(rustls::RootCertStore::empty())
+            .with_no_client_auth()
+        };
+        let mut connector = HttpConnector::new();
+        connector.enforce_http(false);
+        connector.set_nodelay(true);
+        let builder = HttpsConnectorBuilder::new()
+            .with_tls_config(tls_config)
+            .https_or_http();
+        let builder =
+            match tls::server_name_override(&config.tls).map_err(|e| fail(e.to_string()))? {
+                Some(name) => builder.with_server_name_resolver(FixedServerNameResolver::new(name)),
+                None => builder,
+            };
+        let https = builder
+            .enable_http1()
+            .enable_http2()
+            .wrap_connector(connector);
+        let client = Client::builder(TokioExecutor::new()).build(https);
+        let mut headers = HeaderMap::new();
+        for (name, value) in &config.headers {
+            let key = HeaderName::from_bytes(name.as_bytes())
+                .map_err(|_| fail(format!("invalid header name `{name}`")))?;
+            let mut value = HeaderValue::from_str(value.expose())
+                .map_err(|_| fail(format!("invalid value for header `{name}`")))?;
+            value.set_sensitive(true);
+            headers.append(key, value);
+        }
+        Ok(HttpSender {
+            id,
+            client,
+            urls,
+            encoding: config.encoding,
+            compression: config.compression,
+            headers,
+        })
+    }
+}
+
+#[async_trait]
+impl Sender for HttpSender {
+    type Request = HttpRequest;
+
+    fn encode(&self, data: Telemetry) -> Result<HttpRequest, ConsumeError> {
+        let signal = data.signal();
+        let url = self.urls[signal_index(signal)].clone().ok_or_else(|| {
+            ConsumeError::permanent(format!("exporter {} has no URL for {signal}", self.id))
+        })?;
+        let raw = match self.encoding {
+            Encoding::Proto => encode_payload(data.payload).to_vec(),
+            Encoding::Json => stratus_core::pdata::json::encode_request(&data.payload),
+        };
+        let body = compress(self.compression, raw)
+            .map_err(|e| ConsumeError::permanent(format!("compressing the request failed: {e}")))?;
+        Ok(HttpRequest {
+            signal,
+            url,
+            body: Bytes::from(body),
+        })
+    }
+
+    async fn send(&self, request: &HttpRequest) -> Result<(), ConsumeError> {
+        let content_type = match self.encoding {
+            Encoding::Proto => PROTOBUF_CONTENT_TYPE,
+            Encoding::Json => JSON_CONTENT_TYPE,
+        };
+        let mut builder = http::Request::post(request.url.clone())
+            .header(CONTENT_TYPE, content_type)
+            .header(USER_AGENT, concat!("stratus/", env!("CARGO_PKG_VERSION")));
+        if let Some(encoding) = self.compression.encoding() {
+            builder = builder.header(CONTENT_ENCODING, encoding);
+        }
+        let mut http_request = builder
+            .body(Full::new(request.body.clone()))
+            .map_err(|e| ConsumeError::permanent(format!("building the request failed: {e}")))?;
+        for (name, value) in &self.headers {
+            http_request.headers_mut().append(name, value.clone());
+        }
+        let response = self.client.request(http_request).await.map_err(|e| {
+            ConsumeError::retryable(format!(
+                "OTLP/HTTP request to {} failed: {}",
+                request.url,
+                error_chain(&e)
+            ))
+        })?;
+        let (parts, body) = response.into_parts();
+        let body = match Limited::new(body, MAX_RESPONSE_BODY).collect().await {
+            Ok(collected) => collected.to_bytes(),
+            Err(e) if parts.status.is_success() => {
+                tracing::debug!(exporter = %self.id, error = %e, "could not read the response body");
+                Bytes::new()
+            }
+            Err(e) => {
+                return Err(ConsumeError::retryable(format!(
+                    "OTLP/HTTP export to {} failed: HTTP status {}, and reading the response \
+                     failed: {e}",
+                    request.url,
+                    parts.status.as_u16()
+                )));
+            }
+        };
+        let partial = classify_response(
+            &request.url,
+            parts.status,
+            &parts.headers,
+            &body,
+            SystemTime::now(),
+        )?;
+        if let Some(ps) = partial
+            && (ps.rejected > 0 || !ps.error_message.is_empty())
+        {
+            tracing::warn!(
+                exporter = %self.id,
+                signal = %request.signal,
+                rejected = ps.rejected,
+                message = %ps.error_message,
+                "partial success: the destination rejected part of the data",
+            );
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn url() -> Uri {
+        Uri::from_static("http://127.0.0.1:4318/v1/traces")
+    }
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, HeaderValue::from_str(v).unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn retry_after_forms() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        assert_eq!(
+            parse_retry_after("120", now),
+            Some(Duration::from_secs(120))
+        );
+        let later = httpdate::fmt_http_date(now + Duration::from_secs(30));
+        assert_eq!(
+            parse_retry_after(&later, now),
+            Some(Duration::from_secs(30))
+        );
+        let earlier = httpdate::fmt_http_date(now - Duration::from_secs(30));
+        assert_eq!(parse_retry_after(&earlier, now), Some(Duration::ZERO));
+        assert_eq!(parse_retry_after("soon", now), None);
+        assert_eq!(parse_retry_after("-5", now), None);
+    }
+
+    #[test]
+    fn statuses() {
+        let now = SystemTime::now();
+        let none = HeaderMap::new();
+        assert_eq!(
+            classify_response(&url(), StatusCode::OK, &none, b"", now),
+            Ok(None)
+        );
+        for code in [429, 502, 503, 504] {
+            let e = classify_response(&url(), StatusCode::from_u16(code).unwrap(), &none, b"", now)
+                .unwrap_err();
+            assert!(!e.is_permanent(), "{code}");
+            assert_eq!(e.throttle(), None);
+        }
+        for code in [400, 401, 403, 404, 413, 500, 501] {
+            let e = classify_response(&url(), StatusCode::from_u16(code).unwrap(), &none, b"", now)
+                .unwrap_err();
+            assert!(e.is_permanent(), "{code}");
+            assert!(e.message().contains(&code.to_string()));
+        }
+        let e = classify_response(
+            &url(),
+            StatusCode::TOO_MANY_REQUESTS,
+            &headers(&[("retry-after", "3")]),
+            b"",
+            now,
+        )
+        .unwrap_err();
+        assert_eq!(e.throttle(), Some(Duration::from_secs(3)));
+        // A zero wait falls back to the normal back-off.
+        let e = classify_response(
+            &url(),
+            StatusCode::SERVICE_UNAVAILABLE,
+            &headers(&[("retry-after", "0")]),
+            b"",
+            now,
+        )
+        .unwrap_err();
+        assert_eq!(e.throttle(), None);
+    }
+
+    #[test]
+    fn error_bodies_are_read_in_their_content_type() {
+        let now = SystemTime::now();
+        let proto = RpcStatus {
+            code: 3,
+            message: "span has no trace id".into(),
+            details: vec![],
+        }
+        .encode_to_vec();
+        let e = classify_response(
+            &url(),
+            StatusCode::BAD_REQUEST,
+            &headers(&[("content-type", "application/x-protobuf")]),
+            &proto,
+            now,
+        )
+        .unwrap_err();
+        assert!(
+            e.message()
+                .ends_with("HTTP status 400: span has no trace id"),
+            "{}",
+            e.message()
+        );
+        let e = classify_response(
+            &url(),
+            StatusCode::BAD_REQUEST,
+            &headers(&[("content-type", "application/json; charset=utf-8")]),
+            br#"{"code":3,"message":"bad json"}"#,
+            now,
+        )
+        .unwrap_err();
+        assert!(e.message().ends_with(": bad json"), "{}", e.message());
+        let e = classify_response(
+            &url(),
+            StatusCode::NOT_FOUND,
+            &headers(&[("content-type", "text/plain")]),
+            b"404 page not found\n",
+            now,
+        )
+        .unwrap_err();
+        assert!(
+            e.message().ends_with(": 404 page not found"),
+            "{}",
+            e.message()
+        );
+        // Garbage in a protobuf body is not a message.
+        let e = classify_response(
+            &url(),
+            StatusCode::BAD_REQUEST,
+            &headers(&[("content-type", "application/x-protobuf")]),
+            b"\xff\xff\xff",
+            now,
+        )
+        .unwrap_err();
+        assert!(e.message().ends_with("HTTP status 400"), "{}", e.message());
+    }
+
+    #[test]
+    fn partial_success_is_success() {
+        let now = SystemTime::now();
+        let body = ExportResponse {
+            partial_success: Some(PartialSuccess {
+                rejected: 2,
+                error_message: "dropped".into(),
+            }),
+        }
+        .encode_to_vec();
+        let ps = classify_response(
+            &url(),
+            StatusCode::OK,
+            &headers(&[("content-type", "application/x-protobuf")]),
+            &body,
+            now,
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(ps.rejected, 2);
+        let ps = classify_response(
+            &url(),
+            StatusCode::OK,
+            &headers(&[("content-type", "application/json")]),
+            br#"{"partialSuccess":{"rejectedLogRecords":"5"}}"#,
+            now,
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(ps.rejected, 5);
+    }
+
+    #[test]
+    fn compression_round_trips() {
+        let body = b"hello hello hello hello".to_vec();
+        let gz = compress(Compression::Gzip, body.clone()).unwrap();
+        let mut out = Vec::new();
+        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(gz.as_slice()), &mut out)
+            .unwrap();
+        assert_eq!(out, body);
+        let z = compress(Compression::Zstd, body.clone()).unwrap();
+        assert_eq!(zstd::decode_all(z.as_slice()).unwrap(), body);
+        assert_eq!(compress(Compression::None, body.clone()).unwrap(), body);
+    }
+}
