@@ -1,1 +1,254 @@
-fn main() {}
+//! The stratus binary: CLI, logging, and the run loop.
+//!
+//! ```text
+//! stratus [--config FILE]... [--set key::path=value]...   run (embedded default without --config)
+//! stratus validate --config FILE...                       check a config, print every problem
+//! stratus components                                      list every component of this build
+//! stratus --version
+//! ```
+
+mod components;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use stratus_config::{ConfigErrors, Source, Validated};
+use stratus_core::Kind;
+use stratus_core::telemetry::Registry;
+use stratus_pipeline::Service;
+use stratus_pipeline::self_telemetry::{MetricsServer, register_process_metrics};
+
+/// The config stratus runs when started without `--config`.
+const DEFAULT_CONFIG: &str = include_str!("default.yaml");
+const DEFAULT_CONFIG_NAME: &str = "<embedded default config>";
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "stratus",
+    version,
+    about = "A Rust-native OpenTelemetry Collector for multi-cloud and hybrid-cloud observability",
+    long_about = None,
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+
+    /// Config file; repeat to merge several in order (later files win). `file:PATH` works too.
+    /// Without it, stratus runs an embedded default config.
+    #[arg(long = "config", value_name = "FILE", global = true)]
+    config: Vec<String>,
+
+    /// Overrides one config key after the files are merged, e.g.
+    /// `--set exporters::otlp::endpoint=gateway:4317`. Repeatable.
+    #[arg(long = "set", value_name = "KEY=VALUE", global = true)]
+    set: Vec<String>,
+
+    /// How long shutdown may take to flush batches and drain queues (Go duration).
+    #[arg(long, value_name = "DURATION", default_value = "25s", global = true)]
+    shutdown_timeout: String,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Checks the config and prints every problem; exits 0 when valid, 78 when not.
+    Validate,
+    /// Lists every component in this build with its signals and stability.
+    Components,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match &cli.command {
+        Some(Command::Components) => {
+            print_components();
+            ExitCode::SUCCESS
+        }
+        Some(Command::Validate) => match load(&cli) {
+            Ok(validated) => {
+                for w in &validated.warnings {
+                    eprintln!("warning: {w}");
+                }
+                println!("configuration is valid");
+                ExitCode::SUCCESS
+            }
+            Err(errors) => config_failure(&errors),
+        },
+        None => {
+            let validated = match load(&cli) {
+                Ok(v) => v,
+                Err(errors) => return config_failure(&errors),
+            };
+            match run(&cli, validated) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("Error: {e:#}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+    }
+}
+
+fn config_failure(errors: &ConfigErrors) -> ExitCode {
+    let n = errors.0.len();
+    eprintln!(
+        "Error: invalid configuration ({n} problem{}):",
+        if n == 1 { "" } else { "s" }
+    );
+    for e in &errors.0 {
+        eprintln!("  {e}");
+    }
+    ExitCode::from(stratus_config::EXIT_CODE as u8)
+}
+
+fn sources(cli: &Cli) -> Vec<Source> {
+    if cli.config.is_empty() {
+        return vec![Source::Inline {
+            name: DEFAULT_CONFIG_NAME.to_string(),
+            text: DEFAULT_CONFIG.to_string(),
+        }];
+    }
+    cli.config
+        .iter()
+        .map(|c| Source::File(PathBuf::from(c.strip_prefix("file:").unwrap_or(c))))
+        .collect()
+}
+
+fn load(cli: &Cli) -> Result<Validated, ConfigErrors> {
+    let env = |name: &str| std::env::var(name).ok();
+    let doc = stratus_config::load(&sources(cli), &cli.set, &env)?;
+    stratus_config::validate(&doc, &components::factories())
+}
+
+fn print_components() {
+    let factories = components::factories();
+    println!("stratus {}", env!("CARGO_PKG_VERSION"));
+    for kind in [
+        Kind::Receiver,
+        Kind::Processor,
+        Kind::Exporter,
+        Kind::Extension,
+    ] {
+        println!("{}:", kind.section());
+        for ty in factories.types(kind) {
+            let Some(info) = factories.info(kind, ty) else {
+                continue;
+            };
+            let signals: Vec<String> = info
+                .signals()
+                .iter()
+                .map(|(s, st)| format!("{s} ({st})"))
+                .collect();
+            if signals.is_empty() {
+                println!("  {ty}");
+            } else {
+                println!("  {ty:<16} {}", signals.join(", "));
+            }
+        }
+    }
+}
+
+fn init_logging(validated: &Validated) {
+    use tracing_subscriber::EnvFilter;
+    let logs = &validated.config.service.telemetry.logs;
+    let filter = EnvFilter::try_from_env("STRATUS_LOG").unwrap_or_else(|_| {
+        EnvFilter::new(format!("{},h2=warn,hyper=warn,tower=warn", logs.level))
+    });
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(std::io::stderr);
+    if logs.encoding == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+fn run(cli: &Cli, validated: Validated) -> anyhow::Result<()> {
+    init_logging(&validated);
+    for w in &validated.warnings {
+        tracing::warn!("{w}");
+    }
+    let shutdown_timeout = stratus_core::confval::parse_duration(&cli.shutdown_timeout)
+        .map_err(anyhow::Error::msg)
+        .context("--shutdown-timeout")?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("stratus")
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(serve(cli, validated, shutdown_timeout))
+}
+
+async fn serve(cli: &Cli, validated: Validated, shutdown_timeout: Duration) -> anyhow::Result<()> {
+    let config = &validated.config;
+    let registry = Registry::new();
+    register_process_metrics(&registry);
+    let metrics = &config.service.telemetry.metrics;
+    let metrics_server = if metrics.level != "none" && !metrics.address.is_empty() {
+        let server = MetricsServer::start(&metrics.address, registry.clone()).await?;
+        tracing::info!(address = %server.local_addr(), "internal metrics on /metrics");
+        Some(server)
+    } else {
+        None
+    };
+
+    let service = Service::build(config, &components::factories(), &registry).await?;
+    service.start().await?;
+    tracing::info!(
+        pipelines = config.service.pipelines.len(),
+        version = env!("CARGO_PKG_VERSION"),
+        "stratus is running",
+    );
+    if cli.config.is_empty() {
+        eprintln!(
+            "stratus is running its embedded default config (no --config given):\n  \
+             OTLP/gRPC on localhost:4317, OTLP/HTTP on localhost:4318 -> memory_limiter -> batch -> debug\n\
+             Point an OpenTelemetry SDK at it with:\n  \
+             export OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4317   # gRPC\n  \
+             export OTEL_EXPORTER_OTLP_PROTOCOL=grpc\n\
+             or, over HTTP:\n  \
+             export OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4318\n  \
+             export OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf\n\
+             Run `stratus --config FILE` for your own pipelines; Ctrl-C stops."
+        );
+    }
+
+    wait_for_signal().await;
+    tracing::info!(deadline = %stratus_core::confval::format_duration(shutdown_timeout), "shutting down");
+    let in_time = service.shutdown(shutdown_timeout).await;
+    if let Some(server) = metrics_server {
+        server.stop();
+    }
+    if in_time {
+        tracing::info!("shutdown complete");
+    }
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => tracing::info!("received SIGTERM"),
+                    _ = tokio::signal::ctrl_c() => tracing::info!("received SIGINT"),
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot watch SIGTERM; only SIGINT stops stratus");
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

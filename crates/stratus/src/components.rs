@@ -1,0 +1,28 @@
+//! The one place that knows every component of this build. Each factory sits behind
+//! a cargo feature, so a slim build is `--no-default-features --features ...`.
+
+use stratus_core::factory::Factories;
+
+/// Every factory compiled into this binary.
+pub fn factories() -> Factories {
+    let f = Factories::new();
+    #[cfg(feature = "receiver-otlp")]
+    let f = f.receiver(stratus_receiver_otlp::OtlpReceiverFactory);
+    #[cfg(feature = "processor-batch")]
+    let f = f.processor(stratus_processor_batch::BatchProcessorFactory);
+    #[cfg(feature = "processor-memory-limiter")]
+    let f = f.processor(stratus_processor_memory_limiter::MemoryLimiterProcessorFactory);
+    #[cfg(feature = "exporter-otlp")]
+    let f = f
+        .exporter(stratus_exporter_otlp::OtlpExporterFactory)
+        .exporter(stratus_exporter_otlp::OtlpHttpExporterFactory);
+    #[cfg(feature = "exporter-debug")]
+    let f = f.exporter(stratus_exporter_debug::DebugExporterFactory);
+    #[cfg(feature = "exporter-file")]
+    let f = f.exporter(stratus_exporter_file::FileExporterFactory);
+    #[cfg(feature = "exporter-nop")]
+    let f = f.exporter(stratus_exporter_nop::NopExporterFactory);
+    #[cfg(feature = "extension-health-check")]
+    let f = f.extension(stratus_extension_health_check::HealthCheckExtensionFactory);
+    f
+}

@@ -1,0 +1,444 @@
+//! Shared helpers for stratus's end-to-end tests: start the real binary, wait for it
+//! with bounded polling, talk to it over real sockets on 127.0.0.1, and compare what
+//! arrived with what was sent, message by message.
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+pub mod configs;
+
+use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use prost::Message;
+
+/// How long any wait in these tests may take before the test fails.
+pub const DEADLINE: Duration = Duration::from_secs(60);
+
+/// A port that was free a moment ago on 127.0.0.1.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Polls `check` until it returns `Some`, failing the test after [`DEADLINE`].
+pub fn wait_for<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
+    let start = Instant::now();
+    loop {
+        if let Some(v) = check() {
+            return v;
+        }
+        assert!(start.elapsed() < DEADLINE, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The Python interpreter of the test virtualenv (set up by `scripts/test`).
+pub fn python() -> PathBuf {
+    let path = std::env::var("STRATUS_TEST_PYTHON").unwrap_or_else(|_| {
+        let venv = concat!(env!("CARGO_MANIFEST_DIR"), "/../../.venv/bin/python");
+        venv.to_string()
+    });
+    let path = PathBuf::from(path);
+    assert!(
+        path.exists(),
+        "no Python virtualenv with the OpenTelemetry SDK at {}: run ./scripts/test, which creates it",
+        path.display()
+    );
+    path
+}
+
+/// The repository's `tests/python` directory.
+pub fn python_dir() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/python"))
+}
+
+/// The shared reference material (`../shared/reference` from the repository).
+pub fn reference_dir() -> PathBuf {
+    PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/reference"
+    ))
+}
+
+/// A running stratus process; killed when dropped.
+pub struct Stratus {
+    child: Option<Child>,
+    pub log: PathBuf,
+    pub config: PathBuf,
+}
+
+impl Stratus {
+    /// Starts stratus with `config` (YAML text) written into `dir`.
+    pub fn start(dir: &Path, name: &str, config: &str) -> Stratus {
+        Self::start_with_args(dir, name, config, &[])
+    }
+
+    /// Starts stratus with a config and extra arguments.
+    pub fn start_with_args(dir: &Path, name: &str, config: &str, args: &[&str]) -> Stratus {
+        let config_path = dir.join(format!("{name}.yaml"));
+        std::fs::write(&config_path, config).unwrap();
+        let log = dir.join(format!("{name}.log"));
+        let child = Command::new(env!("CARGO_BIN_EXE_stratus"))
+            .arg("--config")
+            .arg(&config_path)
+            .args(args)
+            .env("STRATUS_LOG", "info")
+            .stdout(Stdio::from(
+                std::fs::File::create(dir.join(format!("{name}.out"))).unwrap(),
+            ))
+            .stderr(Stdio::from(std::fs::File::create(&log).unwrap()))
+            .spawn()
+            .unwrap();
+        Stratus {
+            child: Some(child),
+            log,
+            config: config_path,
+        }
+    }
+
+    /// Everything stratus logged so far.
+    pub fn logs(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Waits until stratus logged that it is running.
+    pub fn wait_running(&mut self) {
+        wait_for("stratus to start", || {
+            if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
+                panic!("stratus exited early with {status}:\n{}", self.logs());
+            }
+            self.logs().contains("stratus is running").then_some(())
+        });
+    }
+
+    /// Sends SIGTERM.
+    pub fn terminate(&self) {
+        let pid = self.child.as_ref().unwrap().id().to_string();
+        let status = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        assert!(status.success());
+    }
+
+    /// Waits for the process to exit.
+    pub fn wait_exit(&mut self) -> ExitStatus {
+        let child = self.child.as_mut().unwrap();
+        let status = wait_for("stratus to exit", || child.try_wait().unwrap());
+        self.child = None;
+        status
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().unwrap().id()
+    }
+}
+
+impl Drop for Stratus {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Waits until something accepts connections on `port`.
+pub fn wait_port(port: u16) {
+    wait_for(&format!("port {port}"), || {
+        TcpStream::connect(("127.0.0.1", port)).ok().map(|_| ())
+    });
+}
+
+/// A minimal HTTP/1.1 response.
+#[derive(Debug)]
+pub struct HttpResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl HttpResponse {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+/// One HTTP/1.1 request over a fresh connection.
+pub fn http(
+    method: &str,
+    port: u16,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> HttpResponse {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream.set_read_timeout(Some(DEADLINE)).unwrap();
+    let mut req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    stream.write_all(req.as_bytes()).unwrap();
+    stream.write_all(body).unwrap();
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).unwrap();
+    parse_response(&raw)
+}
+
+fn parse_response(raw: &[u8]) -> HttpResponse {
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("no header end");
+    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+    let mut lines = head.split("\r\n");
+    let status: u16 = lines
+        .next()
+        .unwrap()
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .collect();
+    let mut body = raw[split + 4..].to_vec();
+    let chunked = headers
+        .iter()
+        .any(|(k, v)| k.eq_ignore_ascii_case("transfer-encoding") && v.contains("chunked"));
+    if chunked {
+        let mut out = Vec::new();
+        let mut rest = &body[..];
+        loop {
+            let line_end = rest.windows(2).position(|w| w == b"\r\n").unwrap();
+            let size =
+                usize::from_str_radix(std::str::from_utf8(&rest[..line_end]).unwrap().trim(), 16)
+                    .unwrap();
+            if size == 0 {
+                break;
+            }
+            out.extend_from_slice(&rest[line_end + 2..line_end + 2 + size]);
+            rest = &rest[line_end + 2 + size + 2..];
+        }
+        body = out;
+    }
+    HttpResponse {
+        status,
+        headers,
+        body,
+    }
+}
+
+/// Scrapes `/metrics` and returns the value of the series `name{labels}` (labels in
+/// the exact rendered order), or 0 when absent.
+pub fn metric(port: u16, series: &str) -> f64 {
+    let text = http("GET", port, "/metrics", &[], b"").text();
+    text.lines()
+        .find_map(|l| {
+            l.strip_prefix(series)
+                .and_then(|rest| rest.strip_prefix(' '))
+        })
+        .map(|v| v.parse().unwrap())
+        .unwrap_or(0.0)
+}
+
+/// Reads a file of 4-byte big-endian length-prefixed messages (the `file` exporter's
+/// `proto` format and the Python client's dumps).
+pub fn read_length_prefixed(path: &Path) -> Vec<Vec<u8>> {
+    let data = std::fs::read(path).unwrap_or_default();
+    let mut out = Vec::new();
+    let mut rest = &data[..];
+    while rest.len() >= 4 {
+        let len = u32::from_be_bytes(rest[..4].try_into().unwrap()) as usize;
+        if rest.len() < 4 + len {
+            break; // a write in progress
+        }
+        out.push(rest[4..4 + len].to_vec());
+        rest = &rest[4 + len..];
+    }
+    out
+}
+
+/// Every span as (resource, scope, span), each encoded, sorted: a canonical form in
+/// which batching and re-grouping do not matter but any change to a span does.
+pub fn flat_spans(requests: &[Vec<u8>]) -> Vec<[Vec<u8>; 3]> {
+    let mut out = Vec::new();
+    for r in requests {
+        let req = ExportTraceServiceRequest::decode(&r[..]).unwrap();
+        for rs in req.resource_spans {
+            let res = (
+                rs.resource.clone().unwrap_or_default().encode_to_vec(),
+                rs.schema_url.clone(),
+            );
+            for ss in rs.scope_spans {
+                let scope = (
+                    ss.scope.clone().unwrap_or_default().encode_to_vec(),
+                    ss.schema_url.clone(),
+                );
+                for span in ss.spans {
+                    out.push([
+                        [res.0.clone(), res.1.clone().into_bytes()].concat(),
+                        [scope.0.clone(), scope.1.clone().into_bytes()].concat(),
+                        span.encode_to_vec(),
+                    ]);
+                }
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Every metric as (resource, scope, metric), encoded and sorted.
+pub fn flat_metrics(requests: &[Vec<u8>]) -> Vec<[Vec<u8>; 3]> {
+    let mut out = Vec::new();
+    for r in requests {
+        let req = ExportMetricsServiceRequest::decode(&r[..]).unwrap();
+        for rm in req.resource_metrics {
+            let res = rm.resource.clone().unwrap_or_default().encode_to_vec();
+            for sm in rm.scope_metrics {
+                let scope = sm.scope.clone().unwrap_or_default().encode_to_vec();
+                for m in sm.metrics {
+                    out.push([res.clone(), scope.clone(), m.encode_to_vec()]);
+                }
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Every log record as (resource, scope, record), encoded and sorted.
+pub fn flat_logs(requests: &[Vec<u8>]) -> Vec<[Vec<u8>; 3]> {
+    let mut out = Vec::new();
+    for r in requests {
+        let req = ExportLogsServiceRequest::decode(&r[..]).unwrap();
+        for rl in req.resource_logs {
+            let res = rl.resource.clone().unwrap_or_default().encode_to_vec();
+            for sl in rl.scope_logs {
+                let scope = sl.scope.clone().unwrap_or_default().encode_to_vec();
+                for l in sl.log_records {
+                    out.push([res.clone(), scope.clone(), l.encode_to_vec()]);
+                }
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Runs the Python SDK client; panics with its output when it fails.
+pub fn run_python_client(args: &[&str]) {
+    let out = Command::new(python())
+        .arg(python_dir().join("otlp_client.py"))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "python client failed: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Spans built in the test, each with a unique span id derived from `first`.
+pub fn make_spans(first: u64, count: u64) -> ExportTraceServiceRequest {
+    use opentelemetry_proto::tonic::common::v1::{
+        AnyValue, InstrumentationScope, KeyValue, any_value,
+    };
+    use opentelemetry_proto::tonic::resource::v1::Resource;
+    use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
+    let spans = (first..first + count)
+        .map(|i| Span {
+            trace_id: [i.to_be_bytes(), 7u64.to_be_bytes()].concat(),
+            span_id: i.to_be_bytes().to_vec(),
+            name: format!("span-{i}"),
+            kind: 2,
+            start_time_unix_nano: 1_700_000_000_000_000_000 + i,
+            end_time_unix_nano: 1_700_000_000_000_000_500 + i,
+            attributes: vec![KeyValue {
+                key: "i".into(),
+                value: Some(AnyValue {
+                    value: Some(any_value::Value::IntValue(i as i64)),
+                }),
+                ..Default::default()
+            }],
+            ..Default::default()
+        })
+        .collect();
+    ExportTraceServiceRequest {
+        resource_spans: vec![ResourceSpans {
+            resource: Some(Resource {
+                attributes: vec![KeyValue {
+                    key: "service.name".into(),
+                    value: Some(AnyValue {
+                        value: Some(any_value::Value::StringValue("e2e".into())),
+                    }),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }),
+            scope_spans: vec![ScopeSpans {
+                scope: Some(InstrumentationScope {
+                    name: "e2e".into(),
+                    ..Default::default()
+                }),
+                spans,
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+    }
+}
+
+/// The span ids (as u64) in a file of length-prefixed trace requests, with repeats.
+pub fn span_ids(path: &Path) -> Vec<u64> {
+    read_length_prefixed(path)
+        .iter()
+        .flat_map(|r| {
+            ExportTraceServiceRequest::decode(&r[..])
+                .unwrap()
+                .resource_spans
+                .into_iter()
+                .flat_map(|rs| rs.scope_spans)
+                .flat_map(|ss| ss.spans)
+                .map(|s| u64::from_be_bytes(s.span_id[..8].try_into().unwrap()))
+        })
+        .collect()
+}
+
+/// A gRPC trace client to 127.0.0.1:`port`.
+pub async fn trace_client(
+    port: u16,
+) -> opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient<
+    tonic::transport::Channel,
+> {
+    let channel = tonic::transport::Endpoint::from_shared(format!("http://127.0.0.1:{port}"))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient::new(
+        channel,
+    )
+}
