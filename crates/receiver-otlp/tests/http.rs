@@ -153,7 +153,7 @@ async fn protobuf_and_json_with_every_compression() {
 async fn reference_json_payloads_arrive_as_their_protobuf_twins() {
     let rec = Recorder::ok();
     let r = start(local_config(json!({}), json!({})), all(&rec)).await;
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/pairs");
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/otlp-pairs");
     for (case, path) in [
         ("v01", "/v1/traces"),
         ("v02", "/v1/traces"),

@@ -9,7 +9,7 @@ use stratus_core::pdata::{
 };
 
 fn pair(case: &str) -> (Vec<u8>, Vec<u8>) {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/pairs");
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/otlp-pairs");
     let json = std::fs::read(dir.join(format!("{case}.otlp.json"))).unwrap();
     let bin = std::fs::read(dir.join(format!("{case}.otlp.binpb"))).unwrap();
     (json, bin)

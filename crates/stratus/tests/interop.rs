@@ -117,7 +117,7 @@ fn otlp_json_documents_over_http_arrive_unchanged() {
     );
     gw.wait_running();
 
-    let pairs = reference_dir().join("azure/pairs");
+    let pairs = pairs_dir();
     let (mut spans, mut metrics, mut logs) = (Vec::new(), Vec::new(), Vec::new());
     for case in ["v01", "v02", "v03", "v04", "v05", "v06", "v07"] {
         let json = std::fs::read(pairs.join(format!("{case}.otlp.json"))).unwrap();
@@ -256,7 +256,7 @@ fn agent_to_gateway_chain_delivers_everything_identical() {
 #[test]
 fn reference_binpb_matches_json_decoding_used_above() {
     // Guards the JSON test: the reference pairs really are the same data.
-    let pairs = reference_dir().join("azure/pairs");
+    let pairs = pairs_dir();
     let binpb = std::fs::read(pairs.join("v01.otlp.binpb")).unwrap();
     let req = opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest::decode(
         &binpb[..],

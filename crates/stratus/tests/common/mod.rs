@@ -60,11 +60,11 @@ pub fn python_dir() -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/python"))
 }
 
-/// The shared reference material (`../shared/reference` from the repository).
-pub fn reference_dir() -> PathBuf {
+/// The OTLP/JSON and protobuf reference pairs (`tests/data/otlp-pairs`).
+pub fn pairs_dir() -> PathBuf {
     PathBuf::from(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/reference"
+        "/../../tests/data/otlp-pairs"
     ))
 }
 
