@@ -103,6 +103,28 @@ where
     }
 }
 
+/// Decodes a config at build time, where problems are a [`ComponentError`] listing each
+/// one with its path. (`stratus validate` and startup report them before this runs;
+/// this covers direct callers.)
+pub fn config_for_build<C>(raw: &Value) -> Result<C, ComponentError>
+where
+    C: DeserializeOwned + Default + Validate,
+{
+    decode_config(raw).map_err(|problems| {
+        let details: Vec<String> = problems
+            .iter()
+            .map(|p| {
+                if p.path.is_empty() {
+                    p.message.clone()
+                } else {
+                    format!("{}: {}", p.path, p.message)
+                }
+            })
+            .collect();
+        ComponentError::new(format!("invalid config: {}", details.join("; ")))
+    })
+}
+
 /// What a component is given at build time.
 #[derive(Clone, Debug)]
 pub struct BuildContext {

@@ -27,7 +27,8 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use serde_json::Value;
 use stratus_core::factory::{
-    BuildContext, ConfigProblem, Exporter, ExporterFactory, FactoryInfo, Stability, decode_config,
+    BuildContext, ConfigProblem, Exporter, ExporterFactory, FactoryInfo, Stability,
+    config_for_build, decode_config,
 };
 use stratus_core::{ComponentError, ConsumeError, Signal, Telemetry};
 use stratus_exporter_helper::{ExporterSettings, Sender, build_exporter};
@@ -65,16 +66,7 @@ impl ExporterFactory for DebugExporterFactory {
         raw: &Value,
     ) -> Result<Arc<dyn Exporter>, ComponentError> {
         let id = ctx.id.to_string();
-        let config: DebugConfig = decode_config(raw).map_err(|problems| {
-            let text: Vec<String> = problems
-                .iter()
-                .map(|p| format!("{}: {}", p.path, p.message))
-                .collect();
-            ComponentError::new(format!(
-                "exporter {id}: invalid config: {}",
-                text.join("; ")
-            ))
-        })?;
+        let config: DebugConfig = config_for_build(raw)?;
         let output = if config.use_internal_logger {
             Output::Logger
         } else {

@@ -6,7 +6,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde_json::Value;
 use stratus_core::factory::{
-    BuildContext, ConfigProblem, Exporter, ExporterFactory, FactoryInfo, Stability, decode_config,
+    BuildContext, ConfigProblem, Exporter, ExporterFactory, FactoryInfo, Stability,
+    config_for_build, decode_config,
 };
 use stratus_core::{ComponentError, ConsumeError, Host, Signal, Telemetry};
 use stratus_exporter_helper::{ExporterSettings, Sender, build_exporter};
@@ -44,16 +45,7 @@ impl ExporterFactory for FileExporterFactory {
         raw: &Value,
     ) -> Result<Arc<dyn Exporter>, ComponentError> {
         let id = ctx.id.to_string();
-        let config: FileConfig = decode_config(raw).map_err(|problems| {
-            let text: Vec<String> = problems
-                .iter()
-                .map(|p| format!("{}: {}", p.path, p.message))
-                .collect();
-            ComponentError::new(format!(
-                "exporter {id}: invalid config: {}",
-                text.join("; ")
-            ))
-        })?;
+        let config: FileConfig = config_for_build(raw)?;
         if config.rotation.as_ref().is_some_and(|r| r.localtime) {
             tracing::warn!(
                 exporter = %id,

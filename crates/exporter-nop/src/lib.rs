@@ -16,7 +16,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use stratus_core::factory::{
     BuildContext, ConfigProblem, Exporter, ExporterFactory, FactoryInfo, Stability, Validate,
-    decode_config,
+    config_for_build, decode_config,
 };
 use stratus_core::{ComponentError, ConsumeError, Signal, Telemetry};
 use stratus_exporter_helper::{ExporterSettings, Sender, build_exporter};
@@ -57,17 +57,7 @@ impl ExporterFactory for NopExporterFactory {
         ctx: BuildContext,
         raw: &Value,
     ) -> Result<Arc<dyn Exporter>, ComponentError> {
-        decode_config::<NopConfig>(raw).map_err(|problems| {
-            let text: Vec<String> = problems
-                .iter()
-                .map(|p| format!("{}: {}", p.path, p.message))
-                .collect();
-            ComponentError::new(format!(
-                "exporter {}: invalid config: {}",
-                ctx.id,
-                text.join("; ")
-            ))
-        })?;
+        config_for_build::<NopConfig>(raw)?;
         Ok(build_exporter(&ctx, ExporterSettings::direct(), NopSender))
     }
 }

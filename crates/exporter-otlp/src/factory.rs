@@ -5,7 +5,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde_json::Value;
 use stratus_core::factory::{
-    BuildContext, ConfigProblem, Exporter, ExporterFactory, FactoryInfo, Stability, decode_config,
+    BuildContext, ConfigProblem, Exporter, ExporterFactory, FactoryInfo, Stability,
+    config_for_build, decode_config,
 };
 use stratus_core::{ComponentError, Signal};
 use stratus_exporter_helper::build_exporter;
@@ -19,23 +20,6 @@ const ALL_STABLE: &[(Signal, Stability)] = &[
     (Signal::Metrics, Stability::Stable),
     (Signal::Logs, Stability::Stable),
 ];
-
-fn problems_to_error(id: &str, problems: Vec<ConfigProblem>) -> ComponentError {
-    let text: Vec<String> = problems
-        .iter()
-        .map(|p| {
-            if p.path.is_empty() {
-                p.message.clone()
-            } else {
-                format!("{}: {}", p.path, p.message)
-            }
-        })
-        .collect();
-    ComponentError::new(format!(
-        "exporter {id}: invalid config: {}",
-        text.join("; ")
-    ))
-}
 
 /// The `otlp` exporter: OTLP over gRPC.
 #[derive(Debug, Clone, Copy, Default)]
@@ -63,7 +47,7 @@ impl ExporterFactory for OtlpExporterFactory {
         raw: &Value,
     ) -> Result<Arc<dyn Exporter>, ComponentError> {
         let id = ctx.id.to_string();
-        let config: OtlpConfig = decode_config(raw).map_err(|p| problems_to_error(&id, p))?;
+        let config: OtlpConfig = config_for_build(raw)?;
         let sender = GrpcSender::new(id, &config)?;
         Ok(build_exporter(&ctx, config.settings(), sender))
     }
@@ -95,7 +79,7 @@ impl ExporterFactory for OtlpHttpExporterFactory {
         raw: &Value,
     ) -> Result<Arc<dyn Exporter>, ComponentError> {
         let id = ctx.id.to_string();
-        let config: OtlpHttpConfig = decode_config(raw).map_err(|p| problems_to_error(&id, p))?;
+        let config: OtlpHttpConfig = config_for_build(raw)?;
         let sender = HttpSender::new(id, &config, &ctx.signals)?;
         Ok(build_exporter(&ctx, config.settings(), sender))
     }

@@ -5,7 +5,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde_json::Value;
 use stratus_core::factory::{
-    BuildContext, ConfigProblem, ExtensionFactory, FactoryInfo, Stability, decode_config,
+    BuildContext, ConfigProblem, ExtensionFactory, FactoryInfo, Stability, config_for_build,
+    decode_config,
 };
 use stratus_core::{Component, ComponentError, Signal};
 
@@ -37,23 +38,7 @@ impl ExtensionFactory for HealthCheckExtensionFactory {
         ctx: BuildContext,
         raw: &Value,
     ) -> Result<Arc<dyn Component>, ComponentError> {
-        let config = decode_config::<HealthCheckConfig>(raw).map_err(|problems| {
-            let details: Vec<String> = problems
-                .iter()
-                .map(|p| {
-                    if p.path.is_empty() {
-                        p.message.clone()
-                    } else {
-                        format!("{}: {}", p.path, p.message)
-                    }
-                })
-                .collect();
-            ComponentError::new(format!(
-                "extension `{}`: invalid config: {}",
-                ctx.id,
-                details.join("; ")
-            ))
-        })?;
+        let config = config_for_build::<HealthCheckConfig>(raw)?;
         Ok(Arc::new(HealthCheckExtension::new(
             ctx.id.to_string(),
             config,

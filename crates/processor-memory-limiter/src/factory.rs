@@ -5,7 +5,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde_json::Value;
 use stratus_core::factory::{
-    BuildContext, ConfigProblem, FactoryInfo, Processor, ProcessorFactory, Stability, decode_config,
+    BuildContext, ConfigProblem, FactoryInfo, Processor, ProcessorFactory, Stability,
+    config_for_build, decode_config,
 };
 use stratus_core::{BoxConsumer, ComponentError, Signal};
 
@@ -45,23 +46,7 @@ impl ProcessorFactory for MemoryLimiterProcessorFactory {
         raw: &Value,
         next: BoxConsumer,
     ) -> Result<Arc<dyn Processor>, ComponentError> {
-        let config = decode_config::<MemoryLimiterConfig>(raw).map_err(|problems| {
-            let details: Vec<String> = problems
-                .iter()
-                .map(|p| {
-                    if p.path.is_empty() {
-                        p.message.clone()
-                    } else {
-                        format!("{}: {}", p.path, p.message)
-                    }
-                })
-                .collect();
-            ComponentError::new(format!(
-                "processor `{}`: invalid config: {}",
-                ctx.id,
-                details.join("; ")
-            ))
-        })?;
+        let config = config_for_build::<MemoryLimiterConfig>(raw)?;
         let limits = Limits::from_config(&config, &SystemMemory::default()).map_err(|e| {
             ComponentError::new(format!(
                 "processor `{}`: cannot determine the memory available for \

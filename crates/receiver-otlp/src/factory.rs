@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use serde_json::Value;
 use stratus_core::factory::{
     BuildContext, ConfigProblem, FactoryInfo, ReceiverFactory, SignalConsumers, Stability,
-    decode_config,
+    config_for_build, decode_config,
 };
 use stratus_core::{Component, ComponentError, Signal};
 
@@ -43,23 +43,7 @@ impl ReceiverFactory for OtlpReceiverFactory {
         raw: &Value,
         next: SignalConsumers,
     ) -> Result<Arc<dyn Component>, ComponentError> {
-        let config = decode_config::<Config>(raw).map_err(|problems| {
-            let list: Vec<String> = problems
-                .iter()
-                .map(|p| {
-                    if p.path.is_empty() {
-                        p.message.clone()
-                    } else {
-                        format!("{}: {}", p.path, p.message)
-                    }
-                })
-                .collect();
-            ComponentError::new(format!(
-                "receiver `{}`: invalid config: {}",
-                ctx.id,
-                list.join("; ")
-            ))
-        })?;
+        let config = config_for_build::<Config>(raw)?;
         Ok(Arc::new(OtlpReceiver::new(&ctx, config, next)))
     }
 }
