@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Measures stratus forwarding OTLP agent -> gateway.
 #
-#   benches/forward.sh [SECONDS] [CONCURRENCY] [BATCH]
+#   benches/forward.sh [SECONDS] [CONCURRENCY] [BATCH] [RATE] [RATE]
+#
+# RATE is the load generator's target in spans/s; 0 (the default) sends as fast as
+# the agent accepts.
 #
 # The agent (OTLP in -> batch -> otlp exporter, gzip) is pinned to CPU 0; the gateway
 # (OTLP in -> batch -> nop) and the load generator share CPU 1. Reports the agent's idle
@@ -12,6 +15,7 @@ cd "$(dirname "$0")/.."
 secs=${1:-20}
 conc=${2:-8}
 batch=${3:-100}
+rate=${4:-0}
 cargo build --release -q -p stratus -p stratus-benches
 bin=${CARGO_TARGET_DIR:-target}/release
 work=$(mktemp -d)
@@ -50,7 +54,7 @@ sleep 2
 idle_rss=$(metric "$ag_metrics" otelcol_process_memory_rss)
 cpu0=$(metric "$ag_metrics" otelcol_process_cpu_seconds)
 acc0=$(metric "$gw_metrics" 'otelcol_receiver_accepted_spans{receiver="otlp",transport="grpc"}'); acc0=${acc0:-0}
-load=$(taskset -c 1 "$bin/loadgen" --endpoint "http://127.0.0.1:$ag_grpc" --seconds "$secs" --concurrency "$conc" --batch "$batch")
+load=$(taskset -c 1 "$bin/loadgen" --endpoint "http://127.0.0.1:$ag_grpc" --seconds "$secs" --concurrency "$conc" --batch "$batch" --rate "$rate")
 sleep 2
 cpu1=$(metric "$ag_metrics" otelcol_process_cpu_seconds)
 acc1=$(metric "$gw_metrics" 'otelcol_receiver_accepted_spans{receiver="otlp",transport="grpc"}')

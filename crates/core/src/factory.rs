@@ -125,8 +125,10 @@ where
     })
 }
 
-/// What a component is given at build time.
+/// What a component is given at build time. Built with [`BuildContext::new`]; more
+/// host services join it as stratus grows, so it cannot be written as a literal.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct BuildContext {
     /// The component's id.
     pub id: ComponentId,
@@ -134,6 +136,17 @@ pub struct BuildContext {
     pub signals: Vec<Signal>,
     /// Where the component registers its internal metrics.
     pub telemetry: Registry,
+}
+
+impl BuildContext {
+    /// The context for building component `id`, used in pipelines of `signals`.
+    pub fn new(id: ComponentId, signals: Vec<Signal>, telemetry: Registry) -> Self {
+        BuildContext {
+            id,
+            signals,
+            telemetry,
+        }
+    }
 }
 
 /// The next consumer of a receiver, per signal; `None` for signals no pipeline

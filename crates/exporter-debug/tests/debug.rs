@@ -154,11 +154,11 @@ fn logs() -> Payload {
 }
 
 fn ctx(registry: &Registry) -> BuildContext {
-    BuildContext {
-        id: ComponentId::new("debug"),
-        signals: Signal::ALL.to_vec(),
-        telemetry: registry.clone(),
-    }
+    BuildContext::new(
+        ComponentId::new("debug"),
+        Signal::ALL.to_vec(),
+        registry.clone(),
+    )
 }
 
 /// Runs every signal through an exporter built from `config`, capturing the log.

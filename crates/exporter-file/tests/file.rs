@@ -19,11 +19,11 @@ use stratus_exporter_file::writer::backups;
 use stratus_exporter_file::{FileCompression, FileExporterFactory, Format, read_file};
 
 fn ctx(registry: &Registry) -> BuildContext {
-    BuildContext {
-        id: ComponentId::with_name("file", "test"),
-        signals: Signal::ALL.to_vec(),
-        telemetry: registry.clone(),
-    }
+    BuildContext::new(
+        ComponentId::with_name("file", "test"),
+        Signal::ALL.to_vec(),
+        registry.clone(),
+    )
 }
 
 fn resource() -> Option<Resource> {

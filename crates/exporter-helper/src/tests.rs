@@ -16,11 +16,11 @@ fn spans(n: usize) -> Telemetry {
 }
 
 fn ctx(registry: &Registry) -> BuildContext {
-    BuildContext {
-        id: ComponentId::with_name("test", "x"),
-        signals: vec![stratus_core::Signal::Traces],
-        telemetry: registry.clone(),
-    }
+    BuildContext::new(
+        ComponentId::with_name("test", "x"),
+        vec![stratus_core::Signal::Traces],
+        registry.clone(),
+    )
 }
 
 /// Fails with `errors` in order, then succeeds; optionally waits for a permit per send.

@@ -89,11 +89,11 @@ mod tests {
     #[tokio::test]
     async fn drops_everything_and_counts_it_as_sent() {
         let registry = Registry::new();
-        let ctx = BuildContext {
-            id: ComponentId::new("nop"),
-            signals: Signal::ALL.to_vec(),
-            telemetry: registry.clone(),
-        };
+        let ctx = BuildContext::new(
+            ComponentId::new("nop"),
+            Signal::ALL.to_vec(),
+            registry.clone(),
+        );
         let exp = NopExporterFactory
             .build(ctx, &serde_json::json!({}))
             .await

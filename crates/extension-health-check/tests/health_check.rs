@@ -249,11 +249,7 @@ async fn factory_builds_a_working_extension() {
     let problems = f.check_config(&json!({"path": "nope"})).unwrap_err();
     assert_eq!(problems[0].path, "path");
 
-    let ctx = || BuildContext {
-        id: "health_check".parse().unwrap(),
-        signals: vec![],
-        telemetry: Registry::new(),
-    };
+    let ctx = || BuildContext::new("health_check".parse().unwrap(), vec![], Registry::new());
     let err = f
         .build(ctx(), &json!({"endpoint": "nowhere"}))
         .await

@@ -121,10 +121,8 @@ impl Service {
                 .collect();
             set.into_iter().collect()
         };
-        let ctx = |id: &ComponentId, signals: Vec<Signal>| BuildContext {
-            id: id.clone(),
-            signals,
-            telemetry: registry.clone(),
+        let ctx = |id: &ComponentId, signals: Vec<Signal>| {
+            BuildContext::new(id.clone(), signals, registry.clone())
         };
         let err = |kind: Kind, id: &ComponentId, message: String| BuildError {
             kind,

@@ -84,11 +84,11 @@ impl Consumer for Sink {
 
 async fn build(config: Value, sink: &Arc<Sink>) -> (Arc<dyn Processor>, Registry) {
     let registry = Registry::new();
-    let ctx = BuildContext {
-        id: "batch".parse().unwrap(),
-        signals: vec![Signal::Traces, Signal::Metrics, Signal::Logs],
-        telemetry: registry.clone(),
-    };
+    let ctx = BuildContext::new(
+        "batch".parse().unwrap(),
+        vec![Signal::Traces, Signal::Metrics, Signal::Logs],
+        registry.clone(),
+    );
     let processor = BatchProcessorFactory
         .build(ctx, &config, sink.clone())
         .await
@@ -218,11 +218,11 @@ fn factory_describes_the_batch_processor() {
 
 #[tokio::test]
 async fn build_rejects_an_invalid_config() {
-    let ctx = BuildContext {
-        id: "batch/x".parse().unwrap(),
-        signals: vec![Signal::Traces],
-        telemetry: Registry::new(),
-    };
+    let ctx = BuildContext::new(
+        "batch/x".parse().unwrap(),
+        vec![Signal::Traces],
+        Registry::new(),
+    );
     let err = BatchProcessorFactory
         .build(ctx, &json!({"send_batch_sise": 1}), Sink::new())
         .await
@@ -580,11 +580,11 @@ async fn refusals_without_throttle_back_off_and_deliver_once() {
         refusals_left: AtomicUsize::new(2),
         inner: sink.clone(),
     });
-    let ctx = BuildContext {
-        id: "batch".parse().unwrap(),
-        signals: vec![Signal::Logs],
-        telemetry: Registry::new(),
-    };
+    let ctx = BuildContext::new(
+        "batch".parse().unwrap(),
+        vec![Signal::Logs],
+        Registry::new(),
+    );
     let p = BatchProcessorFactory
         .build(
             ctx,

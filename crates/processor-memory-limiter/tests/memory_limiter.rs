@@ -71,11 +71,11 @@ struct Setup {
 /// Hard limit 100 MiB, spike 20 MiB: soft limit 80 MiB.
 fn setup(check_interval: Duration) -> Setup {
     let registry = Registry::new();
-    let ctx = BuildContext {
-        id: "memory_limiter".parse().unwrap(),
-        signals: vec![Signal::Traces],
-        telemetry: registry.clone(),
-    };
+    let ctx = BuildContext::new(
+        "memory_limiter".parse().unwrap(),
+        vec![Signal::Traces],
+        registry.clone(),
+    );
     let usage = Arc::new(FakeUsage::default());
     let sink = Arc::new(Sink::default());
     let limiter = MemoryLimiter::new(
@@ -264,11 +264,11 @@ fn factory_describes_the_memory_limiter() {
 }
 
 async fn build(raw: Value) -> Result<Arc<dyn Processor>, String> {
-    let ctx = BuildContext {
-        id: "memory_limiter".parse().unwrap(),
-        signals: vec![Signal::Logs],
-        telemetry: Registry::new(),
-    };
+    let ctx = BuildContext::new(
+        "memory_limiter".parse().unwrap(),
+        vec![Signal::Logs],
+        Registry::new(),
+    );
     MemoryLimiterProcessorFactory
         .build(ctx, &raw, Arc::new(Sink::default()))
         .await

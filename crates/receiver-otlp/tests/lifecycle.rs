@@ -29,11 +29,11 @@ use tokio::sync::{Notify, Semaphore};
 const PROTO: &str = "application/x-protobuf";
 
 fn ctx() -> BuildContext {
-    BuildContext {
-        id: ComponentId::with_name("otlp", "edge"),
-        signals: Signal::ALL.to_vec(),
-        telemetry: Registry::new(),
-    }
+    BuildContext::new(
+        ComponentId::with_name("otlp", "edge"),
+        Signal::ALL.to_vec(),
+        Registry::new(),
+    )
 }
 
 fn free_port() -> u16 {

@@ -131,11 +131,11 @@ pub fn payload(signal: Signal) -> Payload {
 }
 
 pub fn ctx(ty: &str, registry: &Registry) -> BuildContext {
-    BuildContext {
-        id: ComponentId::with_name(ty, "test"),
-        signals: Signal::ALL.to_vec(),
-        telemetry: registry.clone(),
-    }
+    BuildContext::new(
+        ComponentId::with_name(ty, "test"),
+        Signal::ALL.to_vec(),
+        registry.clone(),
+    )
 }
 
 /// Fast retries so tests do not wait for the 5s default back-off.

@@ -120,11 +120,11 @@ impl Running {
 pub async fn start(raw: Value, next: SignalConsumers) -> Running {
     let config: Config = decode_config(&raw).unwrap();
     let registry = Registry::new();
-    let ctx = BuildContext {
-        id: ComponentId::new("otlp"),
-        signals: Signal::ALL.to_vec(),
-        telemetry: registry.clone(),
-    };
+    let ctx = BuildContext::new(
+        ComponentId::new("otlp"),
+        Signal::ALL.to_vec(),
+        registry.clone(),
+    );
     let receiver = OtlpReceiver::new(&ctx, config, next);
     receiver.start(&Host::ready()).await.unwrap();
     Running { receiver, registry }
