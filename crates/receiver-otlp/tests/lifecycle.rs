@@ -77,7 +77,7 @@ async fn factory_build_rejects_bad_config() {
         .unwrap();
     let msg = err.to_string();
     assert!(
-        msg.contains("otlp/edge") && msg.contains("at least one protocol"),
+        msg.contains("invalid config") && msg.contains("at least one protocol"),
         "{msg}"
     );
 }
