@@ -19,6 +19,7 @@ use crate::consumer::{BoxConsumer, Consumer};
 use crate::error::ComponentError;
 use crate::id::{ComponentId, Kind};
 use crate::signal::Signal;
+use crate::storage::StorageProvider;
 use crate::telemetry::Registry;
 
 /// How mature a component is for a signal, as the collector rates them.
@@ -136,6 +137,8 @@ pub struct BuildContext {
     pub signals: Vec<Signal>,
     /// Where the component registers its internal metrics.
     pub telemetry: Registry,
+    /// The storage extensions running in this collector, by id.
+    pub storages: BTreeMap<ComponentId, Arc<dyn StorageProvider>>,
 }
 
 impl BuildContext {
@@ -145,7 +148,17 @@ impl BuildContext {
             id,
             signals,
             telemetry,
+            storages: BTreeMap::new(),
         }
+    }
+
+    /// The same context with the storage extensions of the running collector.
+    pub fn with_storages(
+        mut self,
+        storages: BTreeMap<ComponentId, Arc<dyn StorageProvider>>,
+    ) -> Self {
+        self.storages = storages;
+        self
     }
 }
 
@@ -242,6 +255,15 @@ pub trait ExporterFactory: FactoryInfo {
     ) -> Result<Arc<dyn Exporter>, ComponentError>;
 }
 
+/// A running extension: a component that may offer services to other components.
+pub trait Extension: Component {
+    /// The storage this extension provides, if it is a storage extension
+    /// (`file_storage`): what `sending_queue.storage` refers to.
+    fn storage(&self) -> Option<Arc<dyn StorageProvider>> {
+        None
+    }
+}
+
 /// Builds extensions of one type.
 #[async_trait]
 pub trait ExtensionFactory: FactoryInfo {
@@ -250,7 +272,28 @@ pub trait ExtensionFactory: FactoryInfo {
         &self,
         ctx: BuildContext,
         raw: &Value,
-    ) -> Result<Arc<dyn Component>, ComponentError>;
+    ) -> Result<Arc<dyn Extension>, ComponentError>;
+}
+
+/// Builds connectors of one type. A connector is an exporter of one pipeline and a
+/// receiver of others: it takes data of signal `from` and hands it, as signal `to`, to
+/// the pipelines that list it as a receiver.
+#[async_trait]
+pub trait ConnectorFactory: FactoryInfo {
+    /// The (from, to) signal pairs the connector supports, with their stability.
+    fn routes(&self) -> &'static [(Signal, Signal, Stability)];
+
+    /// Builds one connector instance for one (from, to) pair. `pipelines` holds the
+    /// pipelines that list the connector as a receiver with signal `to`, by pipeline id
+    /// (`traces/aws`), each with the consumer at its head.
+    async fn build(
+        &self,
+        ctx: BuildContext,
+        raw: &Value,
+        from: Signal,
+        to: Signal,
+        pipelines: Vec<(String, BoxConsumer)>,
+    ) -> Result<Arc<dyn Exporter>, ComponentError>;
 }
 
 /// Every factory a stratus build knows, by kind and type.
@@ -264,6 +307,8 @@ pub struct Factories {
     pub exporters: BTreeMap<&'static str, Arc<dyn ExporterFactory>>,
     /// Extension factories by type.
     pub extensions: BTreeMap<&'static str, Arc<dyn ExtensionFactory>>,
+    /// Connector factories by type.
+    pub connectors: BTreeMap<&'static str, Arc<dyn ConnectorFactory>>,
 }
 
 impl Factories {
@@ -296,6 +341,12 @@ impl Factories {
         self
     }
 
+    /// Adds a connector factory.
+    pub fn connector(mut self, f: impl ConnectorFactory + 'static) -> Self {
+        self.connectors.insert(f.type_name(), Arc::new(f));
+        self
+    }
+
     /// The factory of a kind and type, seen through what every factory tells.
     pub fn info(&self, kind: Kind, ty: &str) -> Option<&dyn FactoryInfo> {
         match kind {
@@ -315,7 +366,10 @@ impl Factories {
                 .extensions
                 .get(ty)
                 .map(|f| f.as_ref() as &dyn FactoryInfo),
-            Kind::Connector => None,
+            Kind::Connector => self
+                .connectors
+                .get(ty)
+                .map(|f| f.as_ref() as &dyn FactoryInfo),
         }
     }
 
@@ -326,7 +380,7 @@ impl Factories {
             Kind::Processor => self.processors.keys().copied().collect(),
             Kind::Exporter => self.exporters.keys().copied().collect(),
             Kind::Extension => self.extensions.keys().copied().collect(),
-            Kind::Connector => Vec::new(),
+            Kind::Connector => self.connectors.keys().copied().collect(),
         }
     }
 }

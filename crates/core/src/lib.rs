@@ -7,6 +7,7 @@
 //! - [`component`]: lifecycle (`start`, `shutdown`) and the [`component::Host`].
 //! - [`factory`]: one factory per component kind, with a pure config check and a `build`.
 //! - [`telemetry`]: stratus's own metrics, rendered in Prometheus text format.
+//! - [`storage`]: what a storage extension offers (persistent queues use it).
 //! - [`confval`]: config value types shared by every component (durations, secrets).
 
 pub mod component;
@@ -17,6 +18,7 @@ pub mod factory;
 pub mod id;
 pub mod pdata;
 pub mod signal;
+pub mod storage;
 pub mod telemetry;
 
 pub use component::{Component, Health, Host};

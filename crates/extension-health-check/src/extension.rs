@@ -233,6 +233,9 @@ async fn serve(
     }
 }
 
+/// The health check offers no services to other components.
+impl stratus_core::factory::Extension for HealthCheckExtension {}
+
 #[async_trait]
 impl Component for HealthCheckExtension {
     /// Binds `endpoint` (an error when it cannot) and starts answering.

@@ -5,10 +5,10 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde_json::Value;
 use stratus_core::factory::{
-    BuildContext, ConfigProblem, ExtensionFactory, FactoryInfo, Stability, config_for_build,
-    decode_config,
+    BuildContext, ConfigProblem, Extension, ExtensionFactory, FactoryInfo, Stability,
+    config_for_build, decode_config,
 };
-use stratus_core::{Component, ComponentError, Signal};
+use stratus_core::{ComponentError, Signal};
 
 use crate::config::HealthCheckConfig;
 use crate::extension::HealthCheckExtension;
@@ -37,7 +37,7 @@ impl ExtensionFactory for HealthCheckExtensionFactory {
         &self,
         ctx: BuildContext,
         raw: &Value,
-    ) -> Result<Arc<dyn Component>, ComponentError> {
+    ) -> Result<Arc<dyn Extension>, ComponentError> {
         let config = config_for_build::<HealthCheckConfig>(raw)?;
         Ok(Arc::new(HealthCheckExtension::new(
             ctx.id.to_string(),

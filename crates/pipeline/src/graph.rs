@@ -132,20 +132,24 @@ impl Service {
 
         // Extensions, in the order service.extensions lists them.
         let mut extensions = Vec::new();
+        let mut storages = BTreeMap::new();
         for id in &config.service.extensions {
             let raw = config.extensions.get(id).unwrap_or(&Value::Null);
             let factory = factories
                 .extensions
                 .get(id.ty())
                 .ok_or_else(|| err(Kind::Extension, id, "unknown extension type".into()))?;
-            let component = factory
+            let extension = factory
                 .build(ctx(id, Vec::new()), raw)
                 .await
                 .map_err(|e| err(Kind::Extension, id, e.to_string()))?;
+            if let Some(storage) = extension.storage() {
+                storages.insert(id.clone(), storage);
+            }
             extensions.push(Started {
                 kind: Kind::Extension,
                 id: id.to_string(),
-                component,
+                component: extension,
             });
         }
 
@@ -163,7 +167,10 @@ impl Service {
                 .get(id.ty())
                 .ok_or_else(|| err(Kind::Exporter, id, "unknown exporter type".into()))?;
             let exporter = factory
-                .build(ctx(id, signals_of(Kind::Exporter, id)), raw)
+                .build(
+                    ctx(id, signals_of(Kind::Exporter, id)).with_storages(storages.clone()),
+                    raw,
+                )
                 .await
                 .map_err(|e| err(Kind::Exporter, id, e.to_string()))?;
             exporter_consumers.insert(id.clone(), exporter.clone());

@@ -239,7 +239,7 @@ impl<C: DeserializeOwned + Default + Validate> ExtensionFactory for Fake<C> {
         &self,
         _ctx: BuildContext,
         _raw: &Value,
-    ) -> Result<Arc<dyn Component>, ComponentError> {
+    ) -> Result<Arc<dyn stratus_core::factory::Extension>, ComponentError> {
         Err(not_built())
     }
 }
