@@ -23,6 +23,10 @@ use crate::config::BatchConfig;
 /// than its buffer limit because downstream keeps refusing data.
 pub const BUFFER_FULL: &str = "batch processor buffer is full: downstream is refusing data";
 
+/// How long clients are asked to wait (gRPC `RetryInfo`, HTTP `Retry-After`) when the
+/// buffer is full.
+pub const BUFFER_FULL_RETRY_AFTER: Duration = Duration::from_secs(1);
+
 /// The message of the retryable error `consume` returns once shutdown has begun.
 pub const SHUTTING_DOWN: &str = "batch processor is shutting down";
 
@@ -406,7 +410,10 @@ impl Consumer for BatchProcessor {
                 return Err(ConsumeError::retryable(SHUTTING_DOWN));
             }
             if st.pending_items + st.in_flight_items > settings.buffer_limit {
-                return Err(ConsumeError::retryable(BUFFER_FULL));
+                return Err(ConsumeError::throttled(
+                    BUFFER_FULL,
+                    BUFFER_FULL_RETRY_AFTER,
+                ));
             }
             if st.pending.append(data.payload).is_err() {
                 // Batchers are keyed by signal, so this cannot happen.

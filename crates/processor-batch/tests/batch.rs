@@ -545,6 +545,7 @@ async fn refused_batches_are_retried_and_the_buffer_pushes_back() {
         .unwrap_err();
     assert!(!err.is_permanent());
     assert_eq!(err.message(), BUFFER_FULL);
+    assert_eq!(err.throttle(), Some(std::time::Duration::from_secs(1)));
     sink.set(Mode::Accept);
     wait_until("every accepted span", || sink.items() == 12).await;
     assert_eq!(all_span_ids(&sink), (0..12).collect::<Vec<_>>());

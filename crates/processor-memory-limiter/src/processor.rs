@@ -168,7 +168,10 @@ impl Consumer for MemoryLimiter {
             self.refused
                 .get(data.signal())
                 .add(data.item_count() as u64);
-            return Err(ConsumeError::retryable(DATA_REFUSED));
+            // Memory is measured every check_interval: ask clients to wait at least that
+            // long (and at least a second) before trying again.
+            let wait = self.check_interval.max(Duration::from_secs(1));
+            return Err(ConsumeError::throttled(DATA_REFUSED, wait));
         }
         self.next.consume(data).await
     }

@@ -165,6 +165,7 @@ async fn refuses_at_the_soft_limit_and_recovers_below_it() {
     let err = s.limiter.consume(spans(3)).await.unwrap_err();
     assert!(!err.is_permanent(), "clients must be told to retry");
     assert_eq!(err.message(), DATA_REFUSED);
+    assert!(err.throttle().unwrap() >= std::time::Duration::from_secs(1));
     let err = s.limiter.consume(logs(2)).await.unwrap_err();
     assert_eq!(err.message(), DATA_REFUSED);
     assert!(s.sink.received().is_empty());
