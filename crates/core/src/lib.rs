@@ -16,6 +16,7 @@ pub mod consumer;
 pub mod error;
 pub mod factory;
 pub mod id;
+pub mod memory;
 pub mod pdata;
 pub mod signal;
 pub mod storage;

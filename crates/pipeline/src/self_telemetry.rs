@@ -54,6 +54,14 @@ pub fn register_process_metrics(registry: &Registry) {
         &[],
         Box::new(|| rss_bytes().unwrap_or(0) as f64),
     );
+    if stratus_core::memory::heap_allocated().is_some() {
+        registry.gauge_fn(
+            "otelcol_process_runtime_heap_alloc_bytes",
+            "Bytes of allocated heap objects.",
+            &[],
+            Box::new(|| stratus_core::memory::heap_allocated().unwrap_or(0) as f64),
+        );
+    }
     registry.gauge_fn(
         "otelcol_process_cpu_seconds",
         "Total CPU user and system time in seconds.",

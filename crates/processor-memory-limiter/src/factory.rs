@@ -11,7 +11,7 @@ use stratus_core::factory::{
 use stratus_core::{BoxConsumer, ComponentError, Signal};
 
 use crate::config::MemoryLimiterConfig;
-use crate::memory::{Limits, ProcessRss, SystemMemory};
+use crate::memory::{HeapInUse, Limits, MemoryUsage, ProcessRss, SystemMemory};
 use crate::processor::MemoryLimiter;
 
 /// Builds `memory_limiter` processors that measure this process's resident memory.
@@ -54,18 +54,26 @@ impl ProcessorFactory for MemoryLimiterProcessorFactory {
                 ctx.id
             ))
         })?;
+        // The live heap when the binary accounts for it; resident memory otherwise.
+        let (usage, measured): (Arc<dyn MemoryUsage>, &str) =
+            if stratus_core::memory::heap_allocated().is_some() {
+                (Arc::new(HeapInUse), "heap")
+            } else {
+                (Arc::new(ProcessRss::new()), "rss")
+            };
         tracing::info!(
             processor = %ctx.id,
             hard_limit_bytes = limits.hard_bytes,
             soft_limit_bytes = limits.soft_bytes,
             check_interval = ?config.check_interval,
+            measured,
             "memory limiter configured"
         );
         Ok(Arc::new(MemoryLimiter::new(
             &ctx,
             limits,
             config.check_interval,
-            Arc::new(ProcessRss::new()),
+            usage,
             next,
         )))
     }

@@ -36,5 +36,5 @@ pub mod processor;
 
 pub use config::MemoryLimiterConfig;
 pub use factory::MemoryLimiterProcessorFactory;
-pub use memory::{Limits, MemoryUsage, ProcessRss, SystemMemory};
+pub use memory::{HeapInUse, Limits, MemoryUsage, ProcessRss, SystemMemory};
 pub use processor::MemoryLimiter;

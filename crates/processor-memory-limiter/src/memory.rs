@@ -22,6 +22,20 @@ pub trait MemoryUsage: Send + Sync {
     fn used_bytes(&self) -> io::Result<u64>;
 }
 
+/// Live heap bytes from the allocator accounting the stratus binary installs
+/// (`stratus_core::memory`): what the limiter measures when it is available, like the
+/// collector measures its Go heap.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct HeapInUse;
+
+impl MemoryUsage for HeapInUse {
+    fn used_bytes(&self) -> io::Result<u64> {
+        stratus_core::memory::heap_allocated()
+            .map(|b| b as u64)
+            .ok_or_else(|| io::Error::other("heap accounting is not installed"))
+    }
+}
+
 /// The process's resident set size, read from `/proc/self/statm` (resident pages
 /// times the page size).
 #[derive(Debug, Clone)]

@@ -21,6 +21,14 @@ use stratus_core::telemetry::Registry;
 use stratus_pipeline::Service;
 use stratus_pipeline::self_telemetry::{MetricsServer, register_process_metrics};
 
+/// Counts live heap bytes for the memory limiter and `otelcol_process_runtime_heap_alloc_bytes`.
+#[global_allocator]
+static ALLOCATOR: cap::Cap<std::alloc::System> = cap::Cap::new(std::alloc::System, usize::MAX);
+
+fn heap_allocated() -> usize {
+    ALLOCATOR.allocated()
+}
+
 /// The config stratus runs when started without `--config`.
 const DEFAULT_CONFIG: &str = include_str!("default.yaml");
 const DEFAULT_CONFIG_NAME: &str = "<embedded default config>";
@@ -60,6 +68,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    stratus_core::memory::install_heap_reader(heap_allocated);
     let cli = Cli::parse();
     match &cli.command {
         Some(Command::Components) => {
