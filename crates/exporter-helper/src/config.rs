@@ -163,12 +163,13 @@ impl Validate for QueueConfig {
         if self.queue_size == 0 {
             problems.push(ConfigProblem::new("queue_size", "must be greater than 0"));
         }
-        if let Some(storage) = &self.storage {
+        if let Some(storage) = &self.storage
+            && storage.parse::<stratus_core::ComponentId>().is_err()
+        {
             problems.push(ConfigProblem::new(
                 "storage",
                 format!(
-                    "storage extension `{storage}` cannot be used: this stratus build has no \
-                     persistent queue yet; remove `storage` to queue in memory"
+                    "`{storage}` is not a component id (`file_storage` or `file_storage/name`)"
                 ),
             ));
         }
@@ -252,8 +253,11 @@ mod tests {
         assert_eq!(e[0].path, "sizer");
         let e = decode_config::<QueueConfig>(&serde_json::json!({"queue_size": 0})).unwrap_err();
         assert_eq!(e[0].path, "queue_size");
-        let e = decode_config::<QueueConfig>(&serde_json::json!({"storage": "file_storage"}))
+        let q = decode_config::<QueueConfig>(&serde_json::json!({"storage": "file_storage/q"}))
+            .unwrap();
+        assert_eq!(q.storage.as_deref(), Some("file_storage/q"));
+        let e = decode_config::<QueueConfig>(&serde_json::json!({"storage": "file storage/"}))
             .unwrap_err();
-        assert!(e[0].message.contains("file_storage"));
+        assert_eq!(e[0].path, "storage");
     }
 }

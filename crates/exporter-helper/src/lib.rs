@@ -16,6 +16,7 @@
 //! retries, instead of the batch being dropped.
 
 pub mod config;
+pub mod persistent;
 pub mod queue;
 mod retry;
 
@@ -25,12 +26,59 @@ use std::time::Duration;
 use async_trait::async_trait;
 use stratus_core::factory::{BuildContext, Exporter};
 use stratus_core::telemetry::PerSignal;
-use stratus_core::{Component, ComponentError, ConsumeError, Consumer, Host, Telemetry};
+use stratus_core::{
+    Component, ComponentError, ComponentId, ConsumeError, Consumer, Host, Kind, Telemetry,
+};
 use tokio::task::JoinHandle;
 
 pub use config::{ExporterSettings, QueueConfig, RetryConfig, Sizer};
+pub use persistent::{PersistentOptions, PersistentQueue};
 pub use queue::{Entry, MemoryQueue, Queue, QueueError};
 pub use retry::Backoff;
+
+/// How long clients are asked to wait (gRPC `RetryInfo`, HTTP `Retry-After`) when the
+/// sending queue refuses data because it is full.
+pub const QUEUE_FULL_RETRY_AFTER: Duration = Duration::from_secs(1);
+
+/// Lets one log line through per interval and counts the ones it held back, so a
+/// refusal repeated thousands of times a second under overload logs once.
+#[derive(Debug)]
+struct LogLimiter {
+    interval_ms: u64,
+    started: std::time::Instant,
+    last_ms: std::sync::atomic::AtomicU64,
+    suppressed: std::sync::atomic::AtomicU64,
+}
+
+impl LogLimiter {
+    fn new(interval: Duration) -> Self {
+        LogLimiter {
+            interval_ms: interval.as_millis() as u64,
+            started: std::time::Instant::now(),
+            last_ms: std::sync::atomic::AtomicU64::new(u64::MAX),
+            suppressed: std::sync::atomic::AtomicU64::new(0),
+        }
+    }
+
+    /// `Some(n)` when a line may be logged now (`n` lines were held back since the
+    /// last one), `None` when this one should be held back.
+    fn allow(&self) -> Option<u64> {
+        use std::sync::atomic::Ordering::Relaxed;
+        let now = self.started.elapsed().as_millis() as u64;
+        let last = self.last_ms.load(Relaxed);
+        let due = last == u64::MAX || now.saturating_sub(last) >= self.interval_ms;
+        if due
+            && self
+                .last_ms
+                .compare_exchange(last, now, Relaxed, Relaxed)
+                .is_ok()
+        {
+            return Some(self.suppressed.swap(0, Relaxed));
+        }
+        self.suppressed.fetch_add(1, Relaxed);
+        None
+    }
+}
 
 /// What an exporter supplies: encoding and sending of one request.
 #[async_trait]
@@ -99,6 +147,7 @@ struct Inner<S: Sender> {
     metrics: ExporterMetrics,
     workers: Mutex<Vec<JoinHandle<()>>>,
     stop: tokio::sync::watch::Sender<bool>,
+    refusal_log: LogLimiter,
 }
 
 /// An exporter driven by the helper: what [`build_exporter`] returns.
@@ -106,7 +155,9 @@ pub struct HelperExporter<S: Sender> {
     inner: Arc<Inner<S>>,
 }
 
-/// Wraps a [`Sender`] in the sending queue, retry, timeout and metrics chain.
+/// Wraps a [`Sender`] in the sending queue, retry, timeout and metrics chain, with an
+/// in-memory queue. Exporters whose config may name `sending_queue.storage` use
+/// [`try_build_exporter`].
 pub fn build_exporter<S: Sender>(
     ctx: &BuildContext,
     settings: ExporterSettings,
@@ -115,15 +166,100 @@ pub fn build_exporter<S: Sender>(
     Arc::new(HelperExporter::new(ctx, settings, sender))
 }
 
+/// Like [`build_exporter`], and opens the persistent queue when
+/// `sending_queue.storage` names a storage extension. Fails when that extension is
+/// not running or its directory cannot be used.
+pub fn try_build_exporter<S: Sender>(
+    ctx: &BuildContext,
+    settings: ExporterSettings,
+    sender: S,
+) -> Result<Arc<dyn Exporter>, ComponentError> {
+    Ok(Arc::new(HelperExporter::try_new(ctx, settings, sender)?))
+}
+
+/// Opens the persistent queue named by `storage` for the exporter of `ctx`.
+fn open_persistent(
+    ctx: &BuildContext,
+    queue: &QueueConfig,
+    storage: &str,
+) -> Result<Arc<dyn Queue>, ComponentError> {
+    let not_enabled = || {
+        ComponentError::new(format!(
+            "sending_queue::storage: `{storage}` is not a storage extension enabled in \
+             service::extensions"
+        ))
+    };
+    let sid: ComponentId = storage.parse().map_err(|_| not_enabled())?;
+    let provider = ctx.storages.get(&sid).ok_or_else(not_enabled)?;
+    let dir = provider.directory(Kind::Exporter, &ctx.id, "sending_queue")?;
+    let id = ctx.id.to_string();
+    let corrupted = ctx.telemetry.counter(
+        "stratus_exporter_queue_corrupted_records",
+        "Records of the persistent sending queue skipped because they were damaged on disk.",
+        &[("exporter", id.as_str())],
+    );
+    let opts = PersistentOptions {
+        sizer: queue.sizer,
+        capacity: queue.queue_size,
+        fsync: provider.fsync(),
+        segment_bytes: persistent::DEFAULT_SEGMENT_BYTES,
+        owner: id.clone(),
+    };
+    let q = PersistentQueue::open(&dir, opts, corrupted).map_err(|e| {
+        ComponentError::new(format!(
+            "sending_queue::storage: cannot open the persistent queue in `{}`: {e}",
+            dir.display()
+        ))
+    })?;
+    Ok(Arc::new(q))
+}
+
 impl<S: Sender> HelperExporter<S> {
-    /// Wraps `sender`; see [`build_exporter`].
+    /// Wraps `sender` with an in-memory queue; see [`build_exporter`]. A
+    /// `sending_queue.storage` setting needs [`HelperExporter::try_new`]: here it is
+    /// logged and the queue kept in memory.
     pub fn new(ctx: &BuildContext, settings: ExporterSettings, sender: S) -> Self {
+        if let Some(storage) = &settings.queue.storage {
+            tracing::warn!(
+                exporter = %ctx.id,
+                storage = %storage,
+                "this exporter keeps its sending queue in memory; `storage` is ignored",
+            );
+        }
         let queue: Option<Arc<dyn Queue>> = settings.queue.enabled.then(|| {
             Arc::new(MemoryQueue::new(
                 settings.queue.sizer,
                 settings.queue.queue_size,
             )) as Arc<dyn Queue>
         });
+        Self::with_queue(ctx, settings, sender, queue)
+    }
+
+    /// Wraps `sender`, opening the persistent queue when `sending_queue.storage` is
+    /// set; see [`try_build_exporter`].
+    pub fn try_new(
+        ctx: &BuildContext,
+        settings: ExporterSettings,
+        sender: S,
+    ) -> Result<Self, ComponentError> {
+        let queue: Option<Arc<dyn Queue>> = match (&settings.queue.storage, settings.queue.enabled)
+        {
+            (Some(storage), true) => Some(open_persistent(ctx, &settings.queue, storage)?),
+            (_, true) => Some(Arc::new(MemoryQueue::new(
+                settings.queue.sizer,
+                settings.queue.queue_size,
+            ))),
+            (_, false) => None,
+        };
+        Ok(Self::with_queue(ctx, settings, sender, queue))
+    }
+
+    fn with_queue(
+        ctx: &BuildContext,
+        settings: ExporterSettings,
+        sender: S,
+        queue: Option<Arc<dyn Queue>>,
+    ) -> Self {
         let id = ctx.id.to_string();
         if let Some(q) = &queue {
             let labels = [("exporter", id.as_str())];
@@ -152,6 +288,7 @@ impl<S: Sender> HelperExporter<S> {
                 queue,
                 workers: Mutex::new(Vec::new()),
                 stop,
+                refusal_log: LogLimiter::new(Duration::from_secs(10)),
             }),
         }
     }
@@ -259,12 +396,22 @@ impl<S: Sender> Consumer for HelperExporter<S> {
             Ok(()) => Ok(()),
             Err(e) => {
                 inner.metrics.enqueue_failed.get(signal).add(items);
-                tracing::warn!(exporter = %inner.id, items, error = %e, "refusing data");
+                if let Some(suppressed) = inner.refusal_log.allow() {
+                    tracing::warn!(
+                        exporter = %inner.id,
+                        items,
+                        error = %e,
+                        suppressed,
+                        "refusing data (similar messages are logged at most every 10s)",
+                    );
+                }
+                let message = format!("{e} (exporter {}): retry later", inner.id);
                 Err(match e {
                     QueueError::TooLarge { .. } => ConsumeError::permanent(e.to_string()),
-                    QueueError::Full | QueueError::Closed => {
-                        ConsumeError::retryable(format!("{e} (exporter {}): retry later", inner.id))
+                    QueueError::Full | QueueError::Storage(_) => {
+                        ConsumeError::throttled(message, QUEUE_FULL_RETRY_AFTER)
                     }
+                    QueueError::Closed => ConsumeError::retryable(message),
                 })
             }
         }
@@ -302,26 +449,66 @@ impl<S: Sender> Component for HelperExporter<S> {
                 Ok(mut w) => w.drain(..).collect(),
                 Err(p) => p.into_inner().drain(..).collect(),
             };
-            let guard = AbortOnDrop(workers.iter().map(JoinHandle::abort_handle).collect());
+            let guard = AbortOnDrop {
+                handles: workers.iter().map(JoinHandle::abort_handle).collect(),
+                queue: queue.clone(),
+                id: inner.id.clone(),
+                finished: false,
+            };
             for w in workers {
                 let _ = w.await;
             }
+            let mut guard = guard;
+            guard.finished = true;
             drop(guard);
         }
         inner.sender.shutdown().await
     }
 }
 
-/// Aborts worker tasks when the shutdown future is dropped at its deadline.
-struct AbortOnDrop(Vec<tokio::task::AbortHandle>);
+/// Aborts worker tasks when the shutdown future is dropped at its deadline, and says
+/// what a persistent queue keeps for the next start.
+struct AbortOnDrop {
+    handles: Vec<tokio::task::AbortHandle>,
+    queue: Arc<dyn Queue>,
+    id: String,
+    finished: bool,
+}
 
 impl Drop for AbortOnDrop {
     fn drop(&mut self) {
-        for h in &self.0 {
+        for h in &self.handles {
             h.abort();
+        }
+        if self.finished {
+            return;
+        }
+        if let Some(records) = self.queue.persistent_records() {
+            tracing::warn!(
+                exporter = %self.id,
+                records,
+                "shutdown deadline passed; undelivered records stay in the persistent queue \
+                 and are sent after restart",
+            );
         }
     }
 }
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod log_limiter_tests {
+    use super::*;
+
+    #[test]
+    fn lets_one_line_through_per_interval_and_counts_the_rest() {
+        let limiter = LogLimiter::new(Duration::from_secs(3600));
+        assert_eq!(limiter.allow(), Some(0));
+        assert_eq!(limiter.allow(), None);
+        assert_eq!(limiter.allow(), None);
+        let every_time = LogLimiter::new(Duration::ZERO);
+        assert_eq!(every_time.allow(), Some(0));
+        assert_eq!(every_time.allow(), Some(0));
+    }
+}

@@ -27,6 +27,9 @@ pub enum QueueError {
         /// The queue's capacity.
         capacity: usize,
     },
+    /// The persistent queue could not write the batch to disk (disk full, I/O error).
+    #[error("{0}")]
+    Storage(String),
 }
 
 /// A batch taken from a queue, with the token that marks it done.
@@ -62,6 +65,12 @@ pub trait Queue: Send + Sync + 'static {
 
     /// Stops taking new data; entries already queued can still be taken.
     fn close(&self);
+
+    /// For a queue kept on disk, the entries it holds that are not done (queued or in
+    /// flight); they survive a restart. `None` for an in-memory queue.
+    fn persistent_records(&self) -> Option<usize> {
+        None
+    }
 }
 
 /// Measures a batch in a sizer's unit.

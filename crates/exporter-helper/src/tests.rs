@@ -185,6 +185,7 @@ async fn full_queue_refuses_with_retryable_error_and_counts() {
     let err = exp.consume(spans(5)).await.unwrap_err();
     assert!(!err.is_permanent());
     assert!(err.message().contains("sending queue is full"), "{err}");
+    assert_eq!(err.throttle(), Some(QUEUE_FULL_RETRY_AFTER));
     assert!(metric(
         &registry,
         "otelcol_exporter_enqueue_failed_spans{exporter=\"test/x\"} 5"
@@ -220,4 +221,97 @@ async fn shutdown_without_start_is_fine() {
     );
     exp.shutdown().await.unwrap();
     exp.shutdown().await.unwrap();
+}
+
+/// A storage extension stand-in: a fixed directory.
+struct DirStorage(std::path::PathBuf);
+
+impl stratus_core::storage::StorageProvider for DirStorage {
+    fn directory(
+        &self,
+        kind: Kind,
+        owner: &ComponentId,
+        name: &str,
+    ) -> Result<std::path::PathBuf, ComponentError> {
+        let dir = self.0.join(format!("{kind}_{}_{name}", owner.ty()));
+        std::fs::create_dir_all(&dir)?;
+        Ok(dir)
+    }
+    fn fsync(&self) -> bool {
+        false
+    }
+}
+
+fn persistent_settings(storage: &str) -> ExporterSettings {
+    ExporterSettings {
+        retry: RetryConfig::disabled(),
+        queue: QueueConfig {
+            storage: Some(storage.into()),
+            num_consumers: 2,
+            ..QueueConfig::default()
+        },
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn storage_must_be_a_running_storage_extension() {
+    let registry = Registry::new();
+    let err = HelperExporter::try_new(
+        &ctx(&registry),
+        persistent_settings("file_storage/x"),
+        Scripted::new(vec![]),
+    )
+    .err()
+    .unwrap();
+    assert_eq!(
+        err.to_string(),
+        "sending_queue::storage: `file_storage/x` is not a storage extension enabled in \
+         service::extensions"
+    );
+}
+
+#[tokio::test]
+async fn persistent_queue_keeps_undelivered_data_across_restarts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let registry = Registry::new();
+    let mut storages = std::collections::BTreeMap::new();
+    storages.insert(
+        ComponentId::with_name("file_storage", "q"),
+        Arc::new(DirStorage(tmp.path().to_path_buf()))
+            as Arc<dyn stratus_core::storage::StorageProvider>,
+    );
+    let ctx = ctx(&registry).with_storages(storages);
+    // First run: the destination is down, nothing is delivered; shutdown is cut short.
+    let mut down = Scripted::new(vec![]);
+    down.gate = Some(Arc::new(Semaphore::new(0)));
+    let exp = HelperExporter::try_new(&ctx, persistent_settings("file_storage/q"), down).unwrap();
+    exp.start(&Host::ready()).await.unwrap();
+    for _ in 0..3 {
+        exp.consume(spans(2)).await.unwrap();
+    }
+    let cut = tokio::time::timeout(Duration::from_millis(50), exp.shutdown()).await;
+    assert!(
+        cut.is_err(),
+        "shutdown cannot finish while the destination is down"
+    );
+    drop(exp);
+    // Second run: everything queued before is delivered.
+    let registry = Registry::new();
+    let ctx = BuildContext::new(
+        ComponentId::with_name("test", "x"),
+        vec![stratus_core::Signal::Traces],
+        registry.clone(),
+    )
+    .with_storages(ctx.storages.clone());
+    let exp = HelperExporter::try_new(
+        &ctx,
+        persistent_settings("file_storage/q"),
+        Scripted::new(vec![]),
+    )
+    .unwrap();
+    assert_eq!(exp.inner.queue.as_ref().unwrap().size(), 3);
+    exp.start(&Host::ready()).await.unwrap();
+    exp.shutdown().await.unwrap();
+    assert_eq!(exp.sender().delivered.load(Ordering::SeqCst), 6);
 }

@@ -9,7 +9,7 @@ use stratus_core::factory::{
     config_for_build, decode_config,
 };
 use stratus_core::{ComponentError, Signal};
-use stratus_exporter_helper::build_exporter;
+use stratus_exporter_helper::try_build_exporter;
 
 use crate::config::{OtlpConfig, OtlpHttpConfig};
 use crate::grpc::GrpcSender;
@@ -49,7 +49,7 @@ impl ExporterFactory for OtlpExporterFactory {
         let id = ctx.id.to_string();
         let config: OtlpConfig = config_for_build(raw)?;
         let sender = GrpcSender::new(id, &config)?;
-        Ok(build_exporter(&ctx, config.settings(), sender))
+        try_build_exporter(&ctx, config.settings(), sender)
     }
 }
 
@@ -81,6 +81,6 @@ impl ExporterFactory for OtlpHttpExporterFactory {
         let id = ctx.id.to_string();
         let config: OtlpHttpConfig = config_for_build(raw)?;
         let sender = HttpSender::new(id, &config, &ctx.signals)?;
-        Ok(build_exporter(&ctx, config.settings(), sender))
+        try_build_exporter(&ctx, config.settings(), sender)
     }
 }

@@ -1,0 +1,791 @@
+//! The persistent sending queue: a segment log on disk that survives crashes and
+//! restarts (`sending_queue.storage: file_storage/NAME`).
+//!
+//! # Layout
+//!
+//! The queue's directory holds
+//! - segment files `seg-<first record number, 20 digits>.log`: append-only records
+//!   `[len u32 LE][crc32 u32 LE][payload]`, numbered consecutively from the number in
+//!   the file name;
+//! - `cursor`: `[record number u64 LE][crc32 u32 LE]`, every record below that number
+//!   is done. It is replaced atomically (`cursor.tmp`, fsync, rename).
+//!
+//! A record's payload is a header (format version, signal, item count, encoded size,
+//! request metadata) followed by the batch as the signal's OTLP export request.
+//!
+//! # Guarantees
+//!
+//! - FIFO: records are handed out in the order they were offered.
+//! - At-least-once: a record leaves the disk only after [`Queue::done`] was called for
+//!   it and every record before it; a crash re-delivers whatever was not done (so a
+//!   record may be delivered twice).
+//! - The cursor advances over the contiguous prefix of done records only. A segment is
+//!   deleted once every record in it is done, after the cursor saying so is on disk.
+//! - Capacity counts every record on disk that is not done, in flight included.
+//! - On open, a record with a bad length, a bad checksum or a truncated tail is
+//!   skipped, logged and counted in `stratus_exporter_queue_corrupted_records`; a
+//!   damaged tail of the newest segment is cut off. An unreadable cursor restarts from
+//!   the oldest segment. Corrupt data never stops the queue from opening.
+//! - Appends go to a fresh segment after every open, so a torn write of a previous run
+//!   never sits in the middle of new records.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::fs::{self, File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+
+use async_trait::async_trait;
+use prost::Message;
+use stratus_core::pdata::{
+    ExportLogsServiceRequest, ExportMetricsServiceRequest, ExportTraceServiceRequest,
+};
+use stratus_core::telemetry::Counter;
+use stratus_core::{Metadata, Payload, Signal, Telemetry};
+use tokio::sync::Notify;
+
+use crate::config::Sizer;
+use crate::queue::{Entry, Queue, QueueError};
+
+/// Segment files roll over once they reach this size.
+pub const DEFAULT_SEGMENT_BYTES: u64 = 8 * 1024 * 1024;
+/// The largest record accepted on replay; a larger length means corruption.
+const MAX_RECORD: u32 = 512 * 1024 * 1024;
+const FRAME: u64 = 8;
+const FORMAT: u8 = 1;
+const CURSOR: &str = "cursor";
+const CURSOR_TMP: &str = "cursor.tmp";
+
+/// Options of a [`PersistentQueue`].
+#[derive(Debug, Clone)]
+pub struct PersistentOptions {
+    /// What the queue counts.
+    pub sizer: Sizer,
+    /// Capacity in units of `sizer`.
+    pub capacity: usize,
+    /// fsync each append before `offer` returns.
+    pub fsync: bool,
+    /// Segment roll-over size in bytes.
+    pub segment_bytes: u64,
+    /// The exporter id, for logs.
+    pub owner: String,
+}
+
+/// A bounded FIFO queue kept in a segment log; see the module docs.
+pub struct PersistentQueue {
+    opts: PersistentOptions,
+    dir: PathBuf,
+    corrupted: Counter,
+    state: Mutex<State>,
+    not_empty: Notify,
+    not_full: Notify,
+}
+
+struct Segment {
+    first: u64,
+    /// One past the last record number in the segment.
+    end: u64,
+    len: u64,
+    path: PathBuf,
+}
+
+#[derive(Clone, Copy)]
+struct Pending {
+    seq: u64,
+    segment: u64,
+    offset: u64,
+    len: u32,
+}
+
+struct State {
+    segments: VecDeque<Segment>,
+    /// The segment appends go to (the last of `segments`), opened lazily.
+    active: Option<File>,
+    /// Records not yet handed out, oldest first.
+    pending: VecDeque<Pending>,
+    /// Records not done (pending or in flight): number → size in the sizer's unit.
+    outstanding: BTreeMap<u64, usize>,
+    size: usize,
+    next_seq: u64,
+    /// Every record below is done; what the cursor file says.
+    floor: u64,
+    closed: bool,
+}
+
+/// What a record says about itself.
+struct Header {
+    items: u64,
+    bytes: u64,
+}
+
+impl Header {
+    fn size(&self, sizer: Sizer) -> usize {
+        match sizer {
+            Sizer::Requests => 1,
+            Sizer::Items => self.items as usize,
+            Sizer::Bytes => self.bytes as usize,
+        }
+    }
+}
+
+impl PersistentQueue {
+    /// Opens (or creates) the queue in `dir`, replaying what a previous run left.
+    /// `corrupted` counts records skipped because they were damaged.
+    pub fn open(
+        dir: &Path,
+        opts: PersistentOptions,
+        corrupted: Counter,
+    ) -> Result<Self, std::io::Error> {
+        fs::create_dir_all(dir)?;
+        let _ = fs::remove_file(dir.join(CURSOR_TMP));
+        let floor = read_cursor(dir, &opts.owner);
+        let mut names: Vec<(u64, PathBuf)> = Vec::new();
+        for entry in fs::read_dir(dir)? {
+            let entry = entry?;
+            let name = entry.file_name();
+            let Some(name) = name.to_str() else { continue };
+            if let Some(first) = name
+                .strip_prefix("seg-")
+                .and_then(|n| n.strip_suffix(".log"))
+                .and_then(|n| n.parse::<u64>().ok())
+            {
+                names.push((first, entry.path()));
+            }
+        }
+        names.sort();
+        // Without a readable cursor, start from the oldest segment.
+        let floor = floor.unwrap_or_else(|| names.first().map_or(0, |(f, _)| *f));
+        let mut state = State {
+            segments: VecDeque::new(),
+            active: None,
+            pending: VecDeque::new(),
+            outstanding: BTreeMap::new(),
+            size: 0,
+            next_seq: floor,
+            floor,
+            closed: false,
+        };
+        let last = names.len().saturating_sub(1);
+        for (i, (first, path)) in names.into_iter().enumerate() {
+            let segment = replay_segment(&opts, &corrupted, &mut state, first, path, i == last)?;
+            // An unreadable segment is left alone (logged and counted above).
+            let Some(segment) = segment else {
+                // Keep new record numbers clear of whatever the segment may hold.
+                state.next_seq = state.next_seq.max(first.saturating_add(1 << 32));
+                continue;
+            };
+            state.next_seq = state.next_seq.max(segment.end);
+            if segment.end <= floor || segment.end == segment.first {
+                // Fully done (a crash came between the cursor update and the delete),
+                // or holding no readable record.
+                let _ = fs::remove_file(&segment.path);
+            } else {
+                state.segments.push_back(segment);
+            }
+        }
+        if !state.pending.is_empty() {
+            tracing::info!(
+                exporter = %opts.owner,
+                records = state.pending.len(),
+                directory = %dir.display(),
+                "persistent queue holds records from a previous run; sending them",
+            );
+        }
+        Ok(PersistentQueue {
+            dir: dir.to_path_buf(),
+            opts,
+            corrupted,
+            state: Mutex::new(state),
+            not_empty: Notify::new(),
+            not_full: Notify::new(),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        match self.state.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        }
+    }
+
+    /// Records on disk that are not done (queued or in flight).
+    pub fn records(&self) -> usize {
+        self.lock().outstanding.len()
+    }
+
+    fn append(&self, state: &mut State, record: &[u8]) -> Result<u64, std::io::Error> {
+        let roll = match state.segments.back() {
+            None => true,
+            Some(_) if state.active.is_none() => true,
+            Some(s) => s.len >= self.opts.segment_bytes,
+        };
+        if roll {
+            let first = state.next_seq;
+            let path = self.dir.join(format!("seg-{first:020}.log"));
+            let file = OpenOptions::new()
+                .create(true)
+                .truncate(true)
+                .write(true)
+                .open(&path)?;
+            if self.opts.fsync {
+                sync_dir(&self.dir)?;
+            }
+            state.segments.push_back(Segment {
+                first,
+                end: first,
+                len: 0,
+                path,
+            });
+            state.active = Some(file);
+        }
+        let (Some(file), Some(segment)) = (state.active.as_mut(), state.segments.back_mut()) else {
+            return Err(std::io::Error::other("no active segment"));
+        };
+        let start = segment.len;
+        let mut frame = Vec::with_capacity(record.len() + FRAME as usize);
+        frame.extend_from_slice(&(record.len() as u32).to_le_bytes());
+        frame.extend_from_slice(&crc32(record).to_le_bytes());
+        frame.extend_from_slice(record);
+        let written = file.write_all(&frame).and_then(|()| {
+            if self.opts.fsync {
+                file.sync_data()
+            } else {
+                Ok(())
+            }
+        });
+        if let Err(e) = written {
+            // Take the partial record back; failing that, leave the segment so later
+            // appends start clean in a new one (replay skips the torn record).
+            if file.set_len(start).is_err() || file.seek(SeekFrom::Start(start)).is_err() {
+                state.active = None;
+            }
+            return Err(e);
+        }
+        segment.len += frame.len() as u64;
+        let seq = state.next_seq;
+        segment.end = seq + 1;
+        state.next_seq += 1;
+        state.pending.push_back(Pending {
+            seq,
+            segment: segment.first,
+            offset: start,
+            len: record.len() as u32,
+        });
+        Ok(seq)
+    }
+
+    /// Reads one pending record back; `None` (logged and counted) if it is damaged.
+    fn read(&self, state: &State, p: Pending) -> Option<Telemetry> {
+        let segment = state.segments.iter().find(|s| s.first == p.segment)?;
+        let result = (|| -> Result<Telemetry, String> {
+            let mut file = File::open(&segment.path).map_err(|e| e.to_string())?;
+            file.seek(SeekFrom::Start(p.offset))
+                .map_err(|e| e.to_string())?;
+            let mut buf = vec![0u8; FRAME as usize + p.len as usize];
+            file.read_exact(&mut buf).map_err(|e| e.to_string())?;
+            let crc = u32::from_le_bytes([buf[4], buf[5], buf[6], buf[7]]);
+            let payload = &buf[FRAME as usize..];
+            if crc32(payload) != crc {
+                return Err("checksum mismatch".into());
+            }
+            decode_record(payload).map(|(_, t)| t)
+        })();
+        match result {
+            Ok(t) => Some(t),
+            Err(reason) => {
+                tracing::warn!(
+                    exporter = %self.opts.owner,
+                    file = %segment.path.display(),
+                    offset = p.offset,
+                    reason = %reason,
+                    "skipping damaged record in the persistent queue",
+                );
+                self.corrupted.add(1);
+                None
+            }
+        }
+    }
+
+    /// Marks `seq` done; advances the cursor over the done prefix and deletes
+    /// segments that are done.
+    fn finish(&self, state: &mut State, seq: u64) {
+        let Some(size) = state.outstanding.remove(&seq) else {
+            return;
+        };
+        state.size -= size;
+        let floor = state
+            .outstanding
+            .keys()
+            .next()
+            .copied()
+            .unwrap_or(state.next_seq);
+        if floor <= state.floor {
+            return;
+        }
+        if let Err(e) = write_cursor(&self.dir, floor) {
+            // The old cursor stays: the records since are delivered again after a
+            // restart, never lost.
+            tracing::warn!(exporter = %self.opts.owner, error = %e, "cannot update queue cursor");
+            return;
+        }
+        state.floor = floor;
+        loop {
+            let deletable = match state.segments.front() {
+                Some(s) if s.end <= floor => {
+                    // The newest segment is kept while it is being appended to, unless
+                    // it has grown to its roll-over size.
+                    state.segments.len() > 1
+                        || state.active.is_none()
+                        || s.len >= self.opts.segment_bytes
+                }
+                _ => false,
+            };
+            if !deletable {
+                break;
+            }
+            if let Some(s) = state.segments.pop_front() {
+                if state.segments.is_empty() {
+                    state.active = None;
+                }
+                if let Err(e) = fs::remove_file(&s.path) {
+                    tracing::warn!(
+                        exporter = %self.opts.owner,
+                        file = %s.path.display(),
+                        error = %e,
+                        "cannot delete delivered queue segment",
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// Reads one segment on open, queueing its records at or after the cursor.
+fn replay_segment(
+    opts: &PersistentOptions,
+    corrupted: &Counter,
+    state: &mut State,
+    first: u64,
+    path: PathBuf,
+    newest: bool,
+) -> Result<Option<Segment>, std::io::Error> {
+    let data = match fs::read(&path) {
+        Ok(d) => d,
+        Err(e) => {
+            tracing::warn!(
+                exporter = %opts.owner,
+                file = %path.display(),
+                error = %e,
+                "cannot read queue segment; skipping it",
+            );
+            corrupted.add(1);
+            return Ok(None);
+        }
+    };
+    let floor = state.floor;
+    let mut offset = 0usize;
+    let mut seq = first;
+    let skip = |offset: usize, reason: &str, seq: u64| {
+        tracing::warn!(
+            exporter = %opts.owner,
+            file = %path.display(),
+            offset,
+            reason,
+            "skipping damaged data in the persistent queue",
+        );
+        if seq >= floor {
+            corrupted.add(1);
+        }
+    };
+    let mut cut: Option<&str> = None;
+    while offset < data.len() {
+        if data.len() - offset < FRAME as usize {
+            cut = Some("truncated record header");
+            break;
+        }
+        let len = u32::from_le_bytes([
+            data[offset],
+            data[offset + 1],
+            data[offset + 2],
+            data[offset + 3],
+        ]);
+        let crc = u32::from_le_bytes([
+            data[offset + 4],
+            data[offset + 5],
+            data[offset + 6],
+            data[offset + 7],
+        ]);
+        if len == 0 || len > MAX_RECORD {
+            cut = Some("bad record length");
+            break;
+        }
+        let end = offset + FRAME as usize + len as usize;
+        if end > data.len() {
+            cut = Some("truncated record");
+            break;
+        }
+        let payload = &data[offset + FRAME as usize..end];
+        let checked = if crc32(payload) != crc {
+            Err("checksum mismatch".to_string())
+        } else {
+            decode_header(payload).map(|(h, _)| h)
+        };
+        match checked {
+            Ok(header) if seq >= floor => {
+                let size = header.size(opts.sizer);
+                state.outstanding.insert(seq, size);
+                state.size += size;
+                state.pending.push_back(Pending {
+                    seq,
+                    segment: first,
+                    offset: offset as u64,
+                    len,
+                });
+            }
+            Ok(_) => {}
+            Err(reason) if seq >= floor => skip(offset, &reason, seq),
+            Err(_) => {}
+        }
+        seq += 1;
+        offset = end;
+    }
+    if let Some(reason) = cut {
+        skip(offset, reason, seq.max(floor));
+        if newest {
+            // Cut the damaged tail off so the file reads clean from now on.
+            let cut = OpenOptions::new()
+                .write(true)
+                .open(&path)
+                .and_then(|f| f.set_len(offset as u64).and_then(|()| f.sync_all()));
+            if let Err(e) = cut {
+                tracing::warn!(
+                    exporter = %opts.owner,
+                    file = %path.display(),
+                    error = %e,
+                    "cannot cut the damaged tail of a queue segment",
+                );
+            }
+        }
+    }
+    Ok(Some(Segment {
+        first,
+        end: seq,
+        len: offset as u64,
+        path,
+    }))
+}
+
+fn read_cursor(dir: &Path, owner: &str) -> Option<u64> {
+    let path = dir.join(CURSOR);
+    let data = match fs::read(&path) {
+        Ok(d) => d,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
+        Err(e) => {
+            tracing::warn!(exporter = %owner, file = %path.display(), error = %e,
+                "cannot read queue cursor; re-sending from the oldest segment");
+            return None;
+        }
+    };
+    if data.len() == 12 {
+        let seq = u64::from_le_bytes([
+            data[0], data[1], data[2], data[3], data[4], data[5], data[6], data[7],
+        ]);
+        let crc = u32::from_le_bytes([data[8], data[9], data[10], data[11]]);
+        if crc32(&data[..8]) == crc {
+            return Some(seq);
+        }
+    }
+    tracing::warn!(exporter = %owner, file = %path.display(),
+        "queue cursor is damaged; re-sending from the oldest segment");
+    None
+}
+
+fn write_cursor(dir: &Path, seq: u64) -> Result<(), std::io::Error> {
+    let mut data = seq.to_le_bytes().to_vec();
+    data.extend_from_slice(&crc32(&data).to_le_bytes());
+    let tmp = dir.join(CURSOR_TMP);
+    {
+        let mut f = File::create(&tmp)?;
+        f.write_all(&data)?;
+        f.sync_all()?;
+    }
+    fs::rename(&tmp, dir.join(CURSOR))?;
+    sync_dir(dir)
+}
+
+fn sync_dir(dir: &Path) -> Result<(), std::io::Error> {
+    #[cfg(unix)]
+    {
+        File::open(dir)?.sync_all()
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = dir;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Queue for PersistentQueue {
+    async fn offer(&self, data: Telemetry, block: bool) -> Result<(), QueueError> {
+        let header = Header {
+            items: data.item_count() as u64,
+            bytes: data.payload.encoded_len() as u64,
+        };
+        let size = header.size(self.opts.sizer);
+        if size > self.opts.capacity {
+            return Err(QueueError::TooLarge {
+                size,
+                capacity: self.opts.capacity,
+            });
+        }
+        let record = encode_record(&header, &data);
+        loop {
+            let wait = self.not_full.notified();
+            {
+                let mut state = self.lock();
+                if state.closed {
+                    return Err(QueueError::Closed);
+                }
+                if state.size + size <= self.opts.capacity {
+                    let seq = self.append(&mut state, &record).map_err(|e| {
+                        tracing::error!(
+                            exporter = %self.opts.owner,
+                            directory = %self.dir.display(),
+                            error = %e,
+                            "cannot write to the persistent queue",
+                        );
+                        QueueError::Storage(format!(
+                            "cannot write to the persistent queue in {}: {e}",
+                            self.dir.display()
+                        ))
+                    })?;
+                    state.outstanding.insert(seq, size);
+                    state.size += size;
+                    drop(state);
+                    self.not_empty.notify_one();
+                    return Ok(());
+                }
+                if !block {
+                    return Err(QueueError::Full);
+                }
+            }
+            wait.await;
+        }
+    }
+
+    async fn take(&self) -> Option<Entry> {
+        loop {
+            let wait = self.not_empty.notified();
+            {
+                let mut state = self.lock();
+                while let Some(p) = state.pending.pop_front() {
+                    let more = !state.pending.is_empty();
+                    match self.read(&state, p) {
+                        Some(data) => {
+                            drop(state);
+                            if more {
+                                self.not_empty.notify_one();
+                            }
+                            return Some(Entry { data, token: p.seq });
+                        }
+                        None => {
+                            self.finish(&mut state, p.seq);
+                            self.not_full.notify_waiters();
+                        }
+                    }
+                }
+                if state.closed {
+                    return None;
+                }
+            }
+            wait.await;
+        }
+    }
+
+    async fn done(&self, token: u64) {
+        let mut state = self.lock();
+        self.finish(&mut state, token);
+        drop(state);
+        self.not_full.notify_waiters();
+    }
+
+    fn size(&self) -> usize {
+        self.lock().size
+    }
+
+    fn capacity(&self) -> usize {
+        self.opts.capacity
+    }
+
+    fn close(&self) {
+        self.lock().closed = true;
+        self.not_empty.notify_waiters();
+        self.not_full.notify_waiters();
+    }
+
+    fn persistent_records(&self) -> Option<usize> {
+        Some(self.records())
+    }
+}
+
+// ---- record encoding ----
+
+fn signal_byte(s: Signal) -> u8 {
+    match s {
+        Signal::Traces => 1,
+        Signal::Metrics => 2,
+        Signal::Logs => 3,
+    }
+}
+
+fn put_str(out: &mut Vec<u8>, s: &str) {
+    out.extend_from_slice(&(s.len() as u32).to_le_bytes());
+    out.extend_from_slice(s.as_bytes());
+}
+
+fn encode_record(header: &Header, data: &Telemetry) -> Vec<u8> {
+    let mut out = Vec::with_capacity(64 + header.bytes as usize);
+    out.push(FORMAT);
+    out.push(signal_byte(data.signal()));
+    out.extend_from_slice(&header.items.to_le_bytes());
+    out.extend_from_slice(&header.bytes.to_le_bytes());
+    let addr = data
+        .metadata
+        .client_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_default();
+    put_str(&mut out, &addr);
+    let headers: Vec<_> = data.metadata.headers().collect();
+    out.extend_from_slice(&(headers.len() as u32).to_le_bytes());
+    for (k, values) in headers {
+        put_str(&mut out, k);
+        out.extend_from_slice(&(values.len() as u32).to_le_bytes());
+        for v in values {
+            put_str(&mut out, v);
+        }
+    }
+    out.extend_from_slice(&data.payload.encode_request());
+    out
+}
+
+struct Reader<'a>(&'a [u8]);
+
+impl<'a> Reader<'a> {
+    fn bytes(&mut self, n: usize) -> Result<&'a [u8], String> {
+        if self.0.len() < n {
+            return Err("record header is truncated".into());
+        }
+        let (a, b) = self.0.split_at(n);
+        self.0 = b;
+        Ok(a)
+    }
+    fn u8(&mut self) -> Result<u8, String> {
+        Ok(self.bytes(1)?[0])
+    }
+    fn u32(&mut self) -> Result<u32, String> {
+        let b = self.bytes(4)?;
+        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    }
+    fn u64(&mut self) -> Result<u64, String> {
+        let b = self.bytes(8)?;
+        let mut a = [0u8; 8];
+        a.copy_from_slice(b);
+        Ok(u64::from_le_bytes(a))
+    }
+    fn string(&mut self) -> Result<String, String> {
+        let n = self.u32()? as usize;
+        String::from_utf8(self.bytes(n)?.to_vec()).map_err(|_| "bad text in record".into())
+    }
+}
+
+/// Parses the header; returns it with the signal, the metadata and the request bytes.
+#[allow(clippy::type_complexity)]
+fn decode_header(payload: &[u8]) -> Result<(Header, (Signal, Metadata, &[u8])), String> {
+    let mut r = Reader(payload);
+    if r.u8()? != FORMAT {
+        return Err("unknown record format".into());
+    }
+    let signal = match r.u8()? {
+        1 => Signal::Traces,
+        2 => Signal::Metrics,
+        3 => Signal::Logs,
+        _ => return Err("unknown signal in record".into()),
+    };
+    let items = r.u64()?;
+    let bytes = r.u64()?;
+    let addr = r.string()?;
+    let client: Option<SocketAddr> = if addr.is_empty() {
+        None
+    } else {
+        Some(addr.parse().map_err(|_| "bad client address in record")?)
+    };
+    let n = r.u32()?;
+    let mut headers = Vec::new();
+    for _ in 0..n {
+        let k = r.string()?;
+        let m = r.u32()?;
+        for _ in 0..m {
+            headers.push((k.clone(), r.string()?));
+        }
+    }
+    Ok((
+        Header { items, bytes },
+        (signal, Metadata::new(client, headers), r.0),
+    ))
+}
+
+fn decode_record(payload: &[u8]) -> Result<(Header, Telemetry), String> {
+    let (header, (signal, metadata, body)) = decode_header(payload)?;
+    let bad = |e: prost::DecodeError| format!("bad OTLP data in record: {e}");
+    let payload = match signal {
+        Signal::Traces => Payload::Traces(
+            ExportTraceServiceRequest::decode(body)
+                .map_err(bad)?
+                .resource_spans,
+        ),
+        Signal::Metrics => Payload::Metrics(
+            ExportMetricsServiceRequest::decode(body)
+                .map_err(bad)?
+                .resource_metrics,
+        ),
+        Signal::Logs => Payload::Logs(
+            ExportLogsServiceRequest::decode(body)
+                .map_err(bad)?
+                .resource_logs,
+        ),
+    };
+    Ok((header, Telemetry::with_metadata(payload, metadata)))
+}
+
+/// CRC-32 (IEEE 802.3, the one zlib and gzip use).
+pub fn crc32(data: &[u8]) -> u32 {
+    const TABLE: [u32; 256] = {
+        let mut table = [0u32; 256];
+        let mut i = 0;
+        while i < 256 {
+            let mut c = i as u32;
+            let mut k = 0;
+            while k < 8 {
+                c = if c & 1 != 0 {
+                    0xEDB8_8320 ^ (c >> 1)
+                } else {
+                    c >> 1
+                };
+                k += 1;
+            }
+            table[i] = c;
+            i += 1;
+        }
+        table
+    };
+    let mut crc = !0u32;
+    for &b in data {
+        crc = TABLE[((crc ^ b as u32) & 0xff) as usize] ^ (crc >> 8);
+    }
+    !crc
+}
+
+#[cfg(test)]
+mod tests;
