@@ -244,6 +244,7 @@ pub fn validate(doc: &Document, factories: &Factories) -> Result<Validated, Conf
     }
     let mut used: BTreeSet<(Kind, ComponentId)> = BTreeSet::new();
     let service = v.service(root.get("service"), &defs, &mut used);
+    v.connectors(&defs, &service, factories);
     for (kind, section) in &defs {
         for id in section.keys() {
             if *kind == Kind::Extension {
@@ -390,13 +391,6 @@ impl<'d> Validator<'d> {
             };
             let factory = factories.info(kind, id.ty());
             match factory {
-                None if kind == Kind::Connector => self.error(
-                    &id_path,
-                    format!(
-                        "unknown connector type `{}`: this build of stratus has no connectors",
-                        id.ty()
-                    ),
-                ),
                 None => {
                     let types = factories.types(kind);
                     let hint = if types.is_empty() {
@@ -600,7 +594,7 @@ impl<'d> Validator<'d> {
                     .find_map(|k| defs.get(k).and_then(|d| d.get(&cid)).map(|d| (*k, d)));
                 match found {
                     None => {
-                        let names = defined_names(defs, &[kind]);
+                        let names = defined_names(defs, allowed);
                         let hint = did_you_mean(&cid.to_string(), names.iter().map(String::as_str));
                         self.error(
                             &p,
@@ -609,7 +603,10 @@ impl<'d> Validator<'d> {
                     }
                     Some((found_kind, defined)) => {
                         used.insert((found_kind, cid.clone()));
+                        // A connector's signals are checked by its routes, once every
+                        // pipeline is known.
                         if let Some(f) = defined.factory
+                            && found_kind != Kind::Connector
                             && !f.supports(id.signal)
                         {
                             let supported: Vec<&str> =
@@ -637,6 +634,138 @@ impl<'d> Validator<'d> {
             }
         }
         out
+    }
+
+    /// Connectors: ids unique across receivers, exporters and connectors; each used as
+    /// an exporter and as a receiver with a signal pair its factory supports; no
+    /// cycles of pipelines through connectors.
+    fn connectors(&mut self, defs: &Definitions<'_>, service: &Service, factories: &Factories) {
+        let Some(connectors) = defs.get(&Kind::Connector) else {
+            return;
+        };
+        for id in connectors.keys() {
+            for kind in [Kind::Receiver, Kind::Exporter] {
+                if defs.get(&kind).is_some_and(|d| d.contains_key(id)) {
+                    self.error(
+                        &[Kind::Connector.section().to_string(), id.to_string()],
+                        format!(
+                            "`{id}` is defined in both `connectors` and `{}`; a pipeline \
+                             could not tell which one it lists: rename one of them",
+                            kind.section()
+                        ),
+                    );
+                }
+            }
+        }
+        let pipelines = &service.pipelines;
+        let entry = |pid: &PipelineId, list: &str, i: usize| -> Vec<String> {
+            vec![
+                "service".to_string(),
+                "pipelines".to_string(),
+                pid.to_string(),
+                list.to_string(),
+                i.to_string(),
+            ]
+        };
+        let mut edges: BTreeMap<&PipelineId, BTreeSet<&PipelineId>> = BTreeMap::new();
+        for id in connectors.keys() {
+            // A receiver or exporter with the same id wins in pipelines; reported above.
+            if [Kind::Receiver, Kind::Exporter]
+                .iter()
+                .any(|k| defs.get(k).is_some_and(|d| d.contains_key(id)))
+            {
+                continue;
+            }
+            let as_exporter: Vec<(&PipelineId, usize)> = pipelines
+                .iter()
+                .filter_map(|(pid, p)| p.exporters.iter().position(|e| e == id).map(|i| (pid, i)))
+                .collect();
+            let as_receiver: Vec<(&PipelineId, usize)> = pipelines
+                .iter()
+                .filter_map(|(pid, p)| p.receivers.iter().position(|r| r == id).map(|i| (pid, i)))
+                .collect();
+            match (as_exporter.first(), as_receiver.first()) {
+                (Some((pid, i)), None) => {
+                    self.error(
+                        &entry(pid, "exporters", *i),
+                        format!(
+                            "connector `{id}` is used as an exporter but no pipeline lists it \
+                             as a receiver; a connector must be both"
+                        ),
+                    );
+                    continue;
+                }
+                (None, Some((pid, i))) => {
+                    self.error(
+                        &entry(pid, "receivers", *i),
+                        format!(
+                            "connector `{id}` is used as a receiver but no pipeline lists it \
+                             as an exporter; a connector must be both"
+                        ),
+                    );
+                    continue;
+                }
+                _ => {}
+            }
+            let Some(factory) = factories.connectors.get(id.ty()) else {
+                continue;
+            };
+            let routes = factory.routes();
+            let supports =
+                |from: Signal, to: Signal| routes.iter().any(|(f, t, _)| *f == from && *t == to);
+            let listed: Vec<String> = routes
+                .iter()
+                .map(|(f, t, _)| format!("{f} to {t}"))
+                .collect();
+            let listed = listed.join(", ");
+            for (a, i) in &as_exporter {
+                let targets: Vec<&PipelineId> = as_receiver
+                    .iter()
+                    .filter(|(b, _)| supports(a.signal, b.signal))
+                    .map(|(b, _)| *b)
+                    .collect();
+                if targets.is_empty() {
+                    self.error(
+                        &entry(a, "exporters", *i),
+                        format!(
+                            "connector `{id}` cannot take {} here: no pipeline receiving from \
+                             it has a signal it connects {} to (it connects {listed})",
+                            a.signal, a.signal
+                        ),
+                    );
+                }
+                edges.entry(a).or_default().extend(targets);
+            }
+            for (b, i) in &as_receiver {
+                if !as_exporter
+                    .iter()
+                    .any(|(a, _)| supports(a.signal, b.signal))
+                {
+                    self.error(
+                        &entry(b, "receivers", *i),
+                        format!(
+                            "connector `{id}` cannot feed {} here: no pipeline exporting to it \
+                             has a signal it connects to {} (it connects {listed})",
+                            b.signal, b.signal
+                        ),
+                    );
+                }
+            }
+        }
+        if let Some(cycle) = find_cycle(&edges) {
+            let names: Vec<String> = cycle.iter().map(ToString::to_string).collect();
+            self.error(
+                &[
+                    "service".to_string(),
+                    "pipelines".to_string(),
+                    cycle[0].to_string(),
+                ],
+                format!(
+                    "pipelines form a cycle through connectors: {}; data would loop forever",
+                    names.join(" -> ")
+                ),
+            );
+        }
     }
 
     fn telemetry(&mut self, value: Option<&Value>, path: &[String]) -> TelemetryConfig {
@@ -736,6 +865,44 @@ impl<'d> Validator<'d> {
             }
         }
     }
+}
+
+/// A cycle in the pipeline graph, as the pipelines on it with the first repeated at
+/// the end (`traces/a -> traces/b -> traces/a`).
+fn find_cycle<'p>(
+    edges: &BTreeMap<&'p PipelineId, BTreeSet<&'p PipelineId>>,
+) -> Option<Vec<&'p PipelineId>> {
+    fn visit<'p>(
+        node: &'p PipelineId,
+        edges: &BTreeMap<&'p PipelineId, BTreeSet<&'p PipelineId>>,
+        done: &mut BTreeSet<&'p PipelineId>,
+        stack: &mut Vec<&'p PipelineId>,
+    ) -> Option<Vec<&'p PipelineId>> {
+        if let Some(at) = stack.iter().position(|p| *p == node) {
+            let mut cycle = stack[at..].to_vec();
+            cycle.push(node);
+            return Some(cycle);
+        }
+        if done.contains(node) {
+            return None;
+        }
+        stack.push(node);
+        for next in edges.get(node).into_iter().flatten() {
+            if let Some(cycle) = visit(next, edges, done, stack) {
+                return Some(cycle);
+            }
+        }
+        stack.pop();
+        done.insert(node);
+        None
+    }
+    let mut done = BTreeSet::new();
+    for node in edges.keys() {
+        if let Some(cycle) = visit(node, edges, &mut done, &mut Vec::new()) {
+            return Some(cycle);
+        }
+    }
+    None
 }
 
 /// The ids defined in the given kinds' sections, as strings.

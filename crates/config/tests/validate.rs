@@ -212,24 +212,137 @@ service:
         )],
     },
     Case {
-        name: "connectors are unknown in this build",
+        name: "unknown connector type with a suggestion",
         yaml: "\
 connectors:
-  forward:
+  forwrd:
 receivers:
   otlp:
 exporters:
   debug:
 service:
   pipelines:
-    traces: {receivers: [otlp], exporters: [forward, debug]}
+    traces: {receivers: [otlp], exporters: [forwrd, debug]}
+    traces/2: {receivers: [forwrd], exporters: [debug]}
+",
+        errors: &[(
+            "connectors::forwrd",
+            Some(2),
+            "unknown connector type `forwrd`; did you mean `forward`?",
+        )],
+    },
+    Case {
+        name: "connector config problems are under connectors",
+        yaml: "\
+connectors:
+  forward:
+    verbose: true
+receivers: {otlp: }
+exporters: {debug: }
+service:
+  pipelines:
+    traces: {receivers: [otlp], exporters: [forward]}
     traces/2: {receivers: [forward], exporters: [debug]}
 ",
         errors: &[(
-            "connectors::forward",
-            Some(2),
-            "unknown connector type `forward`: this build of stratus has no connectors",
+            "connectors::forward::verbose",
+            Some(3),
+            "unknown key `verbose`; no keys are allowed here",
         )],
+    },
+    Case {
+        name: "connector used on one side only",
+        yaml: "\
+connectors:
+  forward:
+  forward/back:
+receivers: {otlp: }
+exporters: {debug: }
+service:
+  pipelines:
+    traces: {receivers: [otlp], exporters: [debug, forward]}
+    logs: {receivers: [forward/back], exporters: [debug]}
+",
+        errors: &[
+            (
+                "service::pipelines::logs::receivers::0",
+                Some(9),
+                "connector `forward/back` is used as a receiver but no pipeline lists it as an exporter; a connector must be both",
+            ),
+            (
+                "service::pipelines::traces::exporters::1",
+                Some(8),
+                "connector `forward` is used as an exporter but no pipeline lists it as a receiver; a connector must be both",
+            ),
+        ],
+    },
+    Case {
+        name: "connector route not supported",
+        yaml: "\
+connectors:
+  count:
+receivers: {otlp: }
+exporters: {debug: }
+service:
+  pipelines:
+    logs: {receivers: [otlp], exporters: [count]}
+    traces: {receivers: [count], exporters: [debug]}
+",
+        errors: &[
+            (
+                "service::pipelines::logs::exporters::0",
+                Some(7),
+                "connector `count` cannot take logs here: no pipeline receiving from it has a signal it connects logs to (it connects traces to metrics)",
+            ),
+            (
+                "service::pipelines::traces::receivers::0",
+                Some(8),
+                "connector `count` cannot feed traces here: no pipeline exporting to it has a signal it connects to traces (it connects traces to metrics)",
+            ),
+        ],
+    },
+    Case {
+        name: "cycle through connectors",
+        yaml: "\
+connectors:
+  forward:
+  forward/back:
+receivers: {otlp: }
+exporters: {debug: }
+service:
+  pipelines:
+    traces/a: {receivers: [otlp, forward/back], exporters: [forward]}
+    traces/b: {receivers: [forward], exporters: [debug, forward/back]}
+",
+        errors: &[(
+            "service::pipelines::traces/a",
+            Some(8),
+            "pipelines form a cycle through connectors: traces/a -> traces/b -> traces/a; data would loop forever",
+        )],
+    },
+    Case {
+        name: "connector id also defined as an exporter",
+        yaml: "\
+connectors:
+  debug:
+receivers: {otlp: }
+exporters: {debug: }
+service:
+  pipelines:
+    traces: {receivers: [otlp], exporters: [debug]}
+",
+        errors: &[
+            (
+                "connectors::debug",
+                Some(2),
+                "unknown connector type `debug`; known connector types: count, forward",
+            ),
+            (
+                "connectors::debug",
+                Some(2),
+                "`debug` is defined in both `connectors` and `exporters`; a pipeline could not tell which one it lists: rename one of them",
+            ),
+        ],
     },
     Case {
         name: "missing service",
@@ -884,4 +997,30 @@ service:
         err.to_string(),
         "config.yaml:5:5: extensions::health_check::token: invalid type: integer, expected a string"
     );
+}
+
+#[test]
+fn connectors_join_pipelines_of_supported_signals() {
+    let v = check(
+        "\
+connectors:
+  forward:
+  count:
+receivers: {otlp: }
+exporters: {debug: }
+service:
+  pipelines:
+    traces: {receivers: [otlp], exporters: [forward, count]}
+    logs: {receivers: [otlp], exporters: [forward]}
+    traces/out: {receivers: [forward], exporters: [debug]}
+    logs/out: {receivers: [forward], exporters: [debug]}
+    metrics: {receivers: [count], exporters: [debug]}
+",
+    )
+    .unwrap();
+    assert!(v.warnings.is_empty(), "{:?}", v.warnings);
+    let c = v.config;
+    assert_eq!(c.connectors.len(), 2);
+    let metrics = &c.service.pipelines[&PipelineId::new(Signal::Metrics)];
+    assert_eq!(metrics.receivers, vec![ComponentId::new("count")]);
 }

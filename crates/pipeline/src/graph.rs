@@ -26,6 +26,7 @@ pub struct BuildError {
     pub message: String,
 }
 
+#[derive(Clone)]
 struct Started {
     kind: Kind,
     id: String,
@@ -36,7 +37,13 @@ struct Started {
 pub struct Service {
     extensions: Vec<Started>,
     exporters: Vec<Started>,
+    connectors: Vec<Started>,
+    /// Processors in start order: downstream pipelines first, each last to first.
     processors: Vec<Started>,
+    /// Processors and connectors in shutdown order: pipelines upstream first, each
+    /// pipeline's processors first to last, a connector once every pipeline feeding it
+    /// has stopped.
+    stop_path: Vec<Started>,
     receivers: Vec<Started>,
     health: watch::Sender<Health>,
     host: Host,
@@ -154,9 +161,11 @@ impl Service {
         }
 
         // Exporters: one instance per id used by any pipeline.
+        let is_connector = |id: &ComponentId| config.connectors.contains_key(id);
         let used_exporters: BTreeSet<&ComponentId> = pipelines
             .values()
             .flat_map(|p| p.exporters.iter())
+            .filter(|id| !is_connector(id))
             .collect();
         let mut exporter_consumers: BTreeMap<ComponentId, BoxConsumer> = BTreeMap::new();
         let mut exporters = Vec::new();
@@ -181,17 +190,79 @@ impl Service {
             });
         }
 
-        // Each pipeline's processors, last to first.
+        // Pipelines downstream of a connector are built before the pipelines feeding it.
+        let order = pipeline_order(config, factories)?;
         let mut pipeline_heads: BTreeMap<&PipelineId, BoxConsumer> = BTreeMap::new();
         let mut processors = Vec::new();
-        for (pid, pipeline) in pipelines {
-            let mut next = Fanout::wrap(
-                pipeline
-                    .exporters
-                    .iter()
-                    .filter_map(|id| exporter_consumers.get(id).cloned())
-                    .collect(),
-            );
+        let mut pipeline_processors: BTreeMap<&PipelineId, Vec<Started>> = BTreeMap::new();
+        let mut connector_instances: BTreeMap<(ComponentId, Signal, Signal), BoxConsumer> =
+            BTreeMap::new();
+        let mut connectors: Vec<(ComponentId, Started)> = Vec::new();
+        for pid in order.iter().rev() {
+            let Some((pid, pipeline)) = pipelines.get_key_value(pid) else {
+                continue;
+            };
+            let mut ends: Vec<BoxConsumer> = Vec::new();
+            for id in &pipeline.exporters {
+                if !is_connector(id) {
+                    ends.extend(exporter_consumers.get(id).cloned());
+                    continue;
+                }
+                let factory = factories
+                    .connectors
+                    .get(id.ty())
+                    .ok_or_else(|| err(Kind::Connector, id, "unknown connector type".into()))?;
+                for to in Signal::ALL {
+                    if !factory
+                        .routes()
+                        .iter()
+                        .any(|(f, t, _)| *f == pid.signal && *t == to)
+                    {
+                        continue;
+                    }
+                    let key = (id.clone(), pid.signal, to);
+                    if let Some(existing) = connector_instances.get(&key) {
+                        ends.push(existing.clone());
+                        continue;
+                    }
+                    let heads: Vec<(String, BoxConsumer)> = pipelines
+                        .iter()
+                        .filter(|(rid, p)| rid.signal == to && p.receivers.contains(id))
+                        .filter_map(|(rid, _)| {
+                            pipeline_heads
+                                .get(rid)
+                                .map(|h| (rid.to_string(), h.clone()))
+                        })
+                        .collect();
+                    if heads.is_empty() {
+                        continue;
+                    }
+                    let raw = config.connectors.get(id).unwrap_or(&Value::Null);
+                    let mut signals = vec![pid.signal, to];
+                    signals.dedup();
+                    let connector = factory
+                        .build(ctx(id, signals), raw, pid.signal, to, heads)
+                        .await
+                        .map_err(|e| {
+                            err(
+                                Kind::Connector,
+                                id,
+                                format!("from {} to {to}: {e}", pid.signal),
+                            )
+                        })?;
+                    connector_instances.insert(key, connector.clone());
+                    connectors.push((
+                        id.clone(),
+                        Started {
+                            kind: Kind::Connector,
+                            id: format!("{id} ({} to {to})", pid.signal),
+                            component: connector.clone(),
+                        },
+                    ));
+                    ends.push(connector);
+                }
+            }
+            let mut next = Fanout::wrap(ends);
             let mut built = Vec::new();
             for id in pipeline.processors.iter().rev() {
                 let raw = config.processors.get(id).unwrap_or(&Value::Null);
@@ -220,16 +291,38 @@ impl Service {
                     inner: processor,
                 });
             }
-            // Shutdown goes first to last, so keep pipeline order.
+            // Start goes last to first; shutdown first to last.
+            processors.extend(built.iter().cloned());
             built.reverse();
-            processors.extend(built);
+            pipeline_processors.insert(pid, built);
             pipeline_heads.insert(pid, next);
         }
+
+        // Shutdown: upstream pipelines first; a connector after every pipeline feeding it.
+        let mut stop_path = Vec::new();
+        let mut stopped_connectors = BTreeSet::new();
+        for pid in &order {
+            if let Some(pipeline) = pipelines.get(pid) {
+                for (cid, c) in &connectors {
+                    if pipeline.receivers.contains(cid) && stopped_connectors.insert(c.id.clone()) {
+                        stop_path.push(c.clone());
+                    }
+                }
+            }
+            stop_path.extend(pipeline_processors.remove(pid).unwrap_or_default());
+        }
+        for (_, c) in &connectors {
+            if stopped_connectors.insert(c.id.clone()) {
+                stop_path.push(c.clone());
+            }
+        }
+        let connectors: Vec<Started> = connectors.into_iter().map(|(_, c)| c).collect();
 
         // Receivers: one instance per id, fanning out to every pipeline that lists it.
         let used_receivers: BTreeSet<&ComponentId> = pipelines
             .values()
             .flat_map(|p| p.receivers.iter())
+            .filter(|id| !is_connector(id))
             .collect();
         let mut receivers = Vec::new();
         for id in used_receivers {
@@ -263,7 +356,9 @@ impl Service {
         Ok(Service {
             extensions,
             exporters,
+            connectors,
             processors,
+            stop_path,
             receivers,
             health,
             host,
@@ -275,15 +370,17 @@ impl Service {
         &self.host
     }
 
-    /// Starts extensions, exporters, processors, then receivers. When one fails to
-    /// start, what already started is shut down again and the error returned.
+    /// Starts extensions, exporters, connectors, processors (downstream pipelines
+    /// first), then receivers. When one fails to start, what already started is shut
+    /// down again and the error returned.
     pub async fn start(&self) -> Result<(), ComponentError> {
         let mut started: Vec<&Started> = Vec::new();
         let order = self
             .extensions
             .iter()
             .chain(&self.exporters)
-            .chain(self.processors.iter().rev())
+            .chain(&self.connectors)
+            .chain(&self.processors)
             .chain(&self.receivers);
         for c in order {
             tracing::debug!(kind = %c.kind, id = %c.id, "starting");
@@ -302,9 +399,10 @@ impl Service {
         Ok(())
     }
 
-    /// Stops receivers, then flushes processors, then drains exporter queues and stops
-    /// exporters, then extensions — all within `deadline`. Returns whether everything
-    /// finished in time.
+    /// Stops receivers, then flushes processors and connectors pipeline by pipeline
+    /// (upstream pipelines first, so data in flight reaches the pipelines a connector
+    /// feeds before they stop), then drains exporter queues and stops exporters, then
+    /// extensions — all within `deadline`. Returns whether everything finished in time.
     pub async fn shutdown(&self, deadline: Duration) -> bool {
         let _ = self.health.send(Health::Stopping);
         let until = Instant::now() + deadline;
@@ -312,7 +410,7 @@ impl Service {
         for c in self
             .receivers
             .iter()
-            .chain(&self.processors)
+            .chain(&self.stop_path)
             .chain(&self.exporters)
             .chain(self.extensions.iter().rev())
         {
@@ -333,11 +431,94 @@ impl Service {
                     tracing::error!(
                         kind = %c.kind,
                         id = %c.id,
-                        "shutdown deadline passed; data still held by this component is lost",
+                        "shutdown deadline passed; data this component held in memory is lost \
+                         (a persistent sending queue keeps its data on disk for the next start)",
                     );
                 }
             }
         }
         in_time
     }
+}
+
+/// The pipelines, upstream first: a pipeline that exports to a connector comes before
+/// every pipeline receiving from it (for the signal pairs the connector supports).
+/// A cycle through connectors is an error naming the pipelines in it.
+fn pipeline_order(
+    config: &ServiceConfig,
+    factories: &Factories,
+) -> Result<Vec<PipelineId>, BuildError> {
+    let pipelines = &config.service.pipelines;
+    let mut downstream: BTreeMap<&PipelineId, BTreeSet<&PipelineId>> = BTreeMap::new();
+    for (a, pa) in pipelines {
+        let edges = downstream.entry(a).or_default();
+        for id in pa
+            .exporters
+            .iter()
+            .filter(|id| config.connectors.contains_key(id))
+        {
+            let routes = factories
+                .connectors
+                .get(id.ty())
+                .map(|f| f.routes())
+                .unwrap_or_default();
+            for (b, pb) in pipelines {
+                if pb.receivers.contains(id)
+                    && routes
+                        .iter()
+                        .any(|(f, t, _)| *f == a.signal && *t == b.signal)
+                {
+                    edges.insert(b);
+                }
+            }
+        }
+    }
+    let mut incoming: BTreeMap<&PipelineId, usize> = pipelines.keys().map(|p| (p, 0)).collect();
+    for targets in downstream.values() {
+        for b in targets {
+            if let Some(n) = incoming.get_mut(b) {
+                *n += 1;
+            }
+        }
+    }
+    let mut ready: Vec<&PipelineId> = incoming
+        .iter()
+        .filter(|(_, n)| **n == 0)
+        .map(|(p, _)| *p)
+        .rev()
+        .collect();
+    let mut order = Vec::new();
+    while let Some(p) = ready.pop() {
+        order.push(p.clone());
+        for b in downstream.get(p).into_iter().flatten() {
+            if let Some(n) = incoming.get_mut(b) {
+                *n -= 1;
+                if *n == 0 {
+                    ready.push(b);
+                }
+            }
+        }
+    }
+    if order.len() < pipelines.len() {
+        let stuck: Vec<String> = incoming
+            .iter()
+            .filter(|(_, n)| **n > 0)
+            .map(|(p, _)| p.to_string())
+            .collect();
+        let id = pipelines
+            .values()
+            .flat_map(|p| p.exporters.iter())
+            .find(|id| config.connectors.contains_key(id))
+            .cloned()
+            .unwrap_or_else(|| ComponentId::new("connector"));
+        return Err(BuildError {
+            kind: Kind::Connector,
+            id,
+            message: format!(
+                "pipelines form a cycle through connectors: {}",
+                stuck.join(", ")
+            ),
+        });
+    }
+    Ok(order)
 }

@@ -14,9 +14,9 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use stratus_config::{ConfigErrors, Document, Source, Validated, load, validate};
 use stratus_core::factory::{
-    BuildContext, ConfigProblem, Exporter, ExporterFactory, ExtensionFactory, Factories,
-    FactoryInfo, Processor, ProcessorFactory, ReceiverFactory, SignalConsumers, Stability,
-    Validate, decode_config,
+    BuildContext, ConfigProblem, ConnectorFactory, Exporter, ExporterFactory, ExtensionFactory,
+    Factories, FactoryInfo, Processor, ProcessorFactory, ReceiverFactory, SignalConsumers,
+    Stability, Validate, decode_config,
 };
 use stratus_core::{BoxConsumer, Component, ComponentError, Signal};
 
@@ -244,10 +244,58 @@ impl<C: DeserializeOwned + Default + Validate> ExtensionFactory for Fake<C> {
     }
 }
 
+/// A connector factory with fixed routes; building always fails.
+pub struct FakeConnector {
+    name: &'static str,
+    routes: &'static [(Signal, Signal, Stability)],
+}
+
+impl FactoryInfo for FakeConnector {
+    fn type_name(&self) -> &'static str {
+        self.name
+    }
+    fn signals(&self) -> &'static [(Signal, Stability)] {
+        ALL
+    }
+    fn check_config(&self, raw: &Value) -> Result<(), Vec<ConfigProblem>> {
+        decode_config::<EmptyConfig>(raw).map(|_| ())
+    }
+}
+
+#[async_trait]
+impl ConnectorFactory for FakeConnector {
+    fn routes(&self) -> &'static [(Signal, Signal, Stability)] {
+        self.routes
+    }
+    async fn build(
+        &self,
+        _ctx: BuildContext,
+        _raw: &Value,
+        _from: Signal,
+        _to: Signal,
+        _pipelines: Vec<(String, BoxConsumer)>,
+    ) -> Result<Arc<dyn Exporter>, ComponentError> {
+        Err(not_built())
+    }
+}
+
 /// otlp receiver (all signals), batch processor, debug (all) and logonly (logs)
-/// exporters, health_check extension.
+/// exporters, health_check extension, forward (same signal) and count (traces to
+/// metrics) connectors.
 pub fn factories() -> Factories {
     Factories::new()
+        .connector(FakeConnector {
+            name: "forward",
+            routes: &[
+                (Signal::Traces, Signal::Traces, Stability::Beta),
+                (Signal::Metrics, Signal::Metrics, Stability::Beta),
+                (Signal::Logs, Signal::Logs, Stability::Beta),
+            ],
+        })
+        .connector(FakeConnector {
+            name: "count",
+            routes: &[(Signal::Traces, Signal::Metrics, Stability::Alpha)],
+        })
         .receiver(Fake::<OtlpConfig>::new("otlp", ALL))
         .processor(Fake::<BatchConfig>::new("batch", ALL))
         .exporter(Fake::<DebugConfig>::new("debug", ALL))

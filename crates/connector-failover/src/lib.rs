@@ -1,0 +1,510 @@
+//! The `failover` connector: sends each batch to the first healthy level of a list of
+//! pipeline levels, falls back to the next level when one fails, and goes back to a
+//! higher level once it takes data again.
+//!
+//! ```yaml
+//! connectors:
+//!   failover:
+//!     priority_levels: [[traces/aws], [traces/azure]]
+//!     retry_interval: 10m
+//!     retry_gap: 30s
+//!     max_retries: 10
+//! ```
+//!
+//! Guarantees:
+//!
+//! - A batch refused by a level (any pipeline of the level returns an error) is handed
+//!   to the next level in the same call, so the sender sees success when any level
+//!   took it. Nothing the connector accepted was refused by every level.
+//! - When every level refuses, the call fails with the last error, retryable when any
+//!   level's error was, so the sender keeps the data and tries again.
+//! - While not on the top level, every `retry_interval` one batch of live traffic is
+//!   first offered to a higher level (the highest not given up on first, then the next
+//!   one `retry_gap` later). When it takes the batch the connector switches back; when
+//!   it refuses, the batch goes on to the current level as usual.
+//!
+//! See the README for how this plays with the exporters' sending queues.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde::Deserialize;
+use serde_json::Value;
+use stratus_core::factory::{
+    BuildContext, ConfigProblem, ConnectorFactory, Exporter, FactoryInfo, Stability, Validate,
+    config_for_build, decode_config,
+};
+use stratus_core::telemetry::{Counter, Gauge};
+use stratus_core::{
+    BoxConsumer, Component, ComponentError, ConsumeError, Consumer, Fanout, Signal, Telemetry,
+};
+use tokio::time::Instant;
+
+/// The `failover` connector's config.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FailoverConfig {
+    /// Levels of pipeline ids (`[[traces/aws], [traces/azure]]`), highest priority
+    /// first. Required: at least one level, each with at least one pipeline. Every
+    /// pipeline of a level gets the data; a level fails when any of them fails.
+    pub priority_levels: Vec<Vec<String>>,
+    /// How often a higher level is tried again while a lower one is in use (Go-style
+    /// duration). Default `10m`.
+    #[serde(with = "stratus_core::confval::duration")]
+    pub retry_interval: Duration,
+    /// Time between trying two different higher levels within one retry round
+    /// (Go-style duration). Default `30s`.
+    #[serde(with = "stratus_core::confval::duration")]
+    pub retry_gap: Duration,
+    /// How many failed attempts to go back to a level are made before it is given up
+    /// on (until the connector falls back to the top level because every level failed).
+    /// `0` means no limit. Default `10`.
+    pub max_retries: u32,
+}
+
+impl Default for FailoverConfig {
+    fn default() -> Self {
+        FailoverConfig {
+            priority_levels: Vec::new(),
+            retry_interval: Duration::from_secs(600),
+            retry_gap: Duration::from_secs(30),
+            max_retries: 10,
+        }
+    }
+}
+
+impl Validate for FailoverConfig {
+    fn validate(&self) -> Vec<ConfigProblem> {
+        let mut problems = Vec::new();
+        if self.priority_levels.is_empty() {
+            problems.push(ConfigProblem::new(
+                "priority_levels",
+                "required: list at least one level of pipeline ids, e.g. \
+                 `[[traces/primary], [traces/secondary]]`",
+            ));
+        }
+        let mut seen: Vec<&str> = Vec::new();
+        for (i, level) in self.priority_levels.iter().enumerate() {
+            if level.is_empty() {
+                problems.push(ConfigProblem::new(
+                    format!("priority_levels::{i}"),
+                    "a level must list at least one pipeline id",
+                ));
+            }
+            for (j, id) in level.iter().enumerate() {
+                let path = format!("priority_levels::{i}::{j}");
+                if !is_pipeline_id(id) {
+                    problems.push(ConfigProblem::new(
+                        path,
+                        format!(
+                            "`{id}` is not a pipeline id: expected `traces`, `metrics` or \
+                             `logs`, optionally followed by `/name`"
+                        ),
+                    ));
+                } else if seen.contains(&id.as_str()) {
+                    problems.push(ConfigProblem::new(
+                        path,
+                        format!("pipeline `{id}` is listed more than once"),
+                    ));
+                } else {
+                    seen.push(id);
+                }
+            }
+        }
+        if self.retry_interval.is_zero() {
+            problems.push(ConfigProblem::new(
+                "retry_interval",
+                "must be greater than 0 (e.g. `30s`)",
+            ));
+        }
+        problems
+    }
+}
+
+fn is_pipeline_id(id: &str) -> bool {
+    let (ty, name) = match id.split_once('/') {
+        Some((ty, name)) => (ty, Some(name)),
+        None => (id, None),
+    };
+    ty.parse::<Signal>().is_ok()
+        && name.is_none_or(|n| {
+            !n.is_empty() && !n.contains('/') && !n.chars().any(char::is_whitespace)
+        })
+}
+
+/// The `failover` connector factory.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FailoverConnectorFactory;
+
+impl FactoryInfo for FailoverConnectorFactory {
+    fn type_name(&self) -> &'static str {
+        "failover"
+    }
+
+    fn signals(&self) -> &'static [(Signal, Stability)] {
+        &[
+            (Signal::Traces, Stability::Alpha),
+            (Signal::Metrics, Stability::Alpha),
+            (Signal::Logs, Stability::Alpha),
+        ]
+    }
+
+    fn check_config(&self, raw: &Value) -> Result<(), Vec<ConfigProblem>> {
+        decode_config::<FailoverConfig>(raw).map(|_| ())
+    }
+}
+
+#[async_trait]
+impl ConnectorFactory for FailoverConnectorFactory {
+    fn routes(&self) -> &'static [(Signal, Signal, Stability)] {
+        &[
+            (Signal::Traces, Signal::Traces, Stability::Alpha),
+            (Signal::Metrics, Signal::Metrics, Stability::Alpha),
+            (Signal::Logs, Signal::Logs, Stability::Alpha),
+        ]
+    }
+
+    async fn build(
+        &self,
+        ctx: BuildContext,
+        raw: &Value,
+        from: Signal,
+        to: Signal,
+        pipelines: Vec<(String, BoxConsumer)>,
+    ) -> Result<Arc<dyn Exporter>, ComponentError> {
+        let config = config_for_build::<FailoverConfig>(raw)?;
+        if from != to {
+            return Err(ComponentError::new(format!(
+                "failover cannot connect {from} to {to}: both sides must carry the same signal"
+            )));
+        }
+        let label = ctx.id.to_string();
+        let failover = Failover::new(&config, pipelines, to)?;
+        let level = ctx.telemetry.gauge(
+            "stratus_connector_failover_level",
+            "Index of the priority level the failover connector sends to (0 is the highest).",
+            &[("connector", &label), ("otel_signal", to.as_str())],
+        );
+        let switches = ctx.telemetry.counter(
+            "stratus_connector_failover_switches",
+            "Number of times the failover connector changed priority level.",
+            &[("connector", &label), ("otel_signal", to.as_str())],
+        );
+        level.set(0.0);
+        Ok(Arc::new(failover.with_metrics(label, level, switches)))
+    }
+}
+
+/// One priority level: its pipelines' ids and their fan-out.
+struct Level {
+    ids: Vec<String>,
+    consumer: BoxConsumer,
+}
+
+/// Where the connector stands.
+#[derive(Debug)]
+struct State {
+    /// The level data goes to first.
+    current: usize,
+    /// Failed attempts to go back to each level since it was last left.
+    retries: Vec<u32>,
+    /// When live traffic is next offered to a higher level; `None` when there is
+    /// nothing to go back to.
+    probe_at: Option<Instant>,
+    /// The level the next attempt goes to.
+    probe_level: usize,
+    /// Whether an attempt is in flight (one at a time).
+    probing: bool,
+}
+
+/// A running `failover` connector.
+pub struct Failover {
+    levels: Vec<Level>,
+    retry_interval: Duration,
+    retry_gap: Duration,
+    max_retries: u32,
+    state: Mutex<State>,
+    label: String,
+    level_gauge: Gauge,
+    switches: Counter,
+}
+
+impl Failover {
+    /// A connector over `pipelines` (pipeline id and head), ordered by the config's
+    /// `priority_levels`. Every listed pipeline must be given and every given pipeline
+    /// listed.
+    fn new(
+        config: &FailoverConfig,
+        pipelines: Vec<(String, BoxConsumer)>,
+        signal: Signal,
+    ) -> Result<Failover, ComponentError> {
+        let mut pipelines = pipelines;
+        let mut levels = Vec::new();
+        for ids in &config.priority_levels {
+            let mut consumers = Vec::new();
+            for id in ids {
+                let Some(i) = pipelines.iter().position(|(p, _)| p == id) else {
+                    return Err(ComponentError::new(format!(
+                        "priority_levels lists pipeline `{id}`, but no {signal} pipeline \
+                         with that id lists this connector as a receiver"
+                    )));
+                };
+                consumers.push(pipelines.swap_remove(i).1);
+            }
+            levels.push(Level {
+                ids: ids.clone(),
+                consumer: Fanout::wrap(consumers),
+            });
+        }
+        if let Some((id, _)) = pipelines.first() {
+            return Err(ComponentError::new(format!(
+                "pipeline `{id}` lists this connector as a receiver but is in none of its \
+                 priority_levels; add it to a level or remove the connector from it"
+            )));
+        }
+        if levels.is_empty() {
+            return Err(ComponentError::new("priority_levels is empty"));
+        }
+        let n = levels.len();
+        Ok(Failover {
+            levels,
+            retry_interval: config.retry_interval,
+            retry_gap: config.retry_gap,
+            max_retries: config.max_retries,
+            state: Mutex::new(State {
+                current: 0,
+                retries: vec![0; n],
+                probe_at: None,
+                probe_level: 0,
+                probing: false,
+            }),
+            label: String::new(),
+            level_gauge: Gauge::default(),
+            switches: Counter::default(),
+        })
+    }
+
+    fn with_metrics(mut self, label: String, level: Gauge, switches: Counter) -> Self {
+        self.label = label;
+        self.level_gauge = level;
+        self.switches = switches;
+        self
+    }
+
+    /// The level data currently goes to first (0 is the highest priority).
+    pub fn current_level(&self) -> usize {
+        self.lock().current
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        match self.state.lock() {
+            Ok(s) => s,
+            Err(poisoned) => poisoned.into_inner(),
+        }
+    }
+
+    fn describe(&self, level: usize) -> String {
+        self.levels
+            .get(level)
+            .map(|l| l.ids.join(", "))
+            .unwrap_or_default()
+    }
+
+    /// Whether level `l` may still be tried again.
+    fn eligible(&self, state: &State, l: usize) -> bool {
+        self.max_retries == 0 || state.retries.get(l).is_some_and(|r| *r < self.max_retries)
+    }
+
+    /// The first level from `from` up to (not including) the current one that may
+    /// still be tried.
+    fn next_eligible(&self, state: &State, from: usize) -> Option<usize> {
+        (from..state.current).find(|l| self.eligible(state, *l))
+    }
+
+    /// Schedules the next attempt at a higher level, starting a new round at the top.
+    fn schedule_round(&self, state: &mut State, now: Instant) {
+        match self.next_eligible(state, 0) {
+            Some(l) => {
+                state.probe_level = l;
+                state.probe_at = Some(now + self.retry_interval);
+            }
+            None => {
+                if state.current > 0 && state.probe_at.is_some() {
+                    tracing::warn!(
+                        connector = %self.label,
+                        level = state.current,
+                        max_retries = self.max_retries,
+                        "failover: every higher level failed max_retries attempts; \
+                         staying on this level",
+                    );
+                }
+                state.probe_at = None;
+            }
+        }
+    }
+
+    fn set_current(&self, state: &mut State, level: usize) {
+        state.current = level;
+        self.switches.add(1);
+        self.level_gauge.set(level as f64);
+    }
+
+    /// Claims the attempt at a higher level, when one is due.
+    fn claim_probe(&self) -> Option<usize> {
+        let mut state = self.lock();
+        let due = state.probe_at.is_some_and(|t| Instant::now() >= t);
+        if state.current == 0 || state.probing || !due {
+            return None;
+        }
+        let level = if state.probe_level < state.current && self.eligible(&state, state.probe_level)
+        {
+            Some(state.probe_level)
+        } else {
+            self.next_eligible(&state, 0)
+        };
+        match level {
+            Some(l) => {
+                state.probing = true;
+                Some(l)
+            }
+            None => {
+                state.probe_at = None;
+                None
+            }
+        }
+    }
+
+    fn probe_succeeded(&self, level: usize) {
+        let mut state = self.lock();
+        state.probing = false;
+        if level >= state.current {
+            return;
+        }
+        tracing::info!(
+            connector = %self.label,
+            from = state.current,
+            to = level,
+            pipelines = %self.describe(level),
+            "failover: returning to a higher priority level",
+        );
+        self.set_current(&mut state, level);
+        state.retries[level] = 0;
+        state.probe_at = None;
+        if level > 0 {
+            self.schedule_round(&mut state, Instant::now());
+        }
+    }
+
+    fn probe_failed(&self, level: usize, error: &ConsumeError) {
+        let mut state = self.lock();
+        state.probing = false;
+        if let Some(r) = state.retries.get_mut(level) {
+            *r = r.saturating_add(1);
+        }
+        tracing::debug!(
+            connector = %self.label,
+            level,
+            attempts = state.retries.get(level).copied().unwrap_or_default(),
+            error = %error,
+            "failover: higher level still failing",
+        );
+        let now = Instant::now();
+        match self.next_eligible(&state, level + 1) {
+            Some(next) => {
+                state.probe_level = next;
+                state.probe_at = Some(now + self.retry_gap);
+            }
+            None => self.schedule_round(&mut state, now),
+        }
+    }
+
+    /// Level `level` refused a batch: move on to the next one if it was current.
+    fn level_failed(&self, level: usize, error: &ConsumeError) {
+        let mut state = self.lock();
+        if state.current != level || level + 1 >= self.levels.len() {
+            return;
+        }
+        tracing::warn!(
+            connector = %self.label,
+            from = level,
+            to = level + 1,
+            from_pipelines = %self.describe(level),
+            to_pipelines = %self.describe(level + 1),
+            reason = %error,
+            "failover: level failed, switching to the next priority level",
+        );
+        state.retries[level] = 0;
+        self.set_current(&mut state, level + 1);
+        if state.probe_at.is_none() && !state.probing {
+            self.schedule_round(&mut state, Instant::now());
+        }
+    }
+
+    /// Every level refused a batch: start again from the top on the next one.
+    fn all_failed(&self, error: &ConsumeError) {
+        let mut state = self.lock();
+        tracing::warn!(
+            connector = %self.label,
+            reason = %error,
+            "failover: every priority level refused the data; the sender is told to retry",
+        );
+        if state.current != 0 {
+            self.set_current(&mut state, 0);
+        }
+        state.retries.iter_mut().for_each(|r| *r = 0);
+        state.probe_at = None;
+    }
+}
+
+#[async_trait]
+impl Consumer for Failover {
+    async fn consume(&self, data: Telemetry) -> Result<(), ConsumeError> {
+        if let Some(level) = self.claim_probe() {
+            match self.levels[level].consumer.consume(data.clone()).await {
+                Ok(()) => {
+                    self.probe_succeeded(level);
+                    return Ok(());
+                }
+                Err(e) => self.probe_failed(level, &e),
+            }
+        }
+        let start = self.lock().current;
+        let n = self.levels.len();
+        let mut data = Some(data);
+        let mut last: Option<ConsumeError> = None;
+        let mut any_retryable = false;
+        for level in start..n {
+            let batch = if level + 1 < n {
+                data.clone()
+            } else {
+                data.take()
+            };
+            let Some(batch) = batch else { break };
+            match self.levels[level].consumer.consume(batch).await {
+                Ok(()) => return Ok(()),
+                Err(e) => {
+                    any_retryable |= !e.is_permanent();
+                    self.level_failed(level, &e);
+                    last = Some(e);
+                }
+            }
+        }
+        let last = last.unwrap_or_else(|| ConsumeError::retryable("no level took the data"));
+        self.all_failed(&last);
+        let message = format!("every failover level refused the data: {}", last.message());
+        Err(if any_retryable {
+            match last.throttle() {
+                Some(delay) => ConsumeError::throttled(message, delay),
+                None => ConsumeError::retryable(message),
+            }
+        } else {
+            ConsumeError::permanent(message)
+        })
+    }
+}
+
+impl Component for Failover {}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,399 @@
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use super::*;
+use stratus_core::pdata::trace::{ResourceSpans, ScopeSpans, Span};
+use stratus_core::telemetry::Registry;
+use stratus_core::{ComponentId, Payload};
+
+/// A pipeline head that takes batches while up and refuses them while down.
+struct Sink {
+    up: AtomicBool,
+    permanent: bool,
+    taken: Mutex<Vec<usize>>,
+    attempts: Mutex<usize>,
+}
+
+impl Sink {
+    fn new(up: bool) -> Arc<Sink> {
+        Arc::new(Sink {
+            up: AtomicBool::new(up),
+            permanent: false,
+            taken: Mutex::new(Vec::new()),
+            attempts: Mutex::new(0),
+        })
+    }
+    fn permanent() -> Arc<Sink> {
+        Arc::new(Sink {
+            up: AtomicBool::new(false),
+            permanent: true,
+            taken: Mutex::new(Vec::new()),
+            attempts: Mutex::new(0),
+        })
+    }
+    fn set_up(&self, up: bool) {
+        self.up.store(up, Ordering::SeqCst);
+    }
+    fn taken(&self) -> Vec<usize> {
+        self.taken.lock().unwrap().clone()
+    }
+    fn attempts(&self) -> usize {
+        *self.attempts.lock().unwrap()
+    }
+}
+
+#[async_trait]
+impl Consumer for Sink {
+    async fn consume(&self, data: Telemetry) -> Result<(), ConsumeError> {
+        *self.attempts.lock().unwrap() += 1;
+        if self.up.load(Ordering::SeqCst) {
+            self.taken.lock().unwrap().push(data.item_count());
+            Ok(())
+        } else if self.permanent {
+            Err(ConsumeError::permanent("rejected"))
+        } else {
+            Err(ConsumeError::retryable("connection refused"))
+        }
+    }
+}
+
+/// A batch whose span count identifies it.
+fn batch(n: usize) -> Telemetry {
+    Telemetry::new(Payload::Traces(vec![ResourceSpans {
+        scope_spans: vec![ScopeSpans {
+            spans: vec![Span::default(); n],
+            ..Default::default()
+        }],
+        ..Default::default()
+    }]))
+}
+
+async fn build(
+    raw: Value,
+    sinks: &[(&str, &Arc<Sink>)],
+    registry: &Registry,
+) -> Result<Arc<dyn Exporter>, ComponentError> {
+    let ctx = BuildContext::new(
+        ComponentId::new("failover"),
+        vec![Signal::Traces],
+        registry.clone(),
+    );
+    let pipelines = sinks
+        .iter()
+        .map(|(id, s)| (id.to_string(), (*s).clone() as BoxConsumer))
+        .collect();
+    FailoverConnectorFactory
+        .build(ctx, &raw, Signal::Traces, Signal::Traces, pipelines)
+        .await
+}
+
+fn two_levels() -> Value {
+    serde_json::json!({
+        "priority_levels": [["traces/a"], ["traces/b"]],
+        "retry_interval": "10s",
+        "retry_gap": "1s",
+        "max_retries": 3,
+    })
+}
+
+fn series(registry: &Registry, name: &str) -> String {
+    let text = registry.render();
+    text.lines()
+        .find(|l| l.starts_with(name))
+        .map(|l| l.rsplit(' ').next().unwrap_or_default().to_string())
+        .unwrap_or_else(|| panic!("no {name} in {text}"))
+}
+
+#[tokio::test(start_paused = true)]
+async fn failed_level_hands_the_same_batch_to_the_next_level() {
+    let registry = Registry::new();
+    let (a, b) = (Sink::new(false), Sink::new(true));
+    let f = build(
+        two_levels(),
+        &[("traces/a", &a), ("traces/b", &b)],
+        &registry,
+    )
+    .await
+    .unwrap();
+    f.consume(batch(1)).await.unwrap();
+    assert_eq!(
+        b.taken(),
+        vec![1],
+        "the refused batch went to the next level"
+    );
+    assert_eq!(a.attempts(), 1);
+    // Now on level 1: the primary is not tried on every batch.
+    f.consume(batch(2)).await.unwrap();
+    assert_eq!(a.attempts(), 1);
+    assert_eq!(b.taken(), vec![1, 2]);
+    assert_eq!(series(&registry, "stratus_connector_failover_level{"), "1");
+    assert_eq!(
+        series(&registry, "stratus_connector_failover_switches{"),
+        "1"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn permanent_errors_also_fail_over() {
+    let registry = Registry::new();
+    let (a, b) = (Sink::permanent(), Sink::new(true));
+    let f = build(
+        two_levels(),
+        &[("traces/a", &a), ("traces/b", &b)],
+        &registry,
+    )
+    .await
+    .unwrap();
+    f.consume(batch(5)).await.unwrap();
+    assert_eq!(b.taken(), vec![5]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn every_level_refusing_fails_the_call_and_restarts_from_the_top() {
+    let registry = Registry::new();
+    let (a, b) = (Sink::permanent(), Sink::new(false));
+    let f = build(
+        two_levels(),
+        &[("traces/a", &a), ("traces/b", &b)],
+        &registry,
+    )
+    .await
+    .unwrap();
+    let err = f.consume(batch(1)).await.unwrap_err();
+    assert!(!err.is_permanent(), "one level was retryable: {err:?}");
+    assert!(err.message().contains("connection refused"), "{err}");
+    // The next batch starts at the top again.
+    a.set_up(true);
+    f.consume(batch(2)).await.unwrap();
+    assert_eq!(a.taken(), vec![2]);
+
+    let (c, d) = (Sink::permanent(), Sink::permanent());
+    let f = build(
+        two_levels(),
+        &[("traces/a", &c), ("traces/b", &d)],
+        &registry,
+    )
+    .await
+    .unwrap();
+    assert!(f.consume(batch(1)).await.unwrap_err().is_permanent());
+}
+
+#[tokio::test(start_paused = true)]
+async fn returns_to_the_primary_after_retry_interval() {
+    let registry = Registry::new();
+    let (a, b) = (Sink::new(false), Sink::new(true));
+    let f = build(
+        two_levels(),
+        &[("traces/a", &a), ("traces/b", &b)],
+        &registry,
+    )
+    .await
+    .unwrap();
+    f.consume(batch(1)).await.unwrap();
+    a.set_up(true);
+    // Before retry_interval the primary is left alone.
+    tokio::time::advance(Duration::from_secs(9)).await;
+    f.consume(batch(2)).await.unwrap();
+    assert_eq!(b.taken(), vec![1, 2]);
+    assert!(a.taken().is_empty());
+    tokio::time::advance(Duration::from_secs(1)).await;
+    f.consume(batch(3)).await.unwrap();
+    f.consume(batch(4)).await.unwrap();
+    assert_eq!(a.taken(), vec![3, 4], "back on the primary");
+    assert_eq!(b.taken(), vec![1, 2]);
+    assert_eq!(series(&registry, "stratus_connector_failover_level{"), "0");
+    assert_eq!(
+        series(&registry, "stratus_connector_failover_switches{"),
+        "2"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failed_retry_still_delivers_to_the_current_level() {
+    let registry = Registry::new();
+    let (a, b) = (Sink::new(false), Sink::new(true));
+    let f = build(
+        two_levels(),
+        &[("traces/a", &a), ("traces/b", &b)],
+        &registry,
+    )
+    .await
+    .unwrap();
+    f.consume(batch(1)).await.unwrap();
+    tokio::time::advance(Duration::from_secs(10)).await;
+    f.consume(batch(2)).await.unwrap();
+    assert_eq!(a.attempts(), 2, "the primary was tried again");
+    assert_eq!(
+        b.taken(),
+        vec![1, 2],
+        "and the batch went on to the secondary"
+    );
+    // The next attempt waits a whole retry_interval again.
+    f.consume(batch(3)).await.unwrap();
+    assert_eq!(a.attempts(), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn gives_up_on_a_level_after_max_retries() {
+    let registry = Registry::new();
+    let (a, b) = (Sink::new(false), Sink::new(true));
+    let f = build(
+        two_levels(),
+        &[("traces/a", &a), ("traces/b", &b)],
+        &registry,
+    )
+    .await
+    .unwrap();
+    f.consume(batch(1)).await.unwrap();
+    for _ in 0..6 {
+        tokio::time::advance(Duration::from_secs(10)).await;
+        f.consume(batch(1)).await.unwrap();
+    }
+    // One first failure, then max_retries (3) attempts to go back.
+    assert_eq!(a.attempts(), 4);
+    assert_eq!(b.taken().len(), 7);
+}
+
+#[tokio::test(start_paused = true)]
+async fn unlimited_retries_with_zero() {
+    let registry = Registry::new();
+    let (a, b) = (Sink::new(false), Sink::new(true));
+    let mut raw = two_levels();
+    raw["max_retries"] = 0.into();
+    let f = build(raw, &[("traces/a", &a), ("traces/b", &b)], &registry)
+        .await
+        .unwrap();
+    f.consume(batch(1)).await.unwrap();
+    for _ in 0..12 {
+        tokio::time::advance(Duration::from_secs(10)).await;
+        f.consume(batch(1)).await.unwrap();
+    }
+    assert_eq!(a.attempts(), 13);
+}
+
+#[tokio::test(start_paused = true)]
+async fn tries_higher_levels_one_at_a_time_with_retry_gap() {
+    let registry = Registry::new();
+    let (a, b, c) = (Sink::new(false), Sink::new(false), Sink::new(true));
+    let raw = serde_json::json!({
+        "priority_levels": [["traces/a"], ["traces/b"], ["traces/c"]],
+        "retry_interval": "10s",
+        "retry_gap": "1s",
+    });
+    let f = build(
+        raw,
+        &[("traces/a", &a), ("traces/b", &b), ("traces/c", &c)],
+        &registry,
+    )
+    .await
+    .unwrap();
+    f.consume(batch(1)).await.unwrap();
+    assert_eq!(c.taken(), vec![1]);
+    assert_eq!((a.attempts(), b.attempts()), (1, 1));
+    b.set_up(true);
+    tokio::time::advance(Duration::from_secs(10)).await;
+    f.consume(batch(2)).await.unwrap();
+    // The top level was tried first and failed; level 1 waits for retry_gap.
+    assert_eq!((a.attempts(), b.attempts()), (2, 1));
+    assert_eq!(c.taken(), vec![1, 2]);
+    f.consume(batch(3)).await.unwrap();
+    assert_eq!(b.attempts(), 1);
+    tokio::time::advance(Duration::from_secs(1)).await;
+    f.consume(batch(4)).await.unwrap();
+    assert_eq!(b.taken(), vec![4], "back on level 1");
+    f.consume(batch(5)).await.unwrap();
+    assert_eq!(b.taken(), vec![4, 5]);
+    // Level 0 is still tried every retry_interval.
+    a.set_up(true);
+    tokio::time::advance(Duration::from_secs(10)).await;
+    f.consume(batch(6)).await.unwrap();
+    assert_eq!(a.taken(), vec![6]);
+}
+
+#[tokio::test]
+async fn a_level_fails_when_any_of_its_pipelines_fails() {
+    let registry = Registry::new();
+    let (a1, a2, b) = (Sink::new(true), Sink::new(false), Sink::new(true));
+    let raw = serde_json::json!({"priority_levels": [["traces/a1", "traces/a2"], ["traces/b"]]});
+    let f = build(
+        raw,
+        &[("traces/a1", &a1), ("traces/a2", &a2), ("traces/b", &b)],
+        &registry,
+    )
+    .await
+    .unwrap();
+    f.consume(batch(1)).await.unwrap();
+    assert_eq!(
+        a1.taken(),
+        vec![1],
+        "the healthy pipeline of the level got it"
+    );
+    assert_eq!(b.taken(), vec![1], "and the next level too");
+}
+
+#[tokio::test]
+async fn build_checks_the_pipelines() {
+    let registry = Registry::new();
+    let (a, b) = (Sink::new(true), Sink::new(true));
+    let err = build(two_levels(), &[("traces/a", &a)], &registry)
+        .await
+        .err()
+        .unwrap();
+    assert!(err.to_string().contains("`traces/b`"), "{err}");
+    let raw = serde_json::json!({"priority_levels": [["traces/a"]]});
+    let err = build(raw, &[("traces/a", &a), ("traces/b", &b)], &registry)
+        .await
+        .err()
+        .unwrap();
+    assert!(
+        err.to_string()
+            .contains("pipeline `traces/b` lists this connector as a receiver"),
+        "{err}"
+    );
+    let ctx = BuildContext::new(ComponentId::new("failover"), vec![], registry.clone());
+    let err = FailoverConnectorFactory
+        .build(ctx, &two_levels(), Signal::Traces, Signal::Logs, vec![])
+        .await
+        .err()
+        .unwrap();
+    assert!(err.to_string().contains("same signal"), "{err}");
+}
+
+#[test]
+fn config_defaults_and_problems() {
+    let f = FailoverConnectorFactory;
+    let c: FailoverConfig =
+        decode_config(&serde_json::json!({"priority_levels": [["traces"]]})).unwrap();
+    assert_eq!(c.retry_interval, Duration::from_secs(600));
+    assert_eq!(c.retry_gap, Duration::from_secs(30));
+    assert_eq!(c.max_retries, 10);
+
+    let problems = f.check_config(&Value::Null).unwrap_err();
+    assert_eq!(problems[0].path, "priority_levels");
+    let problems = f
+        .check_config(&serde_json::json!({
+            "priority_levels": [[], ["trace/x", "logs/a b", "logs"], ["logs"]],
+            "retry_interval": "0s",
+        }))
+        .unwrap_err();
+    let paths: Vec<&str> = problems.iter().map(|p| p.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        vec![
+            "priority_levels::0",
+            "priority_levels::1::0",
+            "priority_levels::1::1",
+            "priority_levels::2::0",
+            "retry_interval"
+        ],
+        "{problems:?}"
+    );
+    assert!(problems[3].message.contains("more than once"));
+    let problems = f
+        .check_config(&serde_json::json!({"priority_levels": [["traces"]], "retry_intervl": "1s"}))
+        .unwrap_err();
+    assert_eq!(problems[0].path, "retry_intervl");
+    let problems = f
+        .check_config(&serde_json::json!({"priority_levels": "traces"}))
+        .unwrap_err();
+    assert_eq!(problems[0].path, "priority_levels");
+}

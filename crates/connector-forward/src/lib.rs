@@ -1,0 +1,224 @@
+//! The `forward` connector: passes data from the pipelines that export to it to the
+//! pipelines of the same signal that receive from it, unchanged.
+//!
+//! ```yaml
+//! connectors:
+//!   forward:
+//! service:
+//!   pipelines:
+//!     traces/in: {receivers: [otlp], exporters: [forward]}
+//!     traces/out: {receivers: [forward], exporters: [file]}
+//! ```
+//!
+//! It has no config keys. A batch goes to the fan-out of every receiving pipeline; the
+//! call fails (and the error reaches the sender) when any of them refuses it.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde::Deserialize;
+use serde_json::Value;
+use stratus_core::factory::{
+    BuildContext, ConfigProblem, ConnectorFactory, Exporter, FactoryInfo, Stability, Validate,
+    config_for_build, decode_config,
+};
+use stratus_core::{
+    BoxConsumer, Component, ComponentError, ConsumeError, Consumer, Fanout, Signal, Telemetry,
+};
+
+/// The `forward` connector's config: no keys.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ForwardConfig {}
+
+impl Validate for ForwardConfig {}
+
+/// The `forward` connector factory.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ForwardConnectorFactory;
+
+impl FactoryInfo for ForwardConnectorFactory {
+    fn type_name(&self) -> &'static str {
+        "forward"
+    }
+
+    fn signals(&self) -> &'static [(Signal, Stability)] {
+        &[
+            (Signal::Traces, Stability::Beta),
+            (Signal::Metrics, Stability::Beta),
+            (Signal::Logs, Stability::Beta),
+        ]
+    }
+
+    fn check_config(&self, raw: &Value) -> Result<(), Vec<ConfigProblem>> {
+        decode_config::<ForwardConfig>(raw).map(|_| ())
+    }
+}
+
+#[async_trait]
+impl ConnectorFactory for ForwardConnectorFactory {
+    fn routes(&self) -> &'static [(Signal, Signal, Stability)] {
+        &[
+            (Signal::Traces, Signal::Traces, Stability::Beta),
+            (Signal::Metrics, Signal::Metrics, Stability::Beta),
+            (Signal::Logs, Signal::Logs, Stability::Beta),
+        ]
+    }
+
+    async fn build(
+        &self,
+        _ctx: BuildContext,
+        raw: &Value,
+        from: Signal,
+        to: Signal,
+        pipelines: Vec<(String, BoxConsumer)>,
+    ) -> Result<Arc<dyn Exporter>, ComponentError> {
+        config_for_build::<ForwardConfig>(raw)?;
+        if from != to {
+            return Err(ComponentError::new(format!(
+                "forward cannot connect {from} to {to}: both sides must carry the same signal"
+            )));
+        }
+        if pipelines.is_empty() {
+            return Err(ComponentError::new(format!(
+                "no {to} pipeline lists this connector as a receiver"
+            )));
+        }
+        Ok(Arc::new(Forward {
+            next: Fanout::wrap(pipelines.into_iter().map(|(_, c)| c).collect()),
+        }))
+    }
+}
+
+/// A running `forward` connector.
+pub struct Forward {
+    next: BoxConsumer,
+}
+
+#[async_trait]
+impl Consumer for Forward {
+    async fn consume(&self, data: Telemetry) -> Result<(), ConsumeError> {
+        self.next.consume(data).await
+    }
+}
+
+impl Component for Forward {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+    use stratus_core::telemetry::Registry;
+    use stratus_core::{ComponentId, Payload};
+
+    #[derive(Default)]
+    struct Sink {
+        items: Mutex<Vec<usize>>,
+        fail: Option<ConsumeError>,
+    }
+
+    #[async_trait]
+    impl Consumer for Sink {
+        async fn consume(&self, data: Telemetry) -> Result<(), ConsumeError> {
+            self.items.lock().unwrap().push(data.item_count());
+            self.fail.clone().map_or(Ok(()), Err)
+        }
+    }
+
+    fn ctx() -> BuildContext {
+        BuildContext::new(
+            ComponentId::new("forward"),
+            vec![Signal::Traces],
+            Registry::new(),
+        )
+    }
+
+    fn spans(n: usize) -> Telemetry {
+        use stratus_core::pdata::trace::{ResourceSpans, ScopeSpans, Span};
+        Telemetry::new(Payload::Traces(vec![ResourceSpans {
+            scope_spans: vec![ScopeSpans {
+                spans: vec![Span::default(); n],
+                ..Default::default()
+            }],
+            ..Default::default()
+        }]))
+    }
+
+    #[tokio::test]
+    async fn passes_data_to_every_receiving_pipeline() {
+        let a = Arc::new(Sink::default());
+        let b = Arc::new(Sink::default());
+        let fwd = ForwardConnectorFactory
+            .build(
+                ctx(),
+                &Value::Null,
+                Signal::Traces,
+                Signal::Traces,
+                vec![
+                    ("traces/a".into(), a.clone()),
+                    ("traces/b".into(), b.clone()),
+                ],
+            )
+            .await
+            .unwrap();
+        fwd.consume(spans(3)).await.unwrap();
+        assert_eq!(*a.items.lock().unwrap(), vec![3]);
+        assert_eq!(*b.items.lock().unwrap(), vec![3]);
+    }
+
+    #[tokio::test]
+    async fn downstream_errors_reach_the_sender() {
+        let a = Arc::new(Sink {
+            fail: Some(ConsumeError::retryable("full")),
+            ..Default::default()
+        });
+        let fwd = ForwardConnectorFactory
+            .build(
+                ctx(),
+                &Value::Null,
+                Signal::Traces,
+                Signal::Traces,
+                vec![("traces/a".into(), a.clone())],
+            )
+            .await
+            .unwrap();
+        let err = fwd.consume(spans(1)).await.unwrap_err();
+        assert!(!err.is_permanent());
+    }
+
+    #[tokio::test]
+    async fn refuses_bad_builds() {
+        let a: BoxConsumer = Arc::new(Sink::default());
+        let err = ForwardConnectorFactory
+            .build(
+                ctx(),
+                &Value::Null,
+                Signal::Traces,
+                Signal::Logs,
+                vec![("logs".into(), a)],
+            )
+            .await
+            .err()
+            .unwrap();
+        assert!(err.to_string().contains("same signal"), "{err}");
+        let err = ForwardConnectorFactory
+            .build(ctx(), &Value::Null, Signal::Traces, Signal::Traces, vec![])
+            .await
+            .err()
+            .unwrap();
+        assert!(err.to_string().contains("no traces pipeline"), "{err}");
+    }
+
+    #[test]
+    fn has_no_config_keys_and_same_signal_routes() {
+        let f = ForwardConnectorFactory;
+        assert!(f.check_config(&Value::Null).is_ok());
+        let problems = f.check_config(&serde_json::json!({"x": 1})).unwrap_err();
+        assert!(
+            problems[0].message.contains("unknown field"),
+            "{problems:?}"
+        );
+        assert!(f.routes().iter().all(|(a, b, _)| a == b));
+        assert_eq!(f.routes().len(), 3);
+    }
+}
