@@ -24,5 +24,11 @@ pub fn factories() -> Factories {
     let f = f.exporter(stratus_exporter_nop::NopExporterFactory);
     #[cfg(feature = "extension-health-check")]
     let f = f.extension(stratus_extension_health_check::HealthCheckExtensionFactory);
+    #[cfg(feature = "extension-file-storage")]
+    let f = f.extension(stratus_extension_file_storage::FileStorageExtensionFactory);
+    #[cfg(feature = "connector-forward")]
+    let f = f.connector(stratus_connector_forward::ForwardConnectorFactory);
+    #[cfg(feature = "connector-failover")]
+    let f = f.connector(stratus_connector_failover::FailoverConnectorFactory);
     f
 }

@@ -139,10 +139,22 @@ fn print_components() {
         Kind::Receiver,
         Kind::Processor,
         Kind::Exporter,
+        Kind::Connector,
         Kind::Extension,
     ] {
         println!("{}:", kind.section());
         for ty in factories.types(kind) {
+            if let Some(connector) = factories.connectors.get(ty)
+                && kind == Kind::Connector
+            {
+                let routes: Vec<String> = connector
+                    .routes()
+                    .iter()
+                    .map(|(from, to, st)| format!("{from}->{to} ({st})"))
+                    .collect();
+                println!("  {ty:<16} {}", routes.join(", "));
+                continue;
+            }
             let Some(info) = factories.info(kind, ty) else {
                 continue;
             };

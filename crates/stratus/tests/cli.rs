@@ -115,9 +115,18 @@ fn components_and_version() {
         "file",
         "nop",
         "health_check",
+        "connectors:",
+        "forward",
+        "failover",
     ] {
         assert!(text.contains(line), "missing {line} in {text}");
     }
+    assert!(
+        text.lines().any(
+            |l| l.trim_start().starts_with("failover ") && l.contains("traces->traces (alpha)")
+        ),
+        "{text}"
+    );
     assert!(
         text.lines().any(|l| l.trim_start().starts_with("otlp ")
             && l.contains("traces (stable)")
