@@ -98,6 +98,10 @@ struct Pending {
     len: u32,
 }
 
+/// A fully delivered active segment at least this large is deleted rather than kept
+/// for further appends, bounding the disk a drained queue holds.
+const DRAINED_SEGMENT_BYTES: u64 = 1024 * 1024;
+
 struct State {
     segments: VecDeque<Segment>,
     /// The segment appends go to (the last of `segments`), opened lazily.
@@ -111,6 +115,9 @@ struct State {
     /// Every record below is done; what the cursor file says.
     floor: u64,
     closed: bool,
+    /// The last append failed (disk full, I/O error): a drained active segment is then
+    /// deleted at once to give the space back.
+    append_failed: bool,
 }
 
 /// What a record says about itself.
@@ -165,6 +172,7 @@ impl PersistentQueue {
             next_seq: floor,
             floor,
             closed: false,
+            append_failed: false,
         };
         let last = names.len().saturating_sub(1);
         for (i, (first, path)) in names.into_iter().enumerate() {
@@ -254,11 +262,21 @@ impl PersistentQueue {
                 Ok(())
             }
         });
+        state.append_failed = written.is_err();
         if let Err(e) = written {
             // Take the partial record back; failing that, leave the segment so later
             // appends start clean in a new one (replay skips the torn record).
             if file.set_len(start).is_err() || file.seek(SeekFrom::Start(start)).is_err() {
                 state.active = None;
+            }
+            // A drained segment only holds delivered records: give its space back now,
+            // so the next append (in a new segment) can succeed.
+            if state.segments.len() == 1
+                && state.segments.back().is_some_and(|s| s.end <= state.floor)
+                && let Some(s) = state.segments.pop_back()
+            {
+                state.active = None;
+                let _ = fs::remove_file(&s.path);
             }
             return Err(e);
         }
@@ -334,10 +352,13 @@ impl PersistentQueue {
             let deletable = match state.segments.front() {
                 Some(s) if s.end <= floor => {
                     // The newest segment is kept while it is being appended to, unless
-                    // it has grown to its roll-over size.
+                    // it has grown past DRAINED_SEGMENT_BYTES or appends are failing
+                    // (a full disk): then it is deleted and the next append starts a
+                    // new one, so a drained queue gives its disk space back.
                     state.segments.len() > 1
                         || state.active.is_none()
-                        || s.len >= self.opts.segment_bytes
+                        || s.len >= self.opts.segment_bytes.min(DRAINED_SEGMENT_BYTES)
+                        || state.append_failed
                 }
                 _ => false,
             };
