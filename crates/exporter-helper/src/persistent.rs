@@ -271,8 +271,14 @@ impl PersistentQueue {
             }
             // A drained segment only holds delivered records: give its space back now,
             // so the next append (in a new segment) can succeed.
+            let done_below = state
+                .outstanding
+                .keys()
+                .next()
+                .copied()
+                .unwrap_or(state.next_seq);
             if state.segments.len() == 1
-                && state.segments.back().is_some_and(|s| s.end <= state.floor)
+                && state.segments.back().is_some_and(|s| s.end <= done_below)
                 && let Some(s) = state.segments.pop_back()
             {
                 state.active = None;
@@ -341,13 +347,16 @@ impl PersistentQueue {
         if floor <= state.floor {
             return;
         }
-        if let Err(e) = write_cursor(&self.dir, floor) {
-            // The old cursor stays: the records since are delivered again after a
-            // restart, never lost.
-            tracing::warn!(exporter = %self.opts.owner, error = %e, "cannot update queue cursor");
-            return;
+        match write_cursor(&self.dir, floor) {
+            Ok(()) => state.floor = floor,
+            // The old cursor stays (the write is tried again at the next `done`): after a
+            // restart the records since are delivered again, never lost. Delivered
+            // segments are still deleted below — replay then starts at the oldest
+            // remaining one — so a full disk gets its space back.
+            Err(e) => {
+                tracing::warn!(exporter = %self.opts.owner, error = %e, "cannot update queue cursor")
+            }
         }
-        state.floor = floor;
         loop {
             let deletable = match state.segments.front() {
                 Some(s) if s.end <= floor => {

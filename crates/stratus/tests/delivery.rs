@@ -174,7 +174,11 @@ fn sigterm_flushes_batch_and_queue_to_a_destination_that_comes_back() {
 
     let sent_spans = flat_spans(&read_length_prefixed(&dump.join("traces.bin")));
     let sent_logs = flat_logs(&read_length_prefixed(&dump.join("logs.bin")));
-    let got_spans = flat_spans(&read_length_prefixed(&out.join("traces.out")));
+    // The gateway writes what it received a moment after acknowledging it.
+    let got_spans = wait_for("spans at the gateway", || {
+        let got = flat_spans(&read_length_prefixed(&out.join("traces.out")));
+        (got.len() >= sent_spans.len()).then_some(got)
+    });
     let got_logs = wait_for("logs at the gateway", || {
         let got = flat_logs(&read_length_prefixed(&out.join("logs.out")));
         (got.len() >= sent_logs.len()).then_some(got)

@@ -19,13 +19,53 @@ use prost::Message;
 /// How long any wait in these tests may take before the test fails.
 pub const DEADLINE: Duration = Duration::from_secs(60);
 
-/// A port that was free a moment ago on 127.0.0.1.
+/// A port on 127.0.0.1 reserved for this test.
+///
+/// Tests run in parallel processes that each start several stratus processes, so a
+/// port must not be handed to two tests: each port is claimed by creating a marker
+/// file with `create_new` in a shared directory (markers older than 15 minutes are
+/// reclaimed), and ports come from 20000-31999, below the kernel's ephemeral range,
+/// so outgoing connections never hold them.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let dir = std::env::temp_dir().join("stratus-test-ports");
+    std::fs::create_dir_all(&dir).unwrap();
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+        .as_nanos() as u64;
+    let mut x = nanos
+        ^ (u64::from(std::process::id()) << 32)
+        ^ COUNTER
+            .fetch_add(1, Ordering::Relaxed)
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    for _ in 0..20_000 {
+        // xorshift64
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let port = 20_000 + (x % 12_000) as u16;
+        let marker = dir.join(port.to_string());
+        if let Ok(meta) = std::fs::metadata(&marker) {
+            let stale = meta
+                .modified()
+                .ok()
+                .and_then(|m| m.elapsed().ok())
+                .is_some_and(|age| age > Duration::from_secs(15 * 60));
+            if stale {
+                let _ = std::fs::remove_file(&marker);
+            }
+        }
+        let claimed = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&marker);
+        if claimed.is_ok() && TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port found in 20000-31999");
 }
 
 /// Polls `check` until it returns `Some`, failing the test after [`DEADLINE`].
