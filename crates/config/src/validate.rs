@@ -639,6 +639,42 @@ impl<'d> Validator<'d> {
     /// Connectors: ids unique across receivers, exporters and connectors; each used as
     /// an exporter and as a receiver with a signal pair its factory supports; no
     /// cycles of pipelines through connectors.
+    /// Checks the pipelines a connector's config names (failover's `priority_levels`):
+    /// each must be defined and must list the connector as a receiver.
+    fn pipeline_references(
+        &mut self,
+        id: &ComponentId,
+        factory: &dyn FactoryInfo,
+        raw: &Value,
+        pipelines: &BTreeMap<PipelineId, PipelineConfig>,
+    ) {
+        let defined: Vec<String> = pipelines.keys().map(ToString::to_string).collect();
+        for (key, name) in factory.pipeline_references(raw) {
+            let mut path = vec![Kind::Connector.section().to_string(), id.to_string()];
+            path.extend(problem_segments(&key));
+            let Ok(pid) = name.parse::<PipelineId>() else {
+                continue; // the connector's own config check reports a malformed id
+            };
+            match pipelines.get(&pid) {
+                None => self.error(
+                    &path,
+                    format!(
+                        "pipeline `{name}` is not defined in service::pipelines{}",
+                        did_you_mean(&name, defined.iter().map(String::as_str))
+                    ),
+                ),
+                Some(p) if !p.receivers.contains(id) => self.error(
+                    &path,
+                    format!(
+                        "pipeline `{name}` does not list `{id}` in its receivers, so `{id}` \
+                         cannot send to it: add `{id}` to its receivers"
+                    ),
+                ),
+                Some(_) => {}
+            }
+        }
+    }
+
     fn connectors(&mut self, defs: &Definitions<'_>, service: &Service, factories: &Factories) {
         let Some(connectors) = defs.get(&Kind::Connector) else {
             return;
@@ -710,6 +746,9 @@ impl<'d> Validator<'d> {
             let Some(factory) = factories.connectors.get(id.ty()) else {
                 continue;
             };
+            if let Some(defined) = connectors.get(id) {
+                self.pipeline_references(id, factory.as_ref(), &defined.value, pipelines);
+            }
             let routes = factory.routes();
             let supports =
                 |from: Signal, to: Signal| routes.iter().any(|(f, t, _)| *f == from && *t == to);

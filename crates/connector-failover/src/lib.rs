@@ -153,6 +153,24 @@ impl FactoryInfo for FailoverConnectorFactory {
     fn check_config(&self, raw: &Value) -> Result<(), Vec<ConfigProblem>> {
         decode_config::<FailoverConfig>(raw).map(|_| ())
     }
+
+    /// Every pipeline of `priority_levels`, so `stratus validate` checks them.
+    fn pipeline_references(&self, raw: &Value) -> Vec<(String, String)> {
+        let Ok(config) = decode_config::<FailoverConfig>(raw) else {
+            return Vec::new();
+        };
+        config
+            .priority_levels
+            .iter()
+            .enumerate()
+            .flat_map(|(i, level)| {
+                level
+                    .iter()
+                    .enumerate()
+                    .map(move |(j, pid)| (format!("priority_levels::{i}::{j}"), pid.clone()))
+            })
+            .collect()
+    }
 }
 
 #[async_trait]

@@ -214,6 +214,13 @@ pub trait FactoryInfo: Send + Sync {
     /// Checks a config without side effects.
     fn check_config(&self, raw: &Value) -> Result<(), Vec<ConfigProblem>>;
 
+    /// Pipeline ids the config refers to, each with its key path inside the config
+    /// (a failover connector's `priority_levels::0::0`), so `stratus validate` can check
+    /// them against the pipelines before anything runs. Default: none.
+    fn pipeline_references(&self, _raw: &Value) -> Vec<(String, String)> {
+        Vec::new()
+    }
+
     /// Whether the component supports `signal`.
     fn supports(&self, signal: Signal) -> bool {
         self.signals().iter().any(|(s, _)| *s == signal)

@@ -191,16 +191,33 @@ fn traces_fail_over_to_the_secondary_and_come_back() {
 
 #[test]
 fn priority_levels_must_name_receiving_pipelines() {
+    // Checked before anything runs: `stratus validate` and startup both exit 78 with
+    // the exact key of each bad entry.
     let dir = tempfile::tempdir().unwrap();
     let (pa, other) = (Ports::new(), Ports::new());
     let config = failover_agent(pa, other.grpc, other.http).replace(
         "[[traces/primary], [traces/secondary]]",
-        "[[traces/primary], [traces/nope]]",
+        "[[traces/primary], [traces/nope], [traces]]",
     );
-    let mut agent = Stratus::start(dir.path(), "agent", &config);
-    let status = agent.wait_exit();
-    assert!(!status.success());
-    let logs = agent.logs();
-    assert!(logs.contains("`traces/nope`"), "{logs}");
-    assert!(logs.contains("connector `failover`"), "{logs}");
+    let path = dir.path().join("bad-failover.yaml");
+    std::fs::write(&path, &config).unwrap();
+    for args in [vec!["validate", "--config"], vec!["--config"]] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_stratus"))
+            .args(&args)
+            .arg(&path)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(78), "{stderr}");
+        assert!(
+            stderr.contains(
+                "connectors::failover::priority_levels::1::0: pipeline `traces/nope` is not defined"
+            ),
+            "{stderr}"
+        );
+        assert!(
+            stderr.contains("connectors::failover::priority_levels::2::0: pipeline `traces` does not list `failover` in its receivers"),
+            "{stderr}"
+        );
+    }
 }
