@@ -175,14 +175,18 @@ fn sigterm_flushes_batch_and_queue_to_a_destination_that_comes_back() {
     let sent_spans = flat_spans(&read_length_prefixed(&dump.join("traces.bin")));
     let sent_logs = flat_logs(&read_length_prefixed(&dump.join("logs.bin")));
     // The gateway writes what it received a moment after acknowledging it.
-    let got_spans = wait_for("spans at the gateway", || {
-        let got = flat_spans(&read_length_prefixed(&out.join("traces.out")));
-        (got.len() >= sent_spans.len()).then_some(got)
-    });
-    let got_logs = wait_for("logs at the gateway", || {
-        let got = flat_logs(&read_length_prefixed(&out.join("logs.out")));
-        (got.len() >= sent_logs.len()).then_some(got)
-    });
+    let got_spans = wait_flat(
+        "spans at the gateway",
+        &out.join("traces.out"),
+        sent_spans.len(),
+        flat_spans,
+    );
+    let got_logs = wait_flat(
+        "logs at the gateway",
+        &out.join("logs.out"),
+        sent_logs.len(),
+        flat_logs,
+    );
     assert_eq!(got_spans.len(), 100);
     assert!(
         got_spans == sent_spans,

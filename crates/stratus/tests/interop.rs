@@ -25,18 +25,24 @@ fn assert_arrived(out_dir: &Path, dumps: &[&Path]) {
     let sent_spans = flat_spans(&read_all("traces.bin"));
     let sent_metrics = flat_metrics(&read_all("metrics.bin"));
     let sent_logs = flat_logs(&read_all("logs.bin"));
-    let got_spans = wait_for("all spans at the gateway", || {
-        let got = flat_spans(&read_length_prefixed(&out_dir.join("traces.out")));
-        (got.len() >= sent_spans.len()).then_some(got)
-    });
-    let got_metrics = wait_for("all metrics at the gateway", || {
-        let got = flat_metrics(&read_length_prefixed(&out_dir.join("metrics.out")));
-        (got.len() >= sent_metrics.len()).then_some(got)
-    });
-    let got_logs = wait_for("all logs at the gateway", || {
-        let got = flat_logs(&read_length_prefixed(&out_dir.join("logs.out")));
-        (got.len() >= sent_logs.len()).then_some(got)
-    });
+    let got_spans = wait_flat(
+        "all spans at the gateway",
+        &out_dir.join("traces.out"),
+        sent_spans.len(),
+        flat_spans,
+    );
+    let got_metrics = wait_flat(
+        "all metrics at the gateway",
+        &out_dir.join("metrics.out"),
+        sent_metrics.len(),
+        flat_metrics,
+    );
+    let got_logs = wait_flat(
+        "all logs at the gateway",
+        &out_dir.join("logs.out"),
+        sent_logs.len(),
+        flat_logs,
+    );
     assert_eq!(got_spans.len(), sent_spans.len(), "span count");
     assert!(
         got_spans == sent_spans,
@@ -165,26 +171,32 @@ fn otlp_json_documents_over_http_arrive_unchanged() {
     let want_metrics = flat_metrics(&triple(&metrics));
     let want_logs = flat_logs(&triple(&logs));
     assert!(!want_spans.is_empty() && !want_metrics.is_empty() && !want_logs.is_empty());
-    let got = wait_for("json spans", || {
-        let got = flat_spans(&read_length_prefixed(&out.join("traces.out")));
-        (got.len() >= want_spans.len()).then_some(got)
-    });
+    let got = wait_flat(
+        "json spans",
+        &out.join("traces.out"),
+        want_spans.len(),
+        flat_spans,
+    );
     assert!(
         got == want_spans,
         "spans from OTLP/JSON differ from the protobuf reference"
     );
-    let got = wait_for("json metrics", || {
-        let got = flat_metrics(&read_length_prefixed(&out.join("metrics.out")));
-        (got.len() >= want_metrics.len()).then_some(got)
-    });
+    let got = wait_flat(
+        "json metrics",
+        &out.join("metrics.out"),
+        want_metrics.len(),
+        flat_metrics,
+    );
     assert!(
         got == want_metrics,
         "metrics from OTLP/JSON differ from the protobuf reference"
     );
-    let got = wait_for("json logs", || {
-        let got = flat_logs(&read_length_prefixed(&out.join("logs.out")));
-        (got.len() >= want_logs.len()).then_some(got)
-    });
+    let got = wait_flat(
+        "json logs",
+        &out.join("logs.out"),
+        want_logs.len(),
+        flat_logs,
+    );
     assert!(
         got == want_logs,
         "logs from OTLP/JSON differ from the protobuf reference"

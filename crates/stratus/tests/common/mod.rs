@@ -482,3 +482,15 @@ pub async fn trace_client(
         channel,
     )
 }
+
+/// Telemetry in the canonical flattened form of [`flat_spans`] and friends.
+pub type Flat = Vec<[Vec<u8>; 3]>;
+
+/// Waits until the file of length-prefixed requests at `path` holds at least `want`
+/// items in the flattened form `flat`, and returns them.
+pub fn wait_flat(what: &str, path: &Path, want: usize, flat: fn(&[Vec<u8>]) -> Flat) -> Flat {
+    wait_for(what, || {
+        let got = flat(&read_length_prefixed(path));
+        (got.len() >= want).then_some(got)
+    })
+}
