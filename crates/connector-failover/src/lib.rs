@@ -30,10 +30,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use serde::Deserialize;
-use serde_json::Value;
 use stratus_core::factory::{
-    BuildContext, ConfigProblem, ConnectorFactory, Exporter, FactoryInfo, Stability, Validate,
-    config_for_build, decode_config,
+    ALL_SIGNALS_ALPHA, BuildConnector, BuildContext, ConfigProblem, Exporter, Factory, Stability,
+    Validate, same_signal_routes,
 };
 use stratus_core::telemetry::{Counter, Gauge};
 use stratus_core::{
@@ -137,28 +136,13 @@ fn is_pipeline_id(id: &str) -> bool {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct FailoverConnectorFactory;
 
-impl FactoryInfo for FailoverConnectorFactory {
-    fn type_name(&self) -> &'static str {
-        "failover"
-    }
-
-    fn signals(&self) -> &'static [(Signal, Stability)] {
-        &[
-            (Signal::Traces, Stability::Alpha),
-            (Signal::Metrics, Stability::Alpha),
-            (Signal::Logs, Stability::Alpha),
-        ]
-    }
-
-    fn check_config(&self, raw: &Value) -> Result<(), Vec<ConfigProblem>> {
-        decode_config::<FailoverConfig>(raw).map(|_| ())
-    }
+impl Factory for FailoverConnectorFactory {
+    type Config = FailoverConfig;
+    const TYPE: &'static str = "failover";
+    const SIGNALS: &'static [(Signal, Stability)] = ALL_SIGNALS_ALPHA;
 
     /// Every pipeline of `priority_levels`, so `stratus validate` checks them.
-    fn pipeline_references(&self, raw: &Value) -> Vec<(String, String)> {
-        let Ok(config) = decode_config::<FailoverConfig>(raw) else {
-            return Vec::new();
-        };
+    fn pipeline_references(&self, config: &FailoverConfig) -> Vec<(String, String)> {
         config
             .priority_levels
             .iter()
@@ -174,24 +158,17 @@ impl FactoryInfo for FailoverConnectorFactory {
 }
 
 #[async_trait]
-impl ConnectorFactory for FailoverConnectorFactory {
-    fn routes(&self) -> &'static [(Signal, Signal, Stability)] {
-        &[
-            (Signal::Traces, Signal::Traces, Stability::Alpha),
-            (Signal::Metrics, Signal::Metrics, Stability::Alpha),
-            (Signal::Logs, Signal::Logs, Stability::Alpha),
-        ]
-    }
+impl BuildConnector for FailoverConnectorFactory {
+    const ROUTES: &'static [(Signal, Signal, Stability)] = &same_signal_routes(Stability::Alpha);
 
-    async fn build(
+    async fn create(
         &self,
         ctx: BuildContext,
-        raw: &Value,
+        config: FailoverConfig,
         from: Signal,
         to: Signal,
         pipelines: Vec<(String, BoxConsumer)>,
     ) -> Result<Arc<dyn Exporter>, ComponentError> {
-        let config = config_for_build::<FailoverConfig>(raw)?;
         if from != to {
             return Err(ComponentError::new(format!(
                 "failover cannot connect {from} to {to}: both sides must carry the same signal"

@@ -1,6 +1,8 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::*;
+use serde_json::Value;
+use stratus_core::factory::{ConnectorFactory, FactoryInfo, decode_config};
 use stratus_core::pdata::trace::{ResourceSpans, ScopeSpans, Span};
 use stratus_core::telemetry::Registry;
 use stratus_core::{ComponentId, Payload};

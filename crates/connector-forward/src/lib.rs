@@ -17,10 +17,9 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use serde::Deserialize;
-use serde_json::Value;
 use stratus_core::factory::{
-    BuildContext, ConfigProblem, ConnectorFactory, Exporter, FactoryInfo, Stability, Validate,
-    config_for_build, decode_config,
+    ALL_SIGNALS_BETA, BuildConnector, BuildContext, Exporter, Factory, Stability, Validate,
+    same_signal_routes,
 };
 use stratus_core::{
     BoxConsumer, Component, ComponentError, ConsumeError, Consumer, Fanout, Signal, Telemetry,
@@ -37,43 +36,24 @@ impl Validate for ForwardConfig {}
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ForwardConnectorFactory;
 
-impl FactoryInfo for ForwardConnectorFactory {
-    fn type_name(&self) -> &'static str {
-        "forward"
-    }
-
-    fn signals(&self) -> &'static [(Signal, Stability)] {
-        &[
-            (Signal::Traces, Stability::Beta),
-            (Signal::Metrics, Stability::Beta),
-            (Signal::Logs, Stability::Beta),
-        ]
-    }
-
-    fn check_config(&self, raw: &Value) -> Result<(), Vec<ConfigProblem>> {
-        decode_config::<ForwardConfig>(raw).map(|_| ())
-    }
+impl Factory for ForwardConnectorFactory {
+    type Config = ForwardConfig;
+    const TYPE: &'static str = "forward";
+    const SIGNALS: &'static [(Signal, Stability)] = ALL_SIGNALS_BETA;
 }
 
 #[async_trait]
-impl ConnectorFactory for ForwardConnectorFactory {
-    fn routes(&self) -> &'static [(Signal, Signal, Stability)] {
-        &[
-            (Signal::Traces, Signal::Traces, Stability::Beta),
-            (Signal::Metrics, Signal::Metrics, Stability::Beta),
-            (Signal::Logs, Signal::Logs, Stability::Beta),
-        ]
-    }
+impl BuildConnector for ForwardConnectorFactory {
+    const ROUTES: &'static [(Signal, Signal, Stability)] = &same_signal_routes(Stability::Beta);
 
-    async fn build(
+    async fn create(
         &self,
         _ctx: BuildContext,
-        raw: &Value,
+        _config: ForwardConfig,
         from: Signal,
         to: Signal,
         pipelines: Vec<(String, BoxConsumer)>,
     ) -> Result<Arc<dyn Exporter>, ComponentError> {
-        config_for_build::<ForwardConfig>(raw)?;
         if from != to {
             return Err(ComponentError::new(format!(
                 "forward cannot connect {from} to {to}: both sides must carry the same signal"
@@ -107,7 +87,9 @@ impl Component for Forward {}
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::Value;
     use std::sync::Mutex;
+    use stratus_core::factory::{ConnectorFactory, FactoryInfo};
     use stratus_core::telemetry::Registry;
     use stratus_core::{ComponentId, Payload};
 

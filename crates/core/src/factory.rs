@@ -1,10 +1,62 @@
 //! Component factories: one per component type and kind.
 //!
-//! A factory names its type, lists the signals it supports with their stability,
-//! checks a config without side effects ([`ReceiverFactory::check_config`] and
-//! friends), and builds a running component (I/O allowed). Configs arrive as a
-//! [`serde_json::Value`] subtree of the YAML document; [`decode_config`] turns one
-//! into the component's typed config, reporting every problem with its key path.
+//! A component declares itself once, with [`Factory`]: its type name (and the older
+//! names upstream still accepts), its config type and the signals it supports. It
+//! then implements the one build trait of its kind ([`BuildReceiver`],
+//! [`BuildProcessor`], [`BuildExporter`], [`BuildExtension`] or [`BuildConnector`]),
+//! whose `create` receives the config already decoded and validated. Everything else
+//! comes for free through blanket impls: [`FactoryInfo`] (`check_config` with key
+//! paths for `stratus validate`) and the object-safe [`ReceiverFactory`] family the
+//! pipeline builds from.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use async_trait::async_trait;
+//! use serde::Deserialize;
+//! use stratus_core::factory::{
+//!     BuildContext, BuildExporter, Exporter, Factory, Stability, Validate, ALL_SIGNALS_BETA,
+//! };
+//! use stratus_core::{Component, ComponentError, ConsumeError, Consumer, Telemetry};
+//!
+//! /// The `drop` exporter's config: no keys.
+//! #[derive(Debug, Default, Deserialize)]
+//! #[serde(deny_unknown_fields, default)]
+//! pub struct DropConfig {}
+//! impl Validate for DropConfig {}
+//!
+//! /// Builds `drop` exporters.
+//! pub struct DropFactory;
+//!
+//! impl Factory for DropFactory {
+//!     type Config = DropConfig;
+//!     const TYPE: &'static str = "drop";
+//!     const SIGNALS: &'static [(stratus_core::Signal, Stability)] = ALL_SIGNALS_BETA;
+//! }
+//!
+//! #[async_trait]
+//! impl BuildExporter for DropFactory {
+//!     async fn create(
+//!         &self,
+//!         _ctx: BuildContext,
+//!         _config: DropConfig,
+//!     ) -> Result<Arc<dyn Exporter>, ComponentError> {
+//!         Ok(Arc::new(Drop))
+//!     }
+//! }
+//!
+//! struct Drop;
+//! #[async_trait]
+//! impl Consumer for Drop {
+//!     async fn consume(&self, _data: Telemetry) -> Result<(), ConsumeError> {
+//!         Ok(())
+//!     }
+//! }
+//! impl Component for Drop {}
+//! ```
+//!
+//! Configs arrive as a [`serde_json::Value`] subtree of the YAML document;
+//! [`decode_config`] turns one into the component's typed config, reporting every
+//! problem with its key path.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -204,8 +256,14 @@ impl<T: Consumer + Component> Exporter for T {}
 
 /// What every factory tells about itself.
 pub trait FactoryInfo: Send + Sync {
-    /// The component type, the `otlp` of `otlp/name`.
+    /// The component type, the `otlp_grpc` of `otlp_grpc/name`.
     fn type_name(&self) -> &'static str;
+
+    /// Older type names upstream still accepts for this component (`otlp` for
+    /// `otlp_grpc`); configs may use either. Default: none.
+    fn deprecated_types(&self) -> &'static [&'static str] {
+        &[]
+    }
 
     /// The signals the component supports, with its stability for each. Extensions
     /// have none.
@@ -303,6 +361,214 @@ pub trait ConnectorFactory: FactoryInfo {
     ) -> Result<Arc<dyn Exporter>, ComponentError>;
 }
 
+/// Every signal at one stability, for [`Factory::SIGNALS`].
+pub const fn all_signals(stability: Stability) -> [(Signal, Stability); 3] {
+    [
+        (Signal::Traces, stability),
+        (Signal::Metrics, stability),
+        (Signal::Logs, stability),
+    ]
+}
+
+/// Traces to traces, metrics to metrics and logs to logs at one stability, for
+/// [`BuildConnector::ROUTES`] of a connector that passes data on unchanged.
+pub const fn same_signal_routes(stability: Stability) -> [(Signal, Signal, Stability); 3] {
+    [
+        (Signal::Traces, Signal::Traces, stability),
+        (Signal::Metrics, Signal::Metrics, stability),
+        (Signal::Logs, Signal::Logs, stability),
+    ]
+}
+
+/// Traces, metrics and logs, all at beta.
+pub const ALL_SIGNALS_BETA: &[(Signal, Stability)] = &all_signals(Stability::Beta);
+/// Traces, metrics and logs, all at stable.
+pub const ALL_SIGNALS_STABLE: &[(Signal, Stability)] = &all_signals(Stability::Stable);
+/// Traces, metrics and logs, all at alpha.
+pub const ALL_SIGNALS_ALPHA: &[(Signal, Stability)] = &all_signals(Stability::Alpha);
+
+/// What a component declares once: its type, its config and its signals. With the
+/// build trait of its kind ([`BuildReceiver`], [`BuildProcessor`], [`BuildExporter`],
+/// [`BuildExtension`], [`BuildConnector`]) this is the whole factory: config checks,
+/// key paths in errors and the object-safe factory traits come from blanket impls.
+pub trait Factory: Send + Sync + 'static {
+    /// The config, decoded strictly from the component's YAML block; `Default` is the
+    /// config of a component listed with no body.
+    type Config: DeserializeOwned + Default + Validate + Send + 'static;
+
+    /// The component type, the `otlp_grpc` of `otlp_grpc/name`.
+    const TYPE: &'static str;
+
+    /// Older type names upstream still accepts (its `deprecated_type`).
+    const DEPRECATED_TYPES: &'static [&'static str] = &[];
+
+    /// The signals the component supports, with its stability for each. Extensions
+    /// have none; a connector lists the signals it receives.
+    const SIGNALS: &'static [(Signal, Stability)];
+
+    /// Pipeline ids a valid config refers to, with their key paths. Default: none.
+    fn pipeline_references(&self, _config: &Self::Config) -> Vec<(String, String)> {
+        Vec::new()
+    }
+}
+
+impl<F: Factory> FactoryInfo for F {
+    fn type_name(&self) -> &'static str {
+        F::TYPE
+    }
+
+    fn deprecated_types(&self) -> &'static [&'static str] {
+        F::DEPRECATED_TYPES
+    }
+
+    fn signals(&self) -> &'static [(Signal, Stability)] {
+        F::SIGNALS
+    }
+
+    fn check_config(&self, raw: &Value) -> Result<(), Vec<ConfigProblem>> {
+        decode_config::<F::Config>(raw).map(|_| ())
+    }
+
+    fn pipeline_references(&self, raw: &Value) -> Vec<(String, String)> {
+        decode_config::<F::Config>(raw)
+            .map(|config| Factory::pipeline_references(self, &config))
+            .unwrap_or_default()
+    }
+}
+
+/// Creates receivers from a decoded config.
+#[async_trait]
+pub trait BuildReceiver: Factory {
+    /// Creates one receiver instance, shared by every pipeline that lists it.
+    async fn create(
+        &self,
+        ctx: BuildContext,
+        config: Self::Config,
+        next: SignalConsumers,
+    ) -> Result<Arc<dyn Component>, ComponentError>;
+}
+
+#[async_trait]
+impl<F: BuildReceiver> ReceiverFactory for F {
+    async fn build(
+        &self,
+        ctx: BuildContext,
+        raw: &Value,
+        next: SignalConsumers,
+    ) -> Result<Arc<dyn Component>, ComponentError> {
+        let config = config_for_build::<F::Config>(raw)?;
+        self.create(ctx, config, next).await
+    }
+}
+
+/// Creates processors from a decoded config.
+#[async_trait]
+pub trait BuildProcessor: Factory {
+    /// Creates one processor instance for one pipeline.
+    async fn create(
+        &self,
+        ctx: BuildContext,
+        config: Self::Config,
+        next: BoxConsumer,
+    ) -> Result<Arc<dyn Processor>, ComponentError>;
+}
+
+#[async_trait]
+impl<F: BuildProcessor> ProcessorFactory for F {
+    async fn build(
+        &self,
+        ctx: BuildContext,
+        raw: &Value,
+        next: BoxConsumer,
+    ) -> Result<Arc<dyn Processor>, ComponentError> {
+        let config = config_for_build::<F::Config>(raw)?;
+        self.create(ctx, config, next).await
+    }
+}
+
+/// Creates exporters from a decoded config.
+#[async_trait]
+pub trait BuildExporter: Factory {
+    /// Creates one exporter instance, shared by every pipeline that lists it.
+    async fn create(
+        &self,
+        ctx: BuildContext,
+        config: Self::Config,
+    ) -> Result<Arc<dyn Exporter>, ComponentError>;
+}
+
+#[async_trait]
+impl<F: BuildExporter> ExporterFactory for F {
+    async fn build(
+        &self,
+        ctx: BuildContext,
+        raw: &Value,
+    ) -> Result<Arc<dyn Exporter>, ComponentError> {
+        let config = config_for_build::<F::Config>(raw)?;
+        self.create(ctx, config).await
+    }
+}
+
+/// Creates extensions from a decoded config.
+#[async_trait]
+pub trait BuildExtension: Factory {
+    /// Creates the extension.
+    async fn create(
+        &self,
+        ctx: BuildContext,
+        config: Self::Config,
+    ) -> Result<Arc<dyn Extension>, ComponentError>;
+}
+
+#[async_trait]
+impl<F: BuildExtension> ExtensionFactory for F {
+    async fn build(
+        &self,
+        ctx: BuildContext,
+        raw: &Value,
+    ) -> Result<Arc<dyn Extension>, ComponentError> {
+        let config = config_for_build::<F::Config>(raw)?;
+        self.create(ctx, config).await
+    }
+}
+
+/// Creates connectors from a decoded config.
+#[async_trait]
+pub trait BuildConnector: Factory {
+    /// The (from, to) signal pairs the connector supports, with their stability.
+    const ROUTES: &'static [(Signal, Signal, Stability)];
+
+    /// Creates one connector instance for one (from, to) pair; see
+    /// [`ConnectorFactory::build`].
+    async fn create(
+        &self,
+        ctx: BuildContext,
+        config: Self::Config,
+        from: Signal,
+        to: Signal,
+        pipelines: Vec<(String, BoxConsumer)>,
+    ) -> Result<Arc<dyn Exporter>, ComponentError>;
+}
+
+#[async_trait]
+impl<F: BuildConnector> ConnectorFactory for F {
+    fn routes(&self) -> &'static [(Signal, Signal, Stability)] {
+        F::ROUTES
+    }
+
+    async fn build(
+        &self,
+        ctx: BuildContext,
+        raw: &Value,
+        from: Signal,
+        to: Signal,
+        pipelines: Vec<(String, BoxConsumer)>,
+    ) -> Result<Arc<dyn Exporter>, ComponentError> {
+        let config = config_for_build::<F::Config>(raw)?;
+        self.create(ctx, config, from, to, pipelines).await
+    }
+}
+
 /// Every factory a stratus build knows, by kind and type.
 #[derive(Clone, Default)]
 pub struct Factories {
@@ -324,33 +590,48 @@ impl Factories {
         Factories::default()
     }
 
-    /// Adds a receiver factory.
+    /// Adds a receiver factory, under its type and every deprecated type.
     pub fn receiver(mut self, f: impl ReceiverFactory + 'static) -> Self {
-        self.receivers.insert(f.type_name(), Arc::new(f));
+        let f: Arc<dyn ReceiverFactory> = Arc::new(f);
+        for name in std::iter::once(f.type_name()).chain(f.deprecated_types().iter().copied()) {
+            self.receivers.insert(name, f.clone());
+        }
         self
     }
 
-    /// Adds a processor factory.
+    /// Adds a processor factory, under its type and every deprecated type.
     pub fn processor(mut self, f: impl ProcessorFactory + 'static) -> Self {
-        self.processors.insert(f.type_name(), Arc::new(f));
+        let f: Arc<dyn ProcessorFactory> = Arc::new(f);
+        for name in std::iter::once(f.type_name()).chain(f.deprecated_types().iter().copied()) {
+            self.processors.insert(name, f.clone());
+        }
         self
     }
 
-    /// Adds an exporter factory.
+    /// Adds an exporter factory, under its type and every deprecated type.
     pub fn exporter(mut self, f: impl ExporterFactory + 'static) -> Self {
-        self.exporters.insert(f.type_name(), Arc::new(f));
+        let f: Arc<dyn ExporterFactory> = Arc::new(f);
+        for name in std::iter::once(f.type_name()).chain(f.deprecated_types().iter().copied()) {
+            self.exporters.insert(name, f.clone());
+        }
         self
     }
 
-    /// Adds an extension factory.
+    /// Adds an extension factory, under its type and every deprecated type.
     pub fn extension(mut self, f: impl ExtensionFactory + 'static) -> Self {
-        self.extensions.insert(f.type_name(), Arc::new(f));
+        let f: Arc<dyn ExtensionFactory> = Arc::new(f);
+        for name in std::iter::once(f.type_name()).chain(f.deprecated_types().iter().copied()) {
+            self.extensions.insert(name, f.clone());
+        }
         self
     }
 
-    /// Adds a connector factory.
+    /// Adds a connector factory, under its type and every deprecated type.
     pub fn connector(mut self, f: impl ConnectorFactory + 'static) -> Self {
-        self.connectors.insert(f.type_name(), Arc::new(f));
+        let f: Arc<dyn ConnectorFactory> = Arc::new(f);
+        for name in std::iter::once(f.type_name()).chain(f.deprecated_types().iter().copied()) {
+            self.connectors.insert(name, f.clone());
+        }
         self
     }
 
@@ -380,7 +661,7 @@ impl Factories {
         }
     }
 
-    /// Every type known for a kind, sorted.
+    /// Every type known for a kind, sorted; deprecated aliases included.
     pub fn types(&self, kind: Kind) -> Vec<&'static str> {
         match kind {
             Kind::Receiver => self.receivers.keys().copied().collect(),

@@ -18,6 +18,7 @@ pub mod factory;
 pub mod id;
 pub mod memory;
 pub mod pdata;
+pub mod rpc;
 pub mod signal;
 pub mod storage;
 pub mod telemetry;

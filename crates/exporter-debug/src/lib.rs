@@ -25,10 +25,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use serde_json::Value;
 use stratus_core::factory::{
-    BuildContext, ConfigProblem, Exporter, ExporterFactory, FactoryInfo, Stability,
-    config_for_build, decode_config,
+    BuildContext, BuildExporter, Exporter, Factory, Stability, all_signals,
 };
 use stratus_core::{ComponentError, ConsumeError, Signal, Telemetry};
 use stratus_exporter_helper::{ExporterSettings, Sender, build_exporter};
@@ -40,33 +38,20 @@ use text::Counts;
 #[derive(Debug, Clone, Copy, Default)]
 pub struct DebugExporterFactory;
 
-impl FactoryInfo for DebugExporterFactory {
-    fn type_name(&self) -> &'static str {
-        "debug"
-    }
-
-    fn signals(&self) -> &'static [(Signal, Stability)] {
-        &[
-            (Signal::Traces, Stability::Development),
-            (Signal::Metrics, Stability::Development),
-            (Signal::Logs, Stability::Development),
-        ]
-    }
-
-    fn check_config(&self, raw: &Value) -> Result<(), Vec<ConfigProblem>> {
-        decode_config::<DebugConfig>(raw).map(|_| ())
-    }
+impl Factory for DebugExporterFactory {
+    type Config = DebugConfig;
+    const TYPE: &'static str = "debug";
+    const SIGNALS: &'static [(Signal, Stability)] = &all_signals(Stability::Development);
 }
 
 #[async_trait]
-impl ExporterFactory for DebugExporterFactory {
-    async fn build(
+impl BuildExporter for DebugExporterFactory {
+    async fn create(
         &self,
         ctx: BuildContext,
-        raw: &Value,
+        config: DebugConfig,
     ) -> Result<Arc<dyn Exporter>, ComponentError> {
         let id = ctx.id.to_string();
-        let config: DebugConfig = config_for_build(raw)?;
         let output = if config.use_internal_logger {
             Output::Logger
         } else {

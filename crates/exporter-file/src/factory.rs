@@ -4,10 +4,8 @@ use std::io;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use serde_json::Value;
 use stratus_core::factory::{
-    BuildContext, ConfigProblem, Exporter, ExporterFactory, FactoryInfo, Stability,
-    config_for_build, decode_config,
+    ALL_SIGNALS_ALPHA, BuildContext, BuildExporter, Exporter, Factory, Stability,
 };
 use stratus_core::{ComponentError, ConsumeError, Host, Signal, Telemetry};
 use stratus_exporter_helper::{ExporterSettings, Sender, build_exporter};
@@ -19,33 +17,20 @@ use crate::writer::{FileWriter, Rotation, frame};
 #[derive(Debug, Clone, Copy, Default)]
 pub struct FileExporterFactory;
 
-impl FactoryInfo for FileExporterFactory {
-    fn type_name(&self) -> &'static str {
-        "file"
-    }
-
-    fn signals(&self) -> &'static [(Signal, Stability)] {
-        &[
-            (Signal::Traces, Stability::Alpha),
-            (Signal::Metrics, Stability::Alpha),
-            (Signal::Logs, Stability::Alpha),
-        ]
-    }
-
-    fn check_config(&self, raw: &Value) -> Result<(), Vec<ConfigProblem>> {
-        decode_config::<FileConfig>(raw).map(|_| ())
-    }
+impl Factory for FileExporterFactory {
+    type Config = FileConfig;
+    const TYPE: &'static str = "file";
+    const SIGNALS: &'static [(Signal, Stability)] = ALL_SIGNALS_ALPHA;
 }
 
 #[async_trait]
-impl ExporterFactory for FileExporterFactory {
-    async fn build(
+impl BuildExporter for FileExporterFactory {
+    async fn create(
         &self,
         ctx: BuildContext,
-        raw: &Value,
+        config: FileConfig,
     ) -> Result<Arc<dyn Exporter>, ComponentError> {
         let id = ctx.id.to_string();
-        let config: FileConfig = config_for_build(raw)?;
         if config.rotation.as_ref().is_some_and(|r| r.localtime) {
             tracing::warn!(
                 exporter = %id,

@@ -13,10 +13,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use serde::Deserialize;
-use serde_json::Value;
 use stratus_core::factory::{
-    BuildContext, ConfigProblem, Exporter, ExporterFactory, FactoryInfo, Stability, Validate,
-    config_for_build, decode_config,
+    ALL_SIGNALS_BETA, BuildContext, BuildExporter, Exporter, Factory, Stability, Validate,
 };
 use stratus_core::{ComponentError, ConsumeError, Signal, Telemetry};
 use stratus_exporter_helper::{ExporterSettings, Sender, build_exporter};
@@ -32,32 +30,19 @@ impl Validate for NopConfig {}
 #[derive(Debug, Clone, Copy, Default)]
 pub struct NopExporterFactory;
 
-impl FactoryInfo for NopExporterFactory {
-    fn type_name(&self) -> &'static str {
-        "nop"
-    }
-
-    fn signals(&self) -> &'static [(Signal, Stability)] {
-        &[
-            (Signal::Traces, Stability::Beta),
-            (Signal::Metrics, Stability::Beta),
-            (Signal::Logs, Stability::Beta),
-        ]
-    }
-
-    fn check_config(&self, raw: &Value) -> Result<(), Vec<ConfigProblem>> {
-        decode_config::<NopConfig>(raw).map(|_| ())
-    }
+impl Factory for NopExporterFactory {
+    type Config = NopConfig;
+    const TYPE: &'static str = "nop";
+    const SIGNALS: &'static [(Signal, Stability)] = ALL_SIGNALS_BETA;
 }
 
 #[async_trait]
-impl ExporterFactory for NopExporterFactory {
-    async fn build(
+impl BuildExporter for NopExporterFactory {
+    async fn create(
         &self,
         ctx: BuildContext,
-        raw: &Value,
+        _config: NopConfig,
     ) -> Result<Arc<dyn Exporter>, ComponentError> {
-        config_for_build::<NopConfig>(raw)?;
         Ok(build_exporter(&ctx, ExporterSettings::direct(), NopSender))
     }
 }
@@ -82,6 +67,8 @@ impl Sender for NopSender {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::Value;
+    use stratus_core::factory::{ExporterFactory, FactoryInfo};
     use stratus_core::pdata::trace::{ResourceSpans, ScopeSpans, Span};
     use stratus_core::telemetry::Registry;
     use stratus_core::{ComponentId, Host, Payload};

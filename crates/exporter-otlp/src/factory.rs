@@ -1,12 +1,11 @@
-//! The `otlp` and `otlphttp` exporter factories.
+//! The `otlp_grpc` and `otlp_http` exporter factories (upstream's current names; the
+//! older `otlp` and `otlphttp` still work).
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use serde_json::Value;
 use stratus_core::factory::{
-    BuildContext, ConfigProblem, Exporter, ExporterFactory, FactoryInfo, Stability,
-    config_for_build, decode_config,
+    ALL_SIGNALS_STABLE, BuildContext, BuildExporter, Exporter, Factory, Stability,
 };
 use stratus_core::{ComponentError, Signal};
 use stratus_exporter_helper::try_build_exporter;
@@ -15,72 +14,48 @@ use crate::config::{OtlpConfig, OtlpHttpConfig};
 use crate::grpc::GrpcSender;
 use crate::http::HttpSender;
 
-const ALL_STABLE: &[(Signal, Stability)] = &[
-    (Signal::Traces, Stability::Stable),
-    (Signal::Metrics, Stability::Stable),
-    (Signal::Logs, Stability::Stable),
-];
-
-/// The `otlp` exporter: OTLP over gRPC.
+/// The `otlp_grpc` exporter (also `otlp`): OTLP over gRPC.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct OtlpExporterFactory;
 
-impl FactoryInfo for OtlpExporterFactory {
-    fn type_name(&self) -> &'static str {
-        "otlp"
-    }
-
-    fn signals(&self) -> &'static [(Signal, Stability)] {
-        ALL_STABLE
-    }
-
-    fn check_config(&self, raw: &Value) -> Result<(), Vec<ConfigProblem>> {
-        decode_config::<OtlpConfig>(raw).map(|_| ())
-    }
+impl Factory for OtlpExporterFactory {
+    type Config = OtlpConfig;
+    const TYPE: &'static str = "otlp_grpc";
+    const DEPRECATED_TYPES: &'static [&'static str] = &["otlp"];
+    const SIGNALS: &'static [(Signal, Stability)] = ALL_SIGNALS_STABLE;
 }
 
 #[async_trait]
-impl ExporterFactory for OtlpExporterFactory {
-    async fn build(
+impl BuildExporter for OtlpExporterFactory {
+    async fn create(
         &self,
         ctx: BuildContext,
-        raw: &Value,
+        config: OtlpConfig,
     ) -> Result<Arc<dyn Exporter>, ComponentError> {
-        let id = ctx.id.to_string();
-        let config: OtlpConfig = config_for_build(raw)?;
-        let sender = GrpcSender::new(id, &config)?;
+        let sender = GrpcSender::new(ctx.id.to_string(), &config)?;
         try_build_exporter(&ctx, config.settings(), sender)
     }
 }
 
-/// The `otlphttp` exporter: OTLP over HTTP.
+/// The `otlp_http` exporter (also `otlphttp`): OTLP over HTTP.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct OtlpHttpExporterFactory;
 
-impl FactoryInfo for OtlpHttpExporterFactory {
-    fn type_name(&self) -> &'static str {
-        "otlphttp"
-    }
-
-    fn signals(&self) -> &'static [(Signal, Stability)] {
-        ALL_STABLE
-    }
-
-    fn check_config(&self, raw: &Value) -> Result<(), Vec<ConfigProblem>> {
-        decode_config::<OtlpHttpConfig>(raw).map(|_| ())
-    }
+impl Factory for OtlpHttpExporterFactory {
+    type Config = OtlpHttpConfig;
+    const TYPE: &'static str = "otlp_http";
+    const DEPRECATED_TYPES: &'static [&'static str] = &["otlphttp"];
+    const SIGNALS: &'static [(Signal, Stability)] = ALL_SIGNALS_STABLE;
 }
 
 #[async_trait]
-impl ExporterFactory for OtlpHttpExporterFactory {
-    async fn build(
+impl BuildExporter for OtlpHttpExporterFactory {
+    async fn create(
         &self,
         ctx: BuildContext,
-        raw: &Value,
+        config: OtlpHttpConfig,
     ) -> Result<Arc<dyn Exporter>, ComponentError> {
-        let id = ctx.id.to_string();
-        let config: OtlpHttpConfig = config_for_build(raw)?;
-        let sender = HttpSender::new(id, &config, &ctx.signals)?;
+        let sender = HttpSender::new(ctx.id.to_string(), &config, &ctx.signals)?;
         try_build_exporter(&ctx, config.settings(), sender)
     }
 }

@@ -22,7 +22,7 @@ use stratus_exporter_helper::Sender;
 
 use crate::config::{Compression, Encoding, OtlpHttpConfig};
 use crate::grpc::encode_payload;
-use crate::rpc::{ExportResponse, PartialSuccess, RpcStatus, status_from_json};
+use crate::rpc::{ExportResponse, PartialSuccess, RpcStatus};
 use crate::tls;
 
 /// The largest response body read, in bytes; OTLP answers are a few bytes.
@@ -116,7 +116,7 @@ pub fn classify_response(
         return Ok(partial);
     }
     let rpc_status = if media == JSON_CONTENT_TYPE {
-        status_from_json(body)
+        RpcStatus::from_json(body)
     } else if is_protobuf(&media) {
         RpcStatus::decode(body).ok()
     } else {

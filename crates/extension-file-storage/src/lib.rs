@@ -25,11 +25,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use serde_json::Value;
-use stratus_core::factory::{
-    BuildContext, ConfigProblem, Extension, ExtensionFactory, FactoryInfo, Stability,
-    config_for_build, decode_config,
-};
+use stratus_core::factory::{BuildContext, BuildExtension, Extension, Factory, Stability};
 use stratus_core::storage::StorageProvider;
 use stratus_core::{Component, ComponentError, ComponentId, Kind, Signal};
 
@@ -39,28 +35,19 @@ pub use config::{CompactionConfig, FileStorageConfig};
 #[derive(Debug, Clone, Copy, Default)]
 pub struct FileStorageExtensionFactory;
 
-impl FactoryInfo for FileStorageExtensionFactory {
-    fn type_name(&self) -> &'static str {
-        "file_storage"
-    }
-
-    fn signals(&self) -> &'static [(Signal, Stability)] {
-        &[]
-    }
-
-    fn check_config(&self, raw: &Value) -> Result<(), Vec<ConfigProblem>> {
-        decode_config::<FileStorageConfig>(raw).map(|_| ())
-    }
+impl Factory for FileStorageExtensionFactory {
+    type Config = FileStorageConfig;
+    const TYPE: &'static str = "file_storage";
+    const SIGNALS: &'static [(Signal, Stability)] = &[];
 }
 
 #[async_trait]
-impl ExtensionFactory for FileStorageExtensionFactory {
-    async fn build(
+impl BuildExtension for FileStorageExtensionFactory {
+    async fn create(
         &self,
         ctx: BuildContext,
-        raw: &Value,
+        config: FileStorageConfig,
     ) -> Result<Arc<dyn Extension>, ComponentError> {
-        let config = config_for_build::<FileStorageConfig>(raw)?;
         Ok(Arc::new(FileStorageExtension::open(&ctx.id, config)?))
     }
 }
@@ -201,6 +188,7 @@ impl StorageProvider for FileStorage {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use stratus_core::factory::ExtensionFactory;
     use stratus_core::telemetry::Registry;
 
     fn ctx() -> BuildContext {

@@ -3,11 +3,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use serde_json::Value;
-use stratus_core::factory::{
-    BuildContext, ConfigProblem, Extension, ExtensionFactory, FactoryInfo, Stability,
-    config_for_build, decode_config,
-};
+use stratus_core::factory::{BuildContext, BuildExtension, Extension, Factory, Stability};
 use stratus_core::{ComponentError, Signal};
 
 use crate::config::HealthCheckConfig;
@@ -17,28 +13,19 @@ use crate::extension::HealthCheckExtension;
 #[derive(Debug, Clone, Copy, Default)]
 pub struct HealthCheckExtensionFactory;
 
-impl FactoryInfo for HealthCheckExtensionFactory {
-    fn type_name(&self) -> &'static str {
-        "health_check"
-    }
-
-    fn signals(&self) -> &'static [(Signal, Stability)] {
-        &[]
-    }
-
-    fn check_config(&self, raw: &Value) -> Result<(), Vec<ConfigProblem>> {
-        decode_config::<HealthCheckConfig>(raw).map(|_| ())
-    }
+impl Factory for HealthCheckExtensionFactory {
+    type Config = HealthCheckConfig;
+    const TYPE: &'static str = "health_check";
+    const SIGNALS: &'static [(Signal, Stability)] = &[];
 }
 
 #[async_trait]
-impl ExtensionFactory for HealthCheckExtensionFactory {
-    async fn build(
+impl BuildExtension for HealthCheckExtensionFactory {
+    async fn create(
         &self,
         ctx: BuildContext,
-        raw: &Value,
+        config: HealthCheckConfig,
     ) -> Result<Arc<dyn Extension>, ComponentError> {
-        let config = config_for_build::<HealthCheckConfig>(raw)?;
         Ok(Arc::new(HealthCheckExtension::new(
             ctx.id.to_string(),
             config,

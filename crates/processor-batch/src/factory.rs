@@ -3,10 +3,8 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use serde_json::Value;
 use stratus_core::factory::{
-    BuildContext, ConfigProblem, FactoryInfo, Processor, ProcessorFactory, Stability,
-    config_for_build, decode_config,
+    ALL_SIGNALS_STABLE, BuildContext, BuildProcessor, Factory, Processor, Stability,
 };
 use stratus_core::{BoxConsumer, ComponentError, Signal};
 
@@ -17,35 +15,20 @@ use crate::processor::BatchProcessor;
 #[derive(Debug, Clone, Copy, Default)]
 pub struct BatchProcessorFactory;
 
-const SIGNALS: &[(Signal, Stability)] = &[
-    (Signal::Traces, Stability::Stable),
-    (Signal::Metrics, Stability::Stable),
-    (Signal::Logs, Stability::Stable),
-];
-
-impl FactoryInfo for BatchProcessorFactory {
-    fn type_name(&self) -> &'static str {
-        "batch"
-    }
-
-    fn signals(&self) -> &'static [(Signal, Stability)] {
-        SIGNALS
-    }
-
-    fn check_config(&self, raw: &Value) -> Result<(), Vec<ConfigProblem>> {
-        decode_config::<BatchConfig>(raw).map(|_| ())
-    }
+impl Factory for BatchProcessorFactory {
+    type Config = BatchConfig;
+    const TYPE: &'static str = "batch";
+    const SIGNALS: &'static [(Signal, Stability)] = ALL_SIGNALS_STABLE;
 }
 
 #[async_trait]
-impl ProcessorFactory for BatchProcessorFactory {
-    async fn build(
+impl BuildProcessor for BatchProcessorFactory {
+    async fn create(
         &self,
         ctx: BuildContext,
-        raw: &Value,
+        config: BatchConfig,
         next: BoxConsumer,
     ) -> Result<Arc<dyn Processor>, ComponentError> {
-        let config = config_for_build::<BatchConfig>(raw)?;
         Ok(Arc::new(BatchProcessor::new(&ctx, config, next)))
     }
 }

@@ -3,10 +3,8 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use serde_json::Value;
 use stratus_core::factory::{
-    BuildContext, ConfigProblem, FactoryInfo, Processor, ProcessorFactory, Stability,
-    config_for_build, decode_config,
+    ALL_SIGNALS_BETA, BuildContext, BuildProcessor, Factory, Processor, Stability,
 };
 use stratus_core::{BoxConsumer, ComponentError, Signal};
 
@@ -18,35 +16,20 @@ use crate::processor::MemoryLimiter;
 #[derive(Debug, Clone, Copy, Default)]
 pub struct MemoryLimiterProcessorFactory;
 
-const SIGNALS: &[(Signal, Stability)] = &[
-    (Signal::Traces, Stability::Beta),
-    (Signal::Metrics, Stability::Beta),
-    (Signal::Logs, Stability::Beta),
-];
-
-impl FactoryInfo for MemoryLimiterProcessorFactory {
-    fn type_name(&self) -> &'static str {
-        "memory_limiter"
-    }
-
-    fn signals(&self) -> &'static [(Signal, Stability)] {
-        SIGNALS
-    }
-
-    fn check_config(&self, raw: &Value) -> Result<(), Vec<ConfigProblem>> {
-        decode_config::<MemoryLimiterConfig>(raw).map(|_| ())
-    }
+impl Factory for MemoryLimiterProcessorFactory {
+    type Config = MemoryLimiterConfig;
+    const TYPE: &'static str = "memory_limiter";
+    const SIGNALS: &'static [(Signal, Stability)] = ALL_SIGNALS_BETA;
 }
 
 #[async_trait]
-impl ProcessorFactory for MemoryLimiterProcessorFactory {
-    async fn build(
+impl BuildProcessor for MemoryLimiterProcessorFactory {
+    async fn create(
         &self,
         ctx: BuildContext,
-        raw: &Value,
+        config: MemoryLimiterConfig,
         next: BoxConsumer,
     ) -> Result<Arc<dyn Processor>, ComponentError> {
-        let config = config_for_build::<MemoryLimiterConfig>(raw)?;
         let limits = Limits::from_config(&config, &SystemMemory::default()).map_err(|e| {
             ComponentError::new(format!(
                 "processor `{}`: cannot determine the memory available for \

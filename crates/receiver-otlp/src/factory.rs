@@ -3,10 +3,8 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use serde_json::Value;
 use stratus_core::factory::{
-    BuildContext, ConfigProblem, FactoryInfo, ReceiverFactory, SignalConsumers, Stability,
-    config_for_build, decode_config,
+    ALL_SIGNALS_STABLE, BuildContext, BuildReceiver, Factory, SignalConsumers, Stability,
 };
 use stratus_core::{Component, ComponentError, Signal};
 
@@ -17,33 +15,20 @@ use crate::receiver::OtlpReceiver;
 #[derive(Debug, Clone, Copy, Default)]
 pub struct OtlpReceiverFactory;
 
-impl FactoryInfo for OtlpReceiverFactory {
-    fn type_name(&self) -> &'static str {
-        "otlp"
-    }
-
-    fn signals(&self) -> &'static [(Signal, Stability)] {
-        &[
-            (Signal::Traces, Stability::Stable),
-            (Signal::Metrics, Stability::Stable),
-            (Signal::Logs, Stability::Stable),
-        ]
-    }
-
-    fn check_config(&self, raw: &Value) -> Result<(), Vec<ConfigProblem>> {
-        decode_config::<Config>(raw).map(|_| ())
-    }
+impl Factory for OtlpReceiverFactory {
+    type Config = Config;
+    const TYPE: &'static str = "otlp";
+    const SIGNALS: &'static [(Signal, Stability)] = ALL_SIGNALS_STABLE;
 }
 
 #[async_trait]
-impl ReceiverFactory for OtlpReceiverFactory {
-    async fn build(
+impl BuildReceiver for OtlpReceiverFactory {
+    async fn create(
         &self,
         ctx: BuildContext,
-        raw: &Value,
+        config: Config,
         next: SignalConsumers,
     ) -> Result<Arc<dyn Component>, ComponentError> {
-        let config = config_for_build::<Config>(raw)?;
         Ok(Arc::new(OtlpReceiver::new(&ctx, config, next)))
     }
 }

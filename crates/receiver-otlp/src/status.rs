@@ -7,53 +7,8 @@ use bytes::Bytes;
 use http::StatusCode;
 use prost::Message;
 use stratus_core::ConsumeError;
+use stratus_core::rpc::RpcStatus;
 use tonic::Code;
-
-const RETRY_INFO_TYPE: &str = "type.googleapis.com/google.rpc.RetryInfo";
-
-/// `google.rpc.Status`.
-#[derive(Clone, PartialEq, Message)]
-pub(crate) struct RpcStatus {
-    /// A `google.rpc.Code` value.
-    #[prost(int32, tag = "1")]
-    pub code: i32,
-    /// A developer-facing message.
-    #[prost(string, tag = "2")]
-    pub message: String,
-    /// Typed details.
-    #[prost(message, repeated, tag = "3")]
-    pub details: Vec<Any>,
-}
-
-/// `google.protobuf.Any`.
-#[derive(Clone, PartialEq, Message)]
-pub(crate) struct Any {
-    /// The type of `value`.
-    #[prost(string, tag = "1")]
-    pub type_url: String,
-    /// The encoded message.
-    #[prost(bytes = "vec", tag = "2")]
-    pub value: Vec<u8>,
-}
-
-/// `google.rpc.RetryInfo`.
-#[derive(Clone, PartialEq, Message)]
-pub(crate) struct RetryInfo {
-    /// How long the client should wait before retrying.
-    #[prost(message, optional, tag = "1")]
-    pub retry_delay: Option<ProtoDuration>,
-}
-
-/// `google.protobuf.Duration`.
-#[derive(Clone, PartialEq, Message)]
-pub(crate) struct ProtoDuration {
-    /// Whole seconds.
-    #[prost(int64, tag = "1")]
-    pub seconds: i64,
-    /// Nanoseconds past `seconds`.
-    #[prost(int32, tag = "2")]
-    pub nanos: i32,
-}
 
 /// A refused request, as both transports report it.
 #[derive(Debug, Clone, PartialEq)]
@@ -111,25 +66,7 @@ impl Refusal {
     /// The `google.rpc.Status` for this refusal, with a `RetryInfo` detail when a
     /// retry delay is known.
     pub fn rpc_status(&self) -> RpcStatus {
-        let details = self
-            .retry_after
-            .map(|d| Any {
-                type_url: RETRY_INFO_TYPE.into(),
-                value: RetryInfo {
-                    retry_delay: Some(ProtoDuration {
-                        seconds: i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
-                        nanos: i32::try_from(d.subsec_nanos()).unwrap_or(0),
-                    }),
-                }
-                .encode_to_vec(),
-            })
-            .into_iter()
-            .collect();
-        RpcStatus {
-            code: self.code as i32,
-            message: self.message.clone(),
-            details,
-        }
+        RpcStatus::new(self.code as i32, self.message.clone()).with_retry_delay(self.retry_after)
     }
 
     /// The gRPC status, details included.
@@ -160,28 +97,7 @@ impl Refusal {
 
     /// The status as OTLP/JSON (proto3 JSON mapping of `google.rpc.Status`).
     pub fn json_body(&self) -> Bytes {
-        let mut status = serde_json::json!({
-            "code": self.code as i32,
-            "message": self.message,
-        });
-        if let Some(d) = self.retry_after {
-            status["details"] = serde_json::json!([{
-                "@type": RETRY_INFO_TYPE,
-                "retryDelay": json_duration(d),
-            }]);
-        }
-        Bytes::from(status.to_string())
-    }
-}
-
-/// A duration in the proto3 JSON form: seconds with up to 9 fractional digits, `s`.
-fn json_duration(d: Duration) -> String {
-    let nanos = d.subsec_nanos();
-    if nanos == 0 {
-        format!("{}s", d.as_secs())
-    } else {
-        let frac = format!("{nanos:09}");
-        format!("{}.{}s", d.as_secs(), frac.trim_end_matches('0'))
+        Bytes::from(self.rpc_status().to_json().to_string())
     }
 }
 
@@ -221,18 +137,9 @@ mod tests {
         let decoded = RpcStatus::decode(status.details()).unwrap();
         assert_eq!(decoded.code, Code::Unavailable as i32);
         assert_eq!(decoded.message, "q full");
-        assert_eq!(decoded.details[0].type_url, RETRY_INFO_TYPE);
-        let info = RetryInfo::decode(decoded.details[0].value.as_slice()).unwrap();
-        assert_eq!(info.retry_delay.unwrap().seconds, 7);
+        assert_eq!(decoded.retry_delay(), Some(Duration::from_secs(7)));
         let json: serde_json::Value = serde_json::from_slice(&r.json_body()).unwrap();
         assert_eq!(json["code"], 14);
         assert_eq!(json["details"][0]["retryDelay"], "7s");
-    }
-
-    #[test]
-    fn json_durations() {
-        assert_eq!(json_duration(Duration::from_secs(3)), "3s");
-        assert_eq!(json_duration(Duration::from_millis(1500)), "1.5s");
-        assert_eq!(json_duration(Duration::from_nanos(1)), "0.000000001s");
     }
 }

@@ -18,42 +18,10 @@ use stratus_core::factory::SignalConsumers;
 use stratus_core::pdata::{
     ExportLogsServiceRequest, ExportMetricsServiceRequest, ExportTraceServiceRequest,
 };
+use stratus_core::rpc::{ProtoDuration, RetryInfo, RpcStatus};
 use stratus_core::{BoxConsumer, Component, ConsumeError, Payload};
 use tonic::Code;
 use tonic::codec::CompressionEncoding;
-
-/// `google.rpc.Status`, as clients decode it.
-#[derive(Clone, PartialEq, Message)]
-struct RpcStatus {
-    #[prost(int32, tag = "1")]
-    code: i32,
-    #[prost(string, tag = "2")]
-    message: String,
-    #[prost(message, repeated, tag = "3")]
-    details: Vec<Any>,
-}
-
-#[derive(Clone, PartialEq, Message)]
-struct Any {
-    #[prost(string, tag = "1")]
-    type_url: String,
-    #[prost(bytes = "vec", tag = "2")]
-    value: Vec<u8>,
-}
-
-#[derive(Clone, PartialEq, Message)]
-struct RetryInfo {
-    #[prost(message, optional, tag = "1")]
-    retry_delay: Option<ProtoDuration>,
-}
-
-#[derive(Clone, PartialEq, Message)]
-struct ProtoDuration {
-    #[prost(int64, tag = "1")]
-    seconds: i64,
-    #[prost(int32, tag = "2")]
-    nanos: i32,
-}
 
 #[tokio::test]
 async fn exports_every_signal_plain_gzip_and_zstd() {

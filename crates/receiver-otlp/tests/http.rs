@@ -20,19 +20,11 @@ use stratus_core::factory::SignalConsumers;
 use stratus_core::pdata::{
     ExportLogsServiceRequest, ExportMetricsServiceRequest, ExportTraceServiceRequest,
 };
+use stratus_core::rpc::RpcStatus;
 use stratus_core::{BoxConsumer, ConsumeError, Payload};
 
 const PROTO: &str = "application/x-protobuf";
 const JSON: &str = "application/json";
-
-/// `google.rpc.Status`, as clients decode it.
-#[derive(Clone, PartialEq, Message)]
-struct RpcStatus {
-    #[prost(int32, tag = "1")]
-    code: i32,
-    #[prost(string, tag = "2")]
-    message: String,
-}
 
 fn compress(encoding: Option<&str>, body: Vec<u8>) -> Vec<u8> {
     match encoding {

@@ -163,11 +163,11 @@ fn print_components() {
                 .iter()
                 .map(|(s, st)| format!("{s} ({st})"))
                 .collect();
-            if signals.is_empty() {
-                println!("  {ty}");
-            } else {
-                println!("  {ty:<16} {}", signals.join(", "));
+            let mut row = format!("  {ty:<16} {}", signals.join(", "));
+            if info.type_name() != ty {
+                row.push_str(&format!(" [deprecated name of {}]", info.type_name()));
             }
+            println!("{}", row.trim_end());
         }
     }
 }
