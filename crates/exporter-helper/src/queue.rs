@@ -197,6 +197,7 @@ impl Queue for MemoryQueue {
 mod tests {
     use super::*;
     use std::sync::Arc;
+    use std::time::Duration;
     use stratus_core::pdata::{Payload, trace};
 
     fn spans(n: usize) -> Telemetry {
@@ -233,14 +234,19 @@ mod tests {
         assert!(q.take().await.is_none());
     }
 
-    #[tokio::test]
+    /// The offer stays pending, with nothing admitted, however long it waits (paused
+    /// time: the hour passes at once), until a take frees room; then it completes.
+    #[tokio::test(start_paused = true)]
     async fn blocking_offer_waits_for_room() {
-        let q = Arc::new(MemoryQueue::new(Sizer::Requests, 1));
+        let q = MemoryQueue::new(Sizer::Requests, 1);
         q.offer(spans(1), false).await.unwrap();
-        let q2 = q.clone();
-        let blocked = tokio::spawn(async move { q2.offer(spans(2), true).await });
+        let mut blocked = std::pin::pin!(q.offer(spans(2), true));
+        let waited = tokio::time::timeout(Duration::from_secs(3600), &mut blocked).await;
+        assert!(waited.is_err(), "offer completed without room: {waited:?}");
+        assert_eq!(q.size(), 1, "the blocked batch was admitted over capacity");
         assert_eq!(q.take().await.unwrap().data.item_count(), 1);
-        blocked.await.unwrap().unwrap();
+        blocked.await.unwrap();
+        assert_eq!(q.size(), 1);
         assert_eq!(q.take().await.unwrap().data.item_count(), 2);
     }
 }

@@ -172,6 +172,33 @@ fn print_components() {
     }
 }
 
+/// Tells a user who started stratus with no config where it listens, from the config
+/// it really runs (so `--set` overrides show), and how to point an SDK at it.
+fn print_default_banner(config: &stratus_config::ServiceConfig) {
+    let endpoint = |protocol: &str, default: &str| {
+        config
+            .receivers
+            .get(&stratus_core::ComponentId::new("otlp"))
+            .and_then(|otlp| otlp.pointer(&format!("/protocols/{protocol}/endpoint")))
+            .and_then(|e| e.as_str())
+            .unwrap_or(default)
+            .to_string()
+    };
+    let grpc = endpoint("grpc", "localhost:4317");
+    let http = endpoint("http", "localhost:4318");
+    eprintln!(
+        "stratus is running its embedded default config (no --config given):\n  \
+         OTLP/gRPC on {grpc}, OTLP/HTTP on {http} -> memory_limiter -> batch -> debug\n\
+         Point an OpenTelemetry SDK at it with:\n  \
+         export OTEL_EXPORTER_OTLP_ENDPOINT=http://{grpc}   # gRPC\n  \
+         export OTEL_EXPORTER_OTLP_PROTOCOL=grpc\n\
+         or, over HTTP:\n  \
+         export OTEL_EXPORTER_OTLP_ENDPOINT=http://{http}\n  \
+         export OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf\n\
+         Run `stratus --config FILE` for your own pipelines; Ctrl-C stops."
+    );
+}
+
 fn init_logging(validated: &Validated) {
     use tracing_subscriber::EnvFilter;
     let logs = &validated.config.service.telemetry.logs;
@@ -226,17 +253,7 @@ async fn serve(cli: &Cli, validated: Validated, shutdown_timeout: Duration) -> a
         "stratus is running",
     );
     if cli.config.is_empty() {
-        eprintln!(
-            "stratus is running its embedded default config (no --config given):\n  \
-             OTLP/gRPC on localhost:4317, OTLP/HTTP on localhost:4318 -> memory_limiter -> batch -> debug\n\
-             Point an OpenTelemetry SDK at it with:\n  \
-             export OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4317   # gRPC\n  \
-             export OTEL_EXPORTER_OTLP_PROTOCOL=grpc\n\
-             or, over HTTP:\n  \
-             export OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4318\n  \
-             export OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf\n\
-             Run `stratus --config FILE` for your own pipelines; Ctrl-C stops."
-        );
+        print_default_banner(config);
     }
 
     wait_for_signal().await;

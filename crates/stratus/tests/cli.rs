@@ -105,35 +105,49 @@ fn components_and_version() {
     let out = stratus(&["components"]);
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
-    for line in [
-        "receivers:",
-        "otlp",
-        "batch",
-        "memory_limiter",
-        "otlphttp",
-        "debug",
-        "file",
-        "nop",
-        "health_check",
-        "connectors:",
-        "forward",
-        "failover",
-    ] {
-        assert!(text.contains(line), "missing {line} in {text}");
-    }
-    assert!(
-        text.lines().any(
-            |l| l.trim_start().starts_with("failover ") && l.contains("traces->traces (alpha)")
+    // Whole rows, by section: kind, type, signals with stability.
+    let all = |st: &str| format!("traces ({st}), metrics ({st}), logs ({st})");
+    let routes =
+        |st: &str| format!("traces->traces ({st}), metrics->metrics ({st}), logs->logs ({st})");
+    let expected: Vec<(&str, String, String)> = vec![
+        ("receivers", "otlp".into(), all("stable")),
+        ("processors", "batch".into(), all("stable")),
+        ("processors", "memory_limiter".into(), all("beta")),
+        ("exporters", "debug".into(), all("development")),
+        ("exporters", "file".into(), all("alpha")),
+        ("exporters", "nop".into(), all("beta")),
+        (
+            "exporters",
+            "otlp".into(),
+            format!("{} [deprecated name of otlp_grpc]", all("stable")),
         ),
-        "{text}"
-    );
-    assert!(
-        text.lines().any(|l| l.trim_start().starts_with("otlp ")
-            && l.contains("traces (stable)")
-            && l.contains("metrics")
-            && l.contains("logs")),
-        "{text}"
-    );
+        ("exporters", "otlp_grpc".into(), all("stable")),
+        ("exporters", "otlp_http".into(), all("stable")),
+        (
+            "exporters",
+            "otlphttp".into(),
+            format!("{} [deprecated name of otlp_http]", all("stable")),
+        ),
+        ("connectors", "failover".into(), routes("alpha")),
+        ("connectors", "forward".into(), routes("beta")),
+        ("extensions", "file_storage".into(), String::new()),
+        ("extensions", "health_check".into(), String::new()),
+    ];
+    let mut rows = Vec::new();
+    let mut section = "";
+    for line in text.lines().skip(1) {
+        if let Some(name) = line.strip_suffix(':') {
+            section = name;
+            continue;
+        }
+        let line = line.trim();
+        let (ty, rest) = line.split_once(' ').unwrap_or((line, ""));
+        rows.push((section, ty.to_string(), rest.trim().to_string()));
+    }
+    for row in &expected {
+        assert!(rows.contains(row), "missing row {row:?} in\n{text}");
+    }
+    assert_eq!(rows.len(), expected.len(), "unexpected rows in\n{text}");
     let out = stratus(&["--version"]);
     assert!(out.status.success());
     assert_eq!(
@@ -292,8 +306,19 @@ fn metrics_count_every_span_and_health_check_answers() {
 fn no_config_runs_the_embedded_default_and_says_where_it_listens() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("default.log");
+    // The embedded default listens on 4317/4318/8888; move them to free ports so the
+    // test runs beside anything else on the machine. The banner shows the real ones.
+    let (grpc, http_port, metrics) = (free_port(), free_port(), free_port());
     let mut child = KillOnDrop(
         Command::new(env!("CARGO_BIN_EXE_stratus"))
+            .args([
+                "--set",
+                &format!("receivers::otlp::protocols::grpc::endpoint=localhost:{grpc}"),
+                "--set",
+                &format!("receivers::otlp::protocols::http::endpoint=localhost:{http_port}"),
+                "--set",
+                &format!("service::telemetry::metrics::address=localhost:{metrics}"),
+            ])
             .stdout(std::process::Stdio::null())
             .stderr(std::fs::File::create(&log).unwrap())
             .spawn()
@@ -304,7 +329,11 @@ fn no_config_runs_the_embedded_default_and_says_where_it_listens() {
         text.contains("Ctrl-C stops").then_some(text)
     });
     assert!(
-        text.contains("localhost:4317") && text.contains("localhost:4318"),
+        text.contains(&format!(
+            "OTLP/gRPC on localhost:{grpc}, OTLP/HTTP on localhost:{http_port}"
+        )) && text.contains(&format!(
+            "OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:{grpc}"
+        )),
         "{text}"
     );
     assert!(text.contains("OTEL_EXPORTER_OTLP_ENDPOINT"), "{text}");
@@ -312,7 +341,7 @@ fn no_config_runs_the_embedded_default_and_says_where_it_listens() {
     let body = prost::Message::encode_to_vec(&make_spans(1, 3));
     let resp = http(
         "POST",
-        4318,
+        http_port,
         "/v1/traces",
         &[("Content-Type", "application/x-protobuf")],
         &body,

@@ -11,14 +11,16 @@ use std::path::Path;
 use common::configs::{Ports, gateway};
 use common::*;
 
-/// An agent whose traces go through `failover` to `traces/primary` (otlp to
+/// An agent whose traces go through `failover` to `traces/primary` (otlp_grpc to
 /// `primary`) or else `traces/secondary` (otlp to `secondary`). Both exporters have no
 /// queue and no retries, so a down gateway is seen on the first request.
 fn failover_agent(ports: Ports, primary: u16, secondary: u16) -> String {
-    let exporter = |name: &str, port: u16| {
+    // The primary uses upstream's current type name, the secondary the older alias
+    // that existing configs still carry: both must work.
+    let exporter = |ty: &str, name: &str, port: u16| {
         format!(
             r#"
-  otlp/{name}:
+  {ty}/{name}:
     endpoint: 127.0.0.1:{port}
     tls:
       insecure: true
@@ -55,7 +57,7 @@ service:
       exporters: [failover]
     traces/primary:
       receivers: [failover]
-      exporters: [otlp/primary]
+      exporters: [otlp_grpc/primary]
     traces/secondary:
       receivers: [failover]
       exporters: [otlp/secondary]
@@ -63,8 +65,8 @@ service:
         grpc = ports.grpc,
         http = ports.http,
         metrics = ports.metrics,
-        primary = exporter("primary", primary),
-        secondary = exporter("secondary", secondary),
+        primary = exporter("otlp_grpc", "primary", primary),
+        secondary = exporter("otlp", "secondary", secondary),
     )
 }
 

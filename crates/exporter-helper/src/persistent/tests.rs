@@ -1,4 +1,5 @@
 use std::sync::Arc;
+use std::time::Duration;
 
 use stratus_core::pdata::trace;
 use stratus_core::telemetry::Registry;
@@ -329,23 +330,24 @@ async fn capacity_counts_in_flight_records_in_each_unit() {
     assert_eq!(o.q.offer(batch("c", 1), false).await, Err(QueueError::Full));
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn blocking_offer_waits_until_a_record_is_done() {
     let tmp = tempfile::tempdir().unwrap();
     let o = open_with(tmp.path(), Sizer::Requests, 1, DEFAULT_SEGMENT_BYTES);
     offer_all(&o.q, &["a"]).await;
-    let q = o.q.clone();
-    let blocked = tokio::spawn(async move { q.offer(batch("b", 1), true).await });
+    let mut blocked = std::pin::pin!(o.q.offer(batch("b", 1), true));
     let e = o.q.take().await.unwrap();
-    for _ in 0..20 {
-        tokio::task::yield_now().await;
-    }
-    assert!(
-        !blocked.is_finished(),
-        "taken but not done still holds room"
+    // Taken but not done still holds the room: the offer stays pending however long
+    // it waits (paused time: the hour passes at once) and admits nothing.
+    let waited = tokio::time::timeout(Duration::from_secs(3600), &mut blocked).await;
+    assert!(waited.is_err(), "offer completed without room: {waited:?}");
+    assert_eq!(
+        o.q.size(),
+        1,
+        "the blocked batch was admitted over capacity"
     );
     o.q.done(e.token).await;
-    blocked.await.unwrap().unwrap();
+    blocked.await.unwrap();
     assert_eq!(drain(&o.q).await, ["b"]);
 }
 
