@@ -196,7 +196,6 @@ impl Queue for MemoryQueue {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Arc;
     use std::time::Duration;
     use stratus_core::pdata::{Payload, trace};
 
