@@ -130,10 +130,9 @@ impl OtlpReceiver {
         let Some(tls) = tls else {
             return Ok(None);
         };
-        let config = tls.server_config(alpn).map_err(|e| {
-            let at = if e.key().is_some() { "::" } else { ": " };
-            ComponentError::new(format!("receiver `{}`: {path}{at}{e}", self.id))
-        })?;
+        let config = tls
+            .server_config(alpn)
+            .map_err(|e| ComponentError::new(format!("receiver `{}`: {}", self.id, e.at(path))))?;
         Ok(Some(TlsAcceptor::from(config)))
     }
 

@@ -57,4 +57,14 @@ impl TlsError {
             TlsError::SystemRoots(_) | TlsError::Rustls { .. } => None,
         }
     }
+
+    /// The message with the `tls` block's own path in front, for a component's error:
+    /// `at("protocols::grpc::tls")` gives `protocols::grpc::tls::cert_file: cannot read
+    /// ...`, or `protocols::grpc::tls: ...` for an error about no key.
+    pub fn at(&self, prefix: &str) -> String {
+        match self.key() {
+            Some(_) => format!("{prefix}::{self}"),
+            None => format!("{prefix}: {self}"),
+        }
+    }
 }

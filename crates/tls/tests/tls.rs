@@ -404,6 +404,12 @@ fn load_errors_name_the_key_and_the_file() {
         matches!(err, TlsError::Read { key: "ca_file", .. }),
         "{err}"
     );
+    assert!(
+        err.at("tls").starts_with("tls::ca_file: cannot read"),
+        "{err}"
+    );
+    let err = TlsError::SystemRoots("none found".into());
+    assert!(err.at("tls").starts_with("tls: cannot load"), "{err}");
     // Loading an invalid config fails as validating it does.
     let err = TlsServerConfig::default().server_config(&[]).unwrap_err();
     assert_eq!(
