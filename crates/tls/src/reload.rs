@@ -1,6 +1,10 @@
 //! Material that follows its files: certificates and client CAs re-read at most once per
 //! `reload_interval` and swapped in for new handshakes. Open connections keep what they
 //! negotiated; a file that fails to parse leaves the previous material in use.
+//!
+//! The check runs inside the handshake that finds the interval passed, on its thread:
+//! a few small files read once per interval, as the collector does in its
+//! `GetCertificate` callback, instead of a task per config to own and stop.
 
 use std::borrow::Cow;
 use std::hash::{Hash, Hasher};
