@@ -13,82 +13,7 @@ use stratus_exporter_helper::{ExporterSettings, QueueConfig, RetryConfig};
 /// The default per-request timeout of `otlphttp`: 30s (the collector's HTTP client default).
 pub const DEFAULT_HTTP_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// `tls`: how to secure the connection (client side).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct TlsClientConfig {
-    /// `otlp` only: connect without TLS when the endpoint has no scheme. Ignored when
-    /// the endpoint says `http://` (plaintext) or `https://` (TLS). Default `false`.
-    pub insecure: bool,
-    /// Accept any server certificate (testing only: disables server authentication).
-    /// Default `false`.
-    pub insecure_skip_verify: bool,
-    /// PEM file of the CA certificates that sign the server's certificate; replaces the
-    /// system's trusted roots. Default: none (system roots).
-    pub ca_file: Option<String>,
-    /// PEM file of the client certificate, for mutual TLS. Needs `key_file`. Default: none.
-    pub cert_file: Option<String>,
-    /// PEM file of the client certificate's private key, for mutual TLS. Needs
-    /// `cert_file`. Default: none.
-    pub key_file: Option<String>,
-    /// The name the server certificate is checked against, instead of the endpoint's
-    /// host. Default: empty (the endpoint's host).
-    pub server_name_override: String,
-}
-
-impl Default for TlsClientConfig {
-    // Spelled out: this is where the defaults are documented.
-    #[allow(clippy::derivable_impls)]
-    fn default() -> Self {
-        TlsClientConfig {
-            insecure: false,
-            insecure_skip_verify: false,
-            ca_file: None,
-            cert_file: None,
-            key_file: None,
-            server_name_override: String::new(),
-        }
-    }
-}
-
-impl Validate for TlsClientConfig {
-    fn validate(&self) -> Vec<ConfigProblem> {
-        let mut problems = Vec::new();
-        let set = |f: &Option<String>| f.as_deref().is_some_and(|s| !s.is_empty());
-        match (set(&self.cert_file), set(&self.key_file)) {
-            (true, false) => problems.push(ConfigProblem::new(
-                "key_file",
-                "must be set when cert_file is set (the client certificate needs its key)",
-            )),
-            (false, true) => problems.push(ConfigProblem::new(
-                "cert_file",
-                "must be set when key_file is set (the key needs its client certificate)",
-            )),
-            _ => {}
-        }
-        for (key, value) in [
-            ("ca_file", &self.ca_file),
-            ("cert_file", &self.cert_file),
-            ("key_file", &self.key_file),
-        ] {
-            if value.as_deref() == Some("") {
-                problems.push(ConfigProblem::new(key, "must not be empty when given"));
-            }
-        }
-        if !self.server_name_override.is_empty()
-            && rustls_pki_types::ServerName::try_from(self.server_name_override.as_str()).is_err()
-        {
-            problems.push(ConfigProblem::new(
-                "server_name_override",
-                format!(
-                    "`{}` is not a valid DNS name or IP address",
-                    self.server_name_override
-                ),
-            ));
-        }
-        problems
-    }
-}
+pub use stratus_tls::TlsClientConfig;
 
 /// Request compression.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -164,18 +89,6 @@ fn validate_headers(headers: &BTreeMap<String, Secret>, grpc: bool) -> Vec<Confi
     problems
 }
 
-fn prefixed(prefix: &str, problems: Vec<ConfigProblem>) -> impl Iterator<Item = ConfigProblem> {
-    let prefix = prefix.to_string();
-    problems.into_iter().map(move |p| {
-        let path = if p.path.is_empty() {
-            prefix.clone()
-        } else {
-            format!("{prefix}::{}", p.path)
-        };
-        ConfigProblem::new(path, p.message)
-    })
-}
-
 /// The config of the `otlp` exporter: OTLP over gRPC.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -183,7 +96,8 @@ pub struct OtlpConfig {
     /// Where to send: `host:port` (TLS unless `tls::insecure`), `http://host:port`
     /// (plaintext) or `https://host:port` (TLS). Required; no default.
     pub endpoint: String,
-    /// TLS settings. Default: TLS with the system's trusted roots.
+    /// TLS settings: the collector's `configtls` client keys (see `stratus-tls`).
+    /// Default: TLS with the system's trusted roots.
     pub tls: TlsClientConfig,
     /// Extra request headers (gRPC metadata). Values are secrets: never logged.
     /// Default: none.
@@ -297,7 +211,7 @@ impl Validate for OtlpConfig {
         } else if let Err(e) = self.target() {
             problems.push(ConfigProblem::new("endpoint", e));
         }
-        problems.extend(prefixed("tls", self.tls.validate()));
+        problems.extend(stratus_tls::prefixed("tls", self.tls.validate()));
         problems.extend(validate_headers(&self.headers, true));
         if let Some(k) = &self.keepalive
             && k.time.is_zero()
@@ -341,7 +255,8 @@ pub struct OtlpHttpConfig {
     pub compression: Compression,
     /// Extra request headers. Values are secrets: never logged. Default: none.
     pub headers: BTreeMap<String, Secret>,
-    /// TLS settings for `https://` URLs (`insecure` is not used: the scheme decides).
+    /// TLS settings for `https://` URLs: the collector's `configtls` client keys (see
+    /// `stratus-tls`); `insecure` is not used, the scheme decides.
     /// Default: the system's trusted roots.
     pub tls: TlsClientConfig,
     /// Per-request timeout. Default `30s`.
@@ -440,7 +355,7 @@ impl Validate for OtlpHttpConfig {
                 problems.push(ConfigProblem::new(key, e));
             }
         }
-        problems.extend(prefixed("tls", self.tls.validate()));
+        problems.extend(stratus_tls::prefixed("tls", self.tls.validate()));
         problems.extend(validate_headers(&self.headers, false));
         problems.extend(validate_shared(&self.retry_on_failure, &self.sending_queue));
         problems
@@ -504,7 +419,8 @@ mod tests {
     #[test]
     fn otlp_reports_every_problem_with_its_path() {
         let problems = decode_config::<OtlpConfig>(&json!({
-            "tls": {"cert_file": "/c.pem", "server_name_override": "not a name"},
+            "tls": {"cert_file": "/c.pem", "server_name_override": "not a name",
+                    "min_version": "1.1"},
             "headers": {"bad header": "x", "x-token-bin": "y", "ok": "line\nbreak"},
             "keepalive": {"time": "0s"},
             "retry_on_failure": {"multiplier": 0.5},
@@ -517,6 +433,7 @@ mod tests {
             [
                 "endpoint",
                 "tls::key_file",
+                "tls::min_version",
                 "tls::server_name_override",
                 "headers::bad header",
                 "headers::ok",

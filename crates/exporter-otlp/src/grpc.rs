@@ -4,10 +4,15 @@
 //! a codec that writes them as they are, so a retry costs no re-encoding and no copy of
 //! the batch.
 
+use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::{BufMut, Bytes};
+use http::Uri;
+use hyper_rustls::{FixedServerNameResolver, HttpsConnector, HttpsConnectorBuilder};
+use hyper_util::client::legacy::connect::HttpConnector;
 use prost::Message;
 use stratus_core::pdata::{
     ExportLogsServiceRequest, ExportMetricsServiceRequest, ExportTraceServiceRequest,
@@ -21,7 +26,6 @@ use tonic::{Code, Status};
 
 use crate::config::{Compression, OtlpConfig};
 use crate::rpc::{ExportResponse, retry_delay_in_details};
-use crate::tls;
 
 /// One encoded export request, sent as is on every attempt.
 #[derive(Debug, Clone)]
@@ -135,6 +139,49 @@ pub fn classify_status(status: &Status) -> ConsumeError {
     }
 }
 
+/// Connects over TCP and always does TLS (ALPN `h2`), whatever the URI's scheme: tonic
+/// hands it `http://` URIs so that tonic's own TLS is not involved.
+#[derive(Clone)]
+pub struct TlsConnector(HttpsConnector<HttpConnector>);
+
+impl TlsConnector {
+    /// A connector checking the server against `config` and `server_name`.
+    pub fn new(
+        config: Arc<rustls::ClientConfig>,
+        server_name: rustls_pki_types::ServerName<'static>,
+    ) -> Self {
+        let mut tcp = HttpConnector::new();
+        tcp.enforce_http(false);
+        tcp.set_nodelay(true);
+        TlsConnector(
+            HttpsConnectorBuilder::new()
+                .with_tls_config(Arc::unwrap_or_clone(config))
+                .https_only()
+                .with_server_name_resolver(FixedServerNameResolver::new(server_name))
+                .enable_http2()
+                .wrap_connector(tcp),
+        )
+    }
+}
+
+impl tonic::codegen::Service<Uri> for TlsConnector {
+    type Response = <HttpsConnector<HttpConnector> as tonic::codegen::Service<Uri>>::Response;
+    type Error = <HttpsConnector<HttpConnector> as tonic::codegen::Service<Uri>>::Error;
+    type Future = <HttpsConnector<HttpConnector> as tonic::codegen::Service<Uri>>::Future;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.0.poll_ready(cx)
+    }
+
+    fn call(&mut self, uri: Uri) -> Self::Future {
+        let mut parts = uri.clone().into_parts();
+        parts.scheme = Some(http::uri::Scheme::HTTPS);
+        // A URI with an authority stays valid with another scheme; if not, the
+        // connector refuses the original with its own error.
+        self.0.call(Uri::from_parts(parts).unwrap_or(uri))
+    }
+}
+
 /// The `otlp` exporter's [`Sender`].
 pub struct GrpcSender {
     id: String,
@@ -147,22 +194,30 @@ impl GrpcSender {
     /// Builds the sender: a lazily connecting channel, so starting succeeds while the
     /// destination is down. Reads the TLS files.
     pub fn new(id: String, config: &OtlpConfig) -> Result<Self, ComponentError> {
+        let fail = |msg: String| ComponentError::new(format!("exporter {id}: {msg}"));
         let target = config
             .target()
-            .map_err(|e| ComponentError::new(format!("exporter {id}: endpoint: {e}")))?;
-        let mut endpoint = Endpoint::from_shared(target.uri.to_string())
-            .map_err(|e| ComponentError::new(format!("exporter {id}: endpoint: {e}")))?
+            .map_err(|e| fail(format!("endpoint: {e}")))?;
+        // With TLS, tonic is given the `http://` form of the URI, so its own TLS stays
+        // out of the way; our connector does TLS, and requests carry the `https` origin.
+        let connect_uri = if target.tls {
+            let mut parts = target.uri.clone().into_parts();
+            parts.scheme = Some(http::uri::Scheme::HTTP);
+            Uri::from_parts(parts).map_err(|e| fail(format!("endpoint: {e}")))?
+        } else {
+            target.uri.clone()
+        };
+        let mut endpoint = Endpoint::from(connect_uri)
             .user_agent(concat!("stratus/", env!("CARGO_PKG_VERSION")))
-            .map_err(|e| ComponentError::new(format!("exporter {id}: {e}")))?;
+            .map_err(|e| fail(e.to_string()))?;
+        if target.tls {
+            endpoint = endpoint.origin(target.uri.clone());
+        }
         if let Some(k) = &config.keepalive {
             endpoint = endpoint
                 .http2_keep_alive_interval(k.time)
                 .keep_alive_timeout(k.timeout)
                 .keep_alive_while_idle(k.permit_without_stream);
-        }
-        if target.tls {
-            endpoint = tls::configure_grpc_endpoint(&config.tls, &target.host, endpoint)
-                .map_err(|e| ComponentError::new(format!("exporter {id}: {e}")))?;
         }
         if !config.balancer_name.is_empty() {
             tracing::debug!(
@@ -171,7 +226,15 @@ impl GrpcSender {
                 "balancer_name is ignored: stratus connects to the endpoint's address"
             );
         }
-        let mut grpc = tonic::client::Grpc::new(endpoint.connect_lazy());
+        let channel = if target.tls {
+            let tls_error = |e: stratus_tls::TlsError| fail(e.at("tls"));
+            let rustls = config.tls.client_config(&[]).map_err(tls_error)?;
+            let name = config.tls.server_name(&target.host).map_err(tls_error)?;
+            endpoint.connect_with_connector_lazy(TlsConnector::new(rustls, name))
+        } else {
+            endpoint.connect_lazy()
+        };
+        let mut grpc = tonic::client::Grpc::new(channel);
         grpc = match config.compression {
             Compression::Gzip => grpc.send_compressed(CompressionEncoding::Gzip),
             Compression::Zstd => grpc.send_compressed(CompressionEncoding::Zstd),

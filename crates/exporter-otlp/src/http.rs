@@ -23,7 +23,6 @@ use stratus_exporter_helper::Sender;
 use crate::config::{Compression, Encoding, OtlpHttpConfig};
 use crate::grpc::encode_payload;
 use crate::rpc::{ExportResponse, PartialSuccess, RpcStatus};
-use crate::tls;
 
 /// The largest response body read, in bytes; OTLP answers are a few bytes.
 const MAX_RESPONSE_BODY: usize = 4 * 1024 * 1024;
@@ -213,17 +212,17 @@ impl HttpSender {
             .iter()
             .flatten()
             .any(|u| u.scheme_str() == Some("https"));
+        let tls_error = |e: stratus_tls::TlsError| fail(e.at("tls"));
         let tls_config = if any_https {
-            tls::http_client_config(&config.tls).map_err(|e| fail(e.to_string()))?
+            // hyper-rustls sets ALPN itself.
+            std::sync::Arc::unwrap_or_clone(config.tls.client_config(&[]).map_err(tls_error)?)
         } else {
             // Only plain http:// URLs: no TLS is ever used, so no roots are needed.
-            rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
-                rustls::crypto::aws_lc_rs::default_provider(),
-            ))
-            .with_safe_default_protocol_versions()
-            .map_err(|e| fail(e.to_string()))?
-            .with_root_certificates(rustls::RootCertStore::empty())
-            .with_no_client_auth()
+            rustls::ClientConfig::builder_with_provider(stratus_tls::provider())
+                .with_safe_default_protocol_versions()
+                .map_err(|e| fail(e.to_string()))?
+                .with_root_certificates(rustls::RootCertStore::empty())
+                .with_no_client_auth()
         };
         let mut connector = HttpConnector::new();
         connector.enforce_http(false);
@@ -231,11 +230,10 @@ impl HttpSender {
         let builder = HttpsConnectorBuilder::new()
             .with_tls_config(tls_config)
             .https_or_http();
-        let builder =
-            match tls::server_name_override(&config.tls).map_err(|e| fail(e.to_string()))? {
-                Some(name) => builder.with_server_name_resolver(FixedServerNameResolver::new(name)),
-                None => builder,
-            };
+        let builder = match config.tls.server_name_override().map_err(tls_error)? {
+            Some(name) => builder.with_server_name_resolver(FixedServerNameResolver::new(name)),
+            None => builder,
+        };
         let https = builder
             .enable_http1()
             .enable_http2()

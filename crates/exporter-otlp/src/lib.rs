@@ -27,7 +27,6 @@ pub mod factory;
 pub mod grpc;
 pub mod http;
 pub mod rpc;
-pub mod tls;
 
 pub use config::{Compression, Encoding, OtlpConfig, OtlpHttpConfig, TlsClientConfig};
 pub use factory::{OtlpExporterFactory, OtlpHttpExporterFactory};

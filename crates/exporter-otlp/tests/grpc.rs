@@ -521,6 +521,28 @@ async fn mutual_tls_sends_the_client_certificate() {
 }
 
 #[tokio::test]
+async fn mutual_tls_from_inline_pem() {
+    let pki = Pki::new(&["127.0.0.1"]);
+    let server = serve(Some(server_tls(&pki, true))).await;
+    let exp = exporter(
+        &Registry::new(),
+        direct(
+            format!("127.0.0.1:{}", server.addr.port()),
+            json!({"tls": {
+                "ca_pem": pki.ca_pem,
+                "cert_pem": pki.client_cert_pem,
+                "key_pem": pki.client_key_pem,
+                "min_version": "1.3",
+                "reload_interval": "1m",
+            }}),
+        ),
+    )
+    .await;
+    exp.consume(Telemetry::new(logs())).await.unwrap();
+    assert_eq!(server.recorder.payloads(), vec![logs()]);
+}
+
+#[tokio::test]
 async fn server_name_override_and_skip_verify() {
     let pki = Pki::new(&["collector.stratus.test"]);
     let server = serve(Some(server_tls(&pki, false))).await;

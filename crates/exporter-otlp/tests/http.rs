@@ -518,6 +518,17 @@ async fn https_with_a_private_ca() {
     let err = untrusted.consume(Telemetry::new(logs())).await.unwrap_err();
     assert!(!err.is_permanent(), "{err}");
     assert_eq!(server.recorder.count(), 1);
+    // The CA as PEM text, and TLS 1.2 only.
+    let inline = exporter(
+        &Registry::new(),
+        direct(
+            format!("https://localhost:{}", server.addr.port()),
+            json!({"tls": {"ca_pem": pki.ca_pem, "max_version": "1.2"}}),
+        ),
+    )
+    .await;
+    inline.consume(Telemetry::new(logs())).await.unwrap();
+    assert_eq!(server.recorder.count(), 2);
 }
 
 #[tokio::test]

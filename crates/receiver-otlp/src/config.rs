@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Deserializer};
 use stratus_core::factory::{ConfigProblem, Validate};
+use stratus_tls::TlsServerConfig;
 
 /// One MiB, the unit of `max_recv_msg_size_mib`.
 pub const MIB: usize = 1024 * 1024;
@@ -70,9 +71,10 @@ pub struct GrpcConfig {
     pub keepalive: KeepaliveConfig,
     /// Whether gRPC metadata is passed down the pipeline with the data. Default: `false`.
     pub include_metadata: bool,
-    /// TLS settings; absent means plaintext (h2c). Default: absent.
+    /// TLS settings (the collector's `configtls` server keys, see `stratus-tls`);
+    /// absent means plaintext (h2c). Default: absent.
     #[serde(deserialize_with = "present")]
-    pub tls: Option<TlsConfig>,
+    pub tls: Option<TlsServerConfig>,
 }
 
 impl Default for GrpcConfig {
@@ -190,9 +192,10 @@ pub struct HttpConfig {
     pub max_request_body_size: u64,
     /// Whether HTTP headers are passed down the pipeline with the data. Default: `false`.
     pub include_metadata: bool,
-    /// TLS settings; absent means plaintext. Default: absent.
+    /// TLS settings (the collector's `configtls` server keys, see `stratus-tls`);
+    /// absent means plaintext. Default: absent.
     #[serde(deserialize_with = "present")]
-    pub tls: Option<TlsConfig>,
+    pub tls: Option<TlsServerConfig>,
     /// Cross-origin (browser) access. Default: absent (no CORS headers).
     #[serde(deserialize_with = "present")]
     pub cors: Option<CorsConfig>,
@@ -209,41 +212,6 @@ impl Default for HttpConfig {
             include_metadata: false,
             tls: None,
             cors: None,
-        }
-    }
-}
-
-/// `tls:` of a server: the certificate it presents and, for mutual TLS, the CA that
-/// client certificates must chain to.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct TlsConfig {
-    /// PEM file with the server certificate chain. Required. Default: empty.
-    pub cert_file: String,
-    /// PEM file with the server's private key. Required. Default: empty.
-    pub key_file: String,
-    /// PEM file of CA certificates; when set, clients must present a certificate
-    /// signed by one of them (mutual TLS). Default: empty (no client certificates).
-    pub ca_file: String,
-    /// Upstream's name for the client CA of mutual TLS; same effect as `ca_file`
-    /// (both may be given). Default: empty.
-    pub client_ca_file: String,
-    /// Lowest TLS version accepted: `1.2` or `1.3`. Default: `1.2`.
-    pub min_version: String,
-    /// Highest TLS version accepted: `1.2` or `1.3`; empty means the highest supported.
-    /// Default: empty.
-    pub max_version: String,
-}
-
-impl Default for TlsConfig {
-    fn default() -> Self {
-        TlsConfig {
-            cert_file: String::new(),
-            key_file: String::new(),
-            ca_file: String::new(),
-            client_ca_file: String::new(),
-            min_version: "1.2".into(),
-            max_version: String::new(),
         }
     }
 }
@@ -315,35 +283,6 @@ fn check_endpoint(path: &str, endpoint: &str, problems: &mut Vec<ConfigProblem>)
     }
 }
 
-fn check_tls(path: &str, tls: &TlsConfig, problems: &mut Vec<ConfigProblem>) {
-    for (key, value) in [("cert_file", &tls.cert_file), ("key_file", &tls.key_file)] {
-        if value.is_empty() {
-            problems.push(ConfigProblem::new(
-                format!("{path}::{key}"),
-                "is required when `tls` is set",
-            ));
-        }
-    }
-    let version = |key: &str, value: &str, problems: &mut Vec<ConfigProblem>| {
-        if !matches!(value, "1.2" | "1.3") {
-            problems.push(ConfigProblem::new(
-                format!("{path}::{key}"),
-                format!("unsupported TLS version `{value}`: use `1.2` or `1.3`"),
-            ));
-        }
-    };
-    version("min_version", &tls.min_version, problems);
-    if !tls.max_version.is_empty() {
-        version("max_version", &tls.max_version, problems);
-        if tls.min_version == "1.3" && tls.max_version == "1.2" {
-            problems.push(ConfigProblem::new(
-                format!("{path}::max_version"),
-                "must not be lower than `min_version`",
-            ));
-        }
-    }
-}
-
 impl Validate for Config {
     fn validate(&self) -> Vec<ConfigProblem> {
         let mut problems = Vec::new();
@@ -384,7 +323,10 @@ impl Validate for Config {
                 ));
             }
             if let Some(tls) = &g.tls {
-                check_tls("protocols::grpc::tls", tls, &mut problems);
+                problems.extend(stratus_tls::prefixed(
+                    "protocols::grpc::tls",
+                    tls.validate(),
+                ));
             }
         }
         if let Some(h) = &p.http {
@@ -417,7 +359,10 @@ impl Validate for Config {
                 ));
             }
             if let Some(tls) = &h.tls {
-                check_tls("protocols::http::tls", tls, &mut problems);
+                problems.extend(stratus_tls::prefixed(
+                    "protocols::http::tls",
+                    tls.validate(),
+                ));
             }
         }
         problems
@@ -502,7 +447,9 @@ mod tests {
             "grpc": {"endpoint": "nohost", "max_recv_msg_size_mib": 0, "transport": "unix",
                      "tls": {"min_version": "1.0"}},
             "http": {"endpoint": "localhost:99999", "traces_url_path": "v1/traces",
-                     "max_request_body_size": 0, "logs_url_path": "/v1/metrics"},
+                     "max_request_body_size": 0, "logs_url_path": "/v1/metrics",
+                     "tls": {"cert_file": "/c.pem", "key_file": "/k.pem",
+                             "cipher_suites": ["TLS_RSA_WITH_RC4_128_SHA"]}},
         }}))
         .unwrap_err();
         let paths: Vec<&str> = err.iter().map(|p| p.path.as_str()).collect();
@@ -519,8 +466,35 @@ mod tests {
                 "protocols::http::traces_url_path",
                 "protocols::http",
                 "protocols::http::max_request_body_size",
+                "protocols::http::tls::cipher_suites",
             ]
         );
+        assert!(
+            err[5]
+                .message
+                .contains("rustls speaks only TLS 1.2 and 1.3")
+        );
+    }
+
+    #[test]
+    fn tls_takes_the_collectors_configtls_server_keys() {
+        let c: Config = decode_config(&json!({"protocols": {"grpc": {"tls": {
+            "cert_pem": "-----BEGIN CERTIFICATE-----", "key_pem": "secret",
+            "client_ca_file": "/ca.pem", "client_ca_file_reload": true,
+            "include_system_ca_certs_pool": true, "reload_interval": "1h",
+            "min_version": "1.3", "cipher_suites": ["TLS_AES_128_GCM_SHA256"],
+        }}}}))
+        .unwrap();
+        let tls = c.protocols.grpc.unwrap().tls.unwrap();
+        assert_eq!(tls.reload_interval, Duration::from_secs(3600));
+        assert!(tls.requires_client_certificate());
+        // The key is a secret.
+        assert!(!format!("{tls:?}").contains("secret"));
+        let err = decode_config::<Config>(&json!({"protocols": {"http": {"tls": {
+            "cert_file": "/c.pem", "key_file": "/k.pem", "insecure_skip_verify": true,
+        }}}}))
+        .unwrap_err();
+        assert_eq!(err[0].path, "protocols::http::tls::insecure_skip_verify");
     }
 
     #[test]

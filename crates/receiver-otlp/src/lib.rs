@@ -32,8 +32,8 @@ mod intake;
 mod receiver;
 mod server;
 mod status;
-mod tls;
 
 pub use config::Config;
 pub use factory::OtlpReceiverFactory;
 pub use receiver::{DEFAULT_DRAIN_TIMEOUT, OtlpReceiver};
+pub use stratus_tls::TlsServerConfig;

@@ -9,16 +9,17 @@ use async_trait::async_trait;
 use stratus_core::factory::{BuildContext, SignalConsumers};
 use stratus_core::telemetry::ReceiverMetrics;
 use stratus_core::{Component, ComponentError, ComponentId, Host};
+use stratus_tls::TlsServerConfig;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+use tokio_rustls::TlsAcceptor;
 
 use crate::config::{Config, GrpcConfig, HttpConfig, MIB};
 use crate::grpc::{GrpcHandler, GrpcShared};
 use crate::http::{Cors, HttpHandler, HttpShared};
 use crate::intake::Intake;
 use crate::server::{self, ConnLimits, Server};
-use crate::tls;
 
 /// How long shutdown lets in-flight requests finish before closing their connections.
 pub const DEFAULT_DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
@@ -119,18 +120,27 @@ impl OtlpReceiver {
         })
     }
 
+    /// The TLS acceptor of the `tls` block at `path` (reads its files), offering `alpn`.
+    fn acceptor(
+        &self,
+        tls: Option<&TlsServerConfig>,
+        alpn: &[&[u8]],
+        path: &str,
+    ) -> Result<Option<TlsAcceptor>, ComponentError> {
+        let Some(tls) = tls else {
+            return Ok(None);
+        };
+        let config = tls
+            .server_config(alpn)
+            .map_err(|e| ComponentError::new(format!("receiver `{}`: {}", self.id, e.at(path))))?;
+        Ok(Some(TlsAcceptor::from(config)))
+    }
+
     /// Binds every listener (gRPC, HTTP); nothing is served until all are bound.
     async fn bind_all(&self) -> Result<(Option<Server>, Option<Server>), ComponentError> {
         let mut servers = (None, None);
         if let Some((cfg, _)) = &self.grpc {
-            let tls = match &cfg.tls {
-                Some(t) => Some(tls::acceptor(
-                    t,
-                    &[b"h2"],
-                    &format!("receiver `{}` gRPC", self.id),
-                )?),
-                None => None,
-            };
+            let tls = self.acceptor(cfg.tls.as_ref(), &[b"h2"], "protocols::grpc::tls")?;
             let sp = &cfg.keepalive.server_parameters;
             let mut builder = server::builder().http2_only();
             builder
@@ -156,14 +166,11 @@ impl OtlpReceiver {
             });
         }
         if let Some((cfg, _)) = &self.http {
-            let tls = match &cfg.tls {
-                Some(t) => Some(tls::acceptor(
-                    t,
-                    &[b"h2", b"http/1.1"],
-                    &format!("receiver `{}` HTTP", self.id),
-                )?),
-                None => None,
-            };
+            let tls = self.acceptor(
+                cfg.tls.as_ref(),
+                &[b"h2", b"http/1.1"],
+                "protocols::http::tls",
+            )?;
             servers.1 = Some(Server {
                 listener: self.bind("HTTP", &cfg.endpoint).await?,
                 tls,

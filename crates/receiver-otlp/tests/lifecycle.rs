@@ -408,6 +408,19 @@ async fn mutual_tls_requires_a_client_certificate() {
 }
 
 #[tokio::test]
+async fn tls_from_inline_pem_with_upstream_keys() {
+    let rec = Recorder::ok();
+    let read = |name: &str| std::fs::read_to_string(tls_file(name)).unwrap();
+    let tls = json!({"cert_pem": read("server.pem"), "key_pem": read("server.key"),
+                     "ca_pem": read("ca.pem"), "min_version": "1.3", "reload_interval": "1h"});
+    let r = start(local_config(json!({}), json!({"tls": tls})), all(&rec)).await;
+    // `ca_pem` on a server is a client CA, as `client_ca_file` is.
+    assert_eq!(tls_post(r.http(), false).await, None);
+    assert_eq!(tls_post(r.http(), true).await, Some(StatusCode::OK));
+    assert_eq!(rec.count(), 1);
+}
+
+#[tokio::test]
 async fn unreadable_tls_files_fail_start() {
     let tls = json!({"cert_file": tls_file("missing.pem"), "key_file": tls_file("server.key")});
     let config = stratus_core::factory::decode_config(
@@ -421,4 +434,5 @@ async fn unreadable_tls_files_fail_start() {
         .unwrap_err()
         .to_string();
     assert!(msg.contains("missing.pem"), "{msg}");
+    assert!(msg.contains("protocols::http::tls::cert_file"), "{msg}");
 }
