@@ -39,6 +39,40 @@ impl Compression {
     }
 }
 
+/// `compression_params`: how hard to compress (the collector's `configcompression`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CompressionParams {
+    /// Compression level. gzip: `1` (fastest) to `9` (smallest), `-1` or `0` for the
+    /// library default (6); zstd: any level, mapped to the nearest one zstd has
+    /// (`0` for its default, 3). Default `0`.
+    pub level: i32,
+}
+
+impl CompressionParams {
+    /// Problems of these params with `compression`, at `compression_params::level`.
+    fn validate(&self, compression: Compression) -> Vec<ConfigProblem> {
+        let level = self.level;
+        let message = match compression {
+            Compression::Gzip if level == -2 => Some(
+                "gzip level -2 (Huffman-only) is not supported by stratus; use 1 to 9".to_string(),
+            ),
+            Compression::Gzip if !(-1..=9).contains(&level) => Some(format!(
+                "gzip level {level} is out of range: use 1 (fastest) to 9 (smallest), or -1 \
+                 for the default"
+            )),
+            Compression::None if level != 0 => Some(format!(
+                "level {level} needs a compression: set `compression` to gzip or zstd"
+            )),
+            _ => None,
+        };
+        message
+            .map(|m| ConfigProblem::new("compression_params::level", m))
+            .into_iter()
+            .collect()
+    }
+}
+
 /// `keepalive`: HTTP/2 pings that keep an idle gRPC connection alive and detect a dead one.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -253,6 +287,8 @@ pub struct OtlpHttpConfig {
     pub encoding: Encoding,
     /// Body compression: `gzip`, `zstd` or `none`. Default `gzip`.
     pub compression: Compression,
+    /// Compression level (`level`). Default: the algorithm's own default.
+    pub compression_params: CompressionParams,
     /// Extra request headers. Values are secrets: never logged. Default: none.
     pub headers: BTreeMap<String, Secret>,
     /// TLS settings for `https://` URLs: the collector's `configtls` client keys (see
@@ -277,6 +313,7 @@ impl Default for OtlpHttpConfig {
             logs_endpoint: String::new(),
             encoding: Encoding::Proto,
             compression: Compression::Gzip,
+            compression_params: CompressionParams::default(),
             headers: BTreeMap::new(),
             tls: TlsClientConfig::default(),
             timeout: DEFAULT_HTTP_TIMEOUT,
@@ -355,6 +392,7 @@ impl Validate for OtlpHttpConfig {
                 problems.push(ConfigProblem::new(key, e));
             }
         }
+        problems.extend(self.compression_params.validate(self.compression));
         problems.extend(stratus_tls::prefixed("tls", self.tls.validate()));
         problems.extend(validate_headers(&self.headers, false));
         problems.extend(validate_shared(&self.retry_on_failure, &self.sending_queue));
@@ -511,5 +549,47 @@ mod tests {
         }))
         .unwrap_err();
         assert_eq!(e[0].path, "timeout");
+    }
+
+    #[test]
+    fn compression_params_follow_configcompression() {
+        let decode = |v: serde_json::Value| {
+            let mut base = json!({"endpoint": "http://c:4318"});
+            base.as_object_mut()
+                .unwrap()
+                .extend(v.as_object().unwrap().clone());
+            decode_config::<OtlpHttpConfig>(&base)
+        };
+        for (compression, level) in [("gzip", 1), ("gzip", 9), ("gzip", -1), ("zstd", 3)] {
+            let c =
+                decode(json!({"compression": compression, "compression_params": {"level": level}}))
+                    .unwrap_or_else(|e| panic!("{compression} {level}: {e:?}"));
+            assert_eq!(c.compression_params.level, level);
+        }
+        assert_eq!(decode(json!({})).unwrap().compression_params.level, 0);
+        let cases = [
+            (
+                json!({"compression": "gzip", "compression_params": {"level": 10}}),
+                "gzip level 10 is out of range: use 1 (fastest) to 9 (smallest), or -1 for the default",
+            ),
+            (
+                json!({"compression": "gzip", "compression_params": {"level": -2}}),
+                "gzip level -2 (Huffman-only) is not supported by stratus; use 1 to 9",
+            ),
+            (
+                json!({"compression": "none", "compression_params": {"level": 3}}),
+                "level 3 needs a compression: set `compression` to gzip or zstd",
+            ),
+        ];
+        for (config, message) in cases {
+            let e = decode(config.clone()).unwrap_err();
+            assert_eq!(
+                e,
+                vec![ConfigProblem::new("compression_params::level", message)],
+                "{config}"
+            );
+        }
+        let e = decode(json!({"compression_params": {"levle": 3}})).unwrap_err();
+        assert_eq!(e[0].path, "compression_params::levle");
     }
 }

@@ -43,19 +43,26 @@ pub struct HttpRequest {
     pub body: Bytes,
 }
 
-/// Compresses a body.
-pub fn compress(compression: Compression, body: Vec<u8>) -> std::io::Result<Vec<u8>> {
+/// Compresses a body at `level` (`0`: the algorithm's default; see
+/// [`crate::config::CompressionParams`]).
+pub fn compress(compression: Compression, level: i32, body: Vec<u8>) -> std::io::Result<Vec<u8>> {
     match compression {
         Compression::None => Ok(body),
         Compression::Gzip => {
-            let mut encoder = flate2::write::GzEncoder::new(
-                Vec::with_capacity(body.len() / 4 + 64),
-                flate2::Compression::default(),
-            );
+            let level = match u32::try_from(level) {
+                Ok(l @ 1..=9) => flate2::Compression::new(l),
+                _ => flate2::Compression::default(),
+            };
+            let mut encoder =
+                flate2::write::GzEncoder::new(Vec::with_capacity(body.len() / 4 + 64), level);
             encoder.write_all(&body)?;
             encoder.finish()
         }
-        Compression::Zstd => zstd::bulk::compress(&body, 0),
+        Compression::Zstd => {
+            let range = zstd::compression_level_range();
+            let level = level.clamp(*range.start(), *range.end());
+            zstd::bulk::compress(&body, level)
+        }
     }
 }
 
@@ -174,6 +181,7 @@ pub struct HttpSender {
     urls: [Option<Uri>; 3],
     encoding: Encoding,
     compression: Compression,
+    compression_level: i32,
     headers: HeaderMap,
 }
 
@@ -254,6 +262,7 @@ impl HttpSender {
             urls,
             encoding: config.encoding,
             compression: config.compression,
+            compression_level: config.compression_params.level,
             headers,
         })
     }
@@ -272,7 +281,7 @@ impl Sender for HttpSender {
             Encoding::Proto => encode_payload(data.payload).to_vec(),
             Encoding::Json => stratus_core::pdata::json::encode_request(&data.payload),
         };
-        let body = compress(self.compression, raw)
+        let body = compress(self.compression, self.compression_level, raw)
             .map_err(|e| ConsumeError::permanent(format!("compressing the request failed: {e}")))?;
         Ok(HttpRequest {
             signal,
@@ -508,15 +517,34 @@ mod tests {
     }
 
     #[test]
-    fn compression_round_trips() {
-        let body = b"hello hello hello hello".to_vec();
-        let gz = compress(Compression::Gzip, body.clone()).unwrap();
-        let mut out = Vec::new();
-        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(gz.as_slice()), &mut out)
-            .unwrap();
-        assert_eq!(out, body);
-        let z = compress(Compression::Zstd, body.clone()).unwrap();
-        assert_eq!(zstd::decode_all(z.as_slice()).unwrap(), body);
-        assert_eq!(compress(Compression::None, body.clone()).unwrap(), body);
+    fn compression_round_trips_at_every_level() {
+        let body = b"hello hello hello hello ".repeat(200);
+        let gunzip = |gz: &[u8]| {
+            let mut out = Vec::new();
+            std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(gz), &mut out).unwrap();
+            out
+        };
+        for level in [-1, 0, 1, 9] {
+            let gz = compress(Compression::Gzip, level, body.clone()).unwrap();
+            assert_eq!(gunzip(&gz), body, "gzip level {level}");
+        }
+        // The level is really applied: 1 (fastest) and 9 (smallest) differ.
+        let fast = compress(Compression::Gzip, 1, body.clone()).unwrap();
+        let small = compress(Compression::Gzip, 9, body.clone()).unwrap();
+        assert!(
+            small.len() < fast.len(),
+            "{} vs {}",
+            small.len(),
+            fast.len()
+        );
+        for level in [0, 1, 3, 19, 1000, -1000] {
+            let z = compress(Compression::Zstd, level, body.clone()).unwrap();
+            assert_eq!(
+                zstd::decode_all(z.as_slice()).unwrap(),
+                body,
+                "zstd {level}"
+            );
+        }
+        assert_eq!(compress(Compression::None, 0, body.clone()).unwrap(), body);
     }
 }
