@@ -397,3 +397,13 @@ fn config_defaults_and_problems() {
         .unwrap_err();
     assert_eq!(problems[0].path, "priority_levels");
 }
+
+#[tokio::test]
+async fn conformance() {
+    stratus_testkit::conformance::connector(&FailoverConnectorFactory)
+        .config_for(
+            |to| serde_json::json!({"priority_levels": [[format!("{to}/a")], [format!("{to}/b")]]}),
+        )
+        .default_config_rejected(&["priority_levels"])
+        .await;
+}

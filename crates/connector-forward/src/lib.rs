@@ -221,4 +221,9 @@ mod tests {
         assert!(f.routes().iter().all(|(a, b, _)| a == b));
         assert_eq!(f.routes().len(), 3);
     }
+
+    #[tokio::test]
+    async fn conformance() {
+        stratus_testkit::conformance::connector(&ForwardConnectorFactory).await;
+    }
 }

@@ -286,6 +286,11 @@ async fn writer_output_and_sampling() {
 }
 
 #[tokio::test]
+async fn conformance() {
+    stratus_testkit::conformance::exporter(&DebugExporterFactory).await;
+}
+
+#[tokio::test]
 async fn factory_info_and_bad_config() {
     let f = DebugExporterFactory;
     assert_eq!(f.type_name(), "debug");

@@ -284,6 +284,15 @@ async fn start_fails_when_the_file_cannot_be_opened() {
 }
 
 #[tokio::test]
+async fn conformance() {
+    let dir = tempfile::tempdir().unwrap();
+    stratus_testkit::conformance::exporter(&FileExporterFactory)
+        .config(json!({"path": dir.path().join("out.jsonl")}))
+        .default_config_rejected(&["path"])
+        .await;
+}
+
+#[tokio::test]
 async fn factory_info_and_config_errors() {
     let f = FileExporterFactory;
     assert_eq!(f.type_name(), "file");

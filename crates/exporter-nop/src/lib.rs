@@ -133,4 +133,9 @@ mod tests {
         );
         assert!(Signal::ALL.iter().all(|s| f.supports(*s)));
     }
+
+    #[tokio::test]
+    async fn conformance() {
+        stratus_testkit::conformance::exporter(&NopExporterFactory).await;
+    }
 }

@@ -217,6 +217,11 @@ fn factory_describes_the_batch_processor() {
 }
 
 #[tokio::test]
+async fn conformance() {
+    stratus_testkit::conformance::processor(&BatchProcessorFactory).await;
+}
+
+#[tokio::test]
 async fn build_rejects_an_invalid_config() {
     let ctx = BuildContext::new(
         "batch/x".parse().unwrap(),

@@ -243,6 +243,14 @@ async fn start_measures_at_once_and_fails_when_memory_cannot_be_read() {
     s.limiter.shutdown().await.unwrap();
 }
 
+#[tokio::test]
+async fn conformance() {
+    stratus_testkit::conformance::processor(&MemoryLimiterProcessorFactory)
+        .config(json!({"check_interval": "1s", "limit_mib": 1_000_000}))
+        .default_config_rejected(&["check_interval", "limit_mib"])
+        .await;
+}
+
 #[test]
 fn factory_describes_the_memory_limiter() {
     let f = MemoryLimiterProcessorFactory;

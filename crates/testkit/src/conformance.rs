@@ -5,7 +5,7 @@
 //! adjust it first. It panics with a message naming the component and the broken
 //! rule.
 //!
-//! ```ignore
+//! ```text
 //! #[tokio::test]
 //! async fn conformance() {
 //!     stratus_testkit::conformance::exporter(&NopExporterFactory).await;
@@ -14,7 +14,7 @@
 //!
 //! More examples, one per kind:
 //!
-//! ```ignore
+//! ```text
 //! use stratus_testkit::conformance;
 //! use stratus_testkit::net::free_endpoint;
 //!
