@@ -82,9 +82,9 @@ impl Sender for NopSender {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use stratus_core::pdata::trace::{ResourceSpans, ScopeSpans, Span};
     use stratus_core::telemetry::Registry;
-    use stratus_core::{ComponentId, Host, Payload};
+    use stratus_core::{ComponentId, Host};
+    use stratus_testkit::otlp::sample_spans;
 
     #[tokio::test]
     async fn drops_everything_and_counts_it_as_sent() {
@@ -99,14 +99,7 @@ mod tests {
             .await
             .unwrap();
         exp.start(&Host::ready()).await.unwrap();
-        let spans = Payload::Traces(vec![ResourceSpans {
-            scope_spans: vec![ScopeSpans {
-                spans: vec![Span::default(); 4],
-                ..Default::default()
-            }],
-            ..Default::default()
-        }]);
-        exp.consume(Telemetry::new(spans)).await.unwrap();
+        exp.consume(sample_spans(4)).await.unwrap();
         exp.consume(Telemetry::empty(Signal::Logs)).await.unwrap();
         exp.shutdown().await.unwrap();
         exp.shutdown().await.unwrap();
