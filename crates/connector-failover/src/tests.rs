@@ -1,77 +1,33 @@
-use std::sync::atomic::{AtomicBool, Ordering};
-
 use super::*;
 use serde_json::Value;
+use stratus_core::ComponentId;
 use stratus_core::factory::{ConnectorFactory, FactoryInfo, decode_config};
-use stratus_core::pdata::trace::{ResourceSpans, ScopeSpans, Span};
 use stratus_core::telemetry::Registry;
-use stratus_core::{ComponentId, Payload};
+use stratus_testkit::RecordingConsumer;
+use stratus_testkit::otlp::sample_spans;
 
-/// A pipeline head that takes batches while up and refuses them while down.
-struct Sink {
-    up: AtomicBool,
-    permanent: bool,
-    taken: Mutex<Vec<usize>>,
-    attempts: Mutex<usize>,
-}
-
-impl Sink {
-    fn new(up: bool) -> Arc<Sink> {
-        Arc::new(Sink {
-            up: AtomicBool::new(up),
-            permanent: false,
-            taken: Mutex::new(Vec::new()),
-            attempts: Mutex::new(0),
-        })
-    }
-    fn permanent() -> Arc<Sink> {
-        Arc::new(Sink {
-            up: AtomicBool::new(false),
-            permanent: true,
-            taken: Mutex::new(Vec::new()),
-            attempts: Mutex::new(0),
-        })
-    }
-    fn set_up(&self, up: bool) {
-        self.up.store(up, Ordering::SeqCst);
-    }
-    fn taken(&self) -> Vec<usize> {
-        self.taken.lock().unwrap().clone()
-    }
-    fn attempts(&self) -> usize {
-        *self.attempts.lock().unwrap()
+/// A pipeline head that takes batches while up and refuses them (retryably) while down.
+fn sink(up: bool) -> Arc<RecordingConsumer> {
+    if up {
+        RecordingConsumer::new()
+    } else {
+        RecordingConsumer::refusing(ConsumeError::retryable("connection refused"))
     }
 }
 
-#[async_trait]
-impl Consumer for Sink {
-    async fn consume(&self, data: Telemetry) -> Result<(), ConsumeError> {
-        *self.attempts.lock().unwrap() += 1;
-        if self.up.load(Ordering::SeqCst) {
-            self.taken.lock().unwrap().push(data.item_count());
-            Ok(())
-        } else if self.permanent {
-            Err(ConsumeError::permanent("rejected"))
-        } else {
-            Err(ConsumeError::retryable("connection refused"))
-        }
-    }
+/// A pipeline head that refuses every batch permanently until told otherwise.
+fn rejecting() -> Arc<RecordingConsumer> {
+    RecordingConsumer::refusing(ConsumeError::permanent("rejected"))
 }
 
 /// A batch whose span count identifies it.
 fn batch(n: usize) -> Telemetry {
-    Telemetry::new(Payload::Traces(vec![ResourceSpans {
-        scope_spans: vec![ScopeSpans {
-            spans: vec![Span::default(); n],
-            ..Default::default()
-        }],
-        ..Default::default()
-    }]))
+    sample_spans(n)
 }
 
 async fn build(
     raw: Value,
-    sinks: &[(&str, &Arc<Sink>)],
+    sinks: &[(&str, &Arc<RecordingConsumer>)],
     registry: &Registry,
 ) -> Result<Arc<dyn Exporter>, ComponentError> {
     let ctx = BuildContext::new(
@@ -108,7 +64,7 @@ fn series(registry: &Registry, name: &str) -> String {
 #[tokio::test(start_paused = true)]
 async fn failed_level_hands_the_same_batch_to_the_next_level() {
     let registry = Registry::new();
-    let (a, b) = (Sink::new(false), Sink::new(true));
+    let (a, b) = (sink(false), sink(true));
     let f = build(
         two_levels(),
         &[("traces/a", &a), ("traces/b", &b)],
@@ -118,15 +74,15 @@ async fn failed_level_hands_the_same_batch_to_the_next_level() {
     .unwrap();
     f.consume(batch(1)).await.unwrap();
     assert_eq!(
-        b.taken(),
+        b.batch_sizes(),
         vec![1],
         "the refused batch went to the next level"
     );
-    assert_eq!(a.attempts(), 1);
+    assert_eq!(a.calls(), 1);
     // Now on level 1: the primary is not tried on every batch.
     f.consume(batch(2)).await.unwrap();
-    assert_eq!(a.attempts(), 1);
-    assert_eq!(b.taken(), vec![1, 2]);
+    assert_eq!(a.calls(), 1);
+    assert_eq!(b.batch_sizes(), vec![1, 2]);
     assert_eq!(series(&registry, "stratus_connector_failover_level{"), "1");
     assert_eq!(
         series(&registry, "stratus_connector_failover_switches{"),
@@ -137,7 +93,7 @@ async fn failed_level_hands_the_same_batch_to_the_next_level() {
 #[tokio::test(start_paused = true)]
 async fn permanent_errors_also_fail_over() {
     let registry = Registry::new();
-    let (a, b) = (Sink::permanent(), Sink::new(true));
+    let (a, b) = (rejecting(), sink(true));
     let f = build(
         two_levels(),
         &[("traces/a", &a), ("traces/b", &b)],
@@ -146,13 +102,13 @@ async fn permanent_errors_also_fail_over() {
     .await
     .unwrap();
     f.consume(batch(5)).await.unwrap();
-    assert_eq!(b.taken(), vec![5]);
+    assert_eq!(b.batch_sizes(), vec![5]);
 }
 
 #[tokio::test(start_paused = true)]
 async fn every_level_refusing_fails_the_call_and_restarts_from_the_top() {
     let registry = Registry::new();
-    let (a, b) = (Sink::permanent(), Sink::new(false));
+    let (a, b) = (rejecting(), sink(false));
     let f = build(
         two_levels(),
         &[("traces/a", &a), ("traces/b", &b)],
@@ -164,11 +120,11 @@ async fn every_level_refusing_fails_the_call_and_restarts_from_the_top() {
     assert!(!err.is_permanent(), "one level was retryable: {err:?}");
     assert!(err.message().contains("connection refused"), "{err}");
     // The next batch starts at the top again.
-    a.set_up(true);
+    a.accept_all();
     f.consume(batch(2)).await.unwrap();
-    assert_eq!(a.taken(), vec![2]);
+    assert_eq!(a.batch_sizes(), vec![2]);
 
-    let (c, d) = (Sink::permanent(), Sink::permanent());
+    let (c, d) = (rejecting(), rejecting());
     let f = build(
         two_levels(),
         &[("traces/a", &c), ("traces/b", &d)],
@@ -182,7 +138,7 @@ async fn every_level_refusing_fails_the_call_and_restarts_from_the_top() {
 #[tokio::test(start_paused = true)]
 async fn returns_to_the_primary_after_retry_interval() {
     let registry = Registry::new();
-    let (a, b) = (Sink::new(false), Sink::new(true));
+    let (a, b) = (sink(false), sink(true));
     let f = build(
         two_levels(),
         &[("traces/a", &a), ("traces/b", &b)],
@@ -191,17 +147,17 @@ async fn returns_to_the_primary_after_retry_interval() {
     .await
     .unwrap();
     f.consume(batch(1)).await.unwrap();
-    a.set_up(true);
+    a.accept_all();
     // Before retry_interval the primary is left alone.
     tokio::time::advance(Duration::from_secs(9)).await;
     f.consume(batch(2)).await.unwrap();
-    assert_eq!(b.taken(), vec![1, 2]);
-    assert!(a.taken().is_empty());
+    assert_eq!(b.batch_sizes(), vec![1, 2]);
+    assert!(a.batch_sizes().is_empty());
     tokio::time::advance(Duration::from_secs(1)).await;
     f.consume(batch(3)).await.unwrap();
     f.consume(batch(4)).await.unwrap();
-    assert_eq!(a.taken(), vec![3, 4], "back on the primary");
-    assert_eq!(b.taken(), vec![1, 2]);
+    assert_eq!(a.batch_sizes(), vec![3, 4], "back on the primary");
+    assert_eq!(b.batch_sizes(), vec![1, 2]);
     assert_eq!(series(&registry, "stratus_connector_failover_level{"), "0");
     assert_eq!(
         series(&registry, "stratus_connector_failover_switches{"),
@@ -212,7 +168,7 @@ async fn returns_to_the_primary_after_retry_interval() {
 #[tokio::test(start_paused = true)]
 async fn a_failed_retry_still_delivers_to_the_current_level() {
     let registry = Registry::new();
-    let (a, b) = (Sink::new(false), Sink::new(true));
+    let (a, b) = (sink(false), sink(true));
     let f = build(
         two_levels(),
         &[("traces/a", &a), ("traces/b", &b)],
@@ -223,21 +179,21 @@ async fn a_failed_retry_still_delivers_to_the_current_level() {
     f.consume(batch(1)).await.unwrap();
     tokio::time::advance(Duration::from_secs(10)).await;
     f.consume(batch(2)).await.unwrap();
-    assert_eq!(a.attempts(), 2, "the primary was tried again");
+    assert_eq!(a.calls(), 2, "the primary was tried again");
     assert_eq!(
-        b.taken(),
+        b.batch_sizes(),
         vec![1, 2],
         "and the batch went on to the secondary"
     );
     // The next attempt waits a whole retry_interval again.
     f.consume(batch(3)).await.unwrap();
-    assert_eq!(a.attempts(), 2);
+    assert_eq!(a.calls(), 2);
 }
 
 #[tokio::test(start_paused = true)]
 async fn gives_up_on_a_level_after_max_retries() {
     let registry = Registry::new();
-    let (a, b) = (Sink::new(false), Sink::new(true));
+    let (a, b) = (sink(false), sink(true));
     let f = build(
         two_levels(),
         &[("traces/a", &a), ("traces/b", &b)],
@@ -251,14 +207,14 @@ async fn gives_up_on_a_level_after_max_retries() {
         f.consume(batch(1)).await.unwrap();
     }
     // One first failure, then max_retries (3) attempts to go back.
-    assert_eq!(a.attempts(), 4);
-    assert_eq!(b.taken().len(), 7);
+    assert_eq!(a.calls(), 4);
+    assert_eq!(b.batch_sizes().len(), 7);
 }
 
 #[tokio::test(start_paused = true)]
 async fn unlimited_retries_with_zero() {
     let registry = Registry::new();
-    let (a, b) = (Sink::new(false), Sink::new(true));
+    let (a, b) = (sink(false), sink(true));
     let mut raw = two_levels();
     raw["max_retries"] = 0.into();
     let f = build(raw, &[("traces/a", &a), ("traces/b", &b)], &registry)
@@ -269,13 +225,13 @@ async fn unlimited_retries_with_zero() {
         tokio::time::advance(Duration::from_secs(10)).await;
         f.consume(batch(1)).await.unwrap();
     }
-    assert_eq!(a.attempts(), 13);
+    assert_eq!(a.calls(), 13);
 }
 
 #[tokio::test(start_paused = true)]
 async fn tries_higher_levels_one_at_a_time_with_retry_gap() {
     let registry = Registry::new();
-    let (a, b, c) = (Sink::new(false), Sink::new(false), Sink::new(true));
+    let (a, b, c) = (sink(false), sink(false), sink(true));
     let raw = serde_json::json!({
         "priority_levels": [["traces/a"], ["traces/b"], ["traces/c"]],
         "retry_interval": "10s",
@@ -289,32 +245,32 @@ async fn tries_higher_levels_one_at_a_time_with_retry_gap() {
     .await
     .unwrap();
     f.consume(batch(1)).await.unwrap();
-    assert_eq!(c.taken(), vec![1]);
-    assert_eq!((a.attempts(), b.attempts()), (1, 1));
-    b.set_up(true);
+    assert_eq!(c.batch_sizes(), vec![1]);
+    assert_eq!((a.calls(), b.calls()), (1, 1));
+    b.accept_all();
     tokio::time::advance(Duration::from_secs(10)).await;
     f.consume(batch(2)).await.unwrap();
     // The top level was tried first and failed; level 1 waits for retry_gap.
-    assert_eq!((a.attempts(), b.attempts()), (2, 1));
-    assert_eq!(c.taken(), vec![1, 2]);
+    assert_eq!((a.calls(), b.calls()), (2, 1));
+    assert_eq!(c.batch_sizes(), vec![1, 2]);
     f.consume(batch(3)).await.unwrap();
-    assert_eq!(b.attempts(), 1);
+    assert_eq!(b.calls(), 1);
     tokio::time::advance(Duration::from_secs(1)).await;
     f.consume(batch(4)).await.unwrap();
-    assert_eq!(b.taken(), vec![4], "back on level 1");
+    assert_eq!(b.batch_sizes(), vec![4], "back on level 1");
     f.consume(batch(5)).await.unwrap();
-    assert_eq!(b.taken(), vec![4, 5]);
+    assert_eq!(b.batch_sizes(), vec![4, 5]);
     // Level 0 is still tried every retry_interval.
-    a.set_up(true);
+    a.accept_all();
     tokio::time::advance(Duration::from_secs(10)).await;
     f.consume(batch(6)).await.unwrap();
-    assert_eq!(a.taken(), vec![6]);
+    assert_eq!(a.batch_sizes(), vec![6]);
 }
 
 #[tokio::test]
 async fn a_level_fails_when_any_of_its_pipelines_fails() {
     let registry = Registry::new();
-    let (a1, a2, b) = (Sink::new(true), Sink::new(false), Sink::new(true));
+    let (a1, a2, b) = (sink(true), sink(false), sink(true));
     let raw = serde_json::json!({"priority_levels": [["traces/a1", "traces/a2"], ["traces/b"]]});
     let f = build(
         raw,
@@ -325,17 +281,17 @@ async fn a_level_fails_when_any_of_its_pipelines_fails() {
     .unwrap();
     f.consume(batch(1)).await.unwrap();
     assert_eq!(
-        a1.taken(),
+        a1.batch_sizes(),
         vec![1],
         "the healthy pipeline of the level got it"
     );
-    assert_eq!(b.taken(), vec![1], "and the next level too");
+    assert_eq!(b.batch_sizes(), vec![1], "and the next level too");
 }
 
 #[tokio::test]
 async fn build_checks_the_pipelines() {
     let registry = Registry::new();
-    let (a, b) = (Sink::new(true), Sink::new(true));
+    let (a, b) = (sink(true), sink(true));
     let err = build(two_levels(), &[("traces/a", &a)], &registry)
         .await
         .err()
@@ -398,4 +354,14 @@ fn config_defaults_and_problems() {
         .check_config(&serde_json::json!({"priority_levels": "traces"}))
         .unwrap_err();
     assert_eq!(problems[0].path, "priority_levels");
+}
+
+#[tokio::test]
+async fn conformance() {
+    stratus_testkit::conformance::connector(&FailoverConnectorFactory)
+        .config_for(
+            |to| serde_json::json!({"priority_levels": [[format!("{to}/a")], [format!("{to}/b")]]}),
+        )
+        .default_config_rejected(&["priority_levels"])
+        .await;
 }

@@ -88,24 +88,11 @@ impl Component for Forward {}
 mod tests {
     use super::*;
     use serde_json::Value;
-    use std::sync::Mutex;
+    use stratus_core::ComponentId;
     use stratus_core::factory::{ConnectorFactory, FactoryInfo};
     use stratus_core::telemetry::Registry;
-    use stratus_core::{ComponentId, Payload};
-
-    #[derive(Default)]
-    struct Sink {
-        items: Mutex<Vec<usize>>,
-        fail: Option<ConsumeError>,
-    }
-
-    #[async_trait]
-    impl Consumer for Sink {
-        async fn consume(&self, data: Telemetry) -> Result<(), ConsumeError> {
-            self.items.lock().unwrap().push(data.item_count());
-            self.fail.clone().map_or(Ok(()), Err)
-        }
-    }
+    use stratus_testkit::RecordingConsumer;
+    use stratus_testkit::otlp::sample_spans as spans;
 
     fn ctx() -> BuildContext {
         BuildContext::new(
@@ -115,21 +102,10 @@ mod tests {
         )
     }
 
-    fn spans(n: usize) -> Telemetry {
-        use stratus_core::pdata::trace::{ResourceSpans, ScopeSpans, Span};
-        Telemetry::new(Payload::Traces(vec![ResourceSpans {
-            scope_spans: vec![ScopeSpans {
-                spans: vec![Span::default(); n],
-                ..Default::default()
-            }],
-            ..Default::default()
-        }]))
-    }
-
     #[tokio::test]
     async fn passes_data_to_every_receiving_pipeline() {
-        let a = Arc::new(Sink::default());
-        let b = Arc::new(Sink::default());
+        let a = RecordingConsumer::new();
+        let b = RecordingConsumer::new();
         let fwd = ForwardConnectorFactory
             .build(
                 ctx(),
@@ -144,16 +120,13 @@ mod tests {
             .await
             .unwrap();
         fwd.consume(spans(3)).await.unwrap();
-        assert_eq!(*a.items.lock().unwrap(), vec![3]);
-        assert_eq!(*b.items.lock().unwrap(), vec![3]);
+        assert_eq!(a.batch_sizes(), [3]);
+        assert_eq!(b.batch_sizes(), [3]);
     }
 
     #[tokio::test]
     async fn downstream_errors_reach_the_sender() {
-        let a = Arc::new(Sink {
-            fail: Some(ConsumeError::retryable("full")),
-            ..Default::default()
-        });
+        let a = RecordingConsumer::refusing(ConsumeError::retryable("full"));
         let fwd = ForwardConnectorFactory
             .build(
                 ctx(),
@@ -170,7 +143,7 @@ mod tests {
 
     #[tokio::test]
     async fn refuses_bad_builds() {
-        let a: BoxConsumer = Arc::new(Sink::default());
+        let a: BoxConsumer = RecordingConsumer::new();
         let err = ForwardConnectorFactory
             .build(
                 ctx(),
@@ -202,5 +175,10 @@ mod tests {
         );
         assert!(f.routes().iter().all(|(a, b, _)| a == b));
         assert_eq!(f.routes().len(), 3);
+    }
+
+    #[tokio::test]
+    async fn conformance() {
+        stratus_testkit::conformance::connector(&ForwardConnectorFactory).await;
     }
 }

@@ -6,18 +6,14 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::json;
 use stratus_core::factory::{BuildContext, ExporterFactory, FactoryInfo};
-use stratus_core::pdata::common::{AnyValue, KeyValue, any_value};
-use stratus_core::pdata::logs::{LogRecord, ResourceLogs, ScopeLogs};
-use stratus_core::pdata::metrics::{
-    Histogram, HistogramDataPoint, Metric, NumberDataPoint, ResourceMetrics, ScopeMetrics, Sum,
-    metric, number_data_point,
-};
-use stratus_core::pdata::resource::Resource;
-use stratus_core::pdata::trace::{ResourceSpans, ScopeSpans, Span, Status, span};
 use stratus_core::telemetry::Registry;
 use stratus_core::{ComponentId, Host, Payload, Signal, Telemetry};
 use stratus_exporter_debug::{DebugConfig, DebugExporterFactory, DebugSender, Output, Verbosity};
 use stratus_exporter_helper::Sender;
+use stratus_testkit::otlp::{
+    self, SeverityNumber, SpanKind, histogram, histogram_point, log, number_point, span, sum,
+    traces,
+};
 
 #[derive(Clone, Default)]
 struct Buf(Arc<Mutex<Vec<u8>>>);
@@ -45,112 +41,45 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Buf {
     }
 }
 
-fn kv(key: &str, value: any_value::Value) -> KeyValue {
-    KeyValue {
-        key: key.into(),
-        value: Some(AnyValue { value: Some(value) }),
-        ..Default::default()
-    }
-}
-
-fn resource() -> Option<Resource> {
-    Some(Resource {
-        attributes: vec![kv(
-            "service.name",
-            any_value::Value::StringValue("checkout".into()),
-        )],
-        ..Default::default()
-    })
-}
+const RESOURCE: [(&str, &str); 1] = [("service.name", "checkout")];
 
 fn spans() -> Payload {
-    Payload::Traces(vec![ResourceSpans {
-        resource: resource(),
-        scope_spans: vec![ScopeSpans {
-            spans: (1..=3u8)
-                .map(|i| Span {
-                    trace_id: vec![0xab; 16],
-                    span_id: vec![i; 8],
-                    name: format!("GET /orders/{i}"),
-                    kind: 2,
-                    start_time_unix_nano: 1_714_557_600_001_000_000,
-                    attributes: vec![kv("http.status_code", any_value::Value::IntValue(200))],
-                    status: Some(Status {
-                        code: 2,
-                        message: "boom".into(),
-                    }),
-                    events: vec![span::Event {
-                        name: "cache.miss".into(),
-                        ..Default::default()
-                    }],
-                    ..Default::default()
-                })
-                .collect(),
-            ..Default::default()
-        }],
-        ..Default::default()
-    }])
+    traces()
+        .resource(RESOURCE)
+        .spans((1..=3u8).map(|i| {
+            span(format!("GET /orders/{i}"))
+                .trace_id([0xab; 16])
+                .span_id([i; 8])
+                .kind(SpanKind::Server)
+                .start(1_714_557_600_001_000_000)
+                .attr("http.status_code", 200)
+                .error("boom")
+                .event("cache.miss")
+        }))
+        .payload()
 }
 
 fn metrics() -> Payload {
-    Payload::Metrics(vec![ResourceMetrics {
-        resource: resource(),
-        scope_metrics: vec![ScopeMetrics {
-            metrics: vec![
-                Metric {
-                    name: "requests".into(),
-                    data: Some(metric::Data::Sum(Sum {
-                        data_points: vec![NumberDataPoint {
-                            attributes: vec![kv(
-                                "route",
-                                any_value::Value::StringValue("/a".into()),
-                            )],
-                            value: Some(number_data_point::Value::AsInt(42)),
-                            ..Default::default()
-                        }],
-                        aggregation_temporality: 2,
-                        is_monotonic: true,
-                    })),
-                    ..Default::default()
-                },
-                Metric {
-                    name: "latency".into(),
-                    data: Some(metric::Data::Histogram(Histogram {
-                        data_points: vec![HistogramDataPoint {
-                            count: 5,
-                            sum: Some(12.5),
-                            explicit_bounds: vec![1.0, 10.0],
-                            bucket_counts: vec![1, 3, 1],
-                            ..Default::default()
-                        }],
-                        aggregation_temporality: 1,
-                    })),
-                    ..Default::default()
-                },
-            ],
-            ..Default::default()
-        }],
-        ..Default::default()
-    }])
+    otlp::metrics()
+        .resource(RESOURCE)
+        .metric(sum("requests").point(number_point(42).attr("route", "/a")))
+        .metric(
+            histogram("latency")
+                .delta()
+                .point(histogram_point([1, 3, 1]).bounds([1.0, 10.0]).sum(12.5)),
+        )
+        .payload()
 }
 
 fn logs() -> Payload {
-    Payload::Logs(vec![ResourceLogs {
-        resource: resource(),
-        scope_logs: vec![ScopeLogs {
-            log_records: vec![LogRecord {
-                severity_number: 13,
-                severity_text: "WARN".into(),
-                body: Some(AnyValue {
-                    value: Some(any_value::Value::StringValue("disk almost full".into())),
-                }),
-                attributes: vec![kv("disk", any_value::Value::StringValue("/dev/sda".into()))],
-                ..Default::default()
-            }],
-            ..Default::default()
-        }],
-        ..Default::default()
-    }])
+    otlp::logs()
+        .resource(RESOURCE)
+        .record(
+            log("disk almost full")
+                .severity(SeverityNumber::Warn)
+                .attr("disk", "/dev/sda"),
+        )
+        .payload()
 }
 
 fn ctx(registry: &Registry) -> BuildContext {
@@ -283,6 +212,11 @@ async fn writer_output_and_sampling() {
     sender.send(&request).await.unwrap();
     sender.send(&request).await.unwrap();
     assert_eq!(buf.text().len(), before);
+}
+
+#[tokio::test]
+async fn conformance() {
+    stratus_testkit::conformance::exporter(&DebugExporterFactory).await;
 }
 
 #[tokio::test]

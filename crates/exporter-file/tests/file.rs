@@ -6,17 +6,11 @@ use std::sync::Arc;
 
 use serde_json::json;
 use stratus_core::factory::{BuildContext, Exporter, ExporterFactory, FactoryInfo};
-use stratus_core::pdata::common::{AnyValue, KeyValue, any_value};
-use stratus_core::pdata::logs::{LogRecord, ResourceLogs, ScopeLogs};
-use stratus_core::pdata::metrics::{
-    Gauge, Metric, NumberDataPoint, ResourceMetrics, ScopeMetrics, metric, number_data_point,
-};
-use stratus_core::pdata::resource::Resource;
-use stratus_core::pdata::trace::{ResourceSpans, ScopeSpans, Span};
 use stratus_core::telemetry::Registry;
 use stratus_core::{ComponentId, Host, Payload, Signal, Telemetry};
 use stratus_exporter_file::writer::backups;
 use stratus_exporter_file::{FileCompression, FileExporterFactory, Format, read_file};
+use stratus_testkit::otlp::{self, SeverityNumber, gauge, number_point, span, traces};
 
 fn ctx(registry: &Registry) -> BuildContext {
     BuildContext::new(
@@ -26,74 +20,36 @@ fn ctx(registry: &Registry) -> BuildContext {
     )
 }
 
-fn resource() -> Option<Resource> {
-    Some(Resource {
-        attributes: vec![KeyValue {
-            key: "service.name".into(),
-            value: Some(AnyValue {
-                value: Some(any_value::Value::StringValue("checkout".into())),
-            }),
-            ..Default::default()
-        }],
-        ..Default::default()
-    })
-}
+const RESOURCE: [(&str, &str); 1] = [("service.name", "checkout")];
 
 fn spans(n: u8) -> Payload {
-    Payload::Traces(vec![ResourceSpans {
-        resource: resource(),
-        scope_spans: vec![ScopeSpans {
-            spans: (0..n)
-                .map(|i| Span {
-                    trace_id: vec![7; 16],
-                    span_id: vec![i + 1; 8],
-                    name: format!("op-{i}"),
-                    start_time_unix_nano: 1_714_557_600_000_000_000 + u64::from(i),
-                    ..Default::default()
-                })
-                .collect(),
-            ..Default::default()
-        }],
-        ..Default::default()
-    }])
+    traces()
+        .resource(RESOURCE)
+        .spans((0..n).map(|i| {
+            span(format!("op-{i}"))
+                .trace_id([7; 16])
+                .span_id([i + 1; 8])
+                .start(1_714_557_600_000_000_000 + u64::from(i))
+        }))
+        .payload()
 }
 
 fn metrics() -> Payload {
-    Payload::Metrics(vec![ResourceMetrics {
-        resource: resource(),
-        scope_metrics: vec![ScopeMetrics {
-            metrics: vec![Metric {
-                name: "queue.depth".into(),
-                data: Some(metric::Data::Gauge(Gauge {
-                    data_points: vec![NumberDataPoint {
-                        value: Some(number_data_point::Value::AsInt(0)),
-                        time_unix_nano: 5,
-                        ..Default::default()
-                    }],
-                })),
-                ..Default::default()
-            }],
-            ..Default::default()
-        }],
-        ..Default::default()
-    }])
+    otlp::metrics()
+        .resource(RESOURCE)
+        .metric(gauge("queue.depth").point(number_point(0).time(5)))
+        .payload()
 }
 
 fn log(body: String) -> Payload {
-    Payload::Logs(vec![ResourceLogs {
-        resource: resource(),
-        scope_logs: vec![ScopeLogs {
-            log_records: vec![LogRecord {
-                severity_number: 9,
-                body: Some(AnyValue {
-                    value: Some(any_value::Value::StringValue(body)),
-                }),
-                ..Default::default()
-            }],
-            ..Default::default()
-        }],
-        ..Default::default()
-    }])
+    otlp::logs()
+        .resource(RESOURCE)
+        .record(
+            otlp::log(body)
+                .severity(SeverityNumber::Info)
+                .severity_text(""),
+        )
+        .payload()
 }
 
 async fn exporter(registry: &Registry, config: serde_json::Value) -> Arc<dyn Exporter> {
@@ -281,6 +237,15 @@ async fn start_fails_when_the_file_cannot_be_opened() {
     // Consuming without a started file is refused, retryably.
     let err = exp.consume(Telemetry::new(spans(1))).await.unwrap_err();
     assert!(!err.is_permanent(), "{err}");
+}
+
+#[tokio::test]
+async fn conformance() {
+    let dir = tempfile::tempdir().unwrap();
+    stratus_testkit::conformance::exporter(&FileExporterFactory)
+        .config(json!({"path": dir.path().join("out.jsonl")}))
+        .default_config_rejected(&["path"])
+        .await;
 }
 
 #[tokio::test]

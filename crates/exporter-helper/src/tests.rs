@@ -1,19 +1,9 @@
 use super::*;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use stratus_core::ComponentId;
-use stratus_core::pdata::{Payload, trace};
 use stratus_core::telemetry::Registry;
+use stratus_testkit::otlp::sample_spans as spans;
 use tokio::sync::Semaphore;
-
-fn spans(n: usize) -> Telemetry {
-    Telemetry::new(Payload::Traces(vec![trace::ResourceSpans {
-        scope_spans: vec![trace::ScopeSpans {
-            spans: vec![trace::Span::default(); n],
-            ..Default::default()
-        }],
-        ..Default::default()
-    }]))
-}
 
 fn ctx(registry: &Registry) -> BuildContext {
     BuildContext::new(

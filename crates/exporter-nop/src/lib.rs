@@ -69,9 +69,9 @@ mod tests {
     use super::*;
     use serde_json::Value;
     use stratus_core::factory::{ExporterFactory, FactoryInfo};
-    use stratus_core::pdata::trace::{ResourceSpans, ScopeSpans, Span};
     use stratus_core::telemetry::Registry;
-    use stratus_core::{ComponentId, Host, Payload};
+    use stratus_core::{ComponentId, Host};
+    use stratus_testkit::otlp::sample_spans;
 
     #[tokio::test]
     async fn drops_everything_and_counts_it_as_sent() {
@@ -86,14 +86,7 @@ mod tests {
             .await
             .unwrap();
         exp.start(&Host::ready()).await.unwrap();
-        let spans = Payload::Traces(vec![ResourceSpans {
-            scope_spans: vec![ScopeSpans {
-                spans: vec![Span::default(); 4],
-                ..Default::default()
-            }],
-            ..Default::default()
-        }]);
-        exp.consume(Telemetry::new(spans)).await.unwrap();
+        exp.consume(sample_spans(4)).await.unwrap();
         exp.consume(Telemetry::empty(Signal::Logs)).await.unwrap();
         exp.shutdown().await.unwrap();
         exp.shutdown().await.unwrap();
@@ -119,5 +112,10 @@ mod tests {
             "{problems:?}"
         );
         assert!(Signal::ALL.iter().all(|s| f.supports(*s)));
+    }
+
+    #[tokio::test]
+    async fn conformance() {
+        stratus_testkit::conformance::exporter(&NopExporterFactory).await;
     }
 }

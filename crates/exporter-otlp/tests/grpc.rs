@@ -218,6 +218,14 @@ fn direct(endpoint: String, extra: serde_json::Value) -> serde_json::Value {
 }
 
 #[tokio::test]
+async fn conformance() {
+    stratus_testkit::conformance::exporter(&OtlpExporterFactory)
+        .grpc_destination(|url| json!({"endpoint": url}))
+        .default_config_rejected(&["endpoint"])
+        .await;
+}
+
+#[tokio::test]
 async fn all_signals_arrive_identical_with_headers_and_gzip() {
     let server = serve(None).await;
     let registry = Registry::new();

@@ -241,6 +241,14 @@ fn sender(endpoint: String) -> HttpSender {
 }
 
 #[tokio::test]
+async fn conformance() {
+    stratus_testkit::conformance::exporter(&OtlpHttpExporterFactory)
+        .http_destination(|url| json!({"endpoint": url}))
+        .default_config_rejected(&["endpoint"])
+        .await;
+}
+
+#[tokio::test]
 async fn proto_and_json_bodies_carry_the_same_data() {
     let server = serve(None).await;
     let registry = Registry::new();

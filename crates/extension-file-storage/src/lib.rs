@@ -266,4 +266,12 @@ mod tests {
             .unwrap();
         assert!(err.to_string().contains("not a directory"), "{err}");
     }
+
+    #[tokio::test]
+    async fn conformance() {
+        let dir = tempfile::tempdir().unwrap();
+        stratus_testkit::conformance::extension(&FileStorageExtensionFactory)
+            .config(serde_json::json!({"directory": dir.path()}))
+            .await;
+    }
 }

@@ -241,6 +241,13 @@ async fn shutdown_stops_listening_and_is_idempotent() {
 }
 
 #[tokio::test]
+async fn conformance() {
+    stratus_testkit::conformance::extension(&HealthCheckExtensionFactory)
+        .config(json!({"endpoint": stratus_testkit::net::free_endpoint()}))
+        .await;
+}
+
+#[tokio::test]
 async fn factory_builds_a_working_extension() {
     let f = HealthCheckExtensionFactory;
     assert_eq!(f.type_name(), "health_check");

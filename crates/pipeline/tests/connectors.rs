@@ -13,13 +13,13 @@ use stratus_core::factory::{
     BuildContext, ConfigProblem, Exporter, ExporterFactory, Factories, FactoryInfo, Processor,
     ProcessorFactory, ReceiverFactory, SignalConsumers, Stability,
 };
-use stratus_core::pdata::trace::{ResourceSpans, ScopeSpans, Span};
 use stratus_core::telemetry::Registry;
 use stratus_core::{
-    BoxConsumer, Component, ComponentError, ComponentId, ConsumeError, Consumer, Host, Payload,
-    Signal, Telemetry,
+    BoxConsumer, Component, ComponentError, ComponentId, ConsumeError, Consumer, Host, Signal,
+    Telemetry,
 };
 use stratus_pipeline::Service;
+use stratus_testkit::otlp::sample_spans as spans;
 
 type Log = Arc<Mutex<Vec<String>>>;
 
@@ -204,16 +204,6 @@ fn config(pipelines: &[(&str, PipelineConfig)]) -> ServiceConfig {
             ..Default::default()
         },
     }
-}
-
-fn spans(n: usize) -> Telemetry {
-    Telemetry::new(Payload::Traces(vec![ResourceSpans {
-        scope_spans: vec![ScopeSpans {
-            spans: vec![Span::default(); n],
-            ..Default::default()
-        }],
-        ..Default::default()
-    }]))
 }
 
 fn factories(rx: &TestReceiverFactory, mem: &MemExporterFactory) -> Factories {

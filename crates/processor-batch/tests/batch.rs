@@ -4,85 +4,29 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use serde_json::{Value, json};
 use stratus_core::factory::{BuildContext, FactoryInfo, Processor, ProcessorFactory, Stability};
-use stratus_core::pdata::common::{AnyValue, any_value};
-use stratus_core::pdata::logs::{LogRecord, ResourceLogs, ScopeLogs};
-use stratus_core::pdata::metrics::{
-    Gauge, Metric, NumberDataPoint, ResourceMetrics, ScopeMetrics, Sum, metric::Data,
-    number_data_point,
-};
-use stratus_core::pdata::trace::{ResourceSpans, ScopeSpans, Span};
+use stratus_core::pdata::metrics::{metric::Data, number_data_point};
+use stratus_core::pdata::trace::ResourceSpans;
 use stratus_core::telemetry::Registry;
-use stratus_core::{ConsumeError, Consumer, Metadata, Payload, Signal, Telemetry};
+use stratus_core::{ConsumeError, Metadata, Payload, Signal, Telemetry};
 use stratus_processor_batch::BatchProcessorFactory;
 use stratus_processor_batch::processor::{BUFFER_FULL, SHUTTING_DOWN, TOO_MANY_BATCHERS};
+use stratus_testkit::RecordingConsumer;
+use stratus_testkit::otlp::{self, PayloadExt, gauge, log, span, sum, traces};
 
-#[derive(Clone, Debug)]
-enum Mode {
-    Accept,
-    Refuse,
-    Reject,
+/// How long any wait in these tests may take.
+const T: Duration = Duration::from_secs(10);
+
+/// What a full exporter queue answers.
+fn full() -> ConsumeError {
+    ConsumeError::throttled("exporter queue is full", Duration::from_millis(5))
 }
 
-/// A downstream consumer that records what it accepts and can refuse on demand.
-struct Sink {
-    mode: Mutex<Mode>,
-    attempts: AtomicUsize,
-    received: Mutex<Vec<Telemetry>>,
-}
-
-impl Sink {
-    fn new() -> Arc<Sink> {
-        Arc::new(Sink {
-            mode: Mutex::new(Mode::Accept),
-            attempts: AtomicUsize::new(0),
-            received: Mutex::new(Vec::new()),
-        })
-    }
-
-    fn set(&self, mode: Mode) {
-        *self.mode.lock().unwrap() = mode;
-    }
-
-    fn attempts(&self) -> usize {
-        self.attempts.load(Ordering::SeqCst)
-    }
-
-    fn batches(&self) -> Vec<Telemetry> {
-        self.received.lock().unwrap().clone()
-    }
-
-    fn items(&self) -> usize {
-        self.batches().iter().map(Telemetry::item_count).sum()
-    }
-}
-
-#[async_trait]
-impl Consumer for Sink {
-    async fn consume(&self, data: Telemetry) -> Result<(), ConsumeError> {
-        self.attempts.fetch_add(1, Ordering::SeqCst);
-        let mode = self.mode.lock().unwrap().clone();
-        match mode {
-            Mode::Accept => {
-                self.received.lock().unwrap().push(data);
-                Ok(())
-            }
-            Mode::Refuse => Err(ConsumeError::throttled(
-                "exporter queue is full",
-                Duration::from_millis(5),
-            )),
-            Mode::Reject => Err(ConsumeError::permanent("malformed")),
-        }
-    }
-}
-
-async fn build(config: Value, sink: &Arc<Sink>) -> (Arc<dyn Processor>, Registry) {
+async fn build(config: Value, sink: &Arc<RecordingConsumer>) -> (Arc<dyn Processor>, Registry) {
     let registry = Registry::new();
     let ctx = BuildContext::new(
         "batch".parse().unwrap(),
@@ -90,100 +34,35 @@ async fn build(config: Value, sink: &Arc<Sink>) -> (Arc<dyn Processor>, Registry
         registry.clone(),
     );
     let processor = BatchProcessorFactory
-        .build(ctx, &config, sink.clone())
+        .build(ctx, &config, sink.boxed())
         .await
         .unwrap();
     (processor, registry)
 }
 
-/// Polls `cond` until it holds, failing the test after a generous deadline.
-async fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while !cond() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    }
-}
-
-/// Spans with ids `ids` (big-endian in the span id) named `{prefix}{id}`, spread over
-/// two scopes of one resource when there are several.
-fn spans(prefix: &str, ids: std::ops::Range<u32>) -> Payload {
-    let all: Vec<Span> = ids
-        .map(|i| Span {
-            span_id: i.to_be_bytes().to_vec(),
-            name: format!("{prefix}{i}"),
-            ..Default::default()
-        })
+/// Spans with span ids `ids` named `{prefix}{id}`, spread over two scopes of one
+/// resource.
+fn spans(prefix: &str, ids: std::ops::Range<u64>) -> Payload {
+    let mut first: Vec<_> = ids
+        .map(|i| span(format!("{prefix}{i}")).span_id(i))
         .collect();
-    let half = all.len() / 2;
-    let (a, b) = all.split_at(half);
-    Payload::Traces(vec![ResourceSpans {
-        scope_spans: vec![
-            ScopeSpans {
-                spans: a.to_vec(),
-                ..Default::default()
-            },
-            ScopeSpans {
-                spans: b.to_vec(),
-                ..Default::default()
-            },
-        ],
-        ..Default::default()
-    }])
+    let second = first.split_off(first.len() / 2);
+    traces()
+        .scope("a")
+        .spans(first)
+        .scope("b")
+        .spans(second)
+        .payload()
 }
 
-fn span_ids(t: &Telemetry) -> Vec<u32> {
-    let Payload::Traces(r) = &t.payload else {
-        panic!("not traces")
-    };
-    r.iter()
-        .flat_map(|r| &r.scope_spans)
-        .flat_map(|s| &s.spans)
-        .map(|s| u32::from_be_bytes(s.span_id.as_slice().try_into().unwrap()))
-        .collect()
-}
-
-fn span_names(t: &Telemetry) -> Vec<String> {
-    let Payload::Traces(r) = &t.payload else {
-        panic!("not traces")
-    };
-    r.iter()
-        .flat_map(|r| &r.scope_spans)
-        .flat_map(|s| &s.spans)
-        .map(|s| s.name.clone())
-        .collect()
-}
-
-fn all_span_ids(sink: &Sink) -> Vec<u32> {
-    sink.batches().iter().flat_map(span_ids).collect()
+fn all_span_ids(sink: &RecordingConsumer) -> Vec<u64> {
+    sink.batches().iter().flat_map(|b| b.span_ids()).collect()
 }
 
 fn logs(ids: std::ops::Range<u64>) -> Payload {
-    Payload::Logs(vec![ResourceLogs {
-        scope_logs: vec![ScopeLogs {
-            log_records: ids
-                .map(|i| LogRecord {
-                    time_unix_nano: i,
-                    body: Some(AnyValue {
-                        value: Some(any_value::Value::StringValue(format!("line {i}"))),
-                    }),
-                    ..Default::default()
-                })
-                .collect(),
-            ..Default::default()
-        }],
-        ..Default::default()
-    }])
-}
-
-fn point(v: i64) -> NumberDataPoint {
-    NumberDataPoint {
-        value: Some(number_data_point::Value::AsInt(v)),
-        ..Default::default()
-    }
+    otlp::logs()
+        .records(ids.map(|i| log(format!("line {i}")).time(i)))
+        .payload()
 }
 
 fn render_line<'a>(text: &'a str, prefix: &str) -> Option<&'a str> {
@@ -217,6 +96,11 @@ fn factory_describes_the_batch_processor() {
 }
 
 #[tokio::test]
+async fn conformance() {
+    stratus_testkit::conformance::processor(&BatchProcessorFactory).await;
+}
+
+#[tokio::test]
 async fn build_rejects_an_invalid_config() {
     let ctx = BuildContext::new(
         "batch/x".parse().unwrap(),
@@ -224,7 +108,11 @@ async fn build_rejects_an_invalid_config() {
         Registry::new(),
     );
     let err = BatchProcessorFactory
-        .build(ctx, &json!({"send_batch_sise": 1}), Sink::new())
+        .build(
+            ctx,
+            &json!({"send_batch_sise": 1}),
+            RecordingConsumer::new(),
+        )
         .await
         .err()
         .expect("build must fail");
@@ -235,7 +123,7 @@ async fn build_rejects_an_invalid_config() {
 
 #[tokio::test]
 async fn size_trigger_sends_everything_pending_in_one_batch() {
-    let sink = Sink::new();
+    let sink = RecordingConsumer::new();
     let (p, registry) = build(json!({"send_batch_size": 10, "timeout": "1h"}), &sink).await;
     // 4 + 4 = 8 items stay below the trigger; the third request brings 12 >= 10,
     // and with no max size all 12 leave together.
@@ -244,10 +132,10 @@ async fn size_trigger_sends_everything_pending_in_one_batch() {
             .await
             .unwrap();
     }
-    wait_until("the size-triggered batch", || sink.batches().len() == 1).await;
+    sink.wait_for_batches(1, T).await;
     let batch = &sink.batches()[0];
     assert_eq!(batch.item_count(), 12);
-    assert_eq!(span_ids(batch), (0..12).collect::<Vec<_>>());
+    assert_eq!(batch.span_ids(), (0..12).collect::<Vec<_>>());
     assert_eq!(batch.metadata, Metadata::default());
     let text = registry.render();
     assert_eq!(
@@ -270,10 +158,10 @@ async fn size_trigger_sends_everything_pending_in_one_batch() {
 
 #[tokio::test]
 async fn timeout_trigger_sends_a_small_batch() {
-    let sink = Sink::new();
+    let sink = RecordingConsumer::new();
     let (p, registry) = build(json!({"send_batch_size": 1000, "timeout": "20ms"}), &sink).await;
     p.consume(Telemetry::new(logs(0..3))).await.unwrap();
-    wait_until("the timeout-triggered batch", || sink.batches().len() == 1).await;
+    sink.wait_for_batches(1, T).await;
     let batch = &sink.batches()[0];
     assert_eq!(batch.signal(), Signal::Logs);
     assert_eq!(batch.item_count(), 3);
@@ -297,14 +185,14 @@ async fn timeout_trigger_sends_a_small_batch() {
 
 #[tokio::test]
 async fn oversized_batches_are_split_at_max_size_keeping_order() {
-    let sink = Sink::new();
+    let sink = RecordingConsumer::new();
     let (p, registry) = build(
         json!({"send_batch_size": 10, "send_batch_max_size": 10, "timeout": "1h"}),
         &sink,
     )
     .await;
     p.consume(Telemetry::new(spans("s", 0..25))).await.unwrap();
-    wait_until("two full batches", || sink.batches().len() == 2).await;
+    sink.wait_for_batches(2, T).await;
     // The last 5 items wait for the timeout (an hour); shutdown flushes them.
     p.shutdown().await.unwrap();
     let batches = sink.batches();
@@ -331,50 +219,22 @@ async fn oversized_batches_are_split_at_max_size_keeping_order() {
 
 #[tokio::test]
 async fn metric_points_are_counted_and_split_per_point() {
-    let sink = Sink::new();
+    let sink = RecordingConsumer::new();
     let (p, _) = build(
         json!({"send_batch_size": 3, "send_batch_max_size": 3, "timeout": "1h"}),
         &sink,
     )
     .await;
-    let metrics = Payload::Metrics(vec![ResourceMetrics {
-        scope_metrics: vec![ScopeMetrics {
-            metrics: vec![
-                Metric {
-                    name: "requests".into(),
-                    unit: "1".into(),
-                    data: Some(Data::Sum(Sum {
-                        data_points: (0..7).map(point).collect(),
-                        aggregation_temporality: 2,
-                        is_monotonic: true,
-                    })),
-                    ..Default::default()
-                },
-                Metric {
-                    name: "queue".into(),
-                    data: Some(Data::Gauge(Gauge {
-                        data_points: (7..9).map(point).collect(),
-                    })),
-                    ..Default::default()
-                },
-            ],
-            ..Default::default()
-        }],
-        ..Default::default()
-    }]);
-    p.consume(Telemetry::new(metrics)).await.unwrap();
-    wait_until("three batches", || sink.batches().len() == 3).await;
+    let metrics = otlp::metrics()
+        .metric(sum("requests").unit("1").points(0..7))
+        .metric(gauge("queue").points(7..9))
+        .build();
+    p.consume(metrics).await.unwrap();
+    sink.wait_for_batches(3, T).await;
     let mut values = Vec::new();
     for batch in sink.batches() {
         assert_eq!(batch.item_count(), 3);
-        let Payload::Metrics(r) = &batch.payload else {
-            panic!("not metrics")
-        };
-        for m in r
-            .iter()
-            .flat_map(|r| &r.scope_metrics)
-            .flat_map(|s| &s.metrics)
-        {
+        for m in batch.metrics() {
             match &m.data {
                 Some(Data::Sum(s)) => {
                     assert_eq!(m.name, "requests");
@@ -400,19 +260,19 @@ async fn metric_points_are_counted_and_split_per_point() {
 
 #[tokio::test]
 async fn zero_timeout_sends_at_once_split_to_max_size() {
-    let sink = Sink::new();
+    let sink = RecordingConsumer::new();
     let (p, _) = build(
         json!({"send_batch_size": 2, "send_batch_max_size": 3, "timeout": "0s"}),
         &sink,
     )
     .await;
     p.consume(Telemetry::new(spans("s", 0..7))).await.unwrap();
-    wait_until("all seven spans", || sink.items() == 7).await;
+    sink.wait_for_items(7, T).await;
     let sizes: Vec<usize> = sink.batches().iter().map(Telemetry::item_count).collect();
     assert_eq!(sizes, [3, 3, 1]);
     // A single span goes out on its own too: no waiting for company.
     p.consume(Telemetry::new(spans("s", 7..8))).await.unwrap();
-    wait_until("the eighth span", || sink.items() == 8).await;
+    sink.wait_for_items(8, T).await;
     assert_eq!(all_span_ids(&sink), (0..8).collect::<Vec<_>>());
     p.shutdown().await.unwrap();
 }
@@ -430,7 +290,7 @@ fn tenant(name: &str) -> Metadata {
 
 #[tokio::test]
 async fn metadata_keys_keep_tenants_apart() {
-    let sink = Sink::new();
+    let sink = RecordingConsumer::new();
     let (p, registry) = build(
         json!({"send_batch_size": 4, "timeout": "1h", "metadata_keys": ["X-Tenant"]}),
         &sink,
@@ -450,13 +310,13 @@ async fn metadata_keys_keep_tenants_apart() {
     p.consume(Telemetry::new(spans("none", 100..101)))
         .await
         .unwrap();
-    wait_until("one batch per tenant", || sink.batches().len() == 2).await;
+    sink.wait_for_batches(2, T).await;
     p.shutdown().await.unwrap();
     let batches = sink.batches();
     assert_eq!(batches.len(), 3);
     let mut seen = Vec::new();
     for batch in &batches {
-        let names = span_names(batch);
+        let names = batch.span_names();
         let values = batch.metadata.get("x-tenant").to_vec();
         match values.as_slice() {
             [t] => {
@@ -488,7 +348,7 @@ async fn metadata_keys_keep_tenants_apart() {
 
 #[tokio::test]
 async fn new_combinations_beyond_the_cardinality_limit_are_refused_permanently() {
-    let sink = Sink::new();
+    let sink = RecordingConsumer::new();
     let (p, registry) = build(
         json!({"timeout": "1h", "metadata_keys": ["x-tenant"], "metadata_cardinality_limit": 2}),
         &sink,
@@ -518,7 +378,7 @@ async fn new_combinations_beyond_the_cardinality_limit_are_refused_permanently()
         2.0
     );
     p.shutdown().await.unwrap();
-    assert_eq!(sink.items(), 3);
+    assert_eq!(sink.item_count(), 3);
     assert!(
         sink.batches()
             .iter()
@@ -528,13 +388,13 @@ async fn new_combinations_beyond_the_cardinality_limit_are_refused_permanently()
 
 #[tokio::test]
 async fn refused_batches_are_retried_and_the_buffer_pushes_back() {
-    let sink = Sink::new();
-    sink.set(Mode::Refuse);
+    let sink = RecordingConsumer::new();
+    sink.refuse_all(full());
     // Buffer limit: max(2 * 4, 0) = 8 items.
     let (p, _) = build(json!({"send_batch_size": 4, "timeout": "1h"}), &sink).await;
     p.consume(Telemetry::new(spans("s", 0..4))).await.unwrap();
-    wait_until("the batch to be offered twice", || sink.attempts() >= 2).await;
-    assert_eq!(sink.items(), 0);
+    sink.wait_for_calls(2, T).await;
+    assert_eq!(sink.item_count(), 0);
     // 4 held: accepted (8 held), then 8 held is not over the limit: accepted (12).
     p.consume(Telemetry::new(spans("s", 4..8))).await.unwrap();
     p.consume(Telemetry::new(spans("s", 8..12))).await.unwrap();
@@ -546,57 +406,25 @@ async fn refused_batches_are_retried_and_the_buffer_pushes_back() {
     assert!(!err.is_permanent());
     assert_eq!(err.message(), BUFFER_FULL);
     assert_eq!(err.throttle(), Some(std::time::Duration::from_secs(1)));
-    sink.set(Mode::Accept);
-    wait_until("every accepted span", || sink.items() == 12).await;
+    sink.accept_all();
+    sink.wait_for_items(12, T).await;
     assert_eq!(all_span_ids(&sink), (0..12).collect::<Vec<_>>());
     // With room again, data is accepted.
     p.consume(Telemetry::new(spans("s", 12..16))).await.unwrap();
-    wait_until("the next batch", || sink.items() == 16).await;
+    sink.wait_for_items(16, T).await;
     assert_eq!(all_span_ids(&sink), (0..16).collect::<Vec<_>>());
     p.shutdown().await.unwrap();
 }
 
-/// Refuses without a throttle delay a set number of times, then accepts.
-struct Flaky {
-    refusals_left: AtomicUsize,
-    inner: Arc<Sink>,
-}
-
-#[async_trait]
-impl Consumer for Flaky {
-    async fn consume(&self, data: Telemetry) -> Result<(), ConsumeError> {
-        let left = self.refusals_left.load(Ordering::SeqCst);
-        if left > 0 {
-            self.refusals_left.store(left - 1, Ordering::SeqCst);
-            return Err(ConsumeError::retryable("not now"));
-        }
-        self.inner.consume(data).await
-    }
-}
-
 #[tokio::test]
 async fn refusals_without_throttle_back_off_and_deliver_once() {
-    let sink = Sink::new();
-    let flaky = Arc::new(Flaky {
-        refusals_left: AtomicUsize::new(2),
-        inner: sink.clone(),
-    });
-    let ctx = BuildContext::new(
-        "batch".parse().unwrap(),
-        vec![Signal::Logs],
-        Registry::new(),
-    );
-    let p = BatchProcessorFactory
-        .build(
-            ctx,
-            &json!({"send_batch_size": 2, "timeout": "1h"}),
-            flaky.clone(),
-        )
-        .await
-        .unwrap();
+    let sink = RecordingConsumer::new();
+    sink.refuse_next(2, ConsumeError::retryable("not now"));
+    let (p, _) = build(json!({"send_batch_size": 2, "timeout": "1h"}), &sink).await;
     p.consume(Telemetry::new(logs(0..2))).await.unwrap();
-    wait_until("delivery after two refusals", || sink.items() == 2).await;
-    assert_eq!(flaky.refusals_left.load(Ordering::SeqCst), 0);
+    sink.wait_for_items(2, T).await;
+    assert_eq!(sink.refused().len(), 2);
+    assert_eq!(sink.calls(), 3);
     assert_eq!(sink.batches().len(), 1);
     p.shutdown().await.unwrap();
     assert_eq!(sink.batches().len(), 1);
@@ -604,17 +432,17 @@ async fn refusals_without_throttle_back_off_and_deliver_once() {
 
 #[tokio::test]
 async fn permanently_rejected_batches_are_dropped_not_retried() {
-    let sink = Sink::new();
-    sink.set(Mode::Reject);
+    let sink = RecordingConsumer::new();
+    sink.refuse_all(ConsumeError::permanent("malformed"));
     let (p, _) = build(json!({"send_batch_size": 2, "timeout": "1h"}), &sink).await;
     p.consume(Telemetry::new(spans("s", 0..2))).await.unwrap();
-    wait_until("the rejected offer", || sink.attempts() == 1).await;
-    sink.set(Mode::Accept);
+    sink.wait_for_calls(1, T).await;
+    sink.accept_all();
     p.consume(Telemetry::new(spans("s", 2..4))).await.unwrap();
-    wait_until("the next batch", || sink.batches().len() == 1).await;
+    sink.wait_for_batches(1, T).await;
     assert_eq!(all_span_ids(&sink), [2, 3]);
     assert_eq!(
-        sink.attempts(),
+        sink.calls(),
         2,
         "the rejected batch was never offered again"
     );
@@ -623,7 +451,7 @@ async fn permanently_rejected_batches_are_dropped_not_retried() {
 
 #[tokio::test]
 async fn shutdown_flushes_pending_data_at_once_and_refuses_more() {
-    let sink = Sink::new();
+    let sink = RecordingConsumer::new();
     let (p, registry) = build(json!({"send_batch_size": 100, "timeout": "1h"}), &sink).await;
     p.consume(Telemetry::new(spans("s", 0..5))).await.unwrap();
     p.shutdown().await.unwrap();
@@ -650,34 +478,34 @@ async fn shutdown_flushes_pending_data_at_once_and_refuses_more() {
 
 #[tokio::test]
 async fn shutdown_without_data_or_start_is_fine() {
-    let sink = Sink::new();
+    let sink = RecordingConsumer::new();
     let (p, _) = build(Value::Null, &sink).await;
     p.shutdown().await.unwrap();
     p.shutdown().await.unwrap();
-    assert_eq!(sink.attempts(), 0);
+    assert_eq!(sink.calls(), 0);
 }
 
 #[tokio::test]
 async fn shutdown_keeps_retrying_until_downstream_recovers() {
-    let sink = Sink::new();
-    sink.set(Mode::Refuse);
+    let sink = RecordingConsumer::new();
+    sink.refuse_all(full());
     let (p, _) = build(json!({"send_batch_size": 100, "timeout": "1h"}), &sink).await;
     p.consume(Telemetry::new(spans("s", 0..3))).await.unwrap();
     let stopping = tokio::spawn({
         let p = p.clone();
         async move { p.shutdown().await }
     });
-    wait_until("retries during shutdown", || sink.attempts() >= 3).await;
+    sink.wait_for_calls(3, T).await;
     assert!(!stopping.is_finished(), "shutdown must wait for delivery");
-    sink.set(Mode::Accept);
+    sink.accept_all();
     stopping.await.unwrap().unwrap();
     assert_eq!(all_span_ids(&sink), [0, 1, 2]);
 }
 
 #[tokio::test]
 async fn cancelled_shutdown_stops_the_tasks_and_can_be_called_again() {
-    let sink = Sink::new();
-    sink.set(Mode::Refuse);
+    let sink = RecordingConsumer::new();
+    sink.refuse_all(full());
     let (p, _) = build(json!({"send_batch_size": 100, "timeout": "1h"}), &sink).await;
     p.consume(Telemetry::new(spans("s", 0..3))).await.unwrap();
     let cancelled = tokio::time::timeout(Duration::from_millis(50), p.shutdown()).await;
@@ -698,17 +526,17 @@ async fn cancelled_shutdown_stops_the_tasks_and_can_be_called_again() {
             .message()
             .contains("shutting down")
     );
-    let before = sink.attempts();
+    let before = sink.calls();
     // Give an aborted task the chance to misbehave, then check it did not: the sink
     // sees no further offers once both shutdowns have returned.
     tokio::task::yield_now().await;
-    assert_eq!(sink.attempts(), before);
-    assert_eq!(sink.items(), 0);
+    assert_eq!(sink.calls(), before);
+    assert_eq!(sink.item_count(), 0);
 }
 
 #[tokio::test]
 async fn empty_requests_are_accepted_without_a_batcher() {
-    let sink = Sink::new();
+    let sink = RecordingConsumer::new();
     let (p, registry) = build(json!({"timeout": "0s"}), &sink).await;
     p.consume(Telemetry::new(Payload::Traces(vec![
         ResourceSpans::default(),
@@ -717,7 +545,7 @@ async fn empty_requests_are_accepted_without_a_batcher() {
     .unwrap();
     p.consume(Telemetry::empty(Signal::Metrics)).await.unwrap();
     p.shutdown().await.unwrap();
-    assert_eq!(sink.attempts(), 0);
+    assert_eq!(sink.calls(), 0);
     let text = registry.render();
     assert_eq!(
         metric_value(
@@ -730,11 +558,11 @@ async fn empty_requests_are_accepted_without_a_batcher() {
 
 #[tokio::test]
 async fn send_size_histogram_is_rendered_with_collector_buckets() {
-    let sink = Sink::new();
+    let sink = RecordingConsumer::new();
     let (p, registry) = build(json!({"send_batch_size": 30, "timeout": "1h"}), &sink).await;
     p.consume(Telemetry::new(spans("s", 0..30))).await.unwrap();
     p.consume(Telemetry::new(logs(0..5))).await.unwrap();
-    wait_until("the size-triggered batch", || sink.batches().len() == 1).await;
+    sink.wait_for_batches(1, T).await;
     p.shutdown().await.unwrap();
     let text = registry.render();
     let bucket = |le: &str| {

@@ -4,21 +4,20 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use async_trait::async_trait;
 use serde_json::{Value, json};
 use stratus_core::factory::{BuildContext, FactoryInfo, Processor, ProcessorFactory, Stability};
-use stratus_core::pdata::logs::{LogRecord, ResourceLogs, ScopeLogs};
-use stratus_core::pdata::trace::{ResourceSpans, ScopeSpans, Span};
 use stratus_core::telemetry::Registry;
-use stratus_core::{Component, ConsumeError, Consumer, Host, Metadata, Payload, Signal, Telemetry};
+use stratus_core::{Component, Consumer, Host, Metadata, Signal, Telemetry};
 use stratus_processor_memory_limiter::processor::DATA_REFUSED;
 use stratus_processor_memory_limiter::{
     Limits, MemoryLimiter, MemoryLimiterProcessorFactory, MemoryUsage,
 };
+use stratus_testkit::RecordingConsumer;
+use stratus_testkit::otlp::{sample_logs, span, traces};
 
 const MIB: u64 = 1024 * 1024;
 
@@ -44,27 +43,10 @@ impl MemoryUsage for FakeUsage {
     }
 }
 
-#[derive(Default)]
-struct Sink(Mutex<Vec<Telemetry>>);
-
-#[async_trait]
-impl Consumer for Sink {
-    async fn consume(&self, data: Telemetry) -> Result<(), ConsumeError> {
-        self.0.lock().unwrap().push(data);
-        Ok(())
-    }
-}
-
-impl Sink {
-    fn received(&self) -> Vec<Telemetry> {
-        self.0.lock().unwrap().clone()
-    }
-}
-
 struct Setup {
     limiter: MemoryLimiter,
     usage: Arc<FakeUsage>,
-    sink: Arc<Sink>,
+    sink: Arc<RecordingConsumer>,
     registry: Registry,
 }
 
@@ -77,13 +59,13 @@ fn setup(check_interval: Duration) -> Setup {
         registry.clone(),
     );
     let usage = Arc::new(FakeUsage::default());
-    let sink = Arc::new(Sink::default());
+    let sink = RecordingConsumer::new();
     let limiter = MemoryLimiter::new(
         &ctx,
         Limits::new(100 * MIB, 20 * MIB),
         check_interval,
         usage.clone(),
-        sink.clone(),
+        sink.boxed(),
     );
     Setup {
         limiter,
@@ -95,32 +77,12 @@ fn setup(check_interval: Duration) -> Setup {
 
 fn spans(n: usize) -> Telemetry {
     let addr = "10.1.2.3:5555".parse().unwrap();
-    Telemetry::with_metadata(
-        Payload::Traces(vec![ResourceSpans {
-            scope_spans: vec![ScopeSpans {
-                spans: (0..n)
-                    .map(|i| Span {
-                        name: format!("op{i}"),
-                        span_id: vec![i as u8; 8],
-                        ..Default::default()
-                    })
-                    .collect(),
-                ..Default::default()
-            }],
-            ..Default::default()
-        }]),
-        Metadata::new(Some(addr), [("x-tenant".to_string(), "a".to_string())]),
-    )
-}
-
-fn logs(n: usize) -> Telemetry {
-    Telemetry::new(Payload::Logs(vec![ResourceLogs {
-        scope_logs: vec![ScopeLogs {
-            log_records: (0..n).map(|_| LogRecord::default()).collect(),
-            ..Default::default()
-        }],
-        ..Default::default()
-    }]))
+    traces()
+        .spans((0..n).map(|i| span(format!("op{i}"))))
+        .build_with(Metadata::new(
+            Some(addr),
+            [("x-tenant".to_string(), "a".to_string())],
+        ))
 }
 
 fn refused(registry: &Registry, item: &str) -> f64 {
@@ -152,7 +114,7 @@ async fn passes_data_through_untouched_under_the_limit() {
     assert!(!s.limiter.is_refusing());
     let data = spans(3);
     s.limiter.consume(data.clone()).await.unwrap();
-    assert_eq!(s.sink.received(), vec![data]);
+    assert_eq!(s.sink.batches(), vec![data]);
     assert_eq!(refused(&s.registry, "spans"), 0.0);
 }
 
@@ -166,9 +128,9 @@ async fn refuses_at_the_soft_limit_and_recovers_below_it() {
     assert!(!err.is_permanent(), "clients must be told to retry");
     assert_eq!(err.message(), DATA_REFUSED);
     assert!(err.throttle().unwrap() >= std::time::Duration::from_secs(1));
-    let err = s.limiter.consume(logs(2)).await.unwrap_err();
+    let err = s.limiter.consume(sample_logs(2)).await.unwrap_err();
     assert_eq!(err.message(), DATA_REFUSED);
-    assert!(s.sink.received().is_empty());
+    assert!(s.sink.batches().is_empty());
     assert_eq!(refused(&s.registry, "spans"), 3.0);
     assert_eq!(refused(&s.registry, "log_records"), 2.0);
     assert_eq!(refused(&s.registry, "metric_points"), 0.0);
@@ -187,8 +149,8 @@ async fn refuses_at_the_soft_limit_and_recovers_below_it() {
     s.limiter.check().unwrap();
     assert!(!s.limiter.is_refusing());
     s.limiter.consume(spans(2)).await.unwrap();
-    assert_eq!(s.sink.received().len(), 1);
-    assert_eq!(s.sink.received()[0].item_count(), 2);
+    assert_eq!(s.sink.batches().len(), 1);
+    assert_eq!(s.sink.batches()[0].item_count(), 2);
     assert_eq!(refused(&s.registry, "spans"), 4.0);
 }
 
@@ -218,7 +180,7 @@ async fn the_background_task_follows_memory_use() {
     s.usage.set_mib(20);
     wait_until("recovery", || !s.limiter.is_refusing()).await;
     s.limiter.consume(spans(1)).await.unwrap();
-    assert_eq!(s.sink.received().len(), 1);
+    assert_eq!(s.sink.batches().len(), 1);
     s.limiter.shutdown().await.unwrap();
     s.limiter.shutdown().await.unwrap();
 }
@@ -241,6 +203,14 @@ async fn start_measures_at_once_and_fails_when_memory_cannot_be_read() {
     assert!(text.contains("memory_limiter"), "{text}");
     assert!(text.contains("statm unreadable"), "{text}");
     s.limiter.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn conformance() {
+    stratus_testkit::conformance::processor(&MemoryLimiterProcessorFactory)
+        .config(json!({"check_interval": "1s", "limit_mib": 1_000_000}))
+        .default_config_rejected(&["check_interval", "limit_mib"])
+        .await;
 }
 
 #[test]
@@ -271,7 +241,7 @@ async fn build(raw: Value) -> Result<Arc<dyn Processor>, String> {
         Registry::new(),
     );
     MemoryLimiterProcessorFactory
-        .build(ctx, &raw, Arc::new(Sink::default()))
+        .build(ctx, &raw, RecordingConsumer::new().boxed())
         .await
         .map_err(|e| e.to_string())
 }
@@ -288,14 +258,14 @@ async fn factory_builds_a_limiter_on_this_process() {
         .await
         .unwrap();
     p.start(&Host::ready()).await.unwrap();
-    p.consume(logs(1)).await.unwrap();
+    p.consume(sample_logs(1)).await.unwrap();
     p.shutdown().await.unwrap();
     // One MiB with no spike room: already exceeded by any running process.
     let p = build(json!({"check_interval": "1s", "limit_mib": 1}))
         .await
         .unwrap();
     p.start(&Host::ready()).await.unwrap();
-    let err = p.consume(logs(1)).await.unwrap_err();
+    let err = p.consume(sample_logs(1)).await.unwrap_err();
     assert_eq!(err.message(), DATA_REFUSED);
     p.shutdown().await.unwrap();
     // A percentage of this machine's memory (or its cgroup limit) also builds.
@@ -303,6 +273,6 @@ async fn factory_builds_a_limiter_on_this_process() {
         .await
         .unwrap();
     p.start(&Host::ready()).await.unwrap();
-    p.consume(logs(1)).await.unwrap();
+    p.consume(sample_logs(1)).await.unwrap();
     p.shutdown().await.unwrap();
 }

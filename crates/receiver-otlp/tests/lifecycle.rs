@@ -69,6 +69,18 @@ fn factory_describes_itself_and_checks_configs() {
 }
 
 #[tokio::test]
+async fn conformance() {
+    use stratus_testkit::net::free_endpoint;
+    stratus_testkit::conformance::receiver(&OtlpReceiverFactory)
+        .config(json!({"protocols": {
+            "grpc": {"endpoint": free_endpoint()},
+            "http": {"endpoint": free_endpoint()},
+        }}))
+        .default_config_rejected(&["protocols"])
+        .await;
+}
+
+#[tokio::test]
 async fn factory_build_rejects_bad_config() {
     let err = OtlpReceiverFactory
         .build(ctx(), &json!({"protocols": {}}), SignalConsumers::default())

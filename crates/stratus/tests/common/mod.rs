@@ -4,7 +4,7 @@
 #![allow(dead_code)]
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
@@ -19,54 +19,9 @@ use prost::Message;
 /// How long any wait in these tests may take before the test fails.
 pub const DEADLINE: Duration = Duration::from_secs(60);
 
-/// A port on 127.0.0.1 reserved for this test.
-///
-/// Tests run in parallel processes that each start several stratus processes, so a
-/// port must not be handed to two tests: each port is claimed by creating a marker
-/// file with `create_new` in a shared directory (markers older than 15 minutes are
-/// reclaimed), and ports come from 20000-31999, below the kernel's ephemeral range,
-/// so outgoing connections never hold them.
-pub fn free_port() -> u16 {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let dir = std::env::temp_dir().join("stratus-test-ports");
-    std::fs::create_dir_all(&dir).unwrap();
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos() as u64;
-    let mut x = nanos
-        ^ (u64::from(std::process::id()) << 32)
-        ^ COUNTER
-            .fetch_add(1, Ordering::Relaxed)
-            .wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    for _ in 0..20_000 {
-        // xorshift64
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        let port = 20_000 + (x % 12_000) as u16;
-        let marker = dir.join(port.to_string());
-        if let Ok(meta) = std::fs::metadata(&marker) {
-            let stale = meta
-                .modified()
-                .ok()
-                .and_then(|m| m.elapsed().ok())
-                .is_some_and(|age| age > Duration::from_secs(15 * 60));
-            if stale {
-                let _ = std::fs::remove_file(&marker);
-            }
-        }
-        let claimed = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&marker);
-        if claimed.is_ok() && TcpListener::bind(("127.0.0.1", port)).is_ok() {
-            return port;
-        }
-    }
-    panic!("no free port found in 20000-31999");
-}
+/// A port on 127.0.0.1 reserved for this test, claimed across the parallel test
+/// processes (each starts several stratus processes) by the test kit.
+pub use stratus_testkit::net::free_port;
 
 /// Polls `check` until it returns `Some`, failing the test after [`DEADLINE`].
 pub fn wait_for<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
@@ -403,52 +358,20 @@ pub fn run_python_client(args: &[&str]) {
 
 /// Spans built in the test, each with a unique span id derived from `first`.
 pub fn make_spans(first: u64, count: u64) -> ExportTraceServiceRequest {
-    use opentelemetry_proto::tonic::common::v1::{
-        AnyValue, InstrumentationScope, KeyValue, any_value,
-    };
-    use opentelemetry_proto::tonic::resource::v1::Resource;
-    use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
-    let spans = (first..first + count)
-        .map(|i| Span {
-            trace_id: [i.to_be_bytes(), 7u64.to_be_bytes()].concat(),
-            span_id: i.to_be_bytes().to_vec(),
-            name: format!("span-{i}"),
-            kind: 2,
-            start_time_unix_nano: 1_700_000_000_000_000_000 + i,
-            end_time_unix_nano: 1_700_000_000_000_000_500 + i,
-            attributes: vec![KeyValue {
-                key: "i".into(),
-                value: Some(AnyValue {
-                    value: Some(any_value::Value::IntValue(i as i64)),
-                }),
-                ..Default::default()
-            }],
-            ..Default::default()
-        })
-        .collect();
-    ExportTraceServiceRequest {
-        resource_spans: vec![ResourceSpans {
-            resource: Some(Resource {
-                attributes: vec![KeyValue {
-                    key: "service.name".into(),
-                    value: Some(AnyValue {
-                        value: Some(any_value::Value::StringValue("e2e".into())),
-                    }),
-                    ..Default::default()
-                }],
-                ..Default::default()
-            }),
-            scope_spans: vec![ScopeSpans {
-                scope: Some(InstrumentationScope {
-                    name: "e2e".into(),
-                    ..Default::default()
-                }),
-                spans,
-                ..Default::default()
-            }],
-            ..Default::default()
-        }],
-    }
+    use stratus_testkit::otlp::{SpanKind, span, traces};
+    traces()
+        .resource([("service.name", "e2e")])
+        .scope("e2e")
+        .spans((first..first + count).map(|i| {
+            span(format!("span-{i}"))
+                .trace_id(u128::from(i) << 64 | 7)
+                .span_id(i)
+                .kind(SpanKind::Server)
+                .start(1_700_000_000_000_000_000 + i)
+                .end(1_700_000_000_000_000_500 + i)
+                .attr("i", i)
+        }))
+        .request()
 }
 
 /// The span ids (as u64) in a file of length-prefixed trace requests, with repeats.
