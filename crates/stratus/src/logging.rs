@@ -5,7 +5,7 @@
 //! queue of log records that an OTLP exporter drains (see [`crate::telemetry`]).
 //!
 //! Nothing here blocks the code that logs: a full queue drops the record and counts
-//! it in `otelcol_internal_log_records_dropped`.
+//! it in `stratus_internal_log_records_dropped`.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -89,7 +89,7 @@ pub fn init(
     let otlp = (!senders.is_empty()).then(|| OtlpLogLayer {
         senders,
         dropped: registry.counter(
-            "otelcol_internal_log_records_dropped",
+            "stratus_internal_log_records_dropped",
             "Number of stratus's own log records dropped because an OTLP log processor's queue was full.",
             &[],
         ),
