@@ -943,6 +943,106 @@ service:
         ],
     },
     Case {
+        name: "telemetry value checks",
+        yaml: "\
+receivers: {otlp: }
+exporters: {debug: }
+service:
+  pipelines:
+    traces: {receivers: [otlp], exporters: [debug]}
+  telemetry:
+    logs:
+      processors:
+        - batch:
+            max_queue_size: 0
+            export_timeout: [1]
+            exporter:
+              otlp: {protocol: grpc, encoding: json, compression: lz4, headers_list: \"novalue\", insecure: \"yes\", temporality_preference: delta}
+    metrics:
+      exemplar_filter: sometimes
+      readers:
+        - pull: {exporter: {prometheus: {without_target_info: 1, with_resource_constant_labels: {included: service.name}}}}
+        - periodic:
+            interval: 5 minutes
+            exporter:
+              otlp_grpc: {endpoint: \"http://x:4317\", tls: {cert_file: /c.pem}, default_histogram_aggregation: base2_exponential_bucket_histogram}
+    resource:
+      schema_url: 1
+",
+        errors: &[
+            (
+                "service::telemetry::logs::processors::0::batch::max_queue_size",
+                Some(10),
+                "must be greater than 0",
+            ),
+            (
+                "service::telemetry::logs::processors::0::batch::export_timeout",
+                Some(11),
+                "expected milliseconds (e.g. `60000`) or a duration (e.g. `60s`), found a list",
+            ),
+            (
+                "service::telemetry::logs::processors::0::batch::exporter::otlp::encoding",
+                Some(13),
+                "unknown key `encoding`; valid keys: endpoint, headers, headers_list, timeout, compression, protocol, insecure, certificate, client_certificate, client_key",
+            ),
+            (
+                "service::telemetry::logs::processors::0::batch::exporter::otlp::temporality_preference",
+                Some(13),
+                "unknown key `temporality_preference`; valid keys: endpoint, headers, headers_list, timeout, compression, protocol, insecure, certificate, client_certificate, client_key",
+            ),
+            (
+                "service::telemetry::logs::processors::0::batch::exporter::otlp::compression",
+                Some(13),
+                "invalid compression `lz4`; valid values: none, gzip, zstd",
+            ),
+            (
+                "service::telemetry::logs::processors::0::batch::exporter::otlp::headers_list",
+                Some(13),
+                "expected comma-separated `name=value` pairs",
+            ),
+            (
+                "service::telemetry::logs::processors::0::batch::exporter::otlp::insecure",
+                Some(13),
+                "expected true or false, found a string",
+            ),
+            (
+                "service::telemetry::metrics::exemplar_filter",
+                Some(15),
+                "invalid exemplar filter `sometimes`; valid values: always_off, always_on, trace_based",
+            ),
+            (
+                "service::telemetry::metrics::readers::0::pull::exporter::prometheus::without_target_info",
+                Some(17),
+                "expected true or false, found a number",
+            ),
+            (
+                "service::telemetry::metrics::readers::0::pull::exporter::prometheus::with_resource_constant_labels::included",
+                Some(17),
+                "expected a list, found a string",
+            ),
+            (
+                "service::telemetry::metrics::readers::1::periodic::interval",
+                Some(19),
+                "invalid duration `5 minutes`: unknown unit ` minutes` (use ns, us, ms, s, m, h)",
+            ),
+            (
+                "service::telemetry::metrics::readers::1::periodic::exporter::otlp_grpc::default_histogram_aggregation",
+                Some(21),
+                "stratus's internal histograms have explicit buckets only: use `explicit_bucket_histogram`",
+            ),
+            (
+                "service::telemetry::metrics::readers::1::periodic::exporter::otlp_grpc::tls",
+                Some(21),
+                "tls::key_file: must be set when cert_file is set (the client certificate needs its key)",
+            ),
+            (
+                "service::telemetry::resource::schema_url",
+                Some(23),
+                "expected a string, found a number",
+            ),
+        ],
+    },
+    Case {
         name: "profiles pipelines",
         yaml: "\
 receivers: {otlp: }
