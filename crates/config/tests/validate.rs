@@ -1043,6 +1043,40 @@ service:
         ],
     },
     Case {
+        name: "metrics endpoints sharing a port",
+        yaml: "\
+receivers: {otlp: }
+exporters: {debug: }
+service:
+  pipelines:
+    traces: {receivers: [otlp], exporters: [debug]}
+  telemetry:
+    metrics:
+      address: localhost:9999
+      readers:
+        - pull: {exporter: {prometheus: {host: 127.0.0.1, port: 9999}}}
+        - pull: {exporter: {prometheus: {host: \"\", port: 9999}}}
+        - pull: {exporter: {prometheus: {host: 127.0.0.2, port: 9999}}}
+",
+        errors: &[
+            (
+                "service::telemetry::metrics::readers::1",
+                Some(11),
+                "`:9999` shares its port with reader 0 (`127.0.0.1:9999`): two metrics endpoints cannot listen on one port",
+            ),
+            (
+                "service::telemetry::metrics::readers::2",
+                Some(12),
+                "`127.0.0.2:9999` shares its port with reader 1 (`:9999`): two metrics endpoints cannot listen on one port",
+            ),
+            (
+                "service::telemetry::metrics::address",
+                Some(8),
+                "`localhost:9999` shares its port with reader 1 (`:9999`): two metrics endpoints cannot listen on one port",
+            ),
+        ],
+    },
+    Case {
         name: "profiles pipelines",
         yaml: "\
 receivers: {otlp: }

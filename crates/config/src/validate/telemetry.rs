@@ -579,6 +579,7 @@ impl Validator<'_> {
             }
         }
         let address_path = child(path, "address");
+        let mut address_reader = false;
         match metrics.get("address") {
             None | Some(Value::Null) => {}
             Some(Value::String(address)) => {
@@ -593,10 +594,13 @@ impl Validator<'_> {
                 );
                 if !address.is_empty() {
                     match address.parse::<Endpoint>() {
-                        Ok(endpoint) => out.readers.push(MetricReader::Pull(PrometheusReader {
-                            endpoint,
-                            ..PrometheusReader::default()
-                        })),
+                        Ok(endpoint) => {
+                            address_reader = true;
+                            out.readers.push(MetricReader::Pull(PrometheusReader {
+                                endpoint,
+                                ..PrometheusReader::default()
+                            }));
+                        }
                         Err(e) => self.error(
                             &address_path,
                             format!(
@@ -614,6 +618,7 @@ impl Validator<'_> {
                 ),
             ),
         }
+        self.shared_ports(&out.readers, &readers_path, &address_path, address_reader);
         let broken_reader = metrics
             .get("readers")
             .and_then(Value::as_array)
@@ -629,6 +634,60 @@ impl Validator<'_> {
             );
         }
         out
+    }
+
+    /// Two `/metrics` endpoints on one port would fail at start: reported here.
+    fn shared_ports(
+        &mut self,
+        readers: &[MetricReader],
+        path: &[String],
+        address: &[String],
+        last_is_address: bool,
+    ) {
+        use stratus_core::endpoint::Host;
+        // `[::]` is dual-stack; `:port` and `0.0.0.0` take every IPv4 address, which a
+        // name may resolve to.
+        let dual = |h: &Host| matches!(h, Host::Ip(ip) if ip.is_ipv6() && ip.is_unspecified());
+        let v4_all = |h: &Host| match h {
+            Host::Any => true,
+            Host::Ip(ip) => ip.is_ipv4() && ip.is_unspecified(),
+            Host::Name(_) => false,
+        };
+        let v4ish = |h: &Host| match h {
+            Host::Ip(ip) => ip.is_ipv4(),
+            Host::Any | Host::Name(_) => true,
+        };
+        let overlap = |a: &Host, b: &Host| {
+            a == b || dual(a) || dual(b) || (v4_all(a) && v4ish(b)) || (v4_all(b) && v4ish(a))
+        };
+        let pulls: Vec<(usize, &Endpoint)> = readers
+            .iter()
+            .enumerate()
+            .filter_map(|(i, r)| match r {
+                MetricReader::Pull(p) => Some((i, &p.endpoint)),
+                MetricReader::Periodic(_) => None,
+            })
+            .collect();
+        let given = readers.len() - usize::from(last_is_address);
+        for (n, (i, a)) in pulls.iter().enumerate() {
+            for (j, b) in &pulls[..n] {
+                let clash = a.port() != 0 && a.port() == b.port() && overlap(a.host(), b.host());
+                if clash {
+                    let at = if *i >= given {
+                        address.to_vec()
+                    } else {
+                        child(path, i.to_string())
+                    };
+                    self.error(
+                        &at,
+                        format!(
+                            "`{a}` shares its port with reader {j} (`{b}`): two metrics \
+                             endpoints cannot listen on one port"
+                        ),
+                    );
+                }
+            }
+        }
     }
 
     fn reader(&mut self, value: &Value, path: &[String]) -> Option<MetricReader> {
@@ -660,7 +719,14 @@ impl Validator<'_> {
         }
     }
 
+    /// A `pull` reader; `None` when it has errors (reported).
     fn pull(&mut self, value: &Value, path: &[String]) -> Option<PrometheusReader> {
+        let before = self.errors.len();
+        let reader = self.pull_reader(value, path)?;
+        (self.errors.len() == before).then_some(reader)
+    }
+
+    fn pull_reader(&mut self, value: &Value, path: &[String]) -> Option<PrometheusReader> {
         let map = self.mapping(Some(value), path)?;
         self.unknown_keys(map, path, &["exporter", "producers", "cardinality_limits"]);
         self.not_supported(
