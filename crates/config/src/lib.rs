@@ -43,8 +43,11 @@ mod yaml;
 pub use document::{Document, Source, load};
 pub use error::{ConfigError, ConfigErrors, Location};
 pub use validate::{
-    InvalidPipelineId, LogsTelemetry, MetricsTelemetry, PipelineConfig, PipelineId, SECTIONS,
-    Service, ServiceConfig, TelemetryConfig, Validated, validate,
+    DEFAULT_OTLP_TIMEOUT, DEFAULT_PERIODIC_INTERVAL, DEFAULT_PERIODIC_TIMEOUT, IncludeExclude,
+    InvalidPipelineId, LogBatch, LogOutput, LogProcessor, LogSampling, LogsTelemetry, MetricReader,
+    MetricsTelemetry, OtlpExporter, PeriodicReader, PipelineConfig, PipelineId, PrometheusReader,
+    ResourceConfig, SECTIONS, Service, ServiceConfig, TelemetryConfig, TracesTelemetry, Validated,
+    validate,
 };
 
 /// The exit code for an invalid config (`EX_CONFIG` from `sysexits.h`).

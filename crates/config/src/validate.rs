@@ -14,6 +14,15 @@ use crate::error::{ConfigError, ConfigErrors};
 use crate::suggest::{did_you_mean, did_you_mean_or_list};
 use crate::yaml::type_name;
 
+mod telemetry;
+
+pub use telemetry::{
+    DEFAULT_OTLP_TIMEOUT, DEFAULT_PERIODIC_INTERVAL, DEFAULT_PERIODIC_TIMEOUT, IncludeExclude,
+    LogBatch, LogOutput, LogProcessor, LogSampling, LogsTelemetry, MetricReader, MetricsTelemetry,
+    OtlpExporter, PeriodicReader, PrometheusReader, ResourceConfig, TelemetryConfig,
+    TracesTelemetry,
+};
+
 /// The top-level keys of a config.
 pub const SECTIONS: [&str; 6] = [
     "receivers",
@@ -35,9 +44,6 @@ const KINDS: [Kind; 5] = [
 const SERVICE_KEYS: [&str; 3] = ["extensions", "pipelines", "telemetry"];
 const PIPELINE_KEYS: [&str; 3] = ["receivers", "processors", "exporters"];
 const SIGNAL_NAMES: [&str; 3] = ["traces", "metrics", "logs"];
-const LOG_LEVELS: [&str; 4] = ["debug", "info", "warn", "error"];
-const LOG_ENCODINGS: [&str; 2] = ["console", "json"];
-const METRICS_LEVELS: [&str; 4] = ["none", "basic", "normal", "detailed"];
 
 /// A config that passed validation, with the warnings found on the way.
 #[derive(Debug, Clone, PartialEq)]
@@ -153,60 +159,6 @@ pub struct PipelineConfig {
     pub exporters: Vec<ComponentId>,
 }
 
-/// `service::telemetry`: stratus's own logs and metrics.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct TelemetryConfig {
-    /// `service::telemetry::logs`.
-    pub logs: LogsTelemetry,
-    /// `service::telemetry::metrics`.
-    pub metrics: MetricsTelemetry,
-}
-
-/// `service::telemetry::logs`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LogsTelemetry {
-    /// `debug`, `info`, `warn` or `error` (lower-cased); default `info`.
-    pub level: String,
-    /// `console` (text) or `json`; default `console`.
-    pub encoding: String,
-}
-
-impl Default for LogsTelemetry {
-    fn default() -> Self {
-        LogsTelemetry {
-            level: "info".to_string(),
-            encoding: "console".to_string(),
-        }
-    }
-}
-
-/// `service::telemetry::metrics`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MetricsTelemetry {
-    /// `host:port` the Prometheus endpoint listens on; default `localhost:8888`; `""`
-    /// disables it.
-    pub address: String,
-    /// `none`, `basic`, `normal` or `detailed` (lower-cased); default `normal`; `none`
-    /// disables the endpoint.
-    pub level: String,
-}
-
-impl Default for MetricsTelemetry {
-    fn default() -> Self {
-        MetricsTelemetry {
-            address: "localhost:8888".to_string(),
-            level: "normal".to_string(),
-        }
-    }
-}
-
-impl MetricsTelemetry {
-    /// Whether the metrics endpoint runs: an address is set and the level is not `none`.
-    pub fn enabled(&self) -> bool {
-        !self.address.is_empty() && self.level != "none"
-    }
-}
-
 /// A component defined in a section.
 struct Defined<'f> {
     value: Value,
@@ -221,6 +173,7 @@ type Definitions<'f> = BTreeMap<Kind, BTreeMap<ComponentId, Defined<'f>>>;
 pub fn validate(doc: &Document, factories: &Factories) -> Result<Validated, ConfigErrors> {
     let mut v = Validator {
         doc,
+        factories,
         errors: Vec::new(),
         warnings: doc.warnings().to_vec(),
     };
@@ -296,6 +249,7 @@ pub fn validate(doc: &Document, factories: &Factories) -> Result<Validated, Conf
 
 struct Validator<'d> {
     doc: &'d Document,
+    factories: &'d Factories,
     errors: Vec<ConfigError>,
     warnings: Vec<ConfigError>,
 }
@@ -534,6 +488,11 @@ impl<'d> Validator<'d> {
                     let pipeline = self.pipeline(&id, body, &p, defs, used);
                     service.pipelines.insert(id, pipeline);
                 }
+                Err(InvalidPipelineId::UnknownType(ty)) if ty == "profiles" => self.error(
+                    &p,
+                    "the OTLP profiles signal is not supported by stratus yet: remove this \
+                     pipeline (stratus carries traces, metrics and logs)",
+                ),
                 Err(InvalidPipelineId::UnknownType(ty)) => self.error(
                     &p,
                     format!(
@@ -807,63 +766,6 @@ impl<'d> Validator<'d> {
         }
     }
 
-    fn telemetry(&mut self, value: Option<&Value>, path: &[String]) -> TelemetryConfig {
-        let mut out = TelemetryConfig::default();
-        let Some(map) = self.mapping(value, path) else {
-            return out;
-        };
-        self.unknown_keys(map, path, &["logs", "metrics"]);
-
-        let logs_path = child(path, "logs");
-        if let Some(logs) = self.mapping(map.get("logs"), &logs_path) {
-            self.unknown_keys(logs, &logs_path, &["level", "encoding"]);
-            if let Some(level) = self.choice(logs, &logs_path, "level", "log level", &LOG_LEVELS) {
-                out.logs.level = level;
-            }
-            if let Some(encoding) =
-                self.choice(logs, &logs_path, "encoding", "log encoding", &LOG_ENCODINGS)
-            {
-                out.logs.encoding = encoding;
-            }
-        }
-
-        let metrics_path = child(path, "metrics");
-        if let Some(metrics) = self.mapping(map.get("metrics"), &metrics_path) {
-            self.unknown_keys(metrics, &metrics_path, &["address", "level"]);
-            let address_path = child(&metrics_path, "address");
-            match metrics.get("address") {
-                None | Some(Value::Null) => {}
-                Some(Value::String(address)) if address.is_empty() || is_host_port(address) => {
-                    out.metrics.address = address.clone();
-                }
-                Some(Value::String(address)) => self.error(
-                    &address_path,
-                    format!(
-                        "invalid address `{address}`: expected `host:port` (e.g. \
-                         `localhost:8888`), or \"\" to turn the metrics endpoint off"
-                    ),
-                ),
-                Some(other) => self.error(
-                    &address_path,
-                    format!(
-                        "expected an address `host:port` as a string, found {}",
-                        type_name(other)
-                    ),
-                ),
-            }
-            if let Some(level) = self.choice(
-                metrics,
-                &metrics_path,
-                "level",
-                "metrics level",
-                &METRICS_LEVELS,
-            ) {
-                out.metrics.level = level;
-            }
-        }
-        out
-    }
-
     /// A string that must be one of `allowed` (compared ignoring case).
     fn choice(
         &mut self,
@@ -951,24 +853,6 @@ fn defined_names(defs: &Definitions<'_>, kinds: &[Kind]) -> Vec<String> {
         .filter_map(|k| defs.get(k))
         .flat_map(|d| d.keys().map(ToString::to_string))
         .collect()
-}
-
-/// `host:port` with a numeric port; the host may be empty (every interface), a name,
-/// an IPv4 address or a bracketed IPv6 address.
-fn is_host_port(address: &str) -> bool {
-    let Some((host, port)) = address.rsplit_once(':') else {
-        return false;
-    };
-    let port_ok =
-        !port.is_empty() && port.chars().all(|c| c.is_ascii_digit()) && port.parse::<u16>().is_ok();
-    let host_ok = if let Some(inner) = host.strip_prefix('[') {
-        inner
-            .strip_suffix(']')
-            .is_some_and(|ip| ip.parse::<std::net::Ipv6Addr>().is_ok())
-    } else {
-        !host.contains(':') && !host.chars().any(|c| c.is_whitespace() || c == '/')
-    };
-    port_ok && host_ok
 }
 
 /// A factory's problem path (`protocols::grpc::endpoint`, list items as `headers[0]`)
@@ -1118,32 +1002,6 @@ mod tests {
             vec!["headers", "0", "name"]
         );
         assert_eq!(problem_segments("m[1][2]"), vec!["m", "1", "2"]);
-    }
-
-    #[test]
-    fn host_ports() {
-        for ok in [
-            "localhost:8888",
-            "0.0.0.0:8888",
-            ":8888",
-            "[::1]:8888",
-            "my-host.internal:1",
-        ] {
-            assert!(is_host_port(ok), "{ok}");
-        }
-        for bad in [
-            "localhost",
-            "8888",
-            "host:",
-            "host:port",
-            "host:99999",
-            "::1:8888",
-            "[::1",
-            "a b:1",
-            "http://x:1",
-        ] {
-            assert!(!is_host_port(bad), "{bad}");
-        }
     }
 
     #[test]

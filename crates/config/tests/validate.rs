@@ -4,7 +4,10 @@
 mod support;
 
 use serde_json::json;
-use stratus_config::{ConfigError, PipelineId, TelemetryConfig};
+use stratus_config::{
+    ConfigError, LogBatch, LogOutput, LogSampling, MetricReader, PipelineId, PrometheusReader,
+    TelemetryConfig,
+};
 use stratus_core::{ComponentId, Signal};
 use support::check;
 
@@ -497,13 +500,13 @@ receivers: {otlp: }
 exporters: {debug: }
 service:
   pipelines:
-    profiles: {receivers: [otlp], exporters: [debug]}
+    events: {receivers: [otlp], exporters: [debug]}
     traces: {receivers: [otlp], exporters: [debug]}
 ",
         errors: &[(
-            "service::pipelines::profiles",
+            "service::pipelines::events",
             Some(5),
-            "unknown pipeline type `profiles`; valid types: traces, metrics, logs",
+            "unknown pipeline type `events`; valid types: traces, metrics, logs",
         )],
     },
     Case {
@@ -564,7 +567,7 @@ service:
     metrics:
       address: localhost
       level: detaild
-    traces: {}
+    tracez: {}
 ",
         errors: &[
             (
@@ -575,7 +578,7 @@ service:
             (
                 "service::telemetry::logs::format",
                 Some(10),
-                "unknown key `format`; valid keys: level, encoding",
+                "unknown key `format`; valid keys: level, development, encoding, disable_caller, disable_stacktrace, sampling, output_paths, error_output_paths, initial_fields, processors, disable_zap_resource",
             ),
             (
                 "service::telemetry::logs::level",
@@ -585,7 +588,7 @@ service:
             (
                 "service::telemetry::metrics::address",
                 Some(12),
-                "invalid address `localhost`: expected `host:port` (e.g. `localhost:8888`), or \"\" to turn the metrics endpoint off",
+                "invalid address: `localhost` has no port: expected `host:port` (e.g. `localhost:8080`), or `:port` for every interface; or \"\" to turn the metrics endpoint off",
             ),
             (
                 "service::telemetry::metrics::level",
@@ -593,9 +596,507 @@ service:
                 "invalid metrics level `detaild`; did you mean `detailed`?",
             ),
             (
-                "service::telemetry::traces",
+                "service::telemetry::tracez",
                 Some(14),
-                "unknown key `traces`; valid keys: logs, metrics",
+                "unknown key `tracez`; did you mean `traces`?",
+            ),
+        ],
+    },
+    Case {
+        name: "telemetry logs keys",
+        yaml: "\
+receivers: {otlp: }
+exporters: {debug: }
+service:
+  pipelines:
+    traces: {receivers: [otlp], exporters: [debug]}
+  telemetry:
+    logs:
+      development: yes
+      sampling: {enabled: true, tick: 0s, initial: -1, thereafter: x}
+      output_paths: [stdout, \"\", \"s3://bucket/x\", \"file://relative\"]
+      error_output_paths: stderr
+      initial_fields: {a: 1, b: [1]}
+",
+        errors: &[
+            (
+                "service::telemetry::logs::development",
+                Some(8),
+                "expected true or false, found a string",
+            ),
+            (
+                "service::telemetry::logs::sampling::tick",
+                Some(9),
+                "must be greater than 0",
+            ),
+            (
+                "service::telemetry::logs::sampling::initial",
+                Some(9),
+                "expected a whole number of 0 or more, found a number `-1`",
+            ),
+            (
+                "service::telemetry::logs::sampling::thereafter",
+                Some(9),
+                "expected a whole number of 0 or more, found a string `x`",
+            ),
+            (
+                "service::telemetry::logs::output_paths::1",
+                Some(10),
+                "must not be empty: `stdout`, `stderr` or a file path",
+            ),
+            (
+                "service::telemetry::logs::output_paths::2",
+                Some(10),
+                "`s3://` outputs are not supported: use `stdout`, `stderr`, a file path or a `file://` URL",
+            ),
+            (
+                "service::telemetry::logs::output_paths::3",
+                Some(10),
+                "`file://relative`: a `file://` URL needs an absolute path (`file:///var/log/stratus.log`)",
+            ),
+            (
+                "service::telemetry::logs::error_output_paths",
+                Some(11),
+                "expected a list, found a string",
+            ),
+            (
+                "service::telemetry::logs::initial_fields::b",
+                Some(12),
+                "expected a string, number or bool, found a list",
+            ),
+        ],
+    },
+    Case {
+        name: "telemetry log processors",
+        yaml: "\
+receivers: {otlp: }
+exporters: {debug: }
+service:
+  pipelines:
+    traces: {receivers: [otlp], exporters: [debug]}
+  telemetry:
+    logs:
+      processors:
+        - batch:
+            max_queue_size: 10
+            max_export_batch_size: 20
+            exporter:
+              otlp: {endpoint: \"http://127.0.0.1:4317\"}
+        - simple:
+            exporter:
+              console: {}
+        - simple: {exporter: {otlp: {protocol: grpc/json, endpoint: x}}}
+        - batch: {}
+          simple: {}
+        - simple: {exporter: {otlp_http: {endpoint: \"http://:4318\", encoding: xml, tls: {insecure: true}}}}
+        - simple: {}
+",
+        errors: &[
+            (
+                "service::telemetry::logs::processors::0::batch::max_export_batch_size",
+                Some(11),
+                "must not exceed `max_queue_size` (10): a batch is taken from the queue",
+            ),
+            (
+                "service::telemetry::logs::processors::0::batch::exporter::otlp",
+                Some(13),
+                "missing required key `protocol`: `grpc`, `http/protobuf` or `http/json`",
+            ),
+            (
+                "service::telemetry::logs::processors::1::simple::exporter::console",
+                Some(16),
+                "the console exporter is not supported by stratus: use `otlp`, or the logs' own `output_paths`",
+            ),
+            (
+                "service::telemetry::logs::processors::2::simple::exporter::otlp::protocol",
+                Some(17),
+                "invalid protocol `grpc/json`; did you mean `grpc`?",
+            ),
+            (
+                "service::telemetry::logs::processors::3",
+                Some(18),
+                "a processor is either `batch` or `simple`, not both: list them as two processors",
+            ),
+            (
+                "service::telemetry::logs::processors::4::simple::exporter::otlp_http::encoding",
+                Some(20),
+                "invalid encoding `xml`; valid values: protobuf, json",
+            ),
+            (
+                "service::telemetry::logs::processors::4::simple::exporter::otlp_http::tls::insecure",
+                Some(20),
+                "unknown key `insecure`; valid keys: ca_file, cert_file, key_file",
+            ),
+            (
+                "service::telemetry::logs::processors::4::simple::exporter::otlp_http::endpoint",
+                Some(20),
+                "`http://:4318/v1/logs` has no host",
+            ),
+            (
+                "service::telemetry::logs::processors::5::simple",
+                Some(21),
+                "missing required key `exporter` (e.g. `exporter: {otlp: {protocol: grpc, endpoint: http://localhost:4317}}`)",
+            ),
+        ],
+    },
+    Case {
+        name: "telemetry metric readers",
+        yaml: "\
+receivers: {otlp: }
+exporters: {debug: }
+service:
+  pipelines:
+    traces: {receivers: [otlp], exporters: [debug]}
+  telemetry:
+    metrics:
+      views: [{selector: {}}]
+      exemplar_filter: always_on
+      readers:
+        - pull:
+            exporter:
+              prometheus: {host: \"a b\", port: 70000, without_units: false, translation_strategy: UnderscoreEscapingWithSuffixes}
+        - pull: {exporter: {prometheus: {host: \"[::1\", without_type_suffix: 1}}}
+        - periodic:
+            interval: 0
+            timeout: soon
+            exporter:
+              otlp: {protocol: http/protobuf, endpoint: \"https://\", temporality_preference: delta, headers: [{name: \"bad name\", value: v}]}
+        - pull: {}
+          periodic: {}
+        - push: {}
+        - periodic: {exporter: {otlp_grpc: {}, otlp_http: {}}}
+        - pull: {exporter: {}, producers: [{opencensus: {}}]}
+",
+        errors: &[
+            (
+                "service::telemetry::metrics::views",
+                Some(8),
+                "metric views are not supported by stratus: its internal metrics have fixed names and labels; remove `views`",
+            ),
+            (
+                "service::telemetry::metrics::exemplar_filter",
+                Some(9),
+                "stratus's internal metrics record no exemplars; use `always_off` or `trace_based` (stratus has no internal traces, so it records none either)",
+            ),
+            (
+                "service::telemetry::metrics::readers::0::pull::exporter::prometheus::port",
+                Some(13),
+                "expected a port number from 0 to 65535, found a number `70000`",
+            ),
+            (
+                "service::telemetry::metrics::readers::0::pull::exporter::prometheus::host",
+                Some(13),
+                "`a b` is not a valid host: ` ` is not allowed in a host name (letters, digits, `-`, `_` and `.`)",
+            ),
+            (
+                "service::telemetry::metrics::readers::0::pull::exporter::prometheus::without_units",
+                Some(13),
+                "stratus's internal metrics carry no units, so it cannot add unit suffixes: remove `without_units` or set it to `true`",
+            ),
+            (
+                "service::telemetry::metrics::readers::0::pull::exporter::prometheus::translation_strategy",
+                Some(13),
+                "`UnderscoreEscapingWithSuffixes` adds unit suffixes, and stratus's internal metrics carry no units: use `UnderscoreEscapingWithoutSuffixes`",
+            ),
+            (
+                "service::telemetry::metrics::readers::1::pull::exporter::prometheus::host",
+                Some(14),
+                "`[::1` is not a valid host: `[` is not allowed in a host name (letters, digits, `-`, `_` and `.`)",
+            ),
+            (
+                "service::telemetry::metrics::readers::1::pull::exporter::prometheus::without_type_suffix",
+                Some(14),
+                "expected true or false, found a number",
+            ),
+            (
+                "service::telemetry::metrics::readers::2::periodic::interval",
+                Some(16),
+                "must be greater than 0",
+            ),
+            (
+                "service::telemetry::metrics::readers::2::periodic::timeout",
+                Some(17),
+                "invalid duration `soon`: expected e.g. `200ms`, `5s`, `1m30s`",
+            ),
+            (
+                "service::telemetry::metrics::readers::2::periodic::exporter::otlp::temporality_preference",
+                Some(19),
+                "stratus pushes its internal metrics as cumulative totals only; `delta` is not supported: use `cumulative`",
+            ),
+            (
+                "service::telemetry::metrics::readers::2::periodic::exporter::otlp::endpoint",
+                Some(19),
+                "`https:///v1/metrics` has no host",
+            ),
+            (
+                "service::telemetry::metrics::readers::2::periodic::exporter::otlp::headers",
+                Some(19),
+                "header `bad name` is not a valid header name",
+            ),
+            (
+                "service::telemetry::metrics::readers::3",
+                Some(20),
+                "a reader is either `pull` or `periodic`, not both: list them as two readers",
+            ),
+            (
+                "service::telemetry::metrics::readers::4::push",
+                Some(22),
+                "unknown key `push`; valid keys: pull, periodic",
+            ),
+            (
+                "service::telemetry::metrics::readers::5::periodic::exporter",
+                Some(23),
+                "give exactly one exporter (`otlp`, `otlp_grpc` or `otlp_http`): list several readers or processors to send to several places",
+            ),
+            (
+                "service::telemetry::metrics::readers::6::pull::exporter",
+                Some(24),
+                "expected `prometheus: {host: ..., port: ...}`: the only pull exporter",
+            ),
+            (
+                "service::telemetry::metrics::readers::6::pull::producers",
+                Some(24),
+                "metric producers (OpenCensus) are not supported by stratus; remove `producers`",
+            ),
+        ],
+    },
+    Case {
+        name: "telemetry with no metric reader",
+        yaml: "\
+receivers: {otlp: }
+exporters: {debug: }
+service:
+  pipelines:
+    traces: {receivers: [otlp], exporters: [debug]}
+  telemetry:
+    metrics:
+      readers: []
+",
+        errors: &[
+            (
+                "service::telemetry::metrics::readers",
+                Some(8),
+                "no metric reader while `level` is `normal`: add a reader, or set `level: none` to turn internal metrics off",
+            ),
+        ],
+    },
+    Case {
+        name: "telemetry resource and traces",
+        yaml: "\
+receivers: {otlp: }
+exporters: {debug: }
+service:
+  pipelines:
+    traces: {receivers: [otlp], exporters: [debug]}
+  telemetry:
+    resource:
+      service.name: my-gw
+      attributes: [{name: a, value: 1, type: bool}, {value: x}]
+      attributes_list: \"a=b\"
+      detection/development: {detectors: [{host: }]}
+      deployment.environment: 3
+    traces:
+      level: verbose
+      exporters: []
+",
+        errors: &[
+            (
+                "service::telemetry::resource::attributes",
+                Some(9),
+                "`attributes` cannot be used together with attributes written directly under `resource` (the legacy map form): choose one form",
+            ),
+            (
+                "service::telemetry::resource::attributes::0::value",
+                Some(9),
+                "expected a value of type `bool`, found a number `1`",
+            ),
+            (
+                "service::telemetry::resource::attributes::1",
+                Some(9),
+                "missing required key `name`",
+            ),
+            (
+                "service::telemetry::resource::attributes_list",
+                Some(10),
+                "`attributes_list` is not supported (nor by the collector): use `attributes`",
+            ),
+            (
+                "service::telemetry::resource::detection/development",
+                Some(11),
+                "resource detection is not supported for stratus's own telemetry: set the attributes you need (environment references like `${env:HOSTNAME}` work)",
+            ),
+            (
+                "service::telemetry::resource::deployment.environment",
+                Some(12),
+                "a resource attribute in the map form is a string (or null to remove a default one), found a number; use `attributes: [{name, value, type}]` for other types",
+            ),
+            (
+                "service::telemetry::traces::level",
+                Some(14),
+                "invalid traces level `verbose`; valid values: none, basic, normal, detailed",
+            ),
+            (
+                "service::telemetry::traces::exporters",
+                Some(15),
+                "unknown key `exporters`; valid keys: level, propagators, processors, sampler, limits",
+            ),
+        ],
+    },
+    Case {
+        name: "telemetry value checks",
+        yaml: "\
+receivers: {otlp: }
+exporters: {debug: }
+service:
+  pipelines:
+    traces: {receivers: [otlp], exporters: [debug]}
+  telemetry:
+    logs:
+      processors:
+        - batch:
+            max_queue_size: 0
+            export_timeout: [1]
+            exporter:
+              otlp: {protocol: grpc, encoding: json, compression: lz4, headers_list: \"novalue\", insecure: \"yes\", temporality_preference: delta}
+    metrics:
+      exemplar_filter: sometimes
+      readers:
+        - pull: {exporter: {prometheus: {without_target_info: 1, with_resource_constant_labels: {included: service.name}}}}
+        - periodic:
+            interval: 5 minutes
+            exporter:
+              otlp_grpc: {endpoint: \"http://x:4317\", tls: {cert_file: /c.pem}, default_histogram_aggregation: base2_exponential_bucket_histogram}
+    resource:
+      schema_url: 1
+",
+        errors: &[
+            (
+                "service::telemetry::logs::processors::0::batch::max_queue_size",
+                Some(10),
+                "must be greater than 0",
+            ),
+            (
+                "service::telemetry::logs::processors::0::batch::export_timeout",
+                Some(11),
+                "expected milliseconds (e.g. `60000`) or a duration (e.g. `60s`), found a list",
+            ),
+            (
+                "service::telemetry::logs::processors::0::batch::exporter::otlp::encoding",
+                Some(13),
+                "unknown key `encoding`; valid keys: endpoint, headers, headers_list, timeout, compression, protocol, insecure, certificate, client_certificate, client_key",
+            ),
+            (
+                "service::telemetry::logs::processors::0::batch::exporter::otlp::temporality_preference",
+                Some(13),
+                "unknown key `temporality_preference`; valid keys: endpoint, headers, headers_list, timeout, compression, protocol, insecure, certificate, client_certificate, client_key",
+            ),
+            (
+                "service::telemetry::logs::processors::0::batch::exporter::otlp::compression",
+                Some(13),
+                "invalid compression `lz4`; valid values: none, gzip, zstd",
+            ),
+            (
+                "service::telemetry::logs::processors::0::batch::exporter::otlp::headers_list",
+                Some(13),
+                "expected comma-separated `name=value` pairs",
+            ),
+            (
+                "service::telemetry::logs::processors::0::batch::exporter::otlp::insecure",
+                Some(13),
+                "expected true or false, found a string",
+            ),
+            (
+                "service::telemetry::metrics::exemplar_filter",
+                Some(15),
+                "invalid exemplar filter `sometimes`; valid values: always_off, always_on, trace_based",
+            ),
+            (
+                "service::telemetry::metrics::readers::0::pull::exporter::prometheus::without_target_info",
+                Some(17),
+                "expected true or false, found a number",
+            ),
+            (
+                "service::telemetry::metrics::readers::0::pull::exporter::prometheus::with_resource_constant_labels::included",
+                Some(17),
+                "expected a list, found a string",
+            ),
+            (
+                "service::telemetry::metrics::readers::1::periodic::interval",
+                Some(19),
+                "invalid duration `5 minutes`: unknown unit ` minutes` (use ns, us, ms, s, m, h)",
+            ),
+            (
+                "service::telemetry::metrics::readers::1::periodic::exporter::otlp_grpc::default_histogram_aggregation",
+                Some(21),
+                "stratus's internal histograms have explicit buckets only: use `explicit_bucket_histogram`",
+            ),
+            (
+                "service::telemetry::metrics::readers::1::periodic::exporter::otlp_grpc::tls",
+                Some(21),
+                "tls::key_file: must be set when cert_file is set (the client certificate needs its key)",
+            ),
+            (
+                "service::telemetry::resource::schema_url",
+                Some(23),
+                "expected a string, found a number",
+            ),
+        ],
+    },
+    Case {
+        name: "metrics endpoints sharing a port",
+        yaml: "\
+receivers: {otlp: }
+exporters: {debug: }
+service:
+  pipelines:
+    traces: {receivers: [otlp], exporters: [debug]}
+  telemetry:
+    metrics:
+      address: localhost:9999
+      readers:
+        - pull: {exporter: {prometheus: {host: 127.0.0.1, port: 9999}}}
+        - pull: {exporter: {prometheus: {host: \"\", port: 9999}}}
+        - pull: {exporter: {prometheus: {host: 127.0.0.2, port: 9999}}}
+",
+        errors: &[
+            (
+                "service::telemetry::metrics::readers::1",
+                Some(11),
+                "`:9999` shares its port with reader 0 (`127.0.0.1:9999`): two metrics endpoints cannot listen on one port",
+            ),
+            (
+                "service::telemetry::metrics::readers::2",
+                Some(12),
+                "`127.0.0.2:9999` shares its port with reader 1 (`:9999`): two metrics endpoints cannot listen on one port",
+            ),
+            (
+                "service::telemetry::metrics::address",
+                Some(8),
+                "`localhost:9999` shares its port with reader 1 (`:9999`): two metrics endpoints cannot listen on one port",
+            ),
+        ],
+    },
+    Case {
+        name: "profiles pipelines",
+        yaml: "\
+receivers: {otlp: }
+exporters: {debug: }
+service:
+  pipelines:
+    traces: {receivers: [otlp], exporters: [debug]}
+    profiles: {receivers: [otlp], exporters: [debug]}
+    profiles/x: {receivers: [otlp], exporters: [debug]}
+",
+        errors: &[
+            (
+                "service::pipelines::profiles",
+                Some(6),
+                "the OTLP profiles signal is not supported by stratus yet: remove this pipeline (stratus carries traces, metrics and logs)",
+            ),
+            (
+                "service::pipelines::profiles/x",
+                Some(7),
+                "the OTLP profiles signal is not supported by stratus yet: remove this pipeline (stratus carries traces, metrics and logs)",
             ),
         ],
     },
@@ -793,7 +1294,14 @@ service:
 #[test]
 fn a_full_valid_config() {
     let v = check(FULL).unwrap();
-    assert!(v.warnings.is_empty(), "{:?}", v.warnings);
+    assert_eq!(
+        summary(&v.warnings),
+        vec![(
+            "service::telemetry::metrics::address".to_string(),
+            Some(29),
+            "`address` is deprecated (the collector removed it): use `readers: [{pull: {exporter: {prometheus: {host: ..., port: ...}}}}]`".to_string()
+        )]
+    );
     let c = &v.config;
     assert_eq!(
         c.receivers[&ComponentId::new("otlp")],
@@ -827,7 +1335,13 @@ fn a_full_valid_config() {
     let t = &c.service.telemetry;
     assert_eq!(t.logs.level, "debug");
     assert_eq!(t.logs.encoding, "json");
-    assert_eq!(t.metrics.address, "[::1]:9999");
+    assert_eq!(
+        t.metrics.readers,
+        vec![MetricReader::Pull(PrometheusReader {
+            endpoint: "[::1]:9999".parse().unwrap(),
+            ..PrometheusReader::default()
+        })]
+    );
     assert_eq!(t.metrics.level, "detailed");
     assert!(t.metrics.enabled());
 }
@@ -843,7 +1357,19 @@ fn minimal_config_gets_telemetry_defaults() {
     assert_eq!(t, &TelemetryConfig::default());
     assert_eq!(t.logs.level, "info");
     assert_eq!(t.logs.encoding, "console");
-    assert_eq!(t.metrics.address, "localhost:8888");
+    assert_eq!(
+        t.metrics.readers,
+        vec![MetricReader::Pull(PrometheusReader::default())]
+    );
+    let MetricReader::Pull(default) = &t.metrics.readers[0] else {
+        unreachable!()
+    };
+    assert_eq!(default.endpoint.to_string(), "localhost:8888");
+    assert!(default.without_scope_info && default.without_type_suffix);
+    assert!(!default.without_target_info);
+    assert_eq!(t.logs.sampling, Some(LogSampling::default()));
+    assert_eq!(t.logs.output_paths, vec![LogOutput::Stderr]);
+    assert!(!t.traces.requested);
     assert_eq!(t.metrics.level, "normal");
     assert!(t.metrics.enabled());
     assert!(v.config.service.extensions.is_empty());
@@ -853,12 +1379,20 @@ fn minimal_config_gets_telemetry_defaults() {
 fn metrics_endpoint_can_be_turned_off() {
     let base = "receivers: {otlp: }\nexporters: {debug: }\nservice:\n  pipelines:\n    logs: {receivers: [otlp], exporters: [debug]}\n  telemetry:\n";
     let off = check(&format!("{base}    metrics: {{address: \"\"}}\n")).unwrap();
-    assert_eq!(off.config.service.telemetry.metrics.address, "");
+    assert!(off.config.service.telemetry.metrics.readers.is_empty());
     assert!(!off.config.service.telemetry.metrics.enabled());
     let none = check(&format!("{base}    metrics: {{level: none}}\n")).unwrap();
     assert!(!none.config.service.telemetry.metrics.enabled());
+    let none_empty = check(&format!(
+        "{base}    metrics: {{level: none, readers: []}}\n"
+    ))
+    .unwrap();
+    assert!(!none_empty.config.service.telemetry.metrics.enabled());
     let any_host = check(&format!("{base}    metrics: {{address: \":8888\"}}\n")).unwrap();
-    assert_eq!(any_host.config.service.telemetry.metrics.address, ":8888");
+    let MetricReader::Pull(p) = &any_host.config.service.telemetry.metrics.readers[0] else {
+        panic!("not a pull reader")
+    };
+    assert_eq!(p.endpoint.host(), &stratus_core::endpoint::Host::Any);
 }
 
 #[test]
@@ -1023,4 +1557,238 @@ service:
     assert_eq!(c.connectors.len(), 2);
     let metrics = &c.service.pipelines[&PipelineId::new(Signal::Metrics)];
     assert_eq!(metrics.receivers, vec![ComponentId::new("count")]);
+}
+
+const TELEMETRY_BASE: &str = "receivers: {otlp: }\nexporters: {debug: }\nservice:\n  pipelines:\n    logs: {receivers: [otlp], exporters: [debug]}\n  telemetry:\n";
+
+#[test]
+fn metric_readers_of_every_form() {
+    let v = check(&format!(
+        "{TELEMETRY_BASE}{}",
+        r#"    metrics:
+      level: basic
+      address: ":8888"
+      readers:
+        - pull:
+            exporter:
+              prometheus:
+                host: 127.0.0.1
+                port: 9464
+                without_scope_info: false
+                without_type_suffix: false
+                without_units: true
+                with_resource_constant_labels: {included: ["service.*"], excluded: [service.instance.id]}
+        - pull: {exporter: {prometheus/development: {host: "::1", translation_strategy: NoTranslation, without_target_info: true}}}
+        - periodic:
+            interval: 10000
+            timeout: 5s
+            exporter:
+              otlp:
+                protocol: grpc
+                endpoint: collector:4317
+                insecure: true
+                headers: [{name: x-tenant, value: eu}, {name: dropped, value: null}]
+                headers_list: "a=1,x-tenant=ignored"
+                timeout: 2500
+                temporality_preference: cumulative
+        - periodic:
+            exporter:
+              otlp_http:
+                endpoint: https://gw.example/custom/path
+                encoding: json
+                compression: gzip
+                tls: {ca_file: /etc/ca.pem}
+"#
+    ))
+    .unwrap();
+    let m = &v.config.service.telemetry.metrics;
+    assert_eq!(m.level, "basic");
+    assert!(m.enabled());
+    assert_eq!(m.readers.len(), 5, "{:?}", m.readers);
+    let MetricReader::Pull(p) = &m.readers[0] else {
+        panic!("{:?}", m.readers[0])
+    };
+    assert_eq!(p.endpoint.to_string(), "127.0.0.1:9464");
+    assert!(!p.without_scope_info && !p.without_type_suffix && !p.without_target_info);
+    let labels = p.resource_constant_labels.as_ref().unwrap();
+    assert!(labels.matches("service.name") && !labels.matches("service.instance.id"));
+    let MetricReader::Pull(p) = &m.readers[1] else {
+        panic!()
+    };
+    assert_eq!(p.endpoint.to_string(), "[::1]:8888");
+    assert!(p.without_target_info);
+    let MetricReader::Periodic(grpc) = &m.readers[2] else {
+        panic!()
+    };
+    assert_eq!(grpc.interval, std::time::Duration::from_secs(10));
+    assert_eq!(grpc.timeout, std::time::Duration::from_secs(5));
+    assert_eq!(grpc.exporter.exporter_type, "otlp");
+    assert_eq!(grpc.exporter.endpoint, "http://collector:4317");
+    assert_eq!(
+        grpc.exporter.config,
+        json!({
+            "endpoint": "http://collector:4317",
+            "tls": {"insecure": true},
+            "headers": {"x-tenant": "eu", "a": "1"},
+            "compression": "none",
+            "timeout": "2500ms",
+            "retry_on_failure": {"enabled": false},
+            "sending_queue": {"enabled": false},
+        })
+    );
+    // Header values are secrets: not in Debug output.
+    assert!(!format!("{grpc:?}").contains("eu"));
+    let MetricReader::Periodic(http) = &m.readers[3] else {
+        panic!()
+    };
+    assert_eq!(http.interval, stratus_config::DEFAULT_PERIODIC_INTERVAL);
+    assert_eq!(http.timeout, stratus_config::DEFAULT_PERIODIC_TIMEOUT);
+    assert_eq!(
+        http.exporter.config,
+        json!({
+            "metrics_endpoint": "https://gw.example/custom/path",
+            "encoding": "json",
+            "tls": {"ca_file": "/etc/ca.pem"},
+            "compression": "gzip",
+            "timeout": "10000ms",
+            "retry_on_failure": {"enabled": false},
+            "sending_queue": {"enabled": false},
+        })
+    );
+    // The deprecated address is one more reader, after `readers`, with a hint.
+    let MetricReader::Pull(addr) = &m.readers[4] else {
+        panic!()
+    };
+    assert_eq!(addr.endpoint.to_string(), ":8888");
+    assert_eq!(
+        summary(&v.warnings),
+        vec![(
+            "service::telemetry::metrics::address".to_string(),
+            Some(9),
+            "`address` is deprecated (the collector removed it): use `readers: [{pull: {exporter: {prometheus: {host: ..., port: ...}}}}]`".to_string()
+        )]
+    );
+}
+
+#[test]
+fn logs_keys_resource_and_traces() {
+    let v = check(&format!(
+        "{TELEMETRY_BASE}{}",
+        r#"    logs:
+      level: DEBUG
+      encoding: json
+      development: true
+      disable_caller: true
+      disable_stacktrace: true
+      disable_zap_resource: true
+      sampling: {enabled: false}
+      output_paths: [stdout, /tmp/stratus.log, "file:///var/log/stratus.log"]
+      error_output_paths: [stderr]
+      initial_fields: {region: eu, shard: 3}
+      processors:
+        - batch:
+            schedule_delay: 200
+            max_export_batch_size: 64
+            exporter:
+              otlp: {protocol: http/protobuf, endpoint: "localhost:4318", insecure: true}
+        - simple:
+            exporter:
+              otlp_grpc: {endpoint: "https://logs.example:4317", tls: {cert_file: /c.pem, key_file: /k.pem}}
+    resource:
+      service.name: edge-gw
+      service.instance.id: null
+    traces:
+      processors:
+        - batch: {exporter: {otlp: {protocol: grpc, endpoint: "http://x:4317"}}}
+"#
+    ))
+    .unwrap();
+    assert!(v.warnings.is_empty(), "{:?}", v.warnings);
+    let t = &v.config.service.telemetry;
+    let logs = &t.logs;
+    assert_eq!(
+        (logs.level.as_str(), logs.encoding.as_str()),
+        ("debug", "json")
+    );
+    assert!(logs.development && logs.disable_caller && logs.disable_stacktrace);
+    assert!(logs.disable_zap_resource);
+    assert_eq!(logs.sampling, None);
+    assert_eq!(
+        logs.output_paths,
+        vec![
+            LogOutput::Stdout,
+            LogOutput::File("/tmp/stratus.log".into()),
+            LogOutput::File("/var/log/stratus.log".into())
+        ]
+    );
+    assert_eq!(logs.initial_fields["region"], json!("eu"));
+    assert_eq!(logs.initial_fields["shard"], json!(3));
+    assert_eq!(logs.processors.len(), 2);
+    let batch = &logs.processors[0];
+    assert_eq!(
+        batch.batch,
+        Some(LogBatch {
+            schedule_delay: std::time::Duration::from_millis(200),
+            max_export_batch_size: 64,
+            ..LogBatch::default()
+        })
+    );
+    assert_eq!(batch.exporter.exporter_type, "otlphttp");
+    assert_eq!(
+        batch.exporter.config["logs_endpoint"],
+        json!("http://localhost:4318/v1/logs")
+    );
+    let simple = &logs.processors[1];
+    assert_eq!(simple.batch, None);
+    assert_eq!(simple.exporter.exporter_type, "otlp");
+    assert_eq!(
+        simple.exporter.config["tls"],
+        json!({"cert_file": "/c.pem", "key_file": "/k.pem"})
+    );
+    assert_eq!(
+        t.resource.attributes,
+        [
+            ("service.instance.id".to_string(), None),
+            ("service.name".to_string(), Some(json!("edge-gw"))),
+        ]
+        .into_iter()
+        .collect()
+    );
+    assert!(t.traces.requested);
+
+    let typed = check(&format!(
+        "{TELEMETRY_BASE}    resource:\n      schema_url: https://opentelemetry.io/schemas/1.26.0\n      attributes:\n        - {{name: a, value: 1, type: int}}\n        - {{name: b, value: [x, y], type: string_array}}\n        - {{name: c, value: 2.5}}\n"
+    ))
+    .unwrap();
+    let r = &typed.config.service.telemetry.resource;
+    assert_eq!(r.attributes["a"], Some(json!(1)));
+    assert_eq!(r.attributes["b"], Some(json!(["x", "y"])));
+    assert_eq!(r.attributes["c"], Some(json!("2.5")));
+    assert_eq!(
+        r.schema_url.as_deref(),
+        Some("https://opentelemetry.io/schemas/1.26.0")
+    );
+}
+
+#[test]
+fn otlp_telemetry_needs_the_exporter_in_the_build() {
+    use stratus_core::factory::Factories;
+    let mut factories: Factories = support::factories();
+    factories.exporters.remove("otlp");
+    let doc = support::load_one(
+        &format!(
+            "{TELEMETRY_BASE}    metrics:\n      readers:\n        - periodic: {{exporter: {{otlp_grpc: {{endpoint: \"http://x:4317\"}}}}}}\n"
+        ),
+        &support::no_env,
+    )
+    .unwrap();
+    let err = stratus_config::validate(&doc, &factories).unwrap_err();
+    assert_eq!(
+        summary(&err.0),
+        vec![(
+            "service::telemetry::metrics::readers::0::periodic::exporter::otlp_grpc".to_string(),
+            Some(9),
+            "this build of stratus has no `otlp` exporter, which sends internal metrics over OTLP/gRPC".to_string()
+        )]
+    );
 }

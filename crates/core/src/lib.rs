@@ -9,10 +9,12 @@
 //! - [`telemetry`]: stratus's own metrics, rendered in Prometheus text format.
 //! - [`storage`]: what a storage extension offers (persistent queues use it).
 //! - [`confval`]: config value types shared by every component (durations, secrets).
+//! - [`endpoint`]: the one parser of listen endpoints (`:4317`, `host:port`, `[::1]:4317`).
 
 pub mod component;
 pub mod confval;
 pub mod consumer;
+pub mod endpoint;
 pub mod error;
 pub mod factory;
 pub mod id;

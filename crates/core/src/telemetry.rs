@@ -229,6 +229,56 @@ impl Registry {
         )
     }
 
+    /// Every metric as read now, by name; what the OTLP push and the Prometheus
+    /// readers with non-default options render from.
+    pub fn snapshot(&self) -> Vec<FamilySnapshot> {
+        let families = match self.families.lock() {
+            Ok(f) => f,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        families
+            .iter()
+            .map(|(name, family)| FamilySnapshot {
+                name: name.clone(),
+                help: family.help.clone(),
+                kind: match family.kind {
+                    "counter" => MetricKind::Counter,
+                    "histogram" => MetricKind::Histogram,
+                    _ => MetricKind::Gauge,
+                },
+                series: family
+                    .series
+                    .iter()
+                    .map(|(labels, series)| SeriesSnapshot {
+                        labels: labels.clone(),
+                        value: match series {
+                            Series::Counter(c) => SeriesValue::Counter(c.get()),
+                            Series::Gauge(g) => SeriesValue::Gauge(g.get()),
+                            Series::GaugeFn(f) => SeriesValue::Gauge(f()),
+                            Series::Histogram(h) => {
+                                let inner = &h.0;
+                                let mut counts: Vec<u64> = inner
+                                    .buckets
+                                    .iter()
+                                    .map(|b| b.load(Ordering::Relaxed))
+                                    .collect();
+                                let count = inner.count.load(Ordering::Relaxed);
+                                let in_bounds: u64 = counts.iter().sum();
+                                counts.push(count.saturating_sub(in_bounds));
+                                SeriesValue::Histogram {
+                                    bounds: inner.bounds.clone(),
+                                    counts,
+                                    count,
+                                    sum: inner.sum_bits.lock().map(|s| *s).unwrap_or(0.0),
+                                }
+                            }
+                        },
+                    })
+                    .collect(),
+            })
+            .collect()
+    }
+
     /// Renders every metric in Prometheus text exposition format 0.0.4.
     pub fn render(&self) -> String {
         let families = match self.families.lock() {
@@ -270,6 +320,60 @@ impl Registry {
         }
         out
     }
+}
+
+/// What kind of metric a family is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetricKind {
+    /// Only goes up.
+    Counter,
+    /// Goes up and down.
+    Gauge,
+    /// A distribution over fixed buckets.
+    Histogram,
+}
+
+/// One metric family at one moment: [`Registry::snapshot`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct FamilySnapshot {
+    /// The metric name (`otelcol_exporter_sent_spans`).
+    pub name: String,
+    /// Its description.
+    pub help: String,
+    /// Counter, gauge or histogram.
+    pub kind: MetricKind,
+    /// Every series, ordered by labels.
+    pub series: Vec<SeriesSnapshot>,
+}
+
+/// One series of a family: its labels and value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeriesSnapshot {
+    /// Label pairs in the order registered.
+    pub labels: Vec<(String, String)>,
+    /// The value now.
+    pub value: SeriesValue,
+}
+
+/// The value of one series.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SeriesValue {
+    /// A counter's total.
+    Counter(u64),
+    /// A gauge's value.
+    Gauge(f64),
+    /// A histogram: `counts[i]` observations fell at or below `bounds[i]` (and above
+    /// the bound before); the last count is above every bound.
+    Histogram {
+        /// Bucket upper bounds.
+        bounds: Vec<f64>,
+        /// Per-bucket counts, one more than `bounds`.
+        counts: Vec<u64>,
+        /// Observations in total.
+        count: u64,
+        /// Sum of every observation.
+        sum: f64,
+    },
 }
 
 fn sample(out: &mut String, name: &str, labels: &Labels, le: Option<&str>, value: f64) {
@@ -394,5 +498,24 @@ mod tests {
         assert!(text.contains("otelcol_h_bucket{p=\"batch\",le=\"+Inf\"} 3\n"));
         assert!(text.contains("otelcol_h_count{p=\"batch\"} 3\n"));
         assert!(text.contains("otelcol_h_sum{p=\"batch\"} 555\n"));
+        let snap = r.snapshot();
+        let h = snap.iter().find(|f| f.name == "otelcol_h").unwrap();
+        assert_eq!(h.kind, MetricKind::Histogram);
+        assert_eq!(
+            h.series[0].value,
+            SeriesValue::Histogram {
+                bounds: vec![10.0, 100.0],
+                counts: vec![1, 1, 1],
+                count: 3,
+                sum: 555.0
+            }
+        );
+        let x = snap.iter().find(|f| f.name == "otelcol_x").unwrap();
+        assert_eq!(x.series[0].value, SeriesValue::Counter(5));
+        let g = snap.iter().find(|f| f.name == "otelcol_g").unwrap();
+        assert_eq!(
+            (g.kind, &g.series[0].value),
+            (MetricKind::Gauge, &SeriesValue::Gauge(1.5))
+        );
     }
 }

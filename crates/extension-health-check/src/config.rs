@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use serde::Deserialize;
+use stratus_core::endpoint::{Endpoint, EndpointError};
 use stratus_core::factory::{ConfigProblem, Validate};
 
 /// Config of the `health_check` extension.
@@ -67,11 +68,11 @@ impl Default for CheckCollectorPipeline {
     }
 }
 
-/// The address to bind for `endpoint`: an empty host means every interface.
-pub(crate) fn bind_address(endpoint: &str) -> String {
-    match endpoint.strip_prefix(':') {
-        Some(port) => format!("0.0.0.0:{port}"),
-        None => endpoint.to_string(),
+impl HealthCheckConfig {
+    /// `endpoint` parsed by the one listen-endpoint parser ([`stratus_core::endpoint`]):
+    /// `:13133` listens on every interface.
+    pub fn listen_endpoint(&self) -> Result<Endpoint, EndpointError> {
+        self.endpoint.parse()
     }
 }
 
@@ -79,20 +80,10 @@ fn endpoint_problem(endpoint: &str) -> Option<String> {
     if endpoint.trim().is_empty() {
         return Some("must not be empty (e.g. `localhost:13133`)".to_string());
     }
-    let Some((host, port)) = endpoint.rsplit_once(':') else {
-        return Some(format!(
-            "`{endpoint}` has no port: expected `host:port`, e.g. `localhost:13133`"
-        ));
-    };
-    if port.parse::<u16>().is_err() {
-        return Some(format!(
-            "`{endpoint}` has an invalid port `{port}`: expected a number from 0 to 65535"
-        ));
-    }
-    if host.chars().any(char::is_whitespace) || host.contains('/') {
-        return Some(format!("`{endpoint}` has an invalid host `{host}`"));
-    }
-    None
+    endpoint
+        .parse::<Endpoint>()
+        .err()
+        .map(|e| format!("invalid endpoint: {e}"))
 }
 
 impl Validate for HealthCheckConfig {
@@ -206,7 +197,11 @@ mod tests {
             decode_config::<HealthCheckConfig>(&json!({ "endpoint": endpoint }))
                 .unwrap_or_else(|e| panic!("{endpoint}: {e:?}"));
         }
-        assert_eq!(bind_address(":13133"), "0.0.0.0:13133");
-        assert_eq!(bind_address("[::1]:1"), "[::1]:1");
+        let any: HealthCheckConfig = decode_config(&json!({"endpoint": ":13133"})).unwrap();
+        assert_eq!(
+            any.listen_endpoint().unwrap().host(),
+            &stratus_core::endpoint::Host::Any
+        );
+        assert_eq!(paths(json!({"endpoint": "::1:13133"})), ["endpoint"]);
     }
 }

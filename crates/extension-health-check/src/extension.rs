@@ -20,7 +20,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::config::{HealthCheckConfig, ResponseBody, bind_address};
+use crate::config::{HealthCheckConfig, ResponseBody};
 
 /// `upSince` when the collector has never been ready: Go's zero time.
 pub const NEVER_READY: &str = "0001-01-01T00:00:00Z";
@@ -243,13 +243,13 @@ impl Component for HealthCheckExtension {
         if lock(&self.running).is_some() {
             return Ok(());
         }
-        let address = bind_address(&self.config.endpoint);
-        let listener = TcpListener::bind(&address).await.map_err(|e| {
-            ComponentError::new(format!(
-                "extension `{}`: cannot listen on {}: {e}",
-                self.id, self.config.endpoint
-            ))
+        let endpoint = self.config.listen_endpoint().map_err(|e| {
+            ComponentError::new(format!("extension `{}`: invalid endpoint: {e}", self.id))
         })?;
+        let listener = endpoint
+            .bind()
+            .await
+            .map_err(|e| ComponentError::new(format!("extension `{}`: {e}", self.id)))?;
         let addr = listener.local_addr()?;
         if self.config.check_collector_pipeline.enabled {
             tracing::warn!(

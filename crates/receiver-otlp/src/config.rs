@@ -262,24 +262,11 @@ where
     Option::<T>::deserialize(d).map(Option::unwrap_or_default)
 }
 
-/// Checks a `host:port` endpoint; the port may be `0` (any free port).
+/// Checks a listen endpoint with the one parser the receiver binds with
+/// ([`stratus_core::endpoint`]); the port may be `0` (any free port).
 fn check_endpoint(path: &str, endpoint: &str, problems: &mut Vec<ConfigProblem>) {
-    let valid = match endpoint.rsplit_once(':') {
-        Some((host, port)) => {
-            let host_ok = if let Some(inner) = host.strip_prefix('[') {
-                inner.ends_with(']') && inner.len() > 1
-            } else {
-                !host.contains(':') && !host.chars().any(char::is_whitespace)
-            };
-            host_ok && port.parse::<u16>().is_ok()
-        }
-        None => false,
-    };
-    if !valid {
-        problems.push(ConfigProblem::new(
-            path,
-            format!("invalid endpoint `{endpoint}`: expected `host:port`, e.g. `0.0.0.0:4317`"),
-        ));
+    if let Err(e) = endpoint.parse::<stratus_core::endpoint::Endpoint>() {
+        problems.push(ConfigProblem::new(path, format!("invalid endpoint: {e}")));
     }
 }
 

@@ -107,17 +107,17 @@ impl OtlpReceiver {
     }
 
     async fn bind(&self, protocol: &str, endpoint: &str) -> Result<TcpListener, ComponentError> {
-        // `:4317` listens on every interface, as in the collector.
-        let target = match endpoint.strip_prefix(':') {
-            Some(port) => format!("0.0.0.0:{port}"),
-            None => endpoint.to_string(),
-        };
-        TcpListener::bind(&target).await.map_err(|e| {
+        // The parser `validate` checked the endpoint with; `:4317` is every interface.
+        let parsed: stratus_core::endpoint::Endpoint = endpoint.parse().map_err(|e| {
             ComponentError::new(format!(
-                "receiver `{}`: cannot listen on {protocol} endpoint `{endpoint}`: {e}",
+                "receiver `{}`: invalid {protocol} endpoint: {e}",
                 self.id
             ))
-        })
+        })?;
+        parsed
+            .bind()
+            .await
+            .map_err(|e| ComponentError::new(format!("receiver `{}`: {protocol}: {e}", self.id)))
     }
 
     /// The TLS acceptor of the `tls` block at `path` (reads its files), offering `alpn`.

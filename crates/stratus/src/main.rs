@@ -8,6 +8,8 @@
 //! ```
 
 mod components;
+mod logging;
+mod telemetry;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -19,7 +21,7 @@ use stratus_config::{ConfigErrors, Source, Validated};
 use stratus_core::Kind;
 use stratus_core::telemetry::Registry;
 use stratus_pipeline::Service;
-use stratus_pipeline::self_telemetry::{MetricsServer, register_process_metrics};
+use stratus_pipeline::self_telemetry::register_process_metrics;
 
 /// Counts live heap bytes for the memory limiter and `otelcol_process_runtime_heap_alloc_bytes`.
 #[global_allocator]
@@ -199,25 +201,15 @@ fn print_default_banner(config: &stratus_config::ServiceConfig) {
     );
 }
 
-fn init_logging(validated: &Validated) {
-    use tracing_subscriber::EnvFilter;
-    let logs = &validated.config.service.telemetry.logs;
-    let filter = EnvFilter::try_from_env("STRATUS_LOG").unwrap_or_else(|_| {
-        EnvFilter::new(format!("{},h2=warn,hyper=warn,tower=warn", logs.level))
-    });
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(std::io::stderr);
-    if logs.encoding == "json" {
-        builder.json().init();
-    } else {
-        builder.init();
-    }
-}
-
 fn run(cli: &Cli, validated: Validated) -> anyhow::Result<()> {
-    init_logging(&validated);
+    let telemetry = &validated.config.service.telemetry;
+    let registry = Registry::new();
+    let resource = telemetry::SelfResource::new(telemetry);
+    let queues = logging::init(
+        &telemetry.logs,
+        &telemetry::SelfResource::configured(telemetry),
+        &registry,
+    )?;
     for w in &validated.warnings {
         tracing::warn!("{w}");
     }
@@ -229,23 +221,37 @@ fn run(cli: &Cli, validated: Validated) -> anyhow::Result<()> {
         .thread_name("stratus")
         .build()
         .context("starting the async runtime")?;
-    runtime.block_on(serve(cli, validated, shutdown_timeout))
+    runtime.block_on(serve(
+        cli,
+        &validated,
+        shutdown_timeout,
+        registry,
+        resource,
+        queues,
+    ))
 }
 
-async fn serve(cli: &Cli, validated: Validated, shutdown_timeout: Duration) -> anyhow::Result<()> {
+async fn serve(
+    cli: &Cli,
+    validated: &Validated,
+    shutdown_timeout: Duration,
+    registry: Registry,
+    resource: telemetry::SelfResource,
+    queues: logging::LogQueues,
+) -> anyhow::Result<()> {
     let config = &validated.config;
-    let registry = Registry::new();
     register_process_metrics(&registry);
-    let metrics = &config.service.telemetry.metrics;
-    let metrics_server = if metrics.level != "none" && !metrics.address.is_empty() {
-        let server = MetricsServer::start(&metrics.address, registry.clone()).await?;
-        tracing::info!(address = %server.local_addr(), "internal metrics on /metrics");
-        Some(server)
-    } else {
-        None
-    };
+    let factories = components::factories();
+    let self_telemetry = telemetry::start(
+        &config.service.telemetry,
+        &registry,
+        &resource,
+        &factories,
+        queues,
+    )
+    .await?;
 
-    let service = Service::build(config, &components::factories(), &registry).await?;
+    let service = Service::build(config, &factories, &registry).await?;
     service.start().await?;
     tracing::info!(
         pipelines = config.service.pipelines.len(),
@@ -258,13 +264,16 @@ async fn serve(cli: &Cli, validated: Validated, shutdown_timeout: Duration) -> a
 
     wait_for_signal().await;
     tracing::info!(deadline = %stratus_core::confval::format_duration(shutdown_timeout), "shutting down");
+    let started = tokio::time::Instant::now();
     let in_time = service.shutdown(shutdown_timeout).await;
-    if let Some(server) = metrics_server {
-        server.stop();
-    }
     if in_time {
         tracing::info!("shutdown complete");
     }
+    // Last: the final metrics push and the log lines of the shutdown itself.
+    let left = shutdown_timeout
+        .saturating_sub(started.elapsed())
+        .max(Duration::from_secs(1));
+    self_telemetry.shutdown(left).await;
     Ok(())
 }
 

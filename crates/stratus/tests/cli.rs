@@ -358,3 +358,364 @@ fn no_config_runs_the_embedded_default_and_says_where_it_listens() {
     let status = wait_for("exit", || child.0.try_wait().unwrap());
     assert!(status.success());
 }
+
+/// A small config of its own for one stratus: OTLP/gRPC in, `nop` out, and
+/// `telemetry` (YAML text indented under `service::telemetry`).
+fn with_telemetry(grpc: u16, telemetry: &str) -> String {
+    format!(
+        "receivers:\n  otlp:\n    protocols:\n      grpc: {{endpoint: \"127.0.0.1:{grpc}\"}}\n\
+         exporters:\n  nop:\n\
+         service:\n  pipelines:\n    traces: {{receivers: [otlp], exporters: [nop]}}\n  telemetry:\n{telemetry}"
+    )
+}
+
+#[test]
+fn prometheus_readers_serve_metrics_with_the_resource() {
+    let dir = tempfile::tempdir().unwrap();
+    let (plain, suffixed) = (free_port(), free_port());
+    let telemetry = format!(
+        r#"    resource:
+      deployment.environment: e2e
+    metrics:
+      readers:
+        - pull:
+            exporter:
+              prometheus: {{host: 127.0.0.1, port: {plain}}}
+        - pull:
+            exporter:
+              prometheus:
+                host: 127.0.0.1
+                port: {suffixed}
+                without_type_suffix: false
+                with_resource_constant_labels: {{included: [deployment.environment]}}
+"#
+    );
+    let mut s = Stratus::start(dir.path(), "prom", &with_telemetry(free_port(), &telemetry));
+    s.wait_running();
+    let resp = http("GET", plain, "/metrics", &[], b"");
+    assert_eq!(resp.status, 200);
+    assert!(
+        resp.header("content-type")
+            .unwrap()
+            .starts_with("text/plain; version=0.0.4")
+    );
+    let text = resp.text();
+    assert!(
+        text.contains("# TYPE otelcol_process_uptime gauge"),
+        "{text}"
+    );
+    let target = text
+        .lines()
+        .find(|l| l.starts_with("target_info{"))
+        .unwrap_or_else(|| panic!("no target_info in:\n{text}"));
+    for label in [
+        "service_name=\"stratus\"",
+        "deployment_environment=\"e2e\"",
+        "service_instance_id=\"",
+        &format!("service_version=\"{}\"", env!("CARGO_PKG_VERSION")),
+    ] {
+        assert!(target.contains(label), "{target}");
+    }
+    assert!(target.ends_with(" 1"), "{target}");
+    // The second reader: counters with `_total`, the resource label on each series.
+    let text = http("GET", suffixed, "/metrics", &[], b"").text();
+    assert!(
+        text.contains("otelcol_receiver_accepted_spans_total{receiver=\"otlp\",transport=\"grpc\",deployment_environment=\"e2e\"} 0"),
+        "{text}"
+    );
+    assert_eq!(http("GET", plain, "/other", &[], b"").status, 404);
+}
+
+#[test]
+fn periodic_readers_push_internal_metrics_over_otlp() {
+    let dir = tempfile::tempdir().unwrap();
+    let gw_ports = Ports::new();
+    let out = dir.path().join("gw");
+    std::fs::create_dir_all(&out).unwrap();
+    let mut gw = Stratus::start(
+        dir.path(),
+        "gw",
+        &gateway(gw_ports, &out, "{timeout: 10ms}"),
+    );
+    gw.wait_running();
+    let telemetry = format!(
+        r#"    metrics:
+      level: detailed
+      readers:
+        - periodic:
+            interval: 200
+            exporter:
+              otlp: {{protocol: grpc, endpoint: "http://127.0.0.1:{grpc}"}}
+        - periodic:
+            interval: 200ms
+            timeout: 5s
+            exporter:
+              otlp_http: {{endpoint: "http://127.0.0.1:{http}", encoding: json}}
+"#,
+        grpc = gw_ports.grpc,
+        http = gw_ports.http,
+    );
+    let mut s = Stratus::start(
+        dir.path(),
+        "pusher",
+        &with_telemetry(free_port(), &telemetry),
+    );
+    s.wait_running();
+    for transport in ["grpc", "http"] {
+        let series = format!(
+            "otelcol_receiver_accepted_metric_points{{receiver=\"otlp\",transport=\"{transport}\"}}"
+        );
+        wait_for(&format!("internal metrics over OTLP/{transport}"), || {
+            (metric(gw_ports.metrics, &series) > 0.0).then_some(())
+        });
+    }
+    use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+    use opentelemetry_proto::tonic::common::v1::any_value::Value as V;
+    let names = wait_for("the pushed metric names in the gateway's file", || {
+        let mut names = std::collections::BTreeSet::new();
+        for raw in read_length_prefixed(&out.join("metrics.out")) {
+            let req = <ExportMetricsServiceRequest as prost::Message>::decode(&raw[..]).unwrap();
+            for rm in req.resource_metrics {
+                let service = rm
+                    .resource
+                    .unwrap_or_default()
+                    .attributes
+                    .into_iter()
+                    .find(|kv| kv.key == "service.name")
+                    .and_then(|kv| kv.value?.value);
+                assert_eq!(service, Some(V::StringValue("stratus".into())));
+                for sm in rm.scope_metrics {
+                    assert_eq!(sm.scope.unwrap_or_default().name, "stratus");
+                    names.extend(sm.metrics.into_iter().map(|m| m.name));
+                }
+            }
+        }
+        names
+            .contains("otelcol_receiver_accepted_spans")
+            .then_some(names)
+    });
+    for name in [
+        "otelcol_process_uptime",
+        "otelcol_process_memory_rss",
+        "otelcol_receiver_refused_spans",
+    ] {
+        assert!(names.contains(name), "{name} missing from {names:?}");
+    }
+    // Shutdown pushes once more and exits cleanly.
+    s.terminate();
+    assert!(s.wait_exit().success(), "{}", s.logs());
+}
+
+#[test]
+fn log_processors_export_stratus_logs_over_otlp() {
+    let dir = tempfile::tempdir().unwrap();
+    let gw_ports = Ports::new();
+    let out = dir.path().join("gw");
+    std::fs::create_dir_all(&out).unwrap();
+    let mut gw = Stratus::start(
+        dir.path(),
+        "gw",
+        &gateway(gw_ports, &out, "{timeout: 10ms}"),
+    );
+    gw.wait_running();
+    let telemetry = format!(
+        r#"    resource:
+      service.name: edge-agent
+    metrics:
+      level: none
+    logs:
+      initial_fields: {{cell: c1}}
+      processors:
+        - batch:
+            schedule_delay: 100
+            exporter:
+              otlp: {{protocol: grpc, endpoint: "127.0.0.1:{grpc}", insecure: true}}
+        - simple:
+            exporter:
+              otlp: {{protocol: http/protobuf, endpoint: "http://127.0.0.1:{http}"}}
+"#,
+        grpc = gw_ports.grpc,
+        http = gw_ports.http,
+    );
+    let mut s = Stratus::start(
+        dir.path(),
+        "logger",
+        &with_telemetry(free_port(), &telemetry),
+    );
+    s.wait_running();
+    // Console lines carry the initial fields and the configured resource.
+    let line = s
+        .logs()
+        .lines()
+        .find(|l| l.contains("stratus is running"))
+        .unwrap()
+        .to_string();
+    assert!(line.contains("cell=c1"), "{line}");
+    assert!(
+        line.contains("resource={service.name=edge-agent}"),
+        "{line}"
+    );
+    for transport in ["grpc", "http"] {
+        let series = format!(
+            "otelcol_receiver_accepted_log_records{{receiver=\"otlp\",transport=\"{transport}\"}}"
+        );
+        wait_for(&format!("stratus's logs over OTLP/{transport}"), || {
+            (metric(gw_ports.metrics, &series) > 0.0).then_some(())
+        });
+    }
+    use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+    use opentelemetry_proto::tonic::common::v1::any_value::Value as V;
+    let running = wait_for("the startup line twice in the gateway's file", || {
+        let mut found = Vec::new();
+        for raw in read_length_prefixed(&out.join("logs.out")) {
+            let req = <ExportLogsServiceRequest as prost::Message>::decode(&raw[..]).unwrap();
+            for rl in req.resource_logs {
+                let resource = rl.resource.unwrap_or_default();
+                for sl in rl.scope_logs {
+                    for record in sl.log_records {
+                        let body = record.body.clone().and_then(|b| b.value);
+                        if body == Some(V::StringValue("stratus is running".into())) {
+                            found.push((resource.clone(), record));
+                        }
+                    }
+                }
+            }
+        }
+        (found.len() >= 2).then_some(found)
+    });
+    let (resource, record) = &running[0];
+    let attr = |attrs: &[opentelemetry_proto::tonic::common::v1::KeyValue], key: &str| {
+        attrs
+            .iter()
+            .find(|kv| kv.key == key)
+            .and_then(|kv| kv.value.clone()?.value)
+    };
+    assert_eq!(
+        attr(&resource.attributes, "service.name"),
+        Some(V::StringValue("edge-agent".into()))
+    );
+    assert_eq!(record.severity_text, "INFO");
+    assert_eq!(record.severity_number, 9);
+    assert_eq!(attr(&record.attributes, "pipelines"), Some(V::IntValue(1)));
+    assert_eq!(
+        attr(&record.attributes, "cell"),
+        Some(V::StringValue("c1".into()))
+    );
+    s.terminate();
+    assert!(s.wait_exit().success(), "{}", s.logs());
+}
+
+#[test]
+fn colon_port_endpoints_listen_on_every_interface() {
+    let dir = tempfile::tempdir().unwrap();
+    let (grpc, http_port, health, metrics, prom) = (
+        free_port(),
+        free_port(),
+        free_port(),
+        free_port(),
+        free_port(),
+    );
+    let config = format!(
+        r#"receivers:
+  otlp:
+    protocols:
+      grpc: {{endpoint: ":{grpc}"}}
+      http: {{endpoint: ":{http_port}"}}
+exporters:
+  nop:
+extensions:
+  health_check: {{endpoint: ":{health}"}}
+service:
+  extensions: [health_check]
+  pipelines:
+    traces: {{receivers: [otlp], exporters: [nop]}}
+  telemetry:
+    metrics:
+      address: ":{metrics}"
+      readers:
+        - pull: {{exporter: {{prometheus: {{host: "", port: {prom}}}}}}}
+"#
+    );
+    let path = dir.path().join("any.yaml");
+    std::fs::write(&path, &config).unwrap();
+    let out = stratus(&["validate", "--config", path.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("`address` is deprecated"),
+        "the deprecation hint is missing"
+    );
+    let mut s = Stratus::start(dir.path(), "any", &config);
+    s.wait_running();
+    assert_eq!(http("GET", health, "/", &[], b"").status, 200);
+    for port in [metrics, prom] {
+        let text = http("GET", port, "/metrics", &[], b"").text();
+        assert!(text.contains("otelcol_process_uptime"), "{port}: {text}");
+    }
+    let body = prost::Message::encode_to_vec(&make_spans(1, 2));
+    let resp = http(
+        "POST",
+        http_port,
+        "/v1/traces",
+        &[("Content-Type", "application/x-protobuf")],
+        &body,
+    );
+    assert_eq!(resp.status, 200);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        trace_client(grpc)
+            .await
+            .export(make_spans(3, 2))
+            .await
+            .unwrap();
+    });
+    let accepted = |transport: &str| {
+        metric(
+            prom,
+            &format!(
+                "otelcol_receiver_accepted_spans{{receiver=\"otlp\",transport=\"{transport}\"}}"
+            ),
+        )
+    };
+    assert_eq!((accepted("http"), accepted("grpc")), (2.0, 2.0));
+    // Listening on every interface: the logs say 0.0.0.0, not a loopback address.
+    assert!(
+        s.logs().contains(&format!("0.0.0.0:{grpc}")),
+        "{}",
+        s.logs()
+    );
+}
+
+#[test]
+fn telemetry_that_validate_rejects_never_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.yaml");
+    std::fs::write(
+        &path,
+        with_telemetry(
+            free_port(),
+            "    metrics:\n      address: \"::1:8888\"\n      readers:\n        - periodic: {exporter: {otlp: {protocol: grpc, temporality_preference: delta}}}\n",
+        )
+        .replace(
+            "  pipelines:\n",
+            "  pipelines:\n    profiles: {receivers: [otlp], exporters: [nop]}\n",
+        ),
+    )
+    .unwrap();
+    let out = stratus(&["--config", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(78));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    for expected in [
+        "service::telemetry::metrics::address: invalid address: `::1:8888` has an IPv6 address without brackets: write `[::1]:8888`",
+        "service::telemetry::metrics::readers::0::periodic::exporter::otlp::temporality_preference",
+        "service::pipelines::profiles: the OTLP profiles signal is not supported by stratus yet",
+    ] {
+        assert!(
+            stderr.contains(expected),
+            "missing `{expected}` in:\n{stderr}"
+        );
+    }
+}

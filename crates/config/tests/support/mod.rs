@@ -158,6 +158,67 @@ impl Default for HealthConfig {
 }
 impl Validate for HealthConfig {}
 
+/// The keys of the real `otlp` / `otlphttp` exporters that `service::telemetry`
+/// generates, with the endpoint checks that matter to the tests.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FakeOtlpConfig {
+    pub endpoint: String,
+    pub metrics_endpoint: String,
+    pub logs_endpoint: String,
+    pub encoding: String,
+    pub tls: FakeTls,
+    pub headers: std::collections::BTreeMap<String, stratus_core::confval::Secret>,
+    pub compression: String,
+    #[serde(with = "stratus_core::confval::duration")]
+    pub timeout: Duration,
+    pub retry_on_failure: Enabled,
+    pub sending_queue: Enabled,
+}
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FakeTls {
+    pub insecure: bool,
+    pub ca_file: Option<String>,
+    pub cert_file: Option<String>,
+    pub key_file: Option<String>,
+}
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Enabled {
+    pub enabled: bool,
+}
+impl Validate for FakeOtlpConfig {
+    fn validate(&self) -> Vec<ConfigProblem> {
+        let mut problems = Vec::new();
+        for (key, url) in [
+            ("endpoint", &self.endpoint),
+            ("metrics_endpoint", &self.metrics_endpoint),
+            ("logs_endpoint", &self.logs_endpoint),
+        ] {
+            let host = url.split_once("://").map_or("", |(_, r)| r);
+            if !url.is_empty() && (host.is_empty() || host.starts_with(['/', ':'])) {
+                problems.push(ConfigProblem::new(key, format!("`{url}` has no host")));
+            }
+        }
+        if self.tls.cert_file.is_some() != self.tls.key_file.is_some() {
+            problems.push(ConfigProblem::new(
+                "tls::key_file",
+                "must be set when cert_file is set (the client certificate needs its key)",
+            ));
+        }
+        for name in self.headers.keys() {
+            if name.contains(' ') {
+                problems.push(ConfigProblem::new(
+                    format!("headers::{name}"),
+                    "is not a valid header name",
+                ));
+            }
+        }
+        problems
+    }
+}
+
 const ALL: &[(Signal, Stability)] = &[
     (Signal::Traces, Stability::Stable),
     (Signal::Metrics, Stability::Stable),
@@ -279,8 +340,8 @@ impl ConnectorFactory for FakeConnector {
     }
 }
 
-/// otlp receiver (all signals), batch processor, debug (all) and logonly (logs)
-/// exporters, health_check extension, forward (same signal) and count (traces to
+/// otlp receiver (all signals), batch processor, debug (all), logonly (logs), otlp
+/// and otlphttp exporters, health_check extension, forward (same signal) and count (traces to
 /// metrics) connectors.
 pub fn factories() -> Factories {
     Factories::new()
@@ -300,6 +361,8 @@ pub fn factories() -> Factories {
         .processor(Fake::<BatchConfig>::new("batch", ALL))
         .exporter(Fake::<DebugConfig>::new("debug", ALL))
         .exporter(Fake::<EmptyConfig>::new("logonly", LOGS))
+        .exporter(Fake::<FakeOtlpConfig>::new("otlp", ALL))
+        .exporter(Fake::<FakeOtlpConfig>::new("otlphttp", ALL))
         .extension(Fake::<HealthConfig>::new("health_check", &[]))
 }
 
