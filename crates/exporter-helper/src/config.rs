@@ -105,6 +105,67 @@ pub enum Sizer {
     Bytes,
 }
 
+/// `sending_queue::batch::partition`: which request metadata keeps batches apart.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PartitionConfig {
+    /// Request metadata keys (headers kept by a receiver's `include_metadata`),
+    /// case-insensitive: one batch per distinct combination of their values. A key
+    /// that is absent and a key with an empty value are different partitions.
+    /// Duplicates are an error. Default: none (one batch for all requests).
+    pub metadata_keys: Vec<String>,
+}
+
+/// `sending_queue::batch`: merge queued requests into larger ones before sending.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BatchConfig {
+    /// `false` turns a written `batch` section off again (upstream's `enabled` of an
+    /// optional section). Default `true`: a `batch` section turns batching on.
+    pub enabled: bool,
+    /// Send a batch this long after its first item arrived, however small it is.
+    /// Must be greater than 0. Default `200ms`.
+    #[serde(with = "stratus_core::confval::duration")]
+    pub flush_timeout: Duration,
+    /// Send a batch once it holds at least this much, in units of the batch sizer.
+    /// Default `8192`.
+    pub min_size: usize,
+    /// Split batches larger than this, at item boundaries, in units of the batch
+    /// sizer; `0` = no maximum. When set, at least `min_size`. Default `0`.
+    pub max_size: usize,
+    /// What `min_size` and `max_size` count: `items` or `bytes`. Default (unset):
+    /// `sending_queue::sizer` when that is `items` or `bytes`, else `items`. A
+    /// `batch:` written with no body (null) does not inherit: it is `items`, as
+    /// upstream.
+    pub sizer: Option<Sizer>,
+    /// Separate batches per request metadata. Default: no partitioning.
+    pub partition: PartitionConfig,
+}
+
+impl Default for BatchConfig {
+    fn default() -> Self {
+        BatchConfig {
+            enabled: true,
+            flush_timeout: Duration::from_millis(200),
+            min_size: 8192,
+            max_size: 0,
+            sizer: None,
+            partition: PartitionConfig::default(),
+        }
+    }
+}
+
+/// `batch:` with no body: upstream's default section, which is `items`-sized
+/// whatever the queue's sizer is (its sizer inheritance skips a null section).
+fn batch_section<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<BatchConfig>, D::Error> {
+    Ok(Some(Option::<BatchConfig>::deserialize(d)?.unwrap_or_else(
+        || BatchConfig {
+            sizer: Some(Sizer::Items),
+            ..BatchConfig::default()
+        },
+    )))
+}
+
 /// `sending_queue`: the buffer between the pipeline and the exporter's senders.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -112,7 +173,8 @@ pub struct QueueConfig {
     /// Whether to queue. Without a queue a batch is sent in the caller's task and its
     /// failure returned to the caller. Default `true`.
     pub enabled: bool,
-    /// Senders working through the queue in parallel. Default `10`.
+    /// Senders working through the queue in parallel (with `batch`: merged batches
+    /// being sent at once). Default `10`.
     pub num_consumers: usize,
     /// Capacity, in units of `sizer`. Default `1000`.
     pub queue_size: usize,
@@ -120,9 +182,16 @@ pub struct QueueConfig {
     pub sizer: Sizer,
     /// When full, make the caller wait for room instead of refusing its data. Default `false`.
     pub block_on_overflow: bool,
+    /// Make the caller wait until its data was exported, and return the export's
+    /// error. Not with `storage`. Default `false`.
+    pub wait_for_result: bool,
     /// A storage extension id (`file_storage/name`) for a queue that survives restarts.
     /// Default: none (in memory).
     pub storage: Option<String>,
+    /// Batching between the queue and the senders. Default: absent (off); `batch: {}`
+    /// or `batch:` turn it on with the defaults of [`BatchConfig`].
+    #[serde(deserialize_with = "batch_section")]
+    pub batch: Option<BatchConfig>,
 }
 
 impl Default for QueueConfig {
@@ -133,7 +202,9 @@ impl Default for QueueConfig {
             queue_size: 1000,
             sizer: Sizer::Requests,
             block_on_overflow: false,
+            wait_for_result: false,
             storage: None,
+            batch: None,
         }
     }
 }
@@ -144,6 +215,22 @@ impl QueueConfig {
         QueueConfig {
             enabled: false,
             ..QueueConfig::default()
+        }
+    }
+
+    /// The batch section in effect: `None` when the queue is off, there is no `batch`
+    /// section, or it says `enabled: false`.
+    pub fn active_batch(&self) -> Option<&BatchConfig> {
+        self.batch.as_ref().filter(|b| self.enabled && b.enabled)
+    }
+
+    /// What batches are measured in: `batch::sizer` when set, else the queue's
+    /// `sizer` unless that is `requests`, else `items`.
+    pub fn batch_sizer(&self) -> Sizer {
+        match self.batch.as_ref().and_then(|b| b.sizer) {
+            Some(s) => s,
+            None if self.sizer == Sizer::Requests => Sizer::Items,
+            None => self.sizer,
         }
     }
 }
@@ -172,6 +259,65 @@ impl Validate for QueueConfig {
                     "`{storage}` is not a component id (`file_storage` or `file_storage/name`)"
                 ),
             ));
+        }
+        if self.wait_for_result && self.storage.is_some() {
+            problems.push(ConfigProblem::new(
+                "wait_for_result",
+                "is not supported with a persistent queue (`storage`), as upstream",
+            ));
+        }
+        if let Some(batch) = self.active_batch() {
+            problems.extend(self.validate_batch(batch));
+        }
+        problems
+    }
+}
+
+impl QueueConfig {
+    fn validate_batch(&self, batch: &BatchConfig) -> Vec<ConfigProblem> {
+        let mut problems = Vec::new();
+        let sizer = self.batch_sizer();
+        if sizer == Sizer::Requests {
+            problems.push(ConfigProblem::new(
+                "batch::sizer",
+                "`requests` cannot size a batch: use `items` or `bytes`",
+            ));
+        }
+        if batch.flush_timeout.is_zero() {
+            problems.push(ConfigProblem::new(
+                "batch::flush_timeout",
+                "must be greater than 0",
+            ));
+        }
+        if batch.max_size != 0 && batch.max_size < batch.min_size {
+            problems.push(ConfigProblem::new(
+                "batch::max_size",
+                format!(
+                    "must be 0 (no maximum) or greater than or equal to min_size ({})",
+                    batch.min_size
+                ),
+            ));
+        }
+        if sizer != Sizer::Requests && sizer == self.sizer && batch.min_size > self.queue_size {
+            problems.push(ConfigProblem::new(
+                "batch::min_size",
+                format!(
+                    "must be less than or equal to queue_size ({}) when the batch and the \
+                     queue use the same sizer",
+                    self.queue_size
+                ),
+            ));
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        let mut reported = std::collections::BTreeSet::new();
+        for key in &batch.partition.metadata_keys {
+            let lower = key.to_ascii_lowercase();
+            if !seen.insert(lower.clone()) && reported.insert(lower.clone()) {
+                problems.push(ConfigProblem::new(
+                    "batch::partition::metadata_keys",
+                    format!("duplicate entry `{lower}` (keys are case-insensitive)"),
+                ));
+            }
         }
         problems
     }

@@ -14,7 +14,16 @@
 //! A full queue refuses the batch with a retryable error (and counts it in
 //! `otelcol_exporter_enqueue_failed_*`): the refusal travels back to the client, which
 //! retries, instead of the batch being dropped.
+//!
+//! With `sending_queue::batch`, one loop takes queued requests and merges them (per
+//! signal and partition) until `min_size` or `flush_timeout`, splits at `max_size`,
+//! and sends each merged batch once through retry and timeout, at most
+//! `num_consumers` at a time. A queued request is done (a persistent queue deletes
+//! it) only when every batch carrying its items was delivered or failed for good.
+//! With `sending_queue::wait_for_result`, `consume` returns once the data was
+//! exported, with the export's error.
 
+mod batch;
 pub mod config;
 pub mod persistent;
 pub mod queue;
@@ -31,9 +40,9 @@ use stratus_core::{
 };
 use tokio::task::JoinHandle;
 
-pub use config::{ExporterSettings, QueueConfig, RetryConfig, Sizer};
+pub use config::{BatchConfig, ExporterSettings, PartitionConfig, QueueConfig, RetryConfig, Sizer};
 pub use persistent::{PersistentOptions, PersistentQueue};
-pub use queue::{Entry, MemoryQueue, Queue, QueueError};
+pub use queue::{Entry, MemoryQueue, Outcome, Queue, QueueError, Waiter};
 pub use retry::Backoff;
 
 /// How long clients are asked to wait (gRPC `RetryInfo`, HTTP `Retry-After`) when the
@@ -144,6 +153,8 @@ struct Inner<S: Sender> {
     sender: S,
     settings: ExporterSettings,
     queue: Option<Arc<dyn Queue>>,
+    /// Batching between the queue and the senders; `None` when off.
+    batch: Option<batch::Settings>,
     metrics: ExporterMetrics,
     workers: Mutex<Vec<JoinHandle<()>>>,
     stop: tokio::sync::watch::Sender<bool>,
@@ -284,6 +295,7 @@ impl<S: Sender> HelperExporter<S> {
                 id,
                 sender,
                 metrics: ExporterMetrics::new(ctx),
+                batch: batch::Settings::from_queue(&settings.queue),
                 settings,
                 queue,
                 workers: Mutex::new(Vec::new()),
@@ -371,12 +383,65 @@ impl<S: Sender> Inner<S> {
         }
     }
 
+    /// One sender without batching: takes an entry, exports it, marks it done.
     async fn work(self: Arc<Self>, queue: Arc<dyn Queue>) {
         while let Some(entry) = queue.take().await {
             // Failures are counted and logged inside export.
-            let _ = self.export(entry.data).await;
+            let result = self.export(entry.data).await;
             queue.done(entry.token).await;
+            if let Some(waiter) = entry.waiter {
+                waiter.finish(result);
+            }
         }
+    }
+
+    /// The batching loop: takes entries, merges them, and sends each ready batch in a
+    /// task of its own, at most `num_consumers` at once. While every sender is busy it
+    /// takes nothing more, so the queue (not this loop) holds the backlog. When the
+    /// queue is closed and empty it sends what it holds at once and waits for the
+    /// sends; aborting it (the shutdown deadline) aborts them, and entries not done
+    /// stay in a persistent queue.
+    async fn batch_loop(self: Arc<Self>, queue: Arc<dyn Queue>, settings: batch::Settings) {
+        let permits = Arc::new(tokio::sync::Semaphore::new(
+            self.settings.queue.num_consumers.max(1),
+        ));
+        let mut sends = tokio::task::JoinSet::new();
+        let mut batcher = batch::Batcher::new(settings);
+        loop {
+            while sends.try_join_next().is_some() {}
+            let deadline = batcher.next_deadline();
+            let (ready, closed) = tokio::select! {
+                biased;
+                _ = tokio::time::sleep_until(deadline.unwrap_or_else(tokio::time::Instant::now)),
+                    if deadline.is_some() =>
+                {
+                    (batcher.expired(tokio::time::Instant::now()), false)
+                }
+                entry = queue.take() => match entry {
+                    Some(entry) => (batcher.add(entry, tokio::time::Instant::now()), false),
+                    None => (batcher.drain(), true),
+                },
+            };
+            for ready in ready {
+                let Ok(permit) = permits.clone().acquire_owned().await else {
+                    return;
+                };
+                let (inner, queue) = (self.clone(), queue.clone());
+                sends.spawn(async move {
+                    let batch::Batch { data, tracks } = ready;
+                    // Failures are counted and logged inside export.
+                    let result = inner.export(data).await;
+                    for track in tracks {
+                        track.finish(&result, queue.as_ref()).await;
+                    }
+                    drop(permit);
+                });
+            }
+            if closed {
+                break;
+            }
+        }
+        while sends.join_next().await.is_some() {}
     }
 }
 
@@ -389,11 +454,26 @@ impl<S: Sender> Consumer for HelperExporter<S> {
         };
         let signal = data.signal();
         let items = data.item_count() as u64;
+        let (waiter, outcome) = match inner.settings.queue.wait_for_result {
+            true => {
+                let (w, o) = Waiter::new();
+                (Some(w), Some(o))
+            }
+            false => (None, None),
+        };
         match queue
-            .offer(data, inner.settings.queue.block_on_overflow)
+            .offer_with(data, waiter, inner.settings.queue.block_on_overflow)
             .await
         {
-            Ok(()) => Ok(()),
+            Ok(()) => match outcome {
+                None => Ok(()),
+                Some(outcome) => outcome.await.unwrap_or_else(|_| {
+                    Err(ConsumeError::retryable(format!(
+                        "exporter {} stopped before the data was exported: retry later",
+                        inner.id
+                    )))
+                }),
+            },
             Err(e) => {
                 inner.metrics.enqueue_failed.get(signal).add(items);
                 if let Some(suppressed) = inner.refusal_log.allow() {
@@ -429,8 +509,15 @@ impl<S: Sender> Component for HelperExporter<S> {
                 Err(p) => p.into_inner(),
             };
             if workers.is_empty() {
-                for _ in 0..inner.settings.queue.num_consumers {
-                    workers.push(tokio::spawn(inner.clone().work(queue.clone())));
+                match &inner.batch {
+                    Some(settings) => workers.push(tokio::spawn(
+                        inner.clone().batch_loop(queue.clone(), settings.clone()),
+                    )),
+                    None => {
+                        for _ in 0..inner.settings.queue.num_consumers {
+                            workers.push(tokio::spawn(inner.clone().work(queue.clone())));
+                        }
+                    }
                 }
             }
         }

@@ -46,7 +46,7 @@ use stratus_core::{Metadata, Payload, Signal, Telemetry};
 use tokio::sync::Notify;
 
 use crate::config::Sizer;
-use crate::queue::{Entry, Queue, QueueError};
+use crate::queue::{Entry, Queue, QueueError, Waiter};
 
 /// Segment files roll over once they reach this size.
 pub const DEFAULT_SEGMENT_BYTES: u64 = 8 * 1024 * 1024;
@@ -118,6 +118,8 @@ struct State {
     /// The last append failed (disk full, I/O error): a drained active segment is then
     /// deleted at once to give the space back.
     append_failed: bool,
+    /// Callers waiting for the result of a record offered in this process.
+    waiters: std::collections::HashMap<u64, Waiter>,
 }
 
 /// What a record says about itself.
@@ -173,6 +175,7 @@ impl PersistentQueue {
             floor,
             closed: false,
             append_failed: false,
+            waiters: std::collections::HashMap::new(),
         };
         let last = names.len().saturating_sub(1);
         for (i, (first, path)) in names.into_iter().enumerate() {
@@ -558,7 +561,12 @@ fn sync_dir(dir: &Path) -> Result<(), std::io::Error> {
 
 #[async_trait]
 impl Queue for PersistentQueue {
-    async fn offer(&self, data: Telemetry, block: bool) -> Result<(), QueueError> {
+    async fn offer_with(
+        &self,
+        data: Telemetry,
+        waiter: Option<Waiter>,
+        block: bool,
+    ) -> Result<(), QueueError> {
         let header = Header {
             items: data.item_count() as u64,
             bytes: data.payload.encoded_len() as u64,
@@ -593,6 +601,9 @@ impl Queue for PersistentQueue {
                     })?;
                     state.outstanding.insert(seq, size);
                     state.size += size;
+                    if let Some(w) = waiter {
+                        state.waiters.insert(seq, w);
+                    }
                     drop(state);
                     self.not_empty.notify_one();
                     return Ok(());
@@ -612,15 +623,25 @@ impl Queue for PersistentQueue {
                 let mut state = self.lock();
                 while let Some(p) = state.pending.pop_front() {
                     let more = !state.pending.is_empty();
+                    let waiter = state.waiters.remove(&p.seq);
                     match self.read(&state, p) {
                         Some(data) => {
                             drop(state);
                             if more {
                                 self.not_empty.notify_one();
                             }
-                            return Some(Entry { data, token: p.seq });
+                            return Some(Entry {
+                                data,
+                                token: p.seq,
+                                waiter,
+                            });
                         }
                         None => {
+                            if let Some(w) = waiter {
+                                w.finish(Err(stratus_core::ConsumeError::permanent(
+                                    "the record was damaged in the persistent queue",
+                                )));
+                            }
                             self.finish(&mut state, p.seq);
                             self.not_full.notify_waiters();
                         }

@@ -5,8 +5,8 @@ use std::collections::VecDeque;
 use std::sync::Mutex;
 
 use async_trait::async_trait;
-use stratus_core::Telemetry;
-use tokio::sync::Notify;
+use stratus_core::{ConsumeError, Telemetry};
+use tokio::sync::{Notify, oneshot};
 
 use crate::config::Sizer;
 
@@ -32,6 +32,33 @@ pub enum QueueError {
     Storage(String),
 }
 
+/// Tells a caller that waits for its data (`sending_queue::wait_for_result`) how the
+/// export ended. Dropping it unfinished tells the caller nothing is known.
+pub struct Waiter(oneshot::Sender<Result<(), ConsumeError>>);
+
+/// What the caller of [`Waiter::new`] awaits: the export's result, or an error when
+/// the waiter was dropped unfinished (the exporter stopped first).
+pub type Outcome = oneshot::Receiver<Result<(), ConsumeError>>;
+
+impl Waiter {
+    /// A waiter and the receiver its result arrives on.
+    pub fn new() -> (Waiter, Outcome) {
+        let (tx, rx) = oneshot::channel();
+        (Waiter(tx), rx)
+    }
+
+    /// Hands the result to the waiting caller (if it still waits).
+    pub fn finish(self, result: Result<(), ConsumeError>) {
+        let _ = self.0.send(result);
+    }
+}
+
+impl std::fmt::Debug for Waiter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Waiter")
+    }
+}
+
 /// A batch taken from a queue, with the token that marks it done.
 #[derive(Debug)]
 pub struct Entry {
@@ -39,6 +66,8 @@ pub struct Entry {
     pub data: Telemetry,
     /// Identifies the entry to [`Queue::done`].
     pub token: u64,
+    /// The caller waiting for this batch's result, if it waits (`wait_for_result`).
+    pub waiter: Option<Waiter>,
 }
 
 /// A bounded queue of batches between a pipeline and an exporter's senders.
@@ -49,7 +78,19 @@ pub struct Entry {
 pub trait Queue: Send + Sync + 'static {
     /// Adds a batch, or refuses it when there is no room. With `block`, waits for room
     /// instead of refusing.
-    async fn offer(&self, data: Telemetry, block: bool) -> Result<(), QueueError>;
+    async fn offer(&self, data: Telemetry, block: bool) -> Result<(), QueueError> {
+        self.offer_with(data, None, block).await
+    }
+
+    /// Like [`Queue::offer`], and hands `waiter` out with the entry (in this process
+    /// only; it does not survive a restart), so whoever finishes the entry can tell the
+    /// caller how it ended.
+    async fn offer_with(
+        &self,
+        data: Telemetry,
+        waiter: Option<Waiter>,
+        block: bool,
+    ) -> Result<(), QueueError>;
 
     /// Waits for the next batch; `None` once the queue is closed and empty.
     async fn take(&self) -> Option<Entry>;
@@ -83,7 +124,7 @@ pub fn measure(sizer: Sizer, data: &Telemetry) -> usize {
 }
 
 struct State {
-    items: VecDeque<(Telemetry, usize)>,
+    items: VecDeque<(Telemetry, usize, Option<Waiter>)>,
     size: usize,
     closed: bool,
 }
@@ -123,7 +164,12 @@ impl MemoryQueue {
 
 #[async_trait]
 impl Queue for MemoryQueue {
-    async fn offer(&self, data: Telemetry, block: bool) -> Result<(), QueueError> {
+    async fn offer_with(
+        &self,
+        data: Telemetry,
+        waiter: Option<Waiter>,
+        block: bool,
+    ) -> Result<(), QueueError> {
         let size = measure(self.sizer, &data);
         if size > self.capacity {
             return Err(QueueError::TooLarge {
@@ -140,7 +186,7 @@ impl Queue for MemoryQueue {
                 }
                 if state.size + size <= self.capacity {
                     state.size += size;
-                    state.items.push_back((data, size));
+                    state.items.push_back((data, size, waiter));
                     drop(state);
                     self.not_empty.notify_one();
                     return Ok(());
@@ -158,7 +204,7 @@ impl Queue for MemoryQueue {
             let wait = self.not_empty.notified();
             {
                 let mut state = self.lock();
-                if let Some((data, size)) = state.items.pop_front() {
+                if let Some((data, size, waiter)) = state.items.pop_front() {
                     state.size -= size;
                     let more = !state.items.is_empty();
                     drop(state);
@@ -166,7 +212,11 @@ impl Queue for MemoryQueue {
                     if more {
                         self.not_empty.notify_one();
                     }
-                    return Some(Entry { data, token: 0 });
+                    return Some(Entry {
+                        data,
+                        token: 0,
+                        waiter,
+                    });
                 }
                 if state.closed {
                     return None;

@@ -305,3 +305,786 @@ async fn persistent_queue_keeps_undelivered_data_across_restarts() {
     exp.shutdown().await.unwrap();
     assert_eq!(exp.sender().delivered.load(Ordering::SeqCst), 6);
 }
+
+// ---- sending_queue::batch and wait_for_result ----
+
+use crate::batch::{front_len, items_within_bytes};
+use stratus_core::Metadata;
+use stratus_core::factory::{ConfigProblem, decode_config};
+use stratus_core::pdata::{logs, metrics};
+
+/// Records every request it delivers; optionally waits for a permit per send and
+/// fails with `errors` first.
+#[derive(Default)]
+struct Recorder {
+    sent: Mutex<Vec<Telemetry>>,
+    entered: AtomicUsize,
+    gate: Option<Arc<Semaphore>>,
+    errors: Mutex<Vec<ConsumeError>>,
+    /// A span name: a request holding it is rejected for good.
+    reject: Option<String>,
+    /// A span name: sending a request holding it never finishes.
+    hang: Option<String>,
+}
+
+impl Recorder {
+    fn gated(gate: &Arc<Semaphore>) -> Self {
+        Recorder {
+            gate: Some(gate.clone()),
+            ..Default::default()
+        }
+    }
+    fn sent(&self) -> Vec<Telemetry> {
+        self.sent.lock().unwrap().clone()
+    }
+    /// Items of each delivered request, in delivery order.
+    fn sizes(&self) -> Vec<usize> {
+        self.sent().iter().map(Telemetry::item_count).collect()
+    }
+}
+
+#[async_trait]
+impl Sender for Recorder {
+    type Request = Telemetry;
+    fn encode(&self, data: Telemetry) -> Result<Telemetry, ConsumeError> {
+        Ok(data)
+    }
+    async fn send(&self, request: &Telemetry) -> Result<(), ConsumeError> {
+        self.entered.fetch_add(1, Ordering::SeqCst);
+        if let Some(stuck) = &self.hang
+            && names(request).contains(stuck)
+        {
+            std::future::pending::<()>().await;
+        }
+        if let Some(gate) = &self.gate {
+            gate.acquire().await.unwrap().forget();
+        }
+        let mut errors = self.errors.lock().unwrap();
+        if !errors.is_empty() {
+            return Err(errors.remove(0));
+        }
+        if let Some(bad) = &self.reject
+            && names(request).contains(bad)
+        {
+            return Err(ConsumeError::permanent(format!("rejected {bad}")));
+        }
+        self.sent.lock().unwrap().push(request.clone());
+        Ok(())
+    }
+}
+
+/// `n` spans named `{tag}{i}`.
+fn named(tag: &str, n: usize) -> Telemetry {
+    Telemetry::new(Payload::Traces(vec![trace::ResourceSpans {
+        scope_spans: vec![trace::ScopeSpans {
+            spans: (0..n)
+                .map(|i| trace::Span {
+                    name: format!("{tag}{i}"),
+                    ..Default::default()
+                })
+                .collect(),
+            ..Default::default()
+        }],
+        ..Default::default()
+    }]))
+}
+
+fn names(t: &Telemetry) -> Vec<String> {
+    let Payload::Traces(r) = &t.payload else {
+        panic!("not traces")
+    };
+    r.iter()
+        .flat_map(|r| r.scope_spans.iter())
+        .flat_map(|s| s.spans.iter().map(|s| s.name.clone()))
+        .collect()
+}
+
+/// Polls `cond` until it holds; fails after 10s (virtual time in paused tests).
+async fn wait_until(what: &str, cond: impl Fn() -> bool) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !cond() {
+        assert!(tokio::time::Instant::now() < deadline, "timed out: {what}");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+fn queue(json: serde_json::Value) -> QueueConfig {
+    decode_config(&json).unwrap_or_else(|p| panic!("{json}: {p:?}"))
+}
+
+/// No retries and no per-attempt timeout (gated sends may hang for virtual hours).
+fn batching(queue_json: serde_json::Value) -> ExporterSettings {
+    ExporterSettings {
+        retry: RetryConfig::disabled(),
+        queue: queue(queue_json),
+        timeout: Duration::ZERO,
+    }
+}
+
+#[tokio::test]
+async fn batching_is_off_by_default_one_request_one_send() {
+    let q = queue(serde_json::json!({}));
+    assert_eq!(q.batch, None);
+    assert_eq!(q.active_batch(), None);
+    assert!(!q.wait_for_result);
+    let registry = Registry::new();
+    let settings = ExporterSettings {
+        queue: q,
+        ..Default::default()
+    };
+    let exp = HelperExporter::new(&ctx(&registry), settings, Recorder::default());
+    exp.start(&Host::ready()).await.unwrap();
+    for n in [1, 2, 3] {
+        exp.consume(named("s", n)).await.unwrap();
+    }
+    exp.shutdown().await.unwrap();
+    let mut sizes = exp.sender().sizes();
+    sizes.sort();
+    assert_eq!(sizes, [1, 2, 3], "each request is sent on its own");
+}
+
+#[tokio::test(start_paused = true)]
+async fn batch_merges_small_requests_until_min_size() {
+    let registry = Registry::new();
+    let settings = batching(serde_json::json!({
+        "batch": {"min_size": 10, "flush_timeout": "1h"}
+    }));
+    let exp = HelperExporter::new(&ctx(&registry), settings, Recorder::default());
+    exp.start(&Host::ready()).await.unwrap();
+    for tag in ["a", "b", "c", "d"] {
+        exp.consume(named(tag, 3)).await.unwrap();
+    }
+    wait_until("merged send", || !exp.sender().sent().is_empty()).await;
+    let sent = exp.sender().sent();
+    assert_eq!(sent.len(), 1, "four requests, one send");
+    assert_eq!(
+        names(&sent[0]),
+        [
+            "a0", "a1", "a2", "b0", "b1", "b2", "c0", "c1", "c2", "d0", "d1", "d2"
+        ]
+    );
+    assert!(metric(
+        &registry,
+        "otelcol_exporter_sent_spans{exporter=\"test/x\"} 12"
+    ));
+    exp.shutdown().await.unwrap();
+    assert_eq!(exp.sender().sizes(), [12]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn lone_small_request_is_flushed_after_flush_timeout() {
+    let registry = Registry::new();
+    // `batch: {}`: min_size 8192 items, flush_timeout 200ms.
+    let settings = batching(serde_json::json!({"batch": {}}));
+    let exp = HelperExporter::new(&ctx(&registry), settings, Recorder::default());
+    exp.start(&Host::ready()).await.unwrap();
+    let start = tokio::time::Instant::now();
+    exp.consume(named("a", 2)).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    assert!(
+        exp.sender().sent().is_empty(),
+        "sent before flush_timeout although far below min_size"
+    );
+    wait_until("flush after timeout", || !exp.sender().sent().is_empty()).await;
+    assert!(start.elapsed() >= Duration::from_millis(200));
+    assert_eq!(exp.sender().sizes(), [2]);
+    exp.shutdown().await.unwrap();
+    assert_eq!(exp.sender().sizes(), [2], "sent once");
+}
+
+#[tokio::test(start_paused = true)]
+async fn max_size_splits_at_item_boundaries_and_shutdown_flushes_the_rest() {
+    let registry = Registry::new();
+    let settings = batching(serde_json::json!({
+        "batch": {"min_size": 10, "max_size": 10, "flush_timeout": "1h"}
+    }));
+    let exp = HelperExporter::new(&ctx(&registry), settings, Recorder::default());
+    exp.start(&Host::ready()).await.unwrap();
+    exp.consume(named("s", 25)).await.unwrap();
+    wait_until("two full batches", || exp.sender().sent().len() == 2).await;
+    assert_eq!(exp.sender().sizes(), [10, 10]);
+    // The remaining 5 wait for more (flush_timeout is 1h); shutdown sends them.
+    exp.shutdown().await.unwrap();
+    let sent = exp.sender().sent();
+    let mut sizes: Vec<_> = sent.iter().map(Telemetry::item_count).collect();
+    sizes.sort();
+    assert_eq!(sizes, [5, 10, 10]);
+    let mut all: Vec<String> = sent.iter().flat_map(names).collect();
+    all.sort();
+    let mut want: Vec<String> = names(&named("s", 25));
+    want.sort();
+    assert_eq!(all, want, "every span exactly once");
+    assert!(metric(
+        &registry,
+        "otelcol_exporter_sent_spans{exporter=\"test/x\"} 25"
+    ));
+}
+
+#[tokio::test(start_paused = true)]
+async fn bytes_sizer_splits_by_encoded_size() {
+    let registry = Registry::new();
+    let one = named("s", 1).payload.encoded_len();
+    let max = 4 * one;
+    let settings = batching(serde_json::json!({
+        "sizer": "bytes", "queue_size": 1_000_000,
+        "batch": {"min_size": max, "max_size": max, "flush_timeout": "1h"}
+    }));
+    assert_eq!(settings.queue.batch_sizer(), Sizer::Bytes);
+    let exp = HelperExporter::new(&ctx(&registry), settings, Recorder::default());
+    exp.start(&Host::ready()).await.unwrap();
+    let data = named("s", 40);
+    let want = names(&data);
+    exp.consume(data).await.unwrap();
+    exp.shutdown().await.unwrap();
+    let sent = exp.sender().sent();
+    assert!(sent.len() > 2, "{} sends", sent.len());
+    for t in &sent {
+        assert!(
+            t.payload.encoded_len() <= max,
+            "{} > {max}",
+            t.payload.encoded_len()
+        );
+    }
+    let mut all: Vec<String> = sent.iter().flat_map(names).collect();
+    all.sort();
+    let mut want = want;
+    want.sort();
+    assert_eq!(all, want);
+}
+
+/// Traces, logs and metrics with empty and several resources, scopes and metrics.
+fn shapes() -> Vec<Payload> {
+    let span = |i: usize| trace::Span {
+        name: "x".repeat(i * 37 % 300),
+        ..Default::default()
+    };
+    let scope = |n: usize, from: usize| trace::ScopeSpans {
+        spans: (from..from + n).map(span).collect(),
+        schema_url: "https://example.com/schema".into(),
+        ..Default::default()
+    };
+    let traces = Payload::Traces(vec![
+        trace::ResourceSpans {
+            scope_spans: vec![scope(2, 0), scope(0, 0), scope(5, 2)],
+            ..Default::default()
+        },
+        trace::ResourceSpans::default(),
+        trace::ResourceSpans {
+            scope_spans: vec![scope(9, 7)],
+            schema_url: "r".into(),
+            ..Default::default()
+        },
+    ]);
+    let record = |i: usize| logs::LogRecord {
+        severity_text: "y".repeat(i * 53 % 200),
+        ..Default::default()
+    };
+    let logs = Payload::Logs(vec![
+        logs::ResourceLogs {
+            scope_logs: vec![logs::ScopeLogs {
+                log_records: (0..4).map(record).collect(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        },
+        logs::ResourceLogs {
+            scope_logs: vec![
+                logs::ScopeLogs::default(),
+                logs::ScopeLogs {
+                    log_records: (4..20).map(record).collect(),
+                    ..Default::default()
+                },
+            ],
+            ..Default::default()
+        },
+    ]);
+    use metrics::metric::Data;
+    let point = |i: usize| metrics::NumberDataPoint {
+        time_unix_nano: i as u64 * 1_000_000_007,
+        ..Default::default()
+    };
+    let metrics = Payload::Metrics(vec![metrics::ResourceMetrics {
+        scope_metrics: vec![
+            metrics::ScopeMetrics {
+                metrics: vec![
+                    metrics::Metric {
+                        name: "g".into(),
+                        data: Some(Data::Gauge(metrics::Gauge {
+                            data_points: (0..3).map(point).collect(),
+                        })),
+                        ..Default::default()
+                    },
+                    metrics::Metric {
+                        name: "empty".into(),
+                        ..Default::default()
+                    },
+                    metrics::Metric {
+                        name: "s".into(),
+                        unit: "By".into(),
+                        data: Some(Data::Sum(metrics::Sum {
+                            data_points: (3..200).map(point).collect(),
+                            aggregation_temporality: 2,
+                            is_monotonic: true,
+                        })),
+                        ..Default::default()
+                    },
+                ],
+                ..Default::default()
+            },
+            metrics::ScopeMetrics {
+                metrics: vec![metrics::Metric {
+                    name: "h".into(),
+                    data: Some(Data::Histogram(metrics::Histogram {
+                        data_points: (0..4)
+                            .map(|i| metrics::HistogramDataPoint {
+                                count: i,
+                                bucket_counts: vec![1; i as usize],
+                                ..Default::default()
+                            })
+                            .collect(),
+                        aggregation_temporality: 1,
+                    })),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            },
+        ],
+        ..Default::default()
+    }]);
+    vec![traces, logs, metrics]
+}
+
+#[test]
+fn byte_size_of_a_split_is_computed_exactly() {
+    for payload in shapes() {
+        for n in 0..=payload.item_count() {
+            let mut copy = payload.clone();
+            let front = copy.split_front(n);
+            assert_eq!(
+                front_len(&payload, n),
+                front.encoded_len(),
+                "{:?} n={n}",
+                payload.signal()
+            );
+        }
+        let total = payload.encoded_len();
+        for max in [0, 10, 100, 1000, total / 2, total, total + 1] {
+            let n = items_within_bytes(&payload, max);
+            let mut copy = payload.clone();
+            assert!(copy.split_front(n).encoded_len() <= max || n == 0);
+            if n < payload.item_count() {
+                let mut copy = payload.clone();
+                assert!(
+                    copy.split_front(n + 1).encoded_len() > max,
+                    "{:?}: {n} items fit in {max} bytes but so would one more",
+                    payload.signal()
+                );
+            }
+        }
+    }
+}
+
+fn tenant(t: &str, n: usize, port: u16) -> Telemetry {
+    let md = Metadata::new(
+        Some(format!("127.0.0.1:{port}").parse().unwrap()),
+        [("x-tenant".to_string(), t.to_string())],
+    );
+    Telemetry::with_metadata(named(t, n).payload, md)
+}
+
+#[tokio::test(start_paused = true)]
+async fn partition_by_metadata_keys_keeps_tenants_apart() {
+    let registry = Registry::new();
+    let settings = batching(serde_json::json!({
+        "batch": {"min_size": 4, "flush_timeout": "1h", "partition": {"metadata_keys": ["X-Tenant"]}}
+    }));
+    let exp = HelperExporter::new(&ctx(&registry), settings, Recorder::default());
+    exp.start(&Host::ready()).await.unwrap();
+    exp.consume(tenant("a", 2, 1001)).await.unwrap();
+    exp.consume(tenant("b", 2, 1002)).await.unwrap();
+    exp.consume(tenant("a", 2, 1003)).await.unwrap();
+    exp.consume(named("none", 2)).await.unwrap();
+    exp.consume(tenant("b", 2, 1002)).await.unwrap();
+    wait_until("a and b sent", || exp.sender().sent().len() == 2).await;
+    let sent = exp.sender().sent();
+    for t in &sent {
+        let who = t.metadata.get("x-tenant");
+        assert_eq!(who.len(), 1, "{:?}", t.metadata);
+        assert_eq!(t.item_count(), 4);
+        assert!(
+            names(t).iter().all(|n| n.starts_with(who[0].as_str())),
+            "tenant {who:?} got {:?}",
+            names(t)
+        );
+    }
+    let a = sent
+        .iter()
+        .find(|t| t.metadata.get("x-tenant") == ["a"])
+        .unwrap();
+    assert_eq!(
+        a.metadata.client_addr(),
+        None,
+        "different clients merged: only the partition keys are kept"
+    );
+    let b = sent
+        .iter()
+        .find(|t| t.metadata.get("x-tenant") == ["b"])
+        .unwrap();
+    assert_eq!(
+        b.metadata.client_addr(),
+        Some("127.0.0.1:1002".parse().unwrap()),
+        "same metadata merged: kept whole"
+    );
+    // The request without the key is its own partition, sent at shutdown.
+    exp.shutdown().await.unwrap();
+    let sent = exp.sender().sent();
+    assert_eq!(sent.len(), 3);
+    assert_eq!(names(&sent[2]), ["none0", "none1"]);
+    assert!(sent[2].metadata.get("x-tenant").is_empty());
+}
+
+/// At most `num_consumers` batches are sent at once, and while every sender is busy
+/// the batcher takes nothing more: the backlog stays in the (bounded) queue.
+#[tokio::test(start_paused = true)]
+async fn busy_senders_leave_the_backlog_in_the_queue() {
+    let registry = Registry::new();
+    let gate = Arc::new(Semaphore::new(0));
+    let settings = batching(serde_json::json!({
+        "num_consumers": 2,
+        "batch": {"min_size": 3, "max_size": 3, "flush_timeout": "1h"}
+    }));
+    let exp = HelperExporter::new(&ctx(&registry), settings, Recorder::gated(&gate));
+    exp.start(&Host::ready()).await.unwrap();
+    exp.consume(named("a", 12)).await.unwrap();
+    wait_until("two sends started", || {
+        exp.sender().entered.load(Ordering::SeqCst) == 2
+    })
+    .await;
+    for tag in ["b", "c", "d"] {
+        exp.consume(named(tag, 1)).await.unwrap();
+    }
+    tokio::time::sleep(Duration::from_secs(7200)).await;
+    assert_eq!(exp.sender().entered.load(Ordering::SeqCst), 2);
+    assert!(metric(
+        &registry,
+        "otelcol_exporter_queue_size{exporter=\"test/x\"} 3"
+    ));
+    gate.add_permits(100);
+    exp.shutdown().await.unwrap();
+    let mut sizes = exp.sender().sizes();
+    sizes.sort();
+    assert_eq!(sizes, [3, 3, 3, 3, 3]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn signals_are_never_merged() {
+    let registry = Registry::new();
+    let settings = batching(serde_json::json!({"batch": {"min_size": 4, "flush_timeout": "1h"}}));
+    let exp = HelperExporter::new(&ctx(&registry), settings, Recorder::default());
+    exp.start(&Host::ready()).await.unwrap();
+    let logs = Telemetry::new(Payload::Logs(vec![logs::ResourceLogs {
+        scope_logs: vec![logs::ScopeLogs {
+            log_records: vec![logs::LogRecord::default(); 2],
+            ..Default::default()
+        }],
+        ..Default::default()
+    }]));
+    exp.consume(named("s", 2)).await.unwrap();
+    exp.consume(logs.clone()).await.unwrap();
+    exp.consume(named("t", 2)).await.unwrap();
+    wait_until("traces merged", || !exp.sender().sent().is_empty()).await;
+    assert_eq!(names(&exp.sender().sent()[0]), ["s0", "s1", "t0", "t1"]);
+    exp.shutdown().await.unwrap();
+    assert_eq!(exp.sender().sent()[1], logs);
+}
+
+#[tokio::test(start_paused = true)]
+async fn wait_for_result_waits_for_the_export() {
+    let registry = Registry::new();
+    let gate = Arc::new(Semaphore::new(0));
+    let settings = batching(serde_json::json!({"wait_for_result": true}));
+    let exp = HelperExporter::new(&ctx(&registry), settings, Recorder::gated(&gate));
+    exp.start(&Host::ready()).await.unwrap();
+    let mut call = std::pin::pin!(exp.consume(named("a", 1)));
+    let waited = tokio::time::timeout(Duration::from_secs(3600), &mut call).await;
+    assert!(waited.is_err(), "returned before the export: {waited:?}");
+    assert!(exp.sender().sent().is_empty());
+    gate.add_permits(1);
+    call.await.unwrap();
+    assert_eq!(exp.sender().sizes(), [1], "returned after the export");
+    // The export's error comes back to the caller.
+    exp.sender()
+        .errors
+        .lock()
+        .unwrap()
+        .push(ConsumeError::permanent("rejected"));
+    gate.add_permits(1);
+    let err = exp.consume(named("b", 1)).await.unwrap_err();
+    assert_eq!(err, ConsumeError::permanent("rejected"));
+    exp.shutdown().await.unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn wait_for_result_with_batching_answers_every_merged_caller() {
+    let registry = Registry::new();
+    let gate = Arc::new(Semaphore::new(0));
+    let settings = batching(serde_json::json!({
+        "wait_for_result": true,
+        "batch": {"min_size": 3, "max_size": 3, "flush_timeout": "1h"}
+    }));
+    let mut sender = Recorder::gated(&gate);
+    sender.reject = Some("b0".into());
+    let exp = HelperExporter::new(&ctx(&registry), settings, sender);
+    exp.start(&Host::ready()).await.unwrap();
+    // Batches: [a0 a1 b0] and [b1 b2 b3]; the first is rejected. Both callers had
+    // items in it: both see its error, although b's other items were delivered.
+    let both = async { tokio::join!(exp.consume(named("a", 2)), exp.consume(named("b", 4))) };
+    let mut both = std::pin::pin!(both);
+    let waited = tokio::time::timeout(Duration::from_secs(3600), &mut both).await;
+    assert!(waited.is_err(), "callers answered before any export");
+    gate.add_permits(10);
+    let (first, second) = both.await;
+    assert_eq!(first, Err(ConsumeError::permanent("rejected b0")));
+    assert_eq!(second, Err(ConsumeError::permanent("rejected b0")));
+    assert_eq!(exp.sender().sent().len(), 1);
+    assert_eq!(names(&exp.sender().sent()[0]), ["b1", "b2", "b3"]);
+    exp.shutdown().await.unwrap();
+}
+
+fn storage_ctx(registry: &Registry, dir: &std::path::Path) -> BuildContext {
+    let mut storages = std::collections::BTreeMap::new();
+    storages.insert(
+        ComponentId::with_name("file_storage", "q"),
+        Arc::new(DirStorage(dir.to_path_buf())) as Arc<dyn stratus_core::storage::StorageProvider>,
+    );
+    ctx(registry).with_storages(storages)
+}
+
+fn persistent_batching(batch: serde_json::Value) -> ExporterSettings {
+    batching(serde_json::json!({"storage": "file_storage/q", "num_consumers": 2, "batch": batch}))
+}
+
+fn records<S: Sender>(exp: &HelperExporter<S>) -> usize {
+    exp.inner
+        .queue
+        .as_ref()
+        .unwrap()
+        .persistent_records()
+        .unwrap()
+}
+
+/// A kill (the shutdown deadline aborts everything) while the merged send is not
+/// confirmed loses nothing: every merged record is delivered after the restart, and
+/// once that merged send is confirmed the records are gone from the disk.
+#[tokio::test]
+async fn persistent_queue_keeps_merged_records_until_the_merged_send_is_confirmed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let batch = serde_json::json!({"min_size": 6, "flush_timeout": "1h"});
+    let registry = Registry::new();
+    let gate = Arc::new(Semaphore::new(0));
+    let exp = HelperExporter::try_new(
+        &storage_ctx(&registry, tmp.path()),
+        persistent_batching(batch.clone()),
+        Recorder::gated(&gate),
+    )
+    .unwrap();
+    exp.start(&Host::ready()).await.unwrap();
+    for tag in ["a", "b", "c"] {
+        exp.consume(named(tag, 2)).await.unwrap();
+    }
+    wait_until("merged send started", || {
+        exp.sender().entered.load(Ordering::SeqCst) == 1
+    })
+    .await;
+    assert_eq!(records(&exp), 3, "in flight, still on disk");
+    let cut = tokio::time::timeout(Duration::from_millis(50), exp.shutdown()).await;
+    assert!(cut.is_err(), "shutdown cannot finish while the send hangs");
+    drop(exp);
+
+    let registry = Registry::new();
+    let exp = HelperExporter::try_new(
+        &storage_ctx(&registry, tmp.path()),
+        persistent_batching(batch.clone()),
+        Recorder::default(),
+    )
+    .unwrap();
+    assert_eq!(records(&exp), 3, "nothing lost");
+    exp.start(&Host::ready()).await.unwrap();
+    wait_until("re-delivered", || !exp.sender().sent().is_empty()).await;
+    let sent = exp.sender().sent();
+    assert_eq!(sent.len(), 1, "merged again into one send");
+    assert_eq!(names(&sent[0]), ["a0", "a1", "b0", "b1", "c0", "c1"]);
+    wait_until("records done", || records(&exp) == 0).await;
+    exp.shutdown().await.unwrap();
+    drop(exp);
+
+    let exp = HelperExporter::try_new(
+        &storage_ctx(&Registry::new(), tmp.path()),
+        persistent_batching(batch),
+        Recorder::default(),
+    )
+    .unwrap();
+    assert_eq!(records(&exp), 0, "confirmation removed every merged record");
+}
+
+/// A request split over several batches stays on disk until every one of them is
+/// confirmed: here the second part is, the first hangs when the process is killed.
+#[tokio::test]
+async fn split_record_stays_until_every_part_is_confirmed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let batch = serde_json::json!({"min_size": 4, "max_size": 4, "flush_timeout": "1h"});
+    let registry = Registry::new();
+    let sender = Recorder {
+        hang: Some("a0".into()),
+        ..Default::default()
+    };
+    let exp = HelperExporter::try_new(
+        &storage_ctx(&registry, tmp.path()),
+        persistent_batching(batch.clone()),
+        sender,
+    )
+    .unwrap();
+    exp.start(&Host::ready()).await.unwrap();
+    // Parts [a0..a3] (hangs) and [a4..a7] (delivered).
+    exp.consume(named("a", 8)).await.unwrap();
+    wait_until("second part delivered", || exp.sender().sent().len() == 1).await;
+    assert_eq!(names(&exp.sender().sent()[0]), ["a4", "a5", "a6", "a7"]);
+    assert_eq!(records(&exp), 1, "the first part is not confirmed");
+    let cut = tokio::time::timeout(Duration::from_millis(50), exp.shutdown()).await;
+    assert!(cut.is_err());
+    drop(exp);
+
+    let exp = HelperExporter::try_new(
+        &storage_ctx(&Registry::new(), tmp.path()),
+        persistent_batching(batch),
+        Recorder::default(),
+    )
+    .unwrap();
+    assert_eq!(records(&exp), 1, "the record survived the kill");
+    exp.start(&Host::ready()).await.unwrap();
+    exp.shutdown().await.unwrap();
+    let mut all: Vec<String> = exp.sender().sent().iter().flat_map(names).collect();
+    all.sort();
+    assert_eq!(
+        all,
+        names(&named("a", 8)),
+        "the whole record is delivered again"
+    );
+    assert_eq!(records(&exp), 0);
+}
+
+// ---- config ----
+
+fn problems(json: serde_json::Value) -> Vec<ConfigProblem> {
+    let q: QueueConfig = match decode_config(&json) {
+        Ok(q) => q,
+        Err(p) => return p,
+    };
+    panic!("{json} was accepted: {q:?}");
+}
+
+#[test]
+fn batch_section_defaults_match_upstream() {
+    let q = queue(serde_json::json!({"batch": {}}));
+    let b = q.active_batch().unwrap();
+    assert_eq!(b.flush_timeout, Duration::from_millis(200));
+    assert_eq!((b.min_size, b.max_size), (8192, 0));
+    assert!(b.partition.metadata_keys.is_empty());
+    assert_eq!(
+        q.batch_sizer(),
+        Sizer::Items,
+        "queue sizer requests → items"
+    );
+    // `batch:` written with no body turns batching on with the defaults too.
+    let q = queue(serde_json::json!({"batch": null}));
+    assert_eq!(q.active_batch().unwrap().min_size, 8192);
+    assert_eq!(q.batch_sizer(), Sizer::Items);
+    // The batch sizer comes from the queue's sizer when that is items or bytes …
+    let q = queue(serde_json::json!({"sizer": "bytes", "queue_size": 100000, "batch": {}}));
+    assert_eq!(q.batch_sizer(), Sizer::Bytes);
+    let q = queue(
+        serde_json::json!({"sizer": "items", "queue_size": 10000, "batch": {"min_size": 100}}),
+    );
+    assert_eq!(q.batch_sizer(), Sizer::Items);
+    let q = queue(serde_json::json!({"sizer": "requests", "batch": {"min_size": 100}}));
+    assert_eq!(q.batch_sizer(), Sizer::Items);
+    // … but not into a null section (upstream skips it), and not over its own.
+    let q = queue(serde_json::json!({"sizer": "bytes", "batch": null}));
+    assert_eq!(q.batch_sizer(), Sizer::Items);
+    let q = queue(serde_json::json!({"sizer": "items", "batch": {"sizer": "bytes"}}));
+    assert_eq!(q.batch_sizer(), Sizer::Bytes);
+    // `enabled: false` turns a written section off.
+    let q = queue(serde_json::json!({"batch": {"enabled": false, "flush_timeout": 0}}));
+    assert_eq!(q.active_batch(), None);
+    // Full form.
+    let q = queue(serde_json::json!({
+        "wait_for_result": true,
+        "batch": {"sizer": "items", "flush_timeout": "10s", "min_size": 10, "max_size": 20,
+                  "partition": {"metadata_keys": ["X-Tenant", "region"]}}
+    }));
+    assert!(q.wait_for_result);
+    let b = q.active_batch().unwrap();
+    assert_eq!(b.flush_timeout, Duration::from_secs(10));
+    assert_eq!((b.min_size, b.max_size), (10, 20));
+    assert_eq!(b.partition.metadata_keys, ["X-Tenant", "region"]);
+    // A disabled queue batches nothing.
+    let q = queue(serde_json::json!({"enabled": false, "batch": {}}));
+    assert_eq!(q.active_batch(), None);
+}
+
+#[test]
+fn invalid_batch_configs_say_where_and_why() {
+    let cases = [
+        (
+            serde_json::json!({"batch": {"flush_timeout": "0s"}}),
+            "sending_queue::batch::flush_timeout",
+            "must be greater than 0",
+        ),
+        (
+            serde_json::json!({"batch": {"min_size": 100, "max_size": 50}}),
+            "sending_queue::batch::max_size",
+            "must be 0 (no maximum) or greater than or equal to min_size (100)",
+        ),
+        (
+            serde_json::json!({"sizer": "items", "queue_size": 100, "batch": {}}),
+            "sending_queue::batch::min_size",
+            "must be less than or equal to queue_size (100) when the batch and the queue use \
+             the same sizer",
+        ),
+        (
+            serde_json::json!({"batch": {"sizer": "requests"}}),
+            "sending_queue::batch::sizer",
+            "`requests` cannot size a batch: use `items` or `bytes`",
+        ),
+        (
+            serde_json::json!({"batch": {"partition": {"metadata_keys": ["Key1", "kEy1", "key2"]}}}),
+            "sending_queue::batch::partition::metadata_keys",
+            "duplicate entry `key1` (keys are case-insensitive)",
+        ),
+        (
+            serde_json::json!({"wait_for_result": true, "storage": "file_storage/q"}),
+            "sending_queue::wait_for_result",
+            "is not supported with a persistent queue (`storage`), as upstream",
+        ),
+    ];
+    for (json, path, message) in cases {
+        let q: QueueConfig = serde_json::from_value(json.clone()).unwrap();
+        let found = config::validate_shared(&RetryConfig::default(), &q);
+        assert_eq!(found, [ConfigProblem::new(path, message)], "{json}");
+    }
+    // Type errors carry their paths too.
+    let p = problems(serde_json::json!({"batch": {"min_size": -1}}));
+    assert_eq!(p[0].path, "batch::min_size", "{p:?}");
+    let p = problems(serde_json::json!({"batch": {"sizer": "pages"}}));
+    assert_eq!(p[0].path, "batch::sizer", "{p:?}");
+    let p = problems(serde_json::json!({"batch": {"flush_timeout": "soon"}}));
+    assert_eq!(p[0].path, "batch::flush_timeout", "{p:?}");
+    let p = problems(serde_json::json!({"batch": {"partition": {"keys": ["a"]}}}));
+    assert!(p[0].path.starts_with("batch::partition"), "{p:?}");
+    assert!(p[0].message.contains("unknown field `keys`"), "{p:?}");
+    let p = problems(serde_json::json!({"batch": {"timeout": "1s"}}));
+    assert!(p[0].path.starts_with("batch"), "{p:?}");
+    assert!(p[0].message.contains("unknown field `timeout`"), "{p:?}");
+    let p = problems(serde_json::json!({"wait_for_result": "yes"}));
+    assert_eq!(p[0].path, "wait_for_result", "{p:?}");
+}
