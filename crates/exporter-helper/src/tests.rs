@@ -1,7 +1,8 @@
 use super::*;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use stratus_core::ComponentId;
+use stratus_core::pdata::trace;
 use stratus_core::telemetry::Registry;
+use stratus_core::{ComponentId, Payload};
 use stratus_testkit::otlp::sample_spans as spans;
 use tokio::sync::Semaphore;
 

@@ -719,3 +719,265 @@ fn telemetry_that_validate_rejects_never_starts() {
         );
     }
 }
+
+/// Real collector configs from public repositories (`tests/data/upstream-configs`,
+/// each with its `source:`): every one validates as published, then starts and stops
+/// cleanly with its listeners moved to free loopback ports, its files into a temporary
+/// directory, and its destinations to closed loopback ports (nothing leaves the machine).
+#[test]
+fn upstream_configs_validate_then_start_and_stop() {
+    let dir_path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../tests/data/upstream-configs"
+    );
+    let env: Vec<(String, String)> = std::fs::read_to_string(format!("{dir_path}/env.txt"))
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with('#') && l.contains('='))
+        .map(|l| {
+            let (k, v) = l.split_once('=').unwrap();
+            (k.to_string(), v.to_string())
+        })
+        .collect();
+    let mut files: Vec<_> = std::fs::read_dir(dir_path)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 10, "{files:?}");
+    let tmp = tempfile::tempdir().unwrap();
+    let tls = upstream::TestCert::write(tmp.path());
+    let mut failures = Vec::new();
+    for file in &files {
+        let name = file.file_stem().unwrap().to_string_lossy().to_string();
+        let text = std::fs::read_to_string(file).unwrap();
+        assert!(
+            text.starts_with("# source: https://github.com/"),
+            "{name}: no source line"
+        );
+        let out = Command::new(env!("CARGO_BIN_EXE_stratus"))
+            .args(["validate", "--config"])
+            .arg(file)
+            .envs(env.iter().cloned())
+            .output()
+            .unwrap();
+        if !out.status.success() {
+            failures.push(format!(
+                "{name}: validate failed:\n{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ));
+            continue;
+        }
+        let work = tmp.path().join(&name);
+        std::fs::create_dir_all(&work).unwrap();
+        let config = upstream::relocate(&text, &work, &tls);
+        let config_path = work.join("config.yaml");
+        std::fs::write(&config_path, config).unwrap();
+        let log = work.join("stratus.log");
+        let mut child = KillOnDrop(
+            Command::new(env!("CARGO_BIN_EXE_stratus"))
+                .arg("--config")
+                .arg(&config_path)
+                .envs(env.iter().cloned())
+                .env("STRATUS_LOG", "info")
+                .stdout(std::process::Stdio::null())
+                .stderr(std::fs::File::create(&log).unwrap())
+                .spawn()
+                .unwrap(),
+        );
+        let logs = || std::fs::read_to_string(&log).unwrap_or_default();
+        let started = wait_for("stratus to start or exit", || {
+            if logs().contains("stratus is running") {
+                return Some(true);
+            }
+            child.0.try_wait().unwrap().map(|_| false)
+        });
+        if !started {
+            failures.push(format!("{name}: did not start:\n{}", logs()));
+            continue;
+        }
+        Command::new("kill")
+            .args(["-TERM", &child.0.id().to_string()])
+            .status()
+            .unwrap();
+        let status = wait_for("stratus to exit", || child.0.try_wait().unwrap());
+        if !status.success() || !logs().contains("shutdown complete") {
+            failures.push(format!("{name}: unclean stop ({status}):\n{}", logs()));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} upstream configs failed:\n\n{}",
+        failures.len(),
+        files.len(),
+        failures.join("\n\n")
+    );
+}
+
+/// Moves an upstream config onto this machine for a start/stop test.
+mod upstream {
+    use std::path::{Path, PathBuf};
+
+    use serde_yaml_ng::{Mapping, Value};
+
+    use super::common::free_port;
+
+    /// A self-signed certificate and key for configs whose receivers serve TLS.
+    pub struct TestCert {
+        pub cert: PathBuf,
+        pub key: PathBuf,
+    }
+
+    impl TestCert {
+        pub fn write(dir: &Path) -> TestCert {
+            let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+            let out = TestCert {
+                cert: dir.join("test.crt"),
+                key: dir.join("test.key"),
+            };
+            std::fs::write(&out.cert, cert.cert.pem()).unwrap();
+            std::fs::write(&out.key, cert.signing_key.serialize_pem()).unwrap();
+            out
+        }
+    }
+
+    fn key(k: &str) -> Value {
+        Value::String(k.to_string())
+    }
+
+    /// The mapping at `k` in `map`, created (or replacing a null) when missing.
+    fn map_at<'a>(map: &'a mut Mapping, k: &str) -> &'a mut Mapping {
+        let slot = map.entry(key(k)).or_insert(Value::Null);
+        if !slot.is_mapping() {
+            *slot = Value::Mapping(Mapping::new());
+        }
+        slot.as_mapping_mut().unwrap()
+    }
+
+    fn free_listener() -> Value {
+        key(&format!("127.0.0.1:{}", free_port()))
+    }
+
+    /// `scheme://host:port/path` or `host:port`, pointed at a closed loopback port.
+    fn closed_destination(endpoint: &str) -> Value {
+        let port = free_port();
+        match endpoint.split_once("://") {
+            Some((scheme, rest)) => {
+                let path = rest.find('/').map_or("", |i| &rest[i..]);
+                key(&format!("{scheme}://127.0.0.1:{port}{path}"))
+            }
+            None => key(&format!("127.0.0.1:{port}")),
+        }
+    }
+
+    fn relocate_destinations(map: &mut Mapping) {
+        for k in [
+            "endpoint",
+            "traces_endpoint",
+            "metrics_endpoint",
+            "logs_endpoint",
+        ] {
+            if let Some(Value::String(e)) = map.get(k) {
+                let moved = closed_destination(e);
+                map.insert(key(k), moved);
+            }
+        }
+    }
+
+    /// Telemetry `readers` / `processors` lists: pull readers serve on a free port,
+    /// OTLP exporters push to a closed one.
+    fn relocate_telemetry_list(list: &mut Value) {
+        for item in list.as_sequence_mut().into_iter().flatten() {
+            for (_, reader) in item.as_mapping_mut().into_iter().flatten() {
+                let Some(reader) = reader.as_mapping_mut() else {
+                    continue;
+                };
+                let Some(exporter) = reader.get_mut("exporter").and_then(|e| e.as_mapping_mut())
+                else {
+                    continue;
+                };
+                if let Some(prom) = exporter
+                    .get_mut("prometheus")
+                    .and_then(|p| p.as_mapping_mut())
+                {
+                    prom.insert(key("host"), key("127.0.0.1"));
+                    prom.insert(key("port"), Value::Number(free_port().into()));
+                }
+                for (_, otlp) in exporter.iter_mut() {
+                    if let Some(otlp) = otlp.as_mapping_mut() {
+                        relocate_destinations(otlp);
+                    }
+                }
+            }
+        }
+    }
+
+    pub fn relocate(text: &str, work: &Path, tls: &TestCert) -> String {
+        let mut doc: Value = serde_yaml_ng::from_str(text).unwrap();
+        let root = doc.as_mapping_mut().unwrap();
+        for (_, receiver) in map_at(root, "receivers").iter_mut() {
+            let Some(protocols) = receiver
+                .get_mut("protocols")
+                .and_then(|p| p.as_mapping_mut())
+            else {
+                continue;
+            };
+            for (_, protocol) in protocols.iter_mut() {
+                if !protocol.is_mapping() {
+                    *protocol = Value::Mapping(Mapping::new());
+                }
+                let protocol = protocol.as_mapping_mut().unwrap();
+                protocol.insert(key("endpoint"), free_listener());
+                if let Some(t) = protocol.get_mut("tls").and_then(|t| t.as_mapping_mut()) {
+                    t.insert(key("cert_file"), key(&tls.cert.display().to_string()));
+                    t.insert(key("key_file"), key(&tls.key.display().to_string()));
+                }
+            }
+        }
+        for (id, exporter) in map_at(root, "exporters").iter_mut() {
+            let id = id.as_str().unwrap_or_default().replace('/', "_");
+            if !exporter.is_mapping() {
+                *exporter = Value::Mapping(Mapping::new());
+            }
+            let exporter = exporter.as_mapping_mut().unwrap();
+            if id == "file" || id.starts_with("file_") {
+                let path = work.join(format!("{id}.out"));
+                exporter.insert(key("path"), key(&path.display().to_string()));
+            }
+            relocate_destinations(exporter);
+        }
+        for (id, extension) in map_at(root, "extensions").iter_mut() {
+            let id = id.as_str().unwrap_or_default().replace('/', "_");
+            if !extension.is_mapping() {
+                *extension = Value::Mapping(Mapping::new());
+            }
+            let extension = extension.as_mapping_mut().unwrap();
+            if id.starts_with("health_check") {
+                extension.insert(key("endpoint"), free_listener());
+            } else if id.starts_with("file_storage") {
+                let dir = work.join(&id);
+                std::fs::create_dir_all(&dir).unwrap();
+                extension.insert(key("directory"), key(&dir.display().to_string()));
+            }
+        }
+        let telemetry = map_at(map_at(root, "service"), "telemetry");
+        let metrics = map_at(telemetry, "metrics");
+        if let Some(readers) = metrics.get_mut("readers") {
+            relocate_telemetry_list(readers);
+        } else {
+            metrics.insert(key("address"), free_listener());
+        }
+        for signal in ["logs", "traces"] {
+            if let Some(list) = telemetry
+                .get_mut(signal)
+                .and_then(|s| s.as_mapping_mut())
+                .and_then(|s| s.get_mut("processors"))
+            {
+                relocate_telemetry_list(list);
+            }
+        }
+        serde_yaml_ng::to_string(&doc).unwrap()
+    }
+}
