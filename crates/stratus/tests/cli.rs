@@ -981,3 +981,54 @@ mod upstream {
         serde_yaml_ng::to_string(&doc).unwrap()
     }
 }
+
+/// `stratus validate` reports every TLS problem of real components at its key path
+/// and line, before anything runs (no file is opened: `/x.crt` does not exist).
+#[test]
+fn validate_reports_tls_problems_at_their_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tls.yaml");
+    std::fs::write(
+        &path,
+        r#"receivers:
+  otlp:
+    protocols:
+      grpc:
+        endpoint: 127.0.0.1:4317
+        tls:
+          cert_file: /x.crt
+          key_file: /x.key
+          min_version: "1.1"
+exporters:
+  otlp_grpc:
+    endpoint: gw:4317
+    tls:
+      ca_file: /ca.pem
+      ca_pem: "abc"
+      cipher_suites: [TLS_RSA_WITH_RC4_128_SHA]
+      max_version: "1.2"
+      min_version: "1.3"
+  otlp_http:
+    endpoint: https://gw:4318
+    tls:
+      cert_file: /c.pem
+service:
+  pipelines:
+    traces: {receivers: [otlp], exporters: [otlp_grpc, otlp_http]}
+"#,
+    )
+    .unwrap();
+    let out = stratus(&["validate", "--config", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(78));
+    let text = String::from_utf8_lossy(&out.stderr).replace(path.to_str().unwrap(), "tls.yaml");
+    for line in [
+        "Error: invalid configuration (5 problems):",
+        "tls.yaml:15:7: exporters::otlp_grpc::tls::ca_pem: give either `ca_file` or `ca_pem`, not both",
+        "tls.yaml:16:7: exporters::otlp_grpc::tls::cipher_suites: cipher suite `TLS_RSA_WITH_RC4_128_SHA` is not supported: rustls implements only AEAD suites with forward secrecy",
+        "tls.yaml:17:7: exporters::otlp_grpc::tls::max_version: `1.2` is lower than `min_version` `1.3`",
+        "tls.yaml:21:5: exporters::otlp_http::tls::key_file: must be set (or `key_pem`) when a certificate is given",
+        "tls.yaml:9:11: receivers::otlp::protocols::grpc::tls::min_version: TLS 1.1 is not supported: rustls speaks only TLS 1.2 and 1.3; use `1.2` or `1.3`",
+    ] {
+        assert!(text.contains(line), "missing `{line}` in:\n{text}");
+    }
+}
