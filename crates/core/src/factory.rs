@@ -448,19 +448,6 @@ pub trait BuildReceiver: Factory {
     ) -> Result<Arc<dyn Component>, ComponentError>;
 }
 
-#[async_trait]
-impl<F: BuildReceiver> ReceiverFactory for F {
-    async fn build(
-        &self,
-        ctx: BuildContext,
-        raw: &Value,
-        next: SignalConsumers,
-    ) -> Result<Arc<dyn Component>, ComponentError> {
-        let config = config_for_build::<F::Config>(raw)?;
-        self.create(ctx, config, next).await
-    }
-}
-
 /// Creates processors from a decoded config.
 #[async_trait]
 pub trait BuildProcessor: Factory {
@@ -471,19 +458,6 @@ pub trait BuildProcessor: Factory {
         config: Self::Config,
         next: BoxConsumer,
     ) -> Result<Arc<dyn Processor>, ComponentError>;
-}
-
-#[async_trait]
-impl<F: BuildProcessor> ProcessorFactory for F {
-    async fn build(
-        &self,
-        ctx: BuildContext,
-        raw: &Value,
-        next: BoxConsumer,
-    ) -> Result<Arc<dyn Processor>, ComponentError> {
-        let config = config_for_build::<F::Config>(raw)?;
-        self.create(ctx, config, next).await
-    }
 }
 
 /// Creates exporters from a decoded config.
@@ -497,18 +471,6 @@ pub trait BuildExporter: Factory {
     ) -> Result<Arc<dyn Exporter>, ComponentError>;
 }
 
-#[async_trait]
-impl<F: BuildExporter> ExporterFactory for F {
-    async fn build(
-        &self,
-        ctx: BuildContext,
-        raw: &Value,
-    ) -> Result<Arc<dyn Exporter>, ComponentError> {
-        let config = config_for_build::<F::Config>(raw)?;
-        self.create(ctx, config).await
-    }
-}
-
 /// Creates extensions from a decoded config.
 #[async_trait]
 pub trait BuildExtension: Factory {
@@ -518,18 +480,6 @@ pub trait BuildExtension: Factory {
         ctx: BuildContext,
         config: Self::Config,
     ) -> Result<Arc<dyn Extension>, ComponentError>;
-}
-
-#[async_trait]
-impl<F: BuildExtension> ExtensionFactory for F {
-    async fn build(
-        &self,
-        ctx: BuildContext,
-        raw: &Value,
-    ) -> Result<Arc<dyn Extension>, ComponentError> {
-        let config = config_for_build::<F::Config>(raw)?;
-        self.create(ctx, config).await
-    }
 }
 
 /// Creates connectors from a decoded config.
@@ -550,24 +500,41 @@ pub trait BuildConnector: Factory {
     ) -> Result<Arc<dyn Exporter>, ComponentError>;
 }
 
-#[async_trait]
-impl<F: BuildConnector> ConnectorFactory for F {
+/// The object-safe factory trait of a kind, for every type with the kind's build
+/// trait: `build` decodes and validates the config, then calls `create`.
+macro_rules! build_from_create {
+    (
+        $build:ident => $factory:ident($($arg:ident: $ty:ty),*) -> $out:ty
+        $({ $($extra:item)* })?
+    ) => {
+        #[async_trait]
+        impl<F: $build> $factory for F {
+            $($($extra)*)?
+
+            async fn build(
+                &self,
+                ctx: BuildContext,
+                raw: &Value,
+                $($arg: $ty),*
+            ) -> Result<$out, ComponentError> {
+                let config = config_for_build::<F::Config>(raw)?;
+                self.create(ctx, config, $($arg),*).await
+            }
+        }
+    };
+}
+
+build_from_create!(BuildReceiver => ReceiverFactory(next: SignalConsumers) -> Arc<dyn Component>);
+build_from_create!(BuildProcessor => ProcessorFactory(next: BoxConsumer) -> Arc<dyn Processor>);
+build_from_create!(BuildExporter => ExporterFactory() -> Arc<dyn Exporter>);
+build_from_create!(BuildExtension => ExtensionFactory() -> Arc<dyn Extension>);
+build_from_create!(BuildConnector => ConnectorFactory(
+    from: Signal, to: Signal, pipelines: Vec<(String, BoxConsumer)>
+) -> Arc<dyn Exporter> {
     fn routes(&self) -> &'static [(Signal, Signal, Stability)] {
         F::ROUTES
     }
-
-    async fn build(
-        &self,
-        ctx: BuildContext,
-        raw: &Value,
-        from: Signal,
-        to: Signal,
-        pipelines: Vec<(String, BoxConsumer)>,
-    ) -> Result<Arc<dyn Exporter>, ComponentError> {
-        let config = config_for_build::<F::Config>(raw)?;
-        self.create(ctx, config, from, to, pipelines).await
-    }
-}
+});
 
 /// Every factory a stratus build knows, by kind and type.
 #[derive(Clone, Default)]
@@ -584,92 +551,59 @@ pub struct Factories {
     pub connectors: BTreeMap<&'static str, Arc<dyn ConnectorFactory>>,
 }
 
+/// Adds a factory to its kind's map, under its type and every deprecated type.
+macro_rules! add_factory {
+    ($method:ident, $map:ident, $trait:ident, $kind:literal) => {
+        #[doc = concat!("Adds ", $kind, " factory, under its type and every deprecated type.")]
+        pub fn $method(mut self, f: impl $trait + 'static) -> Self {
+            let f: Arc<dyn $trait> = Arc::new(f);
+            for name in std::iter::once(f.type_name()).chain(f.deprecated_types().iter().copied()) {
+                self.$map.insert(name, f.clone());
+            }
+            self
+        }
+    };
+}
+
+/// Evaluates `$body` with `$map` bound to the factory map of `$kind`.
+macro_rules! with_map {
+    ($self:ident, $kind:expr, |$map:ident| $body:expr) => {
+        match $kind {
+            Kind::Receiver => with_map!(@bind $map = $self.receivers, $body),
+            Kind::Processor => with_map!(@bind $map = $self.processors, $body),
+            Kind::Exporter => with_map!(@bind $map = $self.exporters, $body),
+            Kind::Extension => with_map!(@bind $map = $self.extensions, $body),
+            Kind::Connector => with_map!(@bind $map = $self.connectors, $body),
+        }
+    };
+    (@bind $map:ident = $field:expr, $body:expr) => {{
+        let $map = &$field;
+        $body
+    }};
+}
+
 impl Factories {
     /// No factories.
     pub fn new() -> Self {
         Factories::default()
     }
 
-    /// Adds a receiver factory, under its type and every deprecated type.
-    pub fn receiver(mut self, f: impl ReceiverFactory + 'static) -> Self {
-        let f: Arc<dyn ReceiverFactory> = Arc::new(f);
-        for name in std::iter::once(f.type_name()).chain(f.deprecated_types().iter().copied()) {
-            self.receivers.insert(name, f.clone());
-        }
-        self
-    }
-
-    /// Adds a processor factory, under its type and every deprecated type.
-    pub fn processor(mut self, f: impl ProcessorFactory + 'static) -> Self {
-        let f: Arc<dyn ProcessorFactory> = Arc::new(f);
-        for name in std::iter::once(f.type_name()).chain(f.deprecated_types().iter().copied()) {
-            self.processors.insert(name, f.clone());
-        }
-        self
-    }
-
-    /// Adds an exporter factory, under its type and every deprecated type.
-    pub fn exporter(mut self, f: impl ExporterFactory + 'static) -> Self {
-        let f: Arc<dyn ExporterFactory> = Arc::new(f);
-        for name in std::iter::once(f.type_name()).chain(f.deprecated_types().iter().copied()) {
-            self.exporters.insert(name, f.clone());
-        }
-        self
-    }
-
-    /// Adds an extension factory, under its type and every deprecated type.
-    pub fn extension(mut self, f: impl ExtensionFactory + 'static) -> Self {
-        let f: Arc<dyn ExtensionFactory> = Arc::new(f);
-        for name in std::iter::once(f.type_name()).chain(f.deprecated_types().iter().copied()) {
-            self.extensions.insert(name, f.clone());
-        }
-        self
-    }
-
-    /// Adds a connector factory, under its type and every deprecated type.
-    pub fn connector(mut self, f: impl ConnectorFactory + 'static) -> Self {
-        let f: Arc<dyn ConnectorFactory> = Arc::new(f);
-        for name in std::iter::once(f.type_name()).chain(f.deprecated_types().iter().copied()) {
-            self.connectors.insert(name, f.clone());
-        }
-        self
-    }
+    add_factory!(receiver, receivers, ReceiverFactory, "a receiver");
+    add_factory!(processor, processors, ProcessorFactory, "a processor");
+    add_factory!(exporter, exporters, ExporterFactory, "an exporter");
+    add_factory!(extension, extensions, ExtensionFactory, "an extension");
+    add_factory!(connector, connectors, ConnectorFactory, "a connector");
 
     /// The factory of a kind and type, seen through what every factory tells.
     pub fn info(&self, kind: Kind, ty: &str) -> Option<&dyn FactoryInfo> {
-        match kind {
-            Kind::Receiver => self
-                .receivers
-                .get(ty)
-                .map(|f| f.as_ref() as &dyn FactoryInfo),
-            Kind::Processor => self
-                .processors
-                .get(ty)
-                .map(|f| f.as_ref() as &dyn FactoryInfo),
-            Kind::Exporter => self
-                .exporters
-                .get(ty)
-                .map(|f| f.as_ref() as &dyn FactoryInfo),
-            Kind::Extension => self
-                .extensions
-                .get(ty)
-                .map(|f| f.as_ref() as &dyn FactoryInfo),
-            Kind::Connector => self
-                .connectors
-                .get(ty)
-                .map(|f| f.as_ref() as &dyn FactoryInfo),
-        }
+        with_map!(self, kind, |m| m
+            .get(ty)
+            .map(|f| f.as_ref() as &dyn FactoryInfo))
     }
 
     /// Every type known for a kind, sorted; deprecated aliases included.
     pub fn types(&self, kind: Kind) -> Vec<&'static str> {
-        match kind {
-            Kind::Receiver => self.receivers.keys().copied().collect(),
-            Kind::Processor => self.processors.keys().copied().collect(),
-            Kind::Exporter => self.exporters.keys().copied().collect(),
-            Kind::Extension => self.extensions.keys().copied().collect(),
-            Kind::Connector => self.connectors.keys().copied().collect(),
-        }
+        with_map!(self, kind, |m| m.keys().copied().collect())
     }
 }
 

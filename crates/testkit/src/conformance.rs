@@ -72,13 +72,14 @@
 use serde_json::Value;
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Duration;
 use stratus_core::factory::{
-    BuildContext, ConnectorFactory, ExporterFactory, ExtensionFactory, FactoryInfo,
+    BuildContext, ConnectorFactory, Exporter, ExporterFactory, ExtensionFactory, FactoryInfo,
     ProcessorFactory, ReceiverFactory, SignalConsumers,
 };
 use stratus_core::telemetry::Registry;
-use stratus_core::{BoxConsumer, Component, ComponentId, Host, Signal};
+use stratus_core::{BoxConsumer, Component, ComponentError, ComponentId, Host, Signal};
 
 use crate::RecordingConsumer;
 use crate::grpc::{OtlpGrpcSink, Reply};
@@ -122,9 +123,9 @@ impl Configs {
         format!("{} `{}`", self.kind, info.type_name())
     }
 
-    /// Checks the default config, `config`, and `config` with an unknown key, which
-    /// it returns.
-    fn check(&self, info: &dyn FactoryInfo, config: &Value) -> Value {
+    /// Checks the default config, `config`, and `config` with an unknown key; returns
+    /// the component's label and that last config.
+    fn check(&self, info: &dyn FactoryInfo, config: &Value) -> (String, Value) {
         let label = self.label(info);
         assert!(
             !info.type_name().is_empty()
@@ -175,7 +176,7 @@ impl Configs {
                  got {problems:?}"
             ),
         }
-        unknown
+        (label, unknown)
     }
 }
 
@@ -191,63 +192,160 @@ fn with_unknown_key(label: &str, config: &Value) -> Value {
     Value::Object(unknown)
 }
 
-fn context(info: &dyn FactoryInfo, signals: Vec<Signal>, registry: &Registry) -> BuildContext {
-    BuildContext::new(
-        ComponentId::with_name(info.type_name(), "conformance"),
-        signals,
-        registry.clone(),
-    )
+/// A component whose configs passed [`Configs::check`]: what building and running
+/// its instances needs.
+struct Subject<'s> {
+    info: &'s dyn FactoryInfo,
+    label: String,
+    timeout: Duration,
+    /// `config` with [`UNKNOWN_KEY`] added, which build must refuse.
+    unknown: Value,
+    config: Value,
+    /// The signals of the pipelines it is built for.
+    signals: Vec<Signal>,
+    registry: Registry,
 }
 
-fn signals_of(info: &dyn FactoryInfo) -> Vec<Signal> {
-    info.signals().iter().map(|(s, _)| *s).collect()
-}
-
-/// Starts `c`, lets `work` use it, then shuts it down twice.
-async fn start_work_stop<'c, W, F>(label: &str, timeout: Duration, c: &'c dyn Component, work: W)
-where
-    W: FnOnce() -> F,
-    F: Future<Output = ()> + 'c,
-{
-    let host = Host::ready();
-    if let Err(e) = within(&format!("{label}: start"), timeout, c.start(&host)).await {
-        panic!("{label}: start failed: {e}");
-    }
-    work().await;
-    for attempt in ["shutdown", "a second shutdown"] {
-        if let Err(e) = within(&format!("{label}: {attempt}"), timeout, c.shutdown()).await {
-            panic!("{label}: {attempt} failed (shutdown must be idempotent): {e}");
+impl Configs {
+    /// Checks the configs and returns the component to build on `config`, for every
+    /// signal it supports.
+    fn subject<'s>(&self, info: &'s dyn FactoryInfo, config: Value) -> Subject<'s> {
+        let (label, unknown) = self.check(info, &config);
+        Subject {
+            info,
+            label,
+            timeout: self.timeout,
+            unknown,
+            config,
+            signals: info.signals().iter().map(|(s, _)| *s).collect(),
+            registry: Registry::new(),
         }
     }
 }
 
-async fn stop_unstarted(label: &str, timeout: Duration, c: &dyn Component) {
-    let what = format!("{label}: shutdown without start");
-    if let Err(e) = within(&what, timeout, c.shutdown()).await {
-        panic!("{label}: shutdown without start failed (it must be safe): {e}");
-    }
-}
-
-async fn restart(label: &str, timeout: Duration, c: &dyn Component) {
-    let label = format!("{label} (a new instance after the first shut down)");
-    start_work_stop(&label, timeout, c, || async {}).await;
-}
-
-fn build_failed<T>(label: &str, step: &str, r: Result<T, stratus_core::ComponentError>) -> T {
-    r.unwrap_or_else(|e| panic!("{label}: build ({step}) failed: {e}"))
-}
-
-fn assert_build_rejects<T>(label: &str, r: Result<T, stratus_core::ComponentError>) {
-    if r.is_ok() {
-        panic!(
-            "{label}: build accepts a config with the unknown key `{UNKNOWN_KEY}` that \
-             check_config rejects"
+impl Subject<'_> {
+    /// Asserts that the component, `kind` (`a receiver`), supports a signal.
+    fn require_signals(&self, kind: &str) {
+        assert!(
+            !self.signals.is_empty(),
+            "{}: {kind} must support a signal",
+            self.label
         );
     }
+
+    /// Starts `c`, runs `work`, then shuts `c` down twice.
+    async fn start_work_stop<C>(&self, label: &str, c: &C, work: impl Future<Output = ()>)
+    where
+        C: Component + ?Sized,
+    {
+        let (host, t) = (Host::ready(), self.timeout);
+        if let Err(e) = within(&format!("{label}: start"), t, c.start(&host)).await {
+            panic!("{label}: start failed: {e}");
+        }
+        work.await;
+        for attempt in ["shutdown", "a second shutdown"] {
+            if let Err(e) = within(&format!("{label}: {attempt}"), t, c.shutdown()).await {
+                panic!("{label}: {attempt} failed (shutdown must be idempotent): {e}");
+            }
+        }
+    }
+
+    /// Checks the instances `build` makes from a context (id `<type>/conformance`)
+    /// and a config: it refuses `unknown`; on `config`, a first instance starts, runs
+    /// `work` and shuts down twice, a second shuts down without having started, and a
+    /// third starts and shuts down (what the first held was released).
+    async fn instances<C, B, F, W, WF>(&self, build: B, work: W)
+    where
+        C: Component + ?Sized,
+        B: Fn(BuildContext, Value) -> F,
+        F: Future<Output = Result<Arc<C>, ComponentError>>,
+        W: FnOnce(Arc<C>) -> WF,
+        WF: Future<Output = ()>,
+    {
+        let label = &self.label;
+        let built = |raw: Value| {
+            let id = ComponentId::with_name(self.info.type_name(), "conformance");
+            build(
+                BuildContext::new(id, self.signals.clone(), self.registry.clone()),
+                raw,
+            )
+        };
+        if built(self.unknown.clone()).await.is_ok() {
+            panic!(
+                "{label}: build accepts a config with the unknown key `{UNKNOWN_KEY}` that \
+                 check_config rejects"
+            );
+        }
+        let instance = async |step: &str| {
+            let r = built(self.config.clone()).await;
+            r.unwrap_or_else(|e| panic!("{label}: build ({step}) failed: {e}"))
+        };
+        let first = instance("first").await;
+        self.start_work_stop(label, first.as_ref(), work(first.clone()))
+            .await;
+        let second = instance("second").await;
+        let what = format!("{label}: shutdown without start");
+        if let Err(e) = within(&what, self.timeout, second.shutdown()).await {
+            panic!("{label}: shutdown without start failed (it must be safe): {e}");
+        }
+        let third = instance("third").await;
+        let label = format!("{label} (a new instance after the first shut down)");
+        self.start_work_stop(&label, third.as_ref(), async {}).await;
+    }
 }
 
-macro_rules! into_future {
-    ($check:ident) => {
+/// Defines a check: its struct (the factory, `config`, the [`Configs`] and any other
+/// fields, each with its initial value), its entry point, the `config` option when
+/// documented, the options every check has, and awaiting it.
+macro_rules! check {
+    (
+        $(#[$struct_doc:meta])*
+        pub struct $check:ident { $($field:ident: $ty:ty = $init:expr),* }
+        $(#[$fn_doc:meta])*
+        pub fn $kind:ident(&dyn $factory:ident);
+        $($(#[$config_doc:meta])+ fn config;)?
+    ) => {
+        $(#[$struct_doc])*
+        #[must_use = "a check does nothing until awaited"]
+        pub struct $check<'a> {
+            factory: &'a dyn $factory,
+            configs: Configs,
+            $($field: $ty,)*
+        }
+
+        $(#[$fn_doc])*
+        pub fn $kind(factory: &dyn $factory) -> $check<'_> {
+            $check {
+                factory,
+                configs: Configs::new(stringify!($kind)),
+                $($field: $init,)*
+            }
+        }
+
+        impl $check<'_> {
+            $(
+                $(#[$config_doc])+
+                pub fn config(mut self, config: Value) -> Self {
+                    self.config = config;
+                    self
+                }
+            )?
+
+            /// Declares that the default config is invalid, with problems at exactly these
+            /// key paths (`""` for the config as a whole).
+            pub fn default_config_rejected(mut self, paths: &[&str]) -> Self {
+                self.configs.default_rejected = Some(paths.iter().map(|p| p.to_string()).collect());
+                self
+            }
+
+            /// How long each call into the component (and each wait for a metric) may take
+            /// (default [`DEFAULT_TIMEOUT`]).
+            pub fn timeout(mut self, timeout: Duration) -> Self {
+                self.configs.timeout = timeout;
+                self
+            }
+        }
+
         impl<'a> IntoFuture for $check<'a> {
             type Output = ();
             type IntoFuture = CheckFuture<'a>;
@@ -258,147 +356,57 @@ macro_rules! into_future {
     };
 }
 
-/// The conformance check of a receiver: see [`receiver`].
-#[must_use = "a check does nothing until awaited"]
-pub struct ReceiverCheck<'a> {
-    factory: &'a dyn ReceiverFactory,
-    config: Value,
-    configs: Configs,
-}
-
-/// Checks a receiver factory. Its config usually needs endpoints on free ports
-/// ([`crate::net::free_endpoint`]): give it with [`ReceiverCheck::config`]. The
-/// receiver delivers to a [`RecordingConsumer`] for every signal it supports.
-pub fn receiver(factory: &dyn ReceiverFactory) -> ReceiverCheck<'_> {
-    ReceiverCheck {
-        factory,
-        config: Value::Null,
-        configs: Configs::new("receiver"),
-    }
-}
-
-impl<'a> ReceiverCheck<'a> {
+check! {
+    /// The conformance check of a receiver: see [`receiver`].
+    pub struct ReceiverCheck { config: Value = Value::Null }
+    /// Checks a receiver factory. Its config usually needs endpoints on free ports
+    /// ([`crate::net::free_endpoint`]): give it with [`ReceiverCheck::config`]. The
+    /// receiver delivers to a [`RecordingConsumer`] for every signal it supports.
+    pub fn receiver(&dyn ReceiverFactory);
     /// The config to build with (default `null`).
-    pub fn config(mut self, config: Value) -> Self {
-        self.config = config;
-        self
-    }
+    fn config;
+}
 
-    /// Declares that the default config is invalid, with problems at exactly these
-    /// key paths (`""` for the config as a whole).
-    pub fn default_config_rejected(mut self, paths: &[&str]) -> Self {
-        self.configs.default_rejected = Some(paths.iter().map(|p| p.to_string()).collect());
-        self
-    }
-
-    /// How long each call into the component (and each wait for a metric) may take
-    /// (default [`DEFAULT_TIMEOUT`]).
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.configs.timeout = timeout;
-        self
-    }
-
+impl ReceiverCheck<'_> {
     /// Runs the check (what `.await` on the check does).
     pub async fn run(self) {
-        let info: &dyn FactoryInfo = self.factory;
-        let label = self.configs.label(info);
-        let t = self.configs.timeout;
-        let unknown = self.configs.check(info, &self.config);
-        let signals = signals_of(info);
-        assert!(
-            !signals.is_empty(),
-            "{label}: a receiver must support a signal"
-        );
-        let registry = Registry::new();
+        let it = self.configs.subject(self.factory, self.config);
+        it.require_signals("a receiver");
         let sink = RecordingConsumer::new();
         let mut next = SignalConsumers::default();
-        for s in &signals {
+        for s in &it.signals {
             next.set(*s, sink.boxed());
         }
-        let build = |raw: Value| {
-            let ctx = context(info, signals.clone(), &registry);
+        let build = |ctx, raw: Value| {
             let next = next.clone();
             async move { self.factory.build(ctx, &raw, next).await }
         };
-        assert_build_rejects(&label, build(unknown).await);
-        let first = build_failed(&label, "first", build(self.config.clone()).await);
-        start_work_stop(&label, t, first.as_ref(), || async {}).await;
-        let second = build_failed(&label, "second", build(self.config.clone()).await);
-        stop_unstarted(&label, t, second.as_ref()).await;
-        let third = build_failed(&label, "third", build(self.config.clone()).await);
-        restart(&label, t, third.as_ref()).await;
+        it.instances(build, |_| async {}).await;
     }
 }
 
-into_future!(ReceiverCheck);
-
-/// The conformance check of a processor: see [`processor`].
-#[must_use = "a check does nothing until awaited"]
-pub struct ProcessorCheck<'a> {
-    factory: &'a dyn ProcessorFactory,
-    config: Value,
-    configs: Configs,
-}
-
-/// Checks a processor factory. The processor hands data to a [`RecordingConsumer`].
-pub fn processor(factory: &dyn ProcessorFactory) -> ProcessorCheck<'_> {
-    ProcessorCheck {
-        factory,
-        config: Value::Null,
-        configs: Configs::new("processor"),
-    }
-}
-
-impl<'a> ProcessorCheck<'a> {
+check! {
+    /// The conformance check of a processor: see [`processor`].
+    pub struct ProcessorCheck { config: Value = Value::Null }
+    /// Checks a processor factory. The processor hands data to a [`RecordingConsumer`].
+    pub fn processor(&dyn ProcessorFactory);
     /// The config to build with (default `null`).
-    pub fn config(mut self, config: Value) -> Self {
-        self.config = config;
-        self
-    }
+    fn config;
+}
 
-    /// Declares that the default config is invalid, with problems at exactly these
-    /// key paths (`""` for the config as a whole).
-    pub fn default_config_rejected(mut self, paths: &[&str]) -> Self {
-        self.configs.default_rejected = Some(paths.iter().map(|p| p.to_string()).collect());
-        self
-    }
-
-    /// How long each call into the component (and each wait for a metric) may take
-    /// (default [`DEFAULT_TIMEOUT`]).
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.configs.timeout = timeout;
-        self
-    }
-
+impl ProcessorCheck<'_> {
     /// Runs the check (what `.await` on the check does).
     pub async fn run(self) {
-        let info: &dyn FactoryInfo = self.factory;
-        let label = self.configs.label(info);
-        let t = self.configs.timeout;
-        let unknown = self.configs.check(info, &self.config);
-        let signals = signals_of(info);
-        assert!(
-            !signals.is_empty(),
-            "{label}: a processor must support a signal"
-        );
-        let registry = Registry::new();
+        let it = self.configs.subject(self.factory, self.config);
+        it.require_signals("a processor");
         let sink = RecordingConsumer::new();
-        let build = |raw: Value| {
-            let ctx = context(info, signals.clone(), &registry);
+        let build = |ctx, raw: Value| {
             let next: BoxConsumer = sink.boxed();
             async move { self.factory.build(ctx, &raw, next).await }
         };
-        assert_build_rejects(&label, build(unknown).await);
-        let first = build_failed(&label, "first", build(self.config.clone()).await);
-        start_work_stop(&label, t, first.as_ref(), || async {}).await;
-        let second = build_failed(&label, "second", build(self.config.clone()).await);
-        stop_unstarted(&label, t, second.as_ref()).await;
-        let third = build_failed(&label, "third", build(self.config.clone()).await);
-        restart(&label, t, third.as_ref()).await;
+        it.instances(build, |_| async {}).await;
     }
 }
-
-into_future!(ProcessorCheck);
 
 /// Where an exporter under check sends.
 enum Destination<'a> {
@@ -439,50 +447,23 @@ impl Running {
     }
 }
 
-/// The conformance check of an exporter: see [`exporter`].
-#[must_use = "a check does nothing until awaited"]
-pub struct ExporterCheck<'a> {
-    factory: &'a dyn ExporterFactory,
-    config: Value,
-    configs: Configs,
-    destination: Destination<'a>,
-}
-
-/// Checks an exporter factory. Exporters that send somewhere get their config from
-/// [`ExporterCheck::http_destination`] or [`ExporterCheck::grpc_destination`], and
-/// are checked on success and on permanent failure; others (`nop`, `debug`, `file`)
-/// are checked on success only.
-pub fn exporter(factory: &dyn ExporterFactory) -> ExporterCheck<'_> {
-    ExporterCheck {
-        factory,
-        config: Value::Null,
-        configs: Configs::new("exporter"),
-        destination: Destination::None,
+check! {
+    /// The conformance check of an exporter: see [`exporter`].
+    pub struct ExporterCheck {
+        config: Value = Value::Null,
+        destination: Destination<'a> = Destination::None
     }
+    /// Checks an exporter factory. Exporters that send somewhere get their config from
+    /// [`ExporterCheck::http_destination`] or [`ExporterCheck::grpc_destination`], and
+    /// are checked on success and on permanent failure; others (`nop`, `debug`, `file`)
+    /// are checked on success only.
+    pub fn exporter(&dyn ExporterFactory);
+    /// The config to build with, for exporters without a destination (default
+    /// `null`).
+    fn config;
 }
 
 impl<'a> ExporterCheck<'a> {
-    /// The config to build with, for exporters without a destination (default
-    /// `null`).
-    pub fn config(mut self, config: Value) -> Self {
-        self.config = config;
-        self
-    }
-
-    /// Declares that the default config is invalid, with problems at exactly these
-    /// key paths (`""` for the config as a whole).
-    pub fn default_config_rejected(mut self, paths: &[&str]) -> Self {
-        self.configs.default_rejected = Some(paths.iter().map(|p| p.to_string()).collect());
-        self
-    }
-
-    /// How long each call into the component (and each wait for a metric) may take
-    /// (default [`DEFAULT_TIMEOUT`]).
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.configs.timeout = timeout;
-        self
-    }
-
     /// Sends to a [`RecordingHttpServer`] the check starts: `make` turns its URL
     /// (`http://127.0.0.1:<port>`, no trailing slash) into the exporter's config. The
     /// server answers `200` (empty), then `400` to check the failure metric.
@@ -516,9 +497,6 @@ impl<'a> ExporterCheck<'a> {
 
     /// Runs the check (what `.await` on the check does).
     pub async fn run(self) {
-        let info: &dyn FactoryInfo = self.factory;
-        let label = self.configs.label(info);
-        let t = self.configs.timeout;
         let (running, config) = match self.destination {
             Destination::None => (Running::None, self.config),
             Destination::Http { make, answers } => {
@@ -534,30 +512,21 @@ impl<'a> ExporterCheck<'a> {
                 (Running::Grpc(sink), config)
             }
         };
-        let unknown = self.configs.check(info, &config);
-        let signals = signals_of(info);
-        assert!(
-            !signals.is_empty(),
-            "{label}: an exporter must support a signal"
-        );
-        let registry = Registry::new();
-        let build = |raw: Value| {
-            let ctx = context(info, signals.clone(), &registry);
-            async move { self.factory.build(ctx, &raw).await }
-        };
-        assert_build_rejects(&label, build(unknown).await);
-        let first = build_failed(&label, "first", build(config.clone()).await);
-        let id = format!("{}/conformance", info.type_name());
+        let it = self.configs.subject(self.factory, config);
+        it.require_signals("an exporter");
+        let build = |ctx, raw: Value| async move { self.factory.build(ctx, &raw).await };
+        let id = format!("{}/conformance", it.info.type_name());
         let value = |what: &str, s: Signal| {
             metric_value(
-                &registry,
+                &it.registry,
                 &format!("otelcol_exporter_{what}_{}", s.item_name()),
                 &[("exporter", &id)],
             )
         };
-        let exporter = first.clone();
-        start_work_stop(&label, t, first.as_ref(), || async {
-            for s in &signals {
+        let (label, signals, t) = (&it.label, &it.signals, it.timeout);
+        let (running, value) = (&running, &value);
+        it.instances(build, |exporter: Arc<dyn Exporter>| async move {
+            for s in signals {
                 if let Err(e) = within(
                     &format!("{label}: consume"),
                     t,
@@ -568,7 +537,7 @@ impl<'a> ExporterCheck<'a> {
                     panic!("{label}: a batch of {s} was refused while the destination accepts: {e}");
                 }
             }
-            for s in &signals {
+            for s in signals {
                 let what = format!("{label}: otelcol_exporter_sent_{} to count the batch", s.item_name());
                 wait_until(&what, t, || value("sent", *s) >= ITEMS as f64).await;
                 assert_eq!(value("sent", *s), ITEMS as f64, "{label}: sent {s} counted once");
@@ -583,7 +552,7 @@ impl<'a> ExporterCheck<'a> {
                 running.requests(),
                 signals.len()
             );
-            if let Running::Http(server, _) = &running {
+            if let Running::Http(server, _) = running {
                 for r in server.requests() {
                     assert_eq!(
                         r.body_error, None,
@@ -593,7 +562,7 @@ impl<'a> ExporterCheck<'a> {
                 }
             }
             running.fail_from_now_on();
-            for s in &signals {
+            for s in signals {
                 let result = within(
                     &format!("{label}: consume"),
                     t,
@@ -607,7 +576,7 @@ impl<'a> ExporterCheck<'a> {
                     );
                 }
             }
-            for s in &signals {
+            for s in signals {
                 let what = format!(
                     "{label}: otelcol_exporter_send_failed_{} to count the permanently refused batch",
                     s.item_name()
@@ -619,102 +588,43 @@ impl<'a> ExporterCheck<'a> {
             }
         })
         .await;
-        running.fail_from_now_on();
-        let second = build_failed(&label, "second", build(config.clone()).await);
-        stop_unstarted(&label, t, second.as_ref()).await;
-        let third = build_failed(&label, "third", build(config.clone()).await);
-        restart(&label, t, third.as_ref()).await;
     }
 }
 
-into_future!(ExporterCheck);
-
-/// The conformance check of an extension: see [`extension`].
-#[must_use = "a check does nothing until awaited"]
-pub struct ExtensionCheck<'a> {
-    factory: &'a dyn ExtensionFactory,
-    config: Value,
-    configs: Configs,
-}
-
-/// Checks an extension factory. Extensions that bind a port or own a directory need
-/// a config with a free port ([`crate::net::free_endpoint`]) or a temporary
-/// directory: give it with [`ExtensionCheck::config`].
-pub fn extension(factory: &dyn ExtensionFactory) -> ExtensionCheck<'_> {
-    ExtensionCheck {
-        factory,
-        config: Value::Null,
-        configs: Configs::new("extension"),
-    }
-}
-
-impl<'a> ExtensionCheck<'a> {
+check! {
+    /// The conformance check of an extension: see [`extension`].
+    pub struct ExtensionCheck { config: Value = Value::Null }
+    /// Checks an extension factory. Extensions that bind a port or own a directory need
+    /// a config with a free port ([`crate::net::free_endpoint`]) or a temporary
+    /// directory: give it with [`ExtensionCheck::config`].
+    pub fn extension(&dyn ExtensionFactory);
     /// The config to build with (default `null`).
-    pub fn config(mut self, config: Value) -> Self {
-        self.config = config;
-        self
-    }
+    fn config;
+}
 
-    /// Declares that the default config is invalid, with problems at exactly these
-    /// key paths (`""` for the config as a whole).
-    pub fn default_config_rejected(mut self, paths: &[&str]) -> Self {
-        self.configs.default_rejected = Some(paths.iter().map(|p| p.to_string()).collect());
-        self
-    }
-
-    /// How long each call into the component (and each wait for a metric) may take
-    /// (default [`DEFAULT_TIMEOUT`]).
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.configs.timeout = timeout;
-        self
-    }
-
+impl ExtensionCheck<'_> {
     /// Runs the check (what `.await` on the check does).
     pub async fn run(self) {
-        let info: &dyn FactoryInfo = self.factory;
-        let label = self.configs.label(info);
-        let t = self.configs.timeout;
-        let unknown = self.configs.check(info, &self.config);
+        let it = self.configs.subject(self.factory, self.config);
         assert!(
-            info.signals().is_empty(),
-            "{label}: an extension carries no signal, but lists {:?}",
-            info.signals()
+            it.signals.is_empty(),
+            "{}: an extension carries no signal, but lists {:?}",
+            it.label,
+            it.info.signals()
         );
-        let registry = Registry::new();
-        let build = |raw: Value| {
-            let ctx = context(info, Vec::new(), &registry);
-            async move { self.factory.build(ctx, &raw).await }
-        };
-        assert_build_rejects(&label, build(unknown).await);
-        let first = build_failed(&label, "first", build(self.config.clone()).await);
-        start_work_stop(&label, t, first.as_ref(), || async {}).await;
-        let second = build_failed(&label, "second", build(self.config.clone()).await);
-        stop_unstarted(&label, t, second.as_ref()).await;
-        let third = build_failed(&label, "third", build(self.config.clone()).await);
-        restart(&label, t, third.as_ref()).await;
+        let build = |ctx, raw: Value| async move { self.factory.build(ctx, &raw).await };
+        it.instances(build, |_| async {}).await;
     }
 }
 
-into_future!(ExtensionCheck);
-
-/// The conformance check of a connector: see [`connector`].
-#[must_use = "a check does nothing until awaited"]
-pub struct ConnectorCheck<'a> {
-    factory: &'a dyn ConnectorFactory,
-    config: RouteConfig<'a>,
-    configs: Configs,
-}
-
-/// Checks a connector factory, route by route. For each (from, to) route the
-/// connector is built for the pipelines its config refers to
-/// ([`FactoryInfo::pipeline_references`]), or for one pipeline `<to>/conformance`
-/// when it refers to none; each pipeline's head is a [`RecordingConsumer`].
-pub fn connector(factory: &dyn ConnectorFactory) -> ConnectorCheck<'_> {
-    ConnectorCheck {
-        factory,
-        config: Box::new(|_| Value::Null),
-        configs: Configs::new("connector"),
-    }
+check! {
+    /// The conformance check of a connector: see [`connector`].
+    pub struct ConnectorCheck { config: RouteConfig<'a> = Box::new(|_| Value::Null) }
+    /// Checks a connector factory, route by route. For each (from, to) route the
+    /// connector is built for the pipelines its config refers to
+    /// ([`FactoryInfo::pipeline_references`]), or for one pipeline `<to>/conformance`
+    /// when it refers to none; each pipeline's head is a [`RecordingConsumer`].
+    pub fn connector(&dyn ConnectorFactory);
 }
 
 impl<'a> ConnectorCheck<'a> {
@@ -731,25 +641,10 @@ impl<'a> ConnectorCheck<'a> {
         self
     }
 
-    /// Declares that the default config is invalid, with problems at exactly these
-    /// key paths (`""` for the config as a whole).
-    pub fn default_config_rejected(mut self, paths: &[&str]) -> Self {
-        self.configs.default_rejected = Some(paths.iter().map(|p| p.to_string()).collect());
-        self
-    }
-
-    /// How long each call into the component (and each wait for a metric) may take
-    /// (default [`DEFAULT_TIMEOUT`]).
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.configs.timeout = timeout;
-        self
-    }
-
     /// Runs the check (what `.await` on the check does).
     pub async fn run(self) {
         let info: &dyn FactoryInfo = self.factory;
         let label = self.configs.label(info);
-        let t = self.configs.timeout;
         let routes = self.factory.routes();
         assert!(!routes.is_empty(), "{label}: a connector must list a route");
         for (i, (from, to, _)) in routes.iter().enumerate() {
@@ -765,11 +660,14 @@ impl<'a> ConnectorCheck<'a> {
         }
         let registry = Registry::new();
         for (from, to, _) in routes {
-            let label = format!("{label}, route {from} -> {to}");
-            let config = (self.config)(*to);
-            let unknown = self.configs.check(info, &config);
+            let it = Subject {
+                label: format!("{label}, route {from} -> {to}"),
+                signals: vec![*from],
+                registry: registry.clone(),
+                ..self.configs.subject(info, (self.config)(*to))
+            };
             let mut ids: Vec<String> = Vec::new();
-            for (_, id) in info.pipeline_references(&config) {
+            for (_, id) in info.pipeline_references(&it.config) {
                 if !ids.contains(&id) {
                     ids.push(id);
                 }
@@ -781,23 +679,14 @@ impl<'a> ConnectorCheck<'a> {
                 .iter()
                 .map(|id| (id.clone(), RecordingConsumer::new().boxed()))
                 .collect();
-            let build = |raw: Value| {
-                let ctx = context(info, vec![*from], &registry);
+            let build = |ctx, raw: Value| {
                 let pipelines = pipelines.clone();
                 async move { self.factory.build(ctx, &raw, *from, *to, pipelines).await }
             };
-            assert_build_rejects(&label, build(unknown).await);
-            let first = build_failed(&label, "first", build(config.clone()).await);
-            start_work_stop(&label, t, first.as_ref(), || async {}).await;
-            let second = build_failed(&label, "second", build(config.clone()).await);
-            stop_unstarted(&label, t, second.as_ref()).await;
-            let third = build_failed(&label, "third", build(config.clone()).await);
-            restart(&label, t, third.as_ref()).await;
+            it.instances(build, |_| async {}).await;
         }
     }
 }
-
-into_future!(ConnectorCheck);
 
 #[cfg(test)]
 mod tests;

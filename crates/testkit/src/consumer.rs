@@ -153,28 +153,25 @@ impl RecordingConsumer {
 
     /// Every accepted span, in order.
     pub fn spans(&self) -> Vec<Span> {
-        let s = self.lock();
-        s.accepted
-            .iter()
-            .flat_map(|t| t.spans().into_iter().cloned())
-            .collect()
+        self.accepted_items(Telemetry::spans)
     }
 
     /// Every accepted metric, in order.
     pub fn metrics(&self) -> Vec<Metric> {
-        let s = self.lock();
-        s.accepted
-            .iter()
-            .flat_map(|t| t.metrics().into_iter().cloned())
-            .collect()
+        self.accepted_items(Telemetry::metrics)
     }
 
     /// Every accepted log record, in order.
     pub fn log_records(&self) -> Vec<LogRecord> {
+        self.accepted_items(Telemetry::log_records)
+    }
+
+    /// The items `read` finds in each accepted batch, in order.
+    fn accepted_items<T: Clone>(&self, read: impl Fn(&Telemetry) -> Vec<&T>) -> Vec<T> {
         let s = self.lock();
         s.accepted
             .iter()
-            .flat_map(|t| t.log_records().into_iter().cloned())
+            .flat_map(|t| read(t).into_iter().cloned())
             .collect()
     }
 
@@ -198,40 +195,29 @@ impl RecordingConsumer {
     /// Waits until at least `n` items were accepted and returns the accepted batches;
     /// panics after `timeout`.
     pub async fn wait_for_items(&self, n: usize, timeout: Duration) -> Vec<Telemetry> {
-        wait::on_change(
-            &format!("{n} accepted items"),
-            timeout,
-            &self.changes,
-            || (self.item_count() >= n).then(|| self.batches()),
-            || self.describe(),
-        )
-        .await
+        let enough = || (self.item_count() >= n).then(|| self.batches());
+        self.wait(&format!("{n} accepted items"), timeout, enough)
+            .await
     }
 
     /// Waits until at least `n` batches were accepted and returns them; panics after
     /// `timeout`.
     pub async fn wait_for_batches(&self, n: usize, timeout: Duration) -> Vec<Telemetry> {
-        wait::on_change(
-            &format!("{n} accepted batches"),
-            timeout,
-            &self.changes,
-            || (self.batch_count() >= n).then(|| self.batches()),
-            || self.describe(),
-        )
-        .await
+        let enough = || (self.batch_count() >= n).then(|| self.batches());
+        self.wait(&format!("{n} accepted batches"), timeout, enough)
+            .await
     }
 
     /// Waits until at least `n` calls were made, accepted or not; panics after
     /// `timeout`.
     pub async fn wait_for_calls(&self, n: usize, timeout: Duration) {
-        wait::on_change(
-            &format!("{n} calls"),
-            timeout,
-            &self.changes,
-            || (self.calls() >= n).then_some(()),
-            || self.describe(),
-        )
-        .await
+        let enough = || (self.calls() >= n).then_some(());
+        self.wait(&format!("{n} calls"), timeout, enough).await
+    }
+
+    /// Waits until `enough` returns `Some`; panics naming `what` after `timeout`.
+    async fn wait<T>(&self, what: &str, timeout: Duration, enough: impl FnMut() -> Option<T>) -> T {
+        wait::on_change(what, timeout, &self.changes, enough, || self.describe()).await
     }
 
     /// This consumer for every signal, as a receiver's next consumers.

@@ -2,9 +2,8 @@
 //! record every export and answer OK or a scripted status. The destination for the
 //! `otlp` exporter's tests and conformance check.
 
-use std::collections::VecDeque;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::time::Duration;
 
 use opentelemetry_proto::tonic::collector::logs::v1::logs_service_server::{
@@ -29,13 +28,13 @@ use stratus_core::pdata::{
     ExportLogsServiceRequest, ExportMetricsServiceRequest, ExportTraceServiceRequest,
 };
 use stratus_core::{Payload, Signal};
-use tokio::sync::{oneshot, watch};
+use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tonic::codec::CompressionEncoding;
 use tonic::metadata::MetadataMap;
 use tonic::{Code, Request, Status};
 
-use crate::wait;
+use crate::recorder::{Recorder, Scripted, bind_loopback, recording_methods};
 
 /// The largest request the sink decodes: 64 MiB.
 const MAX_MESSAGE: usize = 64 * 1024 * 1024;
@@ -107,43 +106,13 @@ impl GrpcRequest {
     }
 }
 
-struct Shared {
-    state: Mutex<State>,
-    changes: watch::Sender<u64>,
-}
-
-struct State {
-    requests: Vec<GrpcRequest>,
-    script: VecDeque<Reply>,
-    default: Reply,
-}
-
-impl Shared {
-    fn lock(&self) -> MutexGuard<'_, State> {
-        match self.state.lock() {
-            Ok(s) => s,
-            Err(poisoned) => poisoned.into_inner(),
-        }
-    }
-
-    /// Records a request and returns the answer due.
-    async fn record(&self, signal: Signal, metadata: MetadataMap, payload: Payload) -> Reply {
-        let reply = {
-            let mut s = self.lock();
-            s.requests.push(GrpcRequest {
-                signal,
-                metadata,
-                payload,
-            });
-            s.script.pop_front().unwrap_or_else(|| s.default.clone())
-        };
-        self.changes.send_modify(|v| *v += 1);
-        if !reply.delay.is_zero() {
-            tokio::time::sleep(reply.delay).await;
-        }
-        reply
+impl Scripted for Reply {
+    fn delay(&self) -> Duration {
+        self.delay
     }
 }
+
+type Shared = Recorder<GrpcRequest, Reply>;
 
 #[derive(Clone)]
 struct Services(Arc<Shared>);
@@ -159,64 +128,49 @@ fn respond<R>(
     }
 }
 
-#[tonic::async_trait]
-impl TraceService for Services {
-    async fn export(
-        &self,
-        request: Request<ExportTraceServiceRequest>,
-    ) -> Result<tonic::Response<ExportTraceServiceResponse>, Status> {
-        let (metadata, _, body) = request.into_parts();
-        let payload = Payload::Traces(body.resource_spans);
-        let reply = self.0.record(Signal::Traces, metadata, payload).await;
-        respond(reply, |rejected, message| ExportTraceServiceResponse {
-            partial_success: (rejected != 0 || !message.is_empty()).then_some(
-                ExportTracePartialSuccess {
-                    rejected_spans: rejected,
-                    error_message: message,
-                },
-            ),
-        })
-    }
+/// Implements the OTLP service of each signal: records each export and answers as
+/// scripted, with the partial-success details in the signal's response.
+macro_rules! otlp_services {
+    ($($service:ident($signal:ident, $request:ident.$resources:ident)
+        -> $response:ident($partial:ident.$rejected:ident);)*) => {$(
+        #[tonic::async_trait]
+        impl $service for Services {
+            async fn export(
+                &self,
+                request: Request<$request>,
+            ) -> Result<tonic::Response<$response>, Status> {
+                let (metadata, _, body) = request.into_parts();
+                let payload = Payload::$signal(body.$resources);
+                let signal = Signal::$signal;
+                let reply = self.0.record(GrpcRequest { signal, metadata, payload }).await;
+                respond(reply, |rejected, message| $response {
+                    partial_success: (rejected != 0 || !message.is_empty()).then_some($partial {
+                        $rejected: rejected,
+                        error_message: message,
+                    }),
+                })
+            }
+        }
+    )*};
+}
+otlp_services! {
+    TraceService(Traces, ExportTraceServiceRequest.resource_spans)
+        -> ExportTraceServiceResponse(ExportTracePartialSuccess.rejected_spans);
+    MetricsService(Metrics, ExportMetricsServiceRequest.resource_metrics)
+        -> ExportMetricsServiceResponse(ExportMetricsPartialSuccess.rejected_data_points);
+    LogsService(Logs, ExportLogsServiceRequest.resource_logs)
+        -> ExportLogsServiceResponse(ExportLogsPartialSuccess.rejected_log_records);
 }
 
-#[tonic::async_trait]
-impl MetricsService for Services {
-    async fn export(
-        &self,
-        request: Request<ExportMetricsServiceRequest>,
-    ) -> Result<tonic::Response<ExportMetricsServiceResponse>, Status> {
-        let (metadata, _, body) = request.into_parts();
-        let payload = Payload::Metrics(body.resource_metrics);
-        let reply = self.0.record(Signal::Metrics, metadata, payload).await;
-        respond(reply, |rejected, message| ExportMetricsServiceResponse {
-            partial_success: (rejected != 0 || !message.is_empty()).then_some(
-                ExportMetricsPartialSuccess {
-                    rejected_data_points: rejected,
-                    error_message: message,
-                },
-            ),
-        })
-    }
-}
-
-#[tonic::async_trait]
-impl LogsService for Services {
-    async fn export(
-        &self,
-        request: Request<ExportLogsServiceRequest>,
-    ) -> Result<tonic::Response<ExportLogsServiceResponse>, Status> {
-        let (metadata, _, body) = request.into_parts();
-        let payload = Payload::Logs(body.resource_logs);
-        let reply = self.0.record(Signal::Logs, metadata, payload).await;
-        respond(reply, |rejected, message| ExportLogsServiceResponse {
-            partial_success: (rejected != 0 || !message.is_empty()).then_some(
-                ExportLogsPartialSuccess {
-                    rejected_log_records: rejected,
-                    error_message: message,
-                },
-            ),
-        })
-    }
+/// A generated OTLP service server, accepting gzip and zstd and requests up to
+/// [`MAX_MESSAGE`].
+macro_rules! accepting {
+    ($server:expr) => {
+        $server
+            .accept_compressed(CompressionEncoding::Gzip)
+            .accept_compressed(CompressionEncoding::Zstd)
+            .max_decoding_message_size(MAX_MESSAGE)
+    };
 }
 
 /// An OTLP/gRPC server on 127.0.0.1 (plaintext; gzip and zstd accepted; requests up
@@ -246,41 +200,14 @@ impl OtlpGrpcSink {
     /// Binds 127.0.0.1 on a port the OS chooses and starts serving. Panics when it
     /// cannot bind.
     pub async fn start() -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .unwrap_or_else(|e| panic!("OTLP gRPC sink cannot bind 127.0.0.1:0: {e}"));
-        let addr = listener
-            .local_addr()
-            .unwrap_or_else(|e| panic!("OTLP gRPC sink has no local address: {e}"));
-        let shared = Arc::new(Shared {
-            state: Mutex::new(State {
-                requests: Vec::new(),
-                script: VecDeque::new(),
-                default: Reply::ok(),
-            }),
-            changes: watch::Sender::new(0),
-        });
+        let (listener, addr) = bind_loopback("OTLP gRPC sink").await;
+        let shared = Arc::new(Recorder::new(Reply::ok()));
         let services = Services(shared.clone());
         let (stop, stopped) = oneshot::channel::<()>();
         let router = tonic::transport::Server::builder()
-            .add_service(
-                TraceServiceServer::new(services.clone())
-                    .accept_compressed(CompressionEncoding::Gzip)
-                    .accept_compressed(CompressionEncoding::Zstd)
-                    .max_decoding_message_size(MAX_MESSAGE),
-            )
-            .add_service(
-                MetricsServiceServer::new(services.clone())
-                    .accept_compressed(CompressionEncoding::Gzip)
-                    .accept_compressed(CompressionEncoding::Zstd)
-                    .max_decoding_message_size(MAX_MESSAGE),
-            )
-            .add_service(
-                LogsServiceServer::new(services)
-                    .accept_compressed(CompressionEncoding::Gzip)
-                    .accept_compressed(CompressionEncoding::Zstd)
-                    .max_decoding_message_size(MAX_MESSAGE),
-            );
+            .add_service(accepting!(TraceServiceServer::new(services.clone())))
+            .add_service(accepting!(MetricsServiceServer::new(services.clone())))
+            .add_service(accepting!(LogsServiceServer::new(services)));
         let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
         let task = tokio::spawn(async move {
             let _ = router
@@ -297,77 +224,16 @@ impl OtlpGrpcSink {
         }
     }
 
-    /// The address served.
-    pub fn addr(&self) -> SocketAddr {
-        self.addr
-    }
-
-    /// `http://127.0.0.1:<port>`: an `endpoint` for the `otlp` exporter (plaintext).
-    pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-
-    /// Queues an answer for one export, after those queued before.
-    pub fn respond(&self, reply: Reply) {
-        self.shared.lock().script.push_back(reply);
-    }
-
-    /// Queues the same answer for the next `n` exports.
-    pub fn respond_times(&self, n: usize, reply: Reply) {
-        self.shared
-            .lock()
-            .script
-            .extend(std::iter::repeat_n(reply, n));
-    }
-
-    /// The answer once the queue is empty (initially OK).
-    pub fn set_default(&self, reply: Reply) {
-        self.shared.lock().default = reply;
-    }
-
-    /// Every export received so far, in arrival order.
-    pub fn requests(&self) -> Vec<GrpcRequest> {
-        self.shared.lock().requests.clone()
-    }
-
-    /// Removes and returns the exports received so far.
-    pub fn take_requests(&self) -> Vec<GrpcRequest> {
-        std::mem::take(&mut self.shared.lock().requests)
-    }
-
-    /// How many exports were received.
-    pub fn request_count(&self) -> usize {
-        self.shared.lock().requests.len()
-    }
+    recording_methods!(
+        GrpcRequest, reply: Reply, "export", "exports", initially "OK",
+        /// `http://127.0.0.1:<port>`: an `endpoint` for the `otlp` exporter (plaintext).
+        waits for "OTLP/gRPC exports" showing |r: &GrpcRequest| r.signal
+    );
 
     /// Items (spans, points, records) received in all.
     pub fn item_count(&self) -> usize {
         self.shared
-            .lock()
-            .requests
-            .iter()
-            .map(|r| r.payload.item_count())
-            .sum()
-    }
-
-    /// Waits until at least `n` exports arrived and returns every export; panics
-    /// after `timeout`.
-    pub async fn wait_for_requests(&self, n: usize, timeout: Duration) -> Vec<GrpcRequest> {
-        wait::on_change(
-            &format!("{n} OTLP/gRPC exports at {}", self.addr),
-            timeout,
-            &self.shared.changes,
-            || {
-                let s = self.shared.lock();
-                (s.requests.len() >= n).then(|| s.requests.clone())
-            },
-            || {
-                let s = self.shared.lock();
-                let seen: Vec<Signal> = s.requests.iter().map(|r| r.signal).collect();
-                format!("got {}: {seen:?}", s.requests.len())
-            },
-        )
-        .await
+            .with_requests(|r| r.iter().map(|r| r.payload.item_count()).sum())
     }
 }
 

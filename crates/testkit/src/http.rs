@@ -2,11 +2,10 @@
 //! for exporters that speak HTTP (otlphttp, Azure Monitor, Log Analytics, AWS
 //! endpoint overrides).
 
-use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::io::Read;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -15,10 +14,9 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::net::TcpListener;
-use tokio::sync::watch;
 use tokio::task::{JoinHandle, JoinSet};
 
-use crate::wait;
+use crate::recorder::{Recorder, Scripted, bind_loopback, recording_methods};
 
 /// One scripted answer: status, headers, body, and how long to wait before sending
 /// it.
@@ -154,25 +152,13 @@ impl RecordedRequest {
     }
 }
 
-struct Shared {
-    state: Mutex<State>,
-    changes: watch::Sender<u64>,
-}
-
-struct State {
-    requests: Vec<RecordedRequest>,
-    script: VecDeque<Response>,
-    default: Response,
-}
-
-impl Shared {
-    fn lock(&self) -> MutexGuard<'_, State> {
-        match self.state.lock() {
-            Ok(s) => s,
-            Err(poisoned) => poisoned.into_inner(),
-        }
+impl Scripted for Response {
+    fn delay(&self) -> Duration {
+        self.delay
     }
 }
+
+type Shared = Recorder<RecordedRequest, Response>;
 
 /// An HTTP/1.1 and HTTP/2 (cleartext) server on 127.0.0.1 that records every request
 /// and answers from a script: queued [`Response`]s first, then a default (`200`,
@@ -200,90 +186,17 @@ impl RecordingHttpServer {
     /// Binds 127.0.0.1 on a port the OS chooses and starts serving. Panics when it
     /// cannot bind.
     pub async fn start() -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .unwrap_or_else(|e| panic!("recording HTTP server cannot bind 127.0.0.1:0: {e}"));
-        let addr = listener
-            .local_addr()
-            .unwrap_or_else(|e| panic!("recording HTTP server has no local address: {e}"));
-        let shared = Arc::new(Shared {
-            state: Mutex::new(State {
-                requests: Vec::new(),
-                script: VecDeque::new(),
-                default: Response::ok(),
-            }),
-            changes: watch::Sender::new(0),
-        });
+        let (listener, addr) = bind_loopback("recording HTTP server").await;
+        let shared = Arc::new(Recorder::new(Response::ok()));
         let task = tokio::spawn(serve(listener, shared.clone()));
         RecordingHttpServer { addr, shared, task }
     }
 
-    /// The address served.
-    pub fn addr(&self) -> SocketAddr {
-        self.addr
-    }
-
-    /// `http://127.0.0.1:<port>`, no trailing slash.
-    pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-
-    /// Queues an answer for one request, after those queued before.
-    pub fn respond(&self, response: Response) {
-        self.shared.lock().script.push_back(response);
-    }
-
-    /// Queues the same answer for the next `n` requests.
-    pub fn respond_times(&self, n: usize, response: Response) {
-        self.shared
-            .lock()
-            .script
-            .extend(std::iter::repeat_n(response, n));
-    }
-
-    /// The answer once the queue is empty (initially `200`, empty).
-    pub fn set_default(&self, response: Response) {
-        self.shared.lock().default = response;
-    }
-
-    /// Every request received so far, in arrival order.
-    pub fn requests(&self) -> Vec<RecordedRequest> {
-        self.shared.lock().requests.clone()
-    }
-
-    /// Removes and returns the requests received so far.
-    pub fn take_requests(&self) -> Vec<RecordedRequest> {
-        std::mem::take(&mut self.shared.lock().requests)
-    }
-
-    /// How many requests were received.
-    pub fn request_count(&self) -> usize {
-        self.shared.lock().requests.len()
-    }
-
-    /// Waits until at least `n` requests arrived and returns every request; panics
-    /// after `timeout`.
-    pub async fn wait_for_requests(&self, n: usize, timeout: Duration) -> Vec<RecordedRequest> {
-        wait::on_change(
-            &format!("{n} HTTP requests at {}", self.addr),
-            timeout,
-            &self.shared.changes,
-            || {
-                let s = self.shared.lock();
-                (s.requests.len() >= n).then(|| s.requests.clone())
-            },
-            || {
-                let s = self.shared.lock();
-                let seen: Vec<String> = s
-                    .requests
-                    .iter()
-                    .map(|r| format!("{} {}", r.method, r.path))
-                    .collect();
-                format!("got {}: {seen:?}", s.requests.len())
-            },
-        )
-        .await
-    }
+    recording_methods!(
+        RecordedRequest, response: Response, "request", "requests", initially "`200`, empty",
+        /// `http://127.0.0.1:<port>`, no trailing slash.
+        waits for "HTTP requests" showing |r: &RecordedRequest| format!("{} {}", r.method, r.path)
+    );
 }
 
 impl Drop for RecordingHttpServer {
@@ -338,16 +251,7 @@ async fn answer(req: http::Request<Incoming>, shared: &Shared) -> http::Response
         raw_body,
         body_error,
     };
-    let response = {
-        let mut s = shared.lock();
-        s.requests.push(recorded);
-        s.script.pop_front().unwrap_or_else(|| s.default.clone())
-    };
-    shared.changes.send_modify(|v| *v += 1);
-    if !response.delay.is_zero() {
-        tokio::time::sleep(response.delay).await;
-    }
-    response.into_http()
+    shared.record(recorded).await.into_http()
 }
 
 /// Undoes the request's `Content-Encoding`s, last applied first.

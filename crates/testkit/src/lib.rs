@@ -44,6 +44,7 @@ pub mod http;
 mod metrics;
 pub mod net;
 pub mod otlp;
+mod recorder;
 mod wait;
 
 pub use consumer::RecordingConsumer;

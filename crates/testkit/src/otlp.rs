@@ -43,6 +43,8 @@ mod logs;
 mod metrics;
 mod traces;
 
+use std::convert::identity;
+
 use stratus_core::pdata::common::{
     AnyValue, ArrayValue, InstrumentationScope, KeyValue, KeyValueList, any_value,
 };
@@ -86,59 +88,37 @@ fn value(v: any_value::Value) -> AnyValue {
     AnyValue { value: Some(v) }
 }
 
+/// `IntoAnyValue` for each type listed: `$convert` makes its value of kind `$kind`.
+macro_rules! any_values {
+    ($($($t:ty),+ => $kind:ident($convert:expr);)*) => {$($(
+        impl IntoAnyValue for $t {
+            fn into_any_value(self) -> AnyValue {
+                value(any_value::Value::$kind(($convert)(self)))
+            }
+        }
+    )+)*};
+}
+
+any_values! {
+    &str => StringValue(str::to_string);
+    String => StringValue(identity);
+    &String => StringValue(String::clone);
+    bool => BoolValue(identity);
+    f64 => DoubleValue(identity);
+    f32 => DoubleValue(f64::from);
+    i8, i16, i32, i64, u8, u16, u32, u64, usize, isize => IntValue(saturating_i64);
+}
+
+/// An integer as OTLP's `int`. Test values fit; the largest u64/usize values saturate.
+fn saturating_i64(n: impl TryInto<i64>) -> i64 {
+    n.try_into().unwrap_or(i64::MAX)
+}
+
 impl IntoAnyValue for AnyValue {
     fn into_any_value(self) -> AnyValue {
         self
     }
 }
-
-impl IntoAnyValue for &str {
-    fn into_any_value(self) -> AnyValue {
-        value(any_value::Value::StringValue(self.to_string()))
-    }
-}
-
-impl IntoAnyValue for String {
-    fn into_any_value(self) -> AnyValue {
-        value(any_value::Value::StringValue(self))
-    }
-}
-
-impl IntoAnyValue for &String {
-    fn into_any_value(self) -> AnyValue {
-        value(any_value::Value::StringValue(self.clone()))
-    }
-}
-
-impl IntoAnyValue for bool {
-    fn into_any_value(self) -> AnyValue {
-        value(any_value::Value::BoolValue(self))
-    }
-}
-
-impl IntoAnyValue for f64 {
-    fn into_any_value(self) -> AnyValue {
-        value(any_value::Value::DoubleValue(self))
-    }
-}
-
-impl IntoAnyValue for f32 {
-    fn into_any_value(self) -> AnyValue {
-        value(any_value::Value::DoubleValue(f64::from(self)))
-    }
-}
-
-macro_rules! int_values {
-    ($($t:ty),*) => {$(
-        impl IntoAnyValue for $t {
-            fn into_any_value(self) -> AnyValue {
-                // Test values fit; the largest u64/usize values saturate.
-                value(any_value::Value::IntValue(i64::try_from(self).unwrap_or(i64::MAX)))
-            }
-        }
-    )*};
-}
-int_values!(i8, i16, i32, i64, u8, u16, u32, u64, usize, isize);
 
 /// An array value: `array([1, 2, 3])`, `array(["a", "b"])`.
 pub fn array<V: IntoAnyValue>(values: impl IntoIterator<Item = V>) -> AnyValue {
@@ -180,37 +160,35 @@ pub fn attributes<K: Into<String>, V: IntoAnyValue>(
     pairs.into_iter().map(|(k, v)| kv(k, v)).collect()
 }
 
-/// A trace id: from a `u128` (big-endian) or 16 bytes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TraceId(pub [u8; 16]);
+/// An id of `$n` bytes, from those bytes or an `$int` (big-endian).
+macro_rules! id_type {
+    ($(#[$doc:meta])* $id:ident([u8; $n:literal]) from $int:ty) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub struct $id(pub [u8; $n]);
 
-impl From<u128> for TraceId {
-    fn from(n: u128) -> Self {
-        TraceId(n.to_be_bytes())
-    }
+        impl From<$int> for $id {
+            fn from(n: $int) -> Self {
+                $id(n.to_be_bytes())
+            }
+        }
+
+        impl From<[u8; $n]> for $id {
+            fn from(b: [u8; $n]) -> Self {
+                $id(b)
+            }
+        }
+    };
 }
 
-impl From<[u8; 16]> for TraceId {
-    fn from(b: [u8; 16]) -> Self {
-        TraceId(b)
-    }
-}
-
-/// A span id: from a `u64` (big-endian) or 8 bytes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SpanId(pub [u8; 8]);
-
-impl From<u64> for SpanId {
-    fn from(n: u64) -> Self {
-        SpanId(n.to_be_bytes())
-    }
-}
-
-impl From<[u8; 8]> for SpanId {
-    fn from(b: [u8; 8]) -> Self {
-        SpanId(b)
-    }
-}
+id_type!(
+    /// A trace id: from a `u128` (big-endian) or 16 bytes.
+    TraceId([u8; 16]) from u128
+);
+id_type!(
+    /// A span id: from a `u64` (big-endian) or 8 bytes.
+    SpanId([u8; 8]) from u64
+);
 
 /// Reads an 8-byte id (a span id, or the first half of a trace id) as a big-endian
 /// `u64`: the inverse of `span_id(n)`. Panics when `id` is shorter than 8 bytes.
@@ -221,6 +199,29 @@ pub fn id_u64(id: &[u8]) -> u64 {
         .unwrap_or_else(|| panic!("id {id:02x?} is shorter than 8 bytes"));
     u64::from_be_bytes(first)
 }
+
+/// A builder's `attr` (and, named so, `attrs`) adding to `self.$item.attributes`.
+macro_rules! attr_methods {
+    ($item:tt $(, $attrs:ident)?) => {
+        /// Adds an attribute.
+        pub fn attr(mut self, key: impl Into<String>, v: impl $crate::otlp::IntoAnyValue) -> Self {
+            self.$item.attributes.push($crate::otlp::kv(key, v));
+            self
+        }
+
+        $(
+            /// Adds attributes of one value type.
+            pub fn $attrs<K: Into<String>, V: $crate::otlp::IntoAnyValue>(
+                mut self,
+                pairs: impl IntoIterator<Item = (K, V)>,
+            ) -> Self {
+                self.$item.attributes.extend($crate::otlp::attributes(pairs));
+                self
+            }
+        )?
+    };
+}
+use attr_methods;
 
 /// An instrumentation scope: `scope("lib").version("1.0").attr("k", "v")`. A `&str`
 /// converts to a scope of that name.
@@ -242,11 +243,7 @@ impl ScopeBuilder {
         self
     }
 
-    /// Adds an attribute.
-    pub fn attr(mut self, key: impl Into<String>, v: impl IntoAnyValue) -> Self {
-        self.0.attributes.push(kv(key, v));
-        self
-    }
+    attr_methods!(0);
 
     /// The scope.
     pub fn build(self) -> InstrumentationScope {
@@ -254,17 +251,25 @@ impl ScopeBuilder {
     }
 }
 
-impl From<&str> for ScopeBuilder {
-    fn from(name: &str) -> Self {
-        scope(name)
-    }
-}
+/// Text (`&str`, `String`) converts to what `$new` makes of it.
+macro_rules! from_text {
+    ($($builder:ident => $new:ident),*) => {$(
+        impl From<&str> for $builder {
+            fn from(text: &str) -> Self {
+                $new(text)
+            }
+        }
 
-impl From<String> for ScopeBuilder {
-    fn from(name: String) -> Self {
-        scope(name)
-    }
+        impl From<String> for $builder {
+            fn from(text: String) -> Self {
+                $new(text)
+            }
+        }
+    )*};
 }
+use from_text;
+
+from_text!(ScopeBuilder => scope);
 
 impl From<InstrumentationScope> for ScopeBuilder {
     fn from(s: InstrumentationScope) -> Self {
@@ -332,6 +337,124 @@ impl<T> Groups<T> {
             .sum()
     }
 }
+
+/// A signal's batch builder: the struct over [`Groups`] of `$item`, its constructor
+/// `$new`, resources and scopes, adding several items through `$one`, and every end
+/// (resource groups, payload, batch, export request, protobuf bytes).
+macro_rules! batch_builder {
+    (
+        $builder:ident($item:ty) = $new:ident(), $items:literal, $many:ident($one:ident: $Into:ty),
+        $variant:ident($resources:ident: $Resource:ident.$scopes:ident: $Scope:ident.$list:ident),
+        $Request:ident
+    ) => {
+        #[doc = concat!(
+            "A ", stringify!($new), " batch under construction: see [`", stringify!($new), "`]."
+        )]
+        #[derive(Debug, Clone, Default)]
+        pub struct $builder {
+            groups: $crate::otlp::Groups<$item>,
+        }
+
+        #[doc = concat!(
+            "Starts a ", stringify!($new), " batch; ", $items, " added before any [`",
+            stringify!($builder), "::resource`] or [`", stringify!($builder),
+            "::scope`] go into a resource and scope of their own with none set."
+        )]
+        pub fn $new() -> $builder {
+            $builder::default()
+        }
+
+        impl $builder {
+            #[doc = concat!(
+                "Starts a new resource with these attributes; later ", $items, " go under it."
+            )]
+            pub fn resource<K: Into<String>, V: $crate::otlp::IntoAnyValue>(
+                mut self,
+                attrs: impl IntoIterator<Item = (K, V)>,
+            ) -> Self {
+                self.groups.resource($crate::otlp::resource_of(attrs));
+                self
+            }
+
+            #[doc = concat!(
+                "Starts a new scope in the current resource; later ", $items, " go under it."
+            )]
+            pub fn scope(mut self, scope: impl Into<$crate::otlp::ScopeBuilder>) -> Self {
+                self.groups.scope(scope.into().build());
+                self
+            }
+
+            #[doc = concat!("Adds several ", $items, ".")]
+            pub fn $many<I: Into<$Into>>(self, $many: impl IntoIterator<Item = I>) -> Self {
+                $many.into_iter().fold(self, $builder::$one)
+            }
+
+            #[doc = concat!("The OTLP resource groups ([`", stringify!($Resource), "`]).")]
+            pub fn $resources(self) -> Vec<$Resource> {
+                self.groups
+                    .resources
+                    .into_iter()
+                    .map(|g| $Resource {
+                        resource: g.resource,
+                        $scopes: g
+                            .scopes
+                            .into_iter()
+                            .map(|(scope, $list)| $Scope {
+                                scope,
+                                $list,
+                                ..Default::default()
+                            })
+                            .collect(),
+                        ..Default::default()
+                    })
+                    .collect()
+            }
+
+            /// The payload.
+            pub fn payload(self) -> ::stratus_core::Payload {
+                ::stratus_core::Payload::$variant(self.$resources())
+            }
+
+            /// The batch, with no metadata.
+            pub fn build(self) -> ::stratus_core::Telemetry {
+                ::stratus_core::Telemetry::new(self.payload())
+            }
+
+            /// The batch with request metadata.
+            pub fn build_with(
+                self,
+                metadata: ::stratus_core::Metadata,
+            ) -> ::stratus_core::Telemetry {
+                ::stratus_core::Telemetry::with_metadata(self.payload(), metadata)
+            }
+
+            /// The OTLP export request.
+            pub fn request(self) -> $Request {
+                $Request {
+                    $resources: self.$resources(),
+                }
+            }
+
+            /// The export request in protobuf, as an OTLP/HTTP body.
+            pub fn encode(self) -> Vec<u8> {
+                ::prost::Message::encode_to_vec(&self.request())
+            }
+        }
+
+        impl From<$builder> for ::stratus_core::Telemetry {
+            fn from(b: $builder) -> Self {
+                b.build()
+            }
+        }
+
+        impl From<$builder> for ::stratus_core::Payload {
+            fn from(b: $builder) -> Self {
+                b.payload()
+            }
+        }
+    };
+}
+use batch_builder;
 
 fn resource_of<K: Into<String>, V: IntoAnyValue>(
     attrs: impl IntoIterator<Item = (K, V)>,
@@ -414,45 +537,37 @@ pub fn sample_logs(n: usize) -> Telemetry {
         .build()
 }
 
+/// [`PayloadExt`] methods that read every item of one signal, each named `$name`.
+macro_rules! items_of {
+    ($(
+        $(#[$doc:meta])* $name:ident -> $item:ty: $variant:ident.$scopes:ident.$items:ident;
+    )*) => {$(
+        $(#[$doc])*
+        fn $name(&self) -> Vec<&$item> {
+            match self.payload_ref() {
+                Payload::$variant(r) => r
+                    .iter()
+                    .flat_map(|r| &r.$scopes)
+                    .flat_map(|s| &s.$items)
+                    .collect(),
+                _ => Vec::new(),
+            }
+        }
+    )*};
+}
+
 /// Reads the items of a batch back out, in order, across resources and scopes.
 pub trait PayloadExt {
     /// The payload read.
     fn payload_ref(&self) -> &Payload;
 
-    /// Every span (none unless traces).
-    fn spans(&self) -> Vec<&Span> {
-        match self.payload_ref() {
-            Payload::Traces(r) => r
-                .iter()
-                .flat_map(|r| &r.scope_spans)
-                .flat_map(|s| &s.spans)
-                .collect(),
-            _ => Vec::new(),
-        }
-    }
-
-    /// Every metric (none unless metrics).
-    fn metrics(&self) -> Vec<&Metric> {
-        match self.payload_ref() {
-            Payload::Metrics(r) => r
-                .iter()
-                .flat_map(|r| &r.scope_metrics)
-                .flat_map(|s| &s.metrics)
-                .collect(),
-            _ => Vec::new(),
-        }
-    }
-
-    /// Every log record (none unless logs).
-    fn log_records(&self) -> Vec<&LogRecord> {
-        match self.payload_ref() {
-            Payload::Logs(r) => r
-                .iter()
-                .flat_map(|r| &r.scope_logs)
-                .flat_map(|s| &s.log_records)
-                .collect(),
-            _ => Vec::new(),
-        }
+    items_of! {
+        /// Every span (none unless traces).
+        spans -> Span: Traces.scope_spans.spans;
+        /// Every metric (none unless metrics).
+        metrics -> Metric: Metrics.scope_metrics.metrics;
+        /// Every log record (none unless logs).
+        log_records -> LogRecord: Logs.scope_logs.log_records;
     }
 
     /// The names of every span.

@@ -171,54 +171,29 @@ impl Consumer for FakeComponent {
 
 impl Extension for FakeComponent {}
 
-#[async_trait]
-impl ReceiverFactory for Fake {
-    async fn build(
-        &self,
-        ctx: BuildContext,
-        raw: &Value,
-        _next: SignalConsumers,
-    ) -> Result<Arc<dyn Component>, ComponentError> {
-        let url = self.decode(raw)?;
-        Ok(self.component(&ctx, url))
-    }
+/// The fake's factory of each kind: it decodes the config and builds the component.
+macro_rules! fake_factories {
+    ($($factory:ident($($arg:ident: $ty:ty),*) -> $out:ty;)*) => {$(
+        #[async_trait]
+        impl $factory for Fake {
+            async fn build(
+                &self,
+                ctx: BuildContext,
+                raw: &Value,
+                $($arg: $ty),*
+            ) -> Result<$out, ComponentError> {
+                let url = self.decode(raw)?;
+                Ok(self.component(&ctx, url))
+            }
+        }
+    )*};
 }
 
-#[async_trait]
-impl ProcessorFactory for Fake {
-    async fn build(
-        &self,
-        ctx: BuildContext,
-        raw: &Value,
-        _next: BoxConsumer,
-    ) -> Result<Arc<dyn Processor>, ComponentError> {
-        let url = self.decode(raw)?;
-        Ok(self.component(&ctx, url))
-    }
-}
-
-#[async_trait]
-impl ExporterFactory for Fake {
-    async fn build(
-        &self,
-        ctx: BuildContext,
-        raw: &Value,
-    ) -> Result<Arc<dyn Exporter>, ComponentError> {
-        let url = self.decode(raw)?;
-        Ok(self.component(&ctx, url))
-    }
-}
-
-#[async_trait]
-impl ExtensionFactory for Fake {
-    async fn build(
-        &self,
-        ctx: BuildContext,
-        raw: &Value,
-    ) -> Result<Arc<dyn Extension>, ComponentError> {
-        let url = self.decode(raw)?;
-        Ok(self.component(&ctx, url))
-    }
+fake_factories! {
+    ReceiverFactory(_next: SignalConsumers) -> Arc<dyn Component>;
+    ProcessorFactory(_next: BoxConsumer) -> Arc<dyn Processor>;
+    ExporterFactory() -> Arc<dyn Exporter>;
+    ExtensionFactory() -> Arc<dyn Extension>;
 }
 
 #[async_trait]

@@ -109,22 +109,10 @@ async fn records_requests_with_decompressed_bodies() {
 async fn undecodable_bodies_are_kept_with_the_reason() {
     let server = RecordingHttpServer::start().await;
     let c = client();
-    send(
-        &c,
-        "POST",
-        &server.url(),
-        &[("content-encoding", "gzip")],
-        b"not gzip".to_vec(),
-    )
-    .await;
-    send(
-        &c,
-        "POST",
-        &server.url(),
-        &[("content-encoding", "br")],
-        b"x".to_vec(),
-    )
-    .await;
+    for (encoding, body) in [("gzip", &b"not gzip"[..]), ("br", b"x")] {
+        let headers = [("content-encoding", encoding)];
+        send(&c, "POST", &server.url(), &headers, body.to_vec()).await;
+    }
     let got = server.wait_for_requests(2, T).await;
     assert_eq!(got[0].body, b"not gzip");
     assert!(

@@ -1,109 +1,18 @@
 //! Log records and the logs builder.
 
-use prost::Message;
 use stratus_core::pdata::ExportLogsServiceRequest;
 use stratus_core::pdata::logs::{LogRecord, ResourceLogs, ScopeLogs};
-use stratus_core::{Metadata, Payload, Telemetry};
 
-use super::{Groups, IntoAnyValue, ScopeBuilder, SeverityNumber, SpanId, TraceId, kv, resource_of};
+use super::{IntoAnyValue, SeverityNumber, SpanId, TraceId};
 
-/// A logs batch under construction: see [`logs`].
-#[derive(Debug, Clone, Default)]
-pub struct LogsBuilder {
-    groups: Groups<LogRecord>,
-}
-
-/// Starts a logs batch. Records added before any [`LogsBuilder::resource`] or
-/// [`LogsBuilder::scope`] go into a resource and scope of their own with none set.
-pub fn logs() -> LogsBuilder {
-    LogsBuilder::default()
-}
+super::batch_builder!(LogsBuilder(LogRecord) = logs(), "records", records(record: LogBuilder),
+    Logs(resource_logs: ResourceLogs.scope_logs: ScopeLogs.log_records), ExportLogsServiceRequest);
 
 impl LogsBuilder {
-    /// Starts a new resource with these attributes; later records go under it.
-    pub fn resource<K: Into<String>, V: IntoAnyValue>(
-        mut self,
-        attrs: impl IntoIterator<Item = (K, V)>,
-    ) -> Self {
-        self.groups.resource(resource_of(attrs));
-        self
-    }
-
-    /// Starts a new scope in the current resource; later records go under it.
-    pub fn scope(mut self, scope: impl Into<ScopeBuilder>) -> Self {
-        self.groups.scope(scope.into().build());
-        self
-    }
-
     /// Adds a record: a [`log`] builder, a body (`"line"`) or a [`LogRecord`].
     pub fn record(mut self, record: impl Into<LogBuilder>) -> Self {
         self.groups.push(record.into().0);
         self
-    }
-
-    /// Adds several records.
-    pub fn records<R: Into<LogBuilder>>(self, records: impl IntoIterator<Item = R>) -> Self {
-        records.into_iter().fold(self, LogsBuilder::record)
-    }
-
-    /// The OTLP resource logs.
-    pub fn resource_logs(self) -> Vec<ResourceLogs> {
-        self.groups
-            .resources
-            .into_iter()
-            .map(|g| ResourceLogs {
-                resource: g.resource,
-                scope_logs: g
-                    .scopes
-                    .into_iter()
-                    .map(|(scope, log_records)| ScopeLogs {
-                        scope,
-                        log_records,
-                        ..Default::default()
-                    })
-                    .collect(),
-                ..Default::default()
-            })
-            .collect()
-    }
-
-    /// The payload.
-    pub fn payload(self) -> Payload {
-        Payload::Logs(self.resource_logs())
-    }
-
-    /// The batch, with no metadata.
-    pub fn build(self) -> Telemetry {
-        Telemetry::new(self.payload())
-    }
-
-    /// The batch with request metadata.
-    pub fn build_with(self, metadata: Metadata) -> Telemetry {
-        Telemetry::with_metadata(self.payload(), metadata)
-    }
-
-    /// The OTLP export request.
-    pub fn request(self) -> ExportLogsServiceRequest {
-        ExportLogsServiceRequest {
-            resource_logs: self.resource_logs(),
-        }
-    }
-
-    /// The export request in protobuf, as an OTLP/HTTP body.
-    pub fn encode(self) -> Vec<u8> {
-        self.request().encode_to_vec()
-    }
-}
-
-impl From<LogsBuilder> for Telemetry {
-    fn from(b: LogsBuilder) -> Self {
-        b.build()
-    }
-}
-
-impl From<LogsBuilder> for Payload {
-    fn from(b: LogsBuilder) -> Self {
-        b.payload()
     }
 }
 
@@ -150,20 +59,7 @@ impl LogBuilder {
         self
     }
 
-    /// Adds an attribute.
-    pub fn attr(mut self, key: impl Into<String>, v: impl IntoAnyValue) -> Self {
-        self.0.attributes.push(kv(key, v));
-        self
-    }
-
-    /// Adds attributes of one value type.
-    pub fn attrs<K: Into<String>, V: IntoAnyValue>(
-        mut self,
-        pairs: impl IntoIterator<Item = (K, V)>,
-    ) -> Self {
-        self.0.attributes.extend(super::attributes(pairs));
-        self
-    }
+    super::attr_methods!(0, attrs);
 
     /// Sets the time, Unix nanoseconds.
     pub fn time(mut self, unix_nanos: u64) -> Self {
@@ -208,17 +104,7 @@ impl LogBuilder {
     }
 }
 
-impl From<&str> for LogBuilder {
-    fn from(body: &str) -> Self {
-        log(body)
-    }
-}
-
-impl From<String> for LogBuilder {
-    fn from(body: String) -> Self {
-        log(body)
-    }
-}
+super::from_text!(LogBuilder => log);
 
 impl From<LogRecord> for LogBuilder {
     fn from(r: LogRecord) -> Self {

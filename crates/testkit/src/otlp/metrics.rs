@@ -1,6 +1,5 @@
 //! Metrics of every type, their data points, and the metrics builder.
 
-use prost::Message;
 use stratus_core::pdata::ExportMetricsServiceRequest;
 use stratus_core::pdata::metrics::{
     AggregationTemporality, ExponentialHistogram, ExponentialHistogramDataPoint, Gauge, Histogram,
@@ -8,107 +7,18 @@ use stratus_core::pdata::metrics::{
     SummaryDataPoint, exponential_histogram_data_point::Buckets, metric::Data, number_data_point,
     summary_data_point::ValueAtQuantile,
 };
-use stratus_core::{Metadata, Payload, Telemetry};
 
-use super::{Groups, IntoAnyValue, ScopeBuilder, kv, resource_of};
+use super::{IntoAnyValue, kv};
 
-/// A metrics batch under construction: see [`metrics`].
-#[derive(Debug, Clone, Default)]
-pub struct MetricsBuilder {
-    groups: Groups<Metric>,
-}
-
-/// Starts a metrics batch. Metrics added before any [`MetricsBuilder::resource`] or
-/// [`MetricsBuilder::scope`] go into a resource and scope of their own with none set.
-pub fn metrics() -> MetricsBuilder {
-    MetricsBuilder::default()
-}
+super::batch_builder!(MetricsBuilder(Metric) = metrics(), "metrics", metrics(metric: Metric),
+    Metrics(resource_metrics: ResourceMetrics.scope_metrics: ScopeMetrics.metrics),
+    ExportMetricsServiceRequest);
 
 impl MetricsBuilder {
-    /// Starts a new resource with these attributes; later metrics go under it.
-    pub fn resource<K: Into<String>, V: IntoAnyValue>(
-        mut self,
-        attrs: impl IntoIterator<Item = (K, V)>,
-    ) -> Self {
-        self.groups.resource(resource_of(attrs));
-        self
-    }
-
-    /// Starts a new scope in the current resource; later metrics go under it.
-    pub fn scope(mut self, scope: impl Into<ScopeBuilder>) -> Self {
-        self.groups.scope(scope.into().build());
-        self
-    }
-
     /// Adds a metric: any metric builder ([`gauge`], [`sum`], ...) or a [`Metric`].
     pub fn metric(mut self, metric: impl Into<Metric>) -> Self {
         self.groups.push(metric.into());
         self
-    }
-
-    /// Adds several metrics.
-    pub fn metrics<M: Into<Metric>>(self, metrics: impl IntoIterator<Item = M>) -> Self {
-        metrics.into_iter().fold(self, MetricsBuilder::metric)
-    }
-
-    /// The OTLP resource metrics.
-    pub fn resource_metrics(self) -> Vec<ResourceMetrics> {
-        self.groups
-            .resources
-            .into_iter()
-            .map(|g| ResourceMetrics {
-                resource: g.resource,
-                scope_metrics: g
-                    .scopes
-                    .into_iter()
-                    .map(|(scope, metrics)| ScopeMetrics {
-                        scope,
-                        metrics,
-                        ..Default::default()
-                    })
-                    .collect(),
-                ..Default::default()
-            })
-            .collect()
-    }
-
-    /// The payload.
-    pub fn payload(self) -> Payload {
-        Payload::Metrics(self.resource_metrics())
-    }
-
-    /// The batch, with no metadata.
-    pub fn build(self) -> Telemetry {
-        Telemetry::new(self.payload())
-    }
-
-    /// The batch with request metadata.
-    pub fn build_with(self, metadata: Metadata) -> Telemetry {
-        Telemetry::with_metadata(self.payload(), metadata)
-    }
-
-    /// The OTLP export request.
-    pub fn request(self) -> ExportMetricsServiceRequest {
-        ExportMetricsServiceRequest {
-            resource_metrics: self.resource_metrics(),
-        }
-    }
-
-    /// The export request in protobuf, as an OTLP/HTTP body.
-    pub fn encode(self) -> Vec<u8> {
-        self.request().encode_to_vec()
-    }
-}
-
-impl From<MetricsBuilder> for Telemetry {
-    fn from(b: MetricsBuilder) -> Self {
-        b.build()
-    }
-}
-
-impl From<MetricsBuilder> for Payload {
-    fn from(b: MetricsBuilder) -> Self {
-        b.payload()
     }
 }
 
@@ -140,54 +50,95 @@ impl Common {
     }
 }
 
-/// The methods every metric builder shares.
-macro_rules! common_methods {
-    () => {
-        /// Sets the unit (`ms`, `By`, `1`).
-        pub fn unit(mut self, unit: impl Into<String>) -> Self {
-            self.common.unit = unit.into();
-            self
+/// What every metric builder shares: unit, description, metadata, `point` (with
+/// `$point_doc`; `$many` adds several) and the conversion into a [`Metric`].
+macro_rules! metric_builder {
+    ($builder:ident, $(#[$point_doc:meta])* point($point:ty) $(, $many:ident)?) => {
+        impl $builder {
+            /// Sets the unit (`ms`, `By`, `1`).
+            pub fn unit(mut self, unit: impl Into<String>) -> Self {
+                self.common.unit = unit.into();
+                self
+            }
+
+            /// Sets the description.
+            pub fn description(mut self, text: impl Into<String>) -> Self {
+                self.common.description = text.into();
+                self
+            }
+
+            /// Adds a metadata key-value.
+            pub fn metadata(mut self, key: impl Into<String>, v: impl IntoAnyValue) -> Self {
+                self.common.metadata.push(kv(key, v));
+                self
+            }
+
+            $(#[$point_doc])*
+            pub fn point(mut self, p: impl Into<$point>) -> Self {
+                self.points.push(p.into().0);
+                self
+            }
+
+            $(
+                /// Adds several points.
+                pub fn $many<P: Into<$point>>(self, points: impl IntoIterator<Item = P>) -> Self {
+                    points.into_iter().fold(self, $builder::point)
+                }
+            )?
         }
 
-        /// Sets the description.
-        pub fn description(mut self, text: impl Into<String>) -> Self {
-            self.common.description = text.into();
-            self
-        }
-
-        /// Adds a metadata key-value.
-        pub fn metadata(mut self, key: impl Into<String>, v: impl IntoAnyValue) -> Self {
-            self.common.metadata.push(kv(key, v));
-            self
+        impl From<$builder> for Metric {
+            fn from(b: $builder) -> Self {
+                b.build()
+            }
         }
     };
 }
 
-/// The times and attributes every data point has.
-macro_rules! point_methods {
-    () => {
-        /// Adds an attribute.
-        pub fn attr(mut self, key: impl Into<String>, v: impl IntoAnyValue) -> Self {
-            self.0.attributes.push(kv(key, v));
-            self
+/// What every data point builder shares: attributes, times, flags, the statistics
+/// listed (`sum: "sum"` sets `sum` to `Some`), `build`, and the conversion from the
+/// prost point.
+macro_rules! point_builder {
+    ($point:ident($data:ty) $(, $stat:ident: $stat_doc:literal)*) => {
+        impl $point {
+            $crate::otlp::attr_methods!(0);
+
+            /// Sets the time, Unix nanoseconds.
+            pub fn time(mut self, unix_nanos: u64) -> Self {
+                self.0.time_unix_nano = unix_nanos;
+                self
+            }
+
+            /// Sets the start time, Unix nanoseconds.
+            pub fn start(mut self, unix_nanos: u64) -> Self {
+                self.0.start_time_unix_nano = unix_nanos;
+                self
+            }
+
+            /// Sets the flags.
+            pub fn flags(mut self, flags: u32) -> Self {
+                self.0.flags = flags;
+                self
+            }
+
+            $(
+                #[doc = concat!("Sets the ", $stat_doc, ".")]
+                pub fn $stat(mut self, $stat: f64) -> Self {
+                    self.0.$stat = Some($stat);
+                    self
+                }
+            )*
+
+            /// The data point.
+            pub fn build(self) -> $data {
+                self.0
+            }
         }
 
-        /// Sets the time, Unix nanoseconds.
-        pub fn time(mut self, unix_nanos: u64) -> Self {
-            self.0.time_unix_nano = unix_nanos;
-            self
-        }
-
-        /// Sets the start time, Unix nanoseconds.
-        pub fn start(mut self, unix_nanos: u64) -> Self {
-            self.0.start_time_unix_nano = unix_nanos;
-            self
-        }
-
-        /// Sets the flags.
-        pub fn flags(mut self, flags: u32) -> Self {
-            self.0.flags = flags;
-            self
+        impl From<$data> for $point {
+            fn from(p: $data) -> Self {
+                $point(p)
+            }
         }
     };
 }
@@ -199,11 +150,12 @@ pub trait NumberValue {
     fn number(self) -> number_data_point::Value;
 }
 
-macro_rules! int_numbers {
-    ($($t:ty),*) => {$(
+/// Number types whose values become `$variant`, by way of `$wide`.
+macro_rules! numbers {
+    ($variant:ident($wide:ty): $($t:ty),*) => {$(
         impl NumberValue for $t {
             fn number(self) -> number_data_point::Value {
-                number_data_point::Value::AsInt(i64::from(self))
+                number_data_point::Value::$variant(<$wide>::from(self))
             }
         }
         impl From<$t> for NumberPoint {
@@ -213,31 +165,8 @@ macro_rules! int_numbers {
         }
     )*};
 }
-int_numbers!(i8, i16, i32, i64, u8, u16, u32);
-
-impl NumberValue for f64 {
-    fn number(self) -> number_data_point::Value {
-        number_data_point::Value::AsDouble(self)
-    }
-}
-
-impl NumberValue for f32 {
-    fn number(self) -> number_data_point::Value {
-        number_data_point::Value::AsDouble(f64::from(self))
-    }
-}
-
-impl From<f64> for NumberPoint {
-    fn from(v: f64) -> Self {
-        number_point(v)
-    }
-}
-
-impl From<f32> for NumberPoint {
-    fn from(v: f32) -> Self {
-        number_point(v)
-    }
-}
+numbers!(AsInt(i64): i8, i16, i32, i64, u8, u16, u32);
+numbers!(AsDouble(f64): f64, f32);
 
 /// A gauge or sum data point under construction: see [`number_point`]. A number
 /// converts to a point of that value.
@@ -252,20 +181,7 @@ pub fn number_point(v: impl NumberValue) -> NumberPoint {
     })
 }
 
-impl NumberPoint {
-    point_methods!();
-
-    /// The data point.
-    pub fn build(self) -> NumberDataPoint {
-        self.0
-    }
-}
-
-impl From<NumberDataPoint> for NumberPoint {
-    fn from(p: NumberDataPoint) -> Self {
-        NumberPoint(p)
-    }
-}
+point_builder!(NumberPoint(NumberDataPoint));
 
 /// A gauge under construction: see [`gauge`].
 #[derive(Debug, Clone, PartialEq)]
@@ -282,31 +198,19 @@ pub fn gauge(name: impl Into<String>) -> GaugeBuilder {
     }
 }
 
-impl GaugeBuilder {
-    common_methods!();
-
+metric_builder!(
+    GaugeBuilder,
     /// Adds a point: a number or a [`number_point`].
-    pub fn point(mut self, p: impl Into<NumberPoint>) -> Self {
-        self.points.push(p.into().0);
-        self
-    }
+    point(NumberPoint),
+    points
+);
 
-    /// Adds several points.
-    pub fn points<P: Into<NumberPoint>>(self, points: impl IntoIterator<Item = P>) -> Self {
-        points.into_iter().fold(self, GaugeBuilder::point)
-    }
-
+impl GaugeBuilder {
     /// The metric.
     pub fn build(self) -> Metric {
         self.common.metric(Data::Gauge(Gauge {
             data_points: self.points,
         }))
-    }
-}
-
-impl From<GaugeBuilder> for Metric {
-    fn from(b: GaugeBuilder) -> Self {
-        b.build()
     }
 }
 
@@ -329,9 +233,14 @@ pub fn sum(name: impl Into<String>) -> SumBuilder {
     }
 }
 
-impl SumBuilder {
-    common_methods!();
+metric_builder!(
+    SumBuilder,
+    /// Adds a point: a number or a [`number_point`].
+    point(NumberPoint),
+    points
+);
 
+impl SumBuilder {
     /// Delta temporality.
     pub fn delta(mut self) -> Self {
         self.temporality = AggregationTemporality::Delta;
@@ -350,17 +259,6 @@ impl SumBuilder {
         self
     }
 
-    /// Adds a point: a number or a [`number_point`].
-    pub fn point(mut self, p: impl Into<NumberPoint>) -> Self {
-        self.points.push(p.into().0);
-        self
-    }
-
-    /// Adds several points.
-    pub fn points<P: Into<NumberPoint>>(self, points: impl IntoIterator<Item = P>) -> Self {
-        points.into_iter().fold(self, SumBuilder::point)
-    }
-
     /// The metric.
     pub fn build(self) -> Metric {
         self.common.metric(Data::Sum(Sum {
@@ -368,12 +266,6 @@ impl SumBuilder {
             aggregation_temporality: self.temporality as i32,
             is_monotonic: self.monotonic,
         }))
-    }
-}
-
-impl From<SumBuilder> for Metric {
-    fn from(b: SumBuilder) -> Self {
-        b.build()
     }
 }
 
@@ -392,30 +284,12 @@ pub fn histogram_point(bucket_counts: impl IntoIterator<Item = u64>) -> Histogra
     })
 }
 
-impl HistogramPoint {
-    point_methods!();
+point_builder!(HistogramPoint(HistogramDataPoint), sum: "sum", min: "minimum", max: "maximum");
 
+impl HistogramPoint {
     /// Sets the bucket bounds of this point (else the histogram's).
     pub fn bounds(mut self, bounds: impl IntoIterator<Item = f64>) -> Self {
         self.0.explicit_bounds = bounds.into_iter().collect();
-        self
-    }
-
-    /// Sets the sum.
-    pub fn sum(mut self, sum: f64) -> Self {
-        self.0.sum = Some(sum);
-        self
-    }
-
-    /// Sets the minimum.
-    pub fn min(mut self, min: f64) -> Self {
-        self.0.min = Some(min);
-        self
-    }
-
-    /// Sets the maximum.
-    pub fn max(mut self, max: f64) -> Self {
-        self.0.max = Some(max);
         self
     }
 
@@ -424,22 +298,11 @@ impl HistogramPoint {
         self.0.count = count;
         self
     }
-
-    /// The data point.
-    pub fn build(self) -> HistogramDataPoint {
-        self.0
-    }
 }
 
 impl<const N: usize> From<[u64; N]> for HistogramPoint {
     fn from(counts: [u64; N]) -> Self {
         histogram_point(counts)
-    }
-}
-
-impl From<HistogramDataPoint> for HistogramPoint {
-    fn from(p: HistogramDataPoint) -> Self {
-        HistogramPoint(p)
     }
 }
 
@@ -463,9 +326,13 @@ pub fn histogram(name: impl Into<String>) -> HistogramBuilder {
     }
 }
 
-impl HistogramBuilder {
-    common_methods!();
+metric_builder!(
+    HistogramBuilder,
+    /// Adds a point: bucket counts (`[1, 2, 0]`) or a [`histogram_point`].
+    point(HistogramPoint)
+);
 
+impl HistogramBuilder {
     /// The bucket bounds of every point that has none of its own.
     pub fn bounds(mut self, bounds: impl IntoIterator<Item = f64>) -> Self {
         self.bounds = bounds.into_iter().collect();
@@ -475,12 +342,6 @@ impl HistogramBuilder {
     /// Delta temporality.
     pub fn delta(mut self) -> Self {
         self.temporality = AggregationTemporality::Delta;
-        self
-    }
-
-    /// Adds a point: bucket counts (`[1, 2, 0]`) or a [`histogram_point`].
-    pub fn point(mut self, p: impl Into<HistogramPoint>) -> Self {
-        self.points.push(p.into().0);
         self
     }
 
@@ -504,12 +365,6 @@ impl HistogramBuilder {
     }
 }
 
-impl From<HistogramBuilder> for Metric {
-    fn from(b: HistogramBuilder) -> Self {
-        b.build()
-    }
-}
-
 /// An exponential histogram data point under construction: see
 /// [`exp_histogram_point`].
 #[derive(Debug, Clone, PartialEq)]
@@ -524,9 +379,14 @@ pub fn exp_histogram_point(scale: i32) -> ExpHistogramPoint {
     })
 }
 
-impl ExpHistogramPoint {
-    point_methods!();
+point_builder!(
+    ExpHistogramPoint(ExponentialHistogramDataPoint),
+    sum: "sum",
+    min: "minimum",
+    max: "maximum"
+);
 
+impl ExpHistogramPoint {
     fn recount(mut self) -> Self {
         let buckets = |b: &Option<Buckets>| {
             b.as_ref()
@@ -565,35 +425,6 @@ impl ExpHistogramPoint {
         });
         self.recount()
     }
-
-    /// Sets the sum.
-    pub fn sum(mut self, sum: f64) -> Self {
-        self.0.sum = Some(sum);
-        self
-    }
-
-    /// Sets the minimum.
-    pub fn min(mut self, min: f64) -> Self {
-        self.0.min = Some(min);
-        self
-    }
-
-    /// Sets the maximum.
-    pub fn max(mut self, max: f64) -> Self {
-        self.0.max = Some(max);
-        self
-    }
-
-    /// The data point.
-    pub fn build(self) -> ExponentialHistogramDataPoint {
-        self.0
-    }
-}
-
-impl From<ExponentialHistogramDataPoint> for ExpHistogramPoint {
-    fn from(p: ExponentialHistogramDataPoint) -> Self {
-        ExpHistogramPoint(p)
-    }
 }
 
 /// An exponential histogram under construction: see [`exp_histogram`].
@@ -614,18 +445,16 @@ pub fn exp_histogram(name: impl Into<String>) -> ExpHistogramBuilder {
     }
 }
 
-impl ExpHistogramBuilder {
-    common_methods!();
+metric_builder!(
+    ExpHistogramBuilder,
+    /// Adds a point.
+    point(ExpHistogramPoint)
+);
 
+impl ExpHistogramBuilder {
     /// Delta temporality.
     pub fn delta(mut self) -> Self {
         self.temporality = AggregationTemporality::Delta;
-        self
-    }
-
-    /// Adds a point.
-    pub fn point(mut self, p: impl Into<ExpHistogramPoint>) -> Self {
-        self.points.push(p.into().0);
         self
     }
 
@@ -636,12 +465,6 @@ impl ExpHistogramBuilder {
                 data_points: self.points,
                 aggregation_temporality: self.temporality as i32,
             }))
-    }
-}
-
-impl From<ExpHistogramBuilder> for Metric {
-    fn from(b: ExpHistogramBuilder) -> Self {
-        b.build()
     }
 }
 
@@ -658,26 +481,15 @@ pub fn summary_point(count: u64, sum: f64) -> SummaryPoint {
     })
 }
 
-impl SummaryPoint {
-    point_methods!();
+point_builder!(SummaryPoint(SummaryDataPoint));
 
+impl SummaryPoint {
     /// Adds the value at quantile `q` (0.0 to 1.0).
     pub fn quantile(mut self, q: f64, value: f64) -> Self {
         self.0
             .quantile_values
             .push(ValueAtQuantile { quantile: q, value });
         self
-    }
-
-    /// The data point.
-    pub fn build(self) -> SummaryDataPoint {
-        self.0
-    }
-}
-
-impl From<SummaryDataPoint> for SummaryPoint {
-    fn from(p: SummaryDataPoint) -> Self {
-        SummaryPoint(p)
     }
 }
 
@@ -697,25 +509,17 @@ pub fn summary(name: impl Into<String>) -> SummaryBuilder {
     }
 }
 
-impl SummaryBuilder {
-    common_methods!();
-
+metric_builder!(
+    SummaryBuilder,
     /// Adds a point.
-    pub fn point(mut self, p: impl Into<SummaryPoint>) -> Self {
-        self.points.push(p.into().0);
-        self
-    }
+    point(SummaryPoint)
+);
 
+impl SummaryBuilder {
     /// The metric.
     pub fn build(self) -> Metric {
         self.common.metric(Data::Summary(Summary {
             data_points: self.points,
         }))
-    }
-}
-
-impl From<SummaryBuilder> for Metric {
-    fn from(b: SummaryBuilder) -> Self {
-        b.build()
     }
 }

@@ -1,43 +1,14 @@
 //! Spans, their events and links, and the traces builder.
 
-use prost::Message;
 use stratus_core::pdata::ExportTraceServiceRequest;
 use stratus_core::pdata::trace::{ResourceSpans, ScopeSpans, Span, Status, span as pspan};
-use stratus_core::{Metadata, Payload, Telemetry};
 
-use super::{
-    DEFAULT_TRACE_ID, Groups, IntoAnyValue, ScopeBuilder, SpanId, SpanKind, StatusCode, TraceId,
-    kv, resource_of,
-};
+use super::{DEFAULT_TRACE_ID, SpanId, SpanKind, StatusCode, TraceId};
 
-/// A traces batch under construction: see [`traces`].
-#[derive(Debug, Clone, Default)]
-pub struct TracesBuilder {
-    groups: Groups<Span>,
-}
-
-/// Starts a traces batch. Spans added before any [`TracesBuilder::resource`] or
-/// [`TracesBuilder::scope`] go into a resource and scope of their own with none set.
-pub fn traces() -> TracesBuilder {
-    TracesBuilder::default()
-}
+super::batch_builder!(TracesBuilder(Span) = traces(), "spans", spans(span: SpanBuilder),
+    Traces(resource_spans: ResourceSpans.scope_spans: ScopeSpans.spans), ExportTraceServiceRequest);
 
 impl TracesBuilder {
-    /// Starts a new resource with these attributes; later spans go under it.
-    pub fn resource<K: Into<String>, V: IntoAnyValue>(
-        mut self,
-        attrs: impl IntoIterator<Item = (K, V)>,
-    ) -> Self {
-        self.groups.resource(resource_of(attrs));
-        self
-    }
-
-    /// Starts a new scope in the current resource; later spans go under it.
-    pub fn scope(mut self, scope: impl Into<ScopeBuilder>) -> Self {
-        self.groups.scope(scope.into().build());
-        self
-    }
-
     /// Adds a span. One without a span id gets its 1-based position in this builder.
     pub fn span(mut self, span: impl Into<SpanBuilder>) -> Self {
         let position = self.groups.count() + 1;
@@ -47,71 +18,6 @@ impl TracesBuilder {
         }
         self.groups.push(span.build());
         self
-    }
-
-    /// Adds several spans.
-    pub fn spans<S: Into<SpanBuilder>>(self, spans: impl IntoIterator<Item = S>) -> Self {
-        spans.into_iter().fold(self, TracesBuilder::span)
-    }
-
-    /// The OTLP resource spans.
-    pub fn resource_spans(self) -> Vec<ResourceSpans> {
-        self.groups
-            .resources
-            .into_iter()
-            .map(|g| ResourceSpans {
-                resource: g.resource,
-                scope_spans: g
-                    .scopes
-                    .into_iter()
-                    .map(|(scope, spans)| ScopeSpans {
-                        scope,
-                        spans,
-                        ..Default::default()
-                    })
-                    .collect(),
-                ..Default::default()
-            })
-            .collect()
-    }
-
-    /// The payload.
-    pub fn payload(self) -> Payload {
-        Payload::Traces(self.resource_spans())
-    }
-
-    /// The batch, with no metadata.
-    pub fn build(self) -> Telemetry {
-        Telemetry::new(self.payload())
-    }
-
-    /// The batch with request metadata.
-    pub fn build_with(self, metadata: Metadata) -> Telemetry {
-        Telemetry::with_metadata(self.payload(), metadata)
-    }
-
-    /// The OTLP export request.
-    pub fn request(self) -> ExportTraceServiceRequest {
-        ExportTraceServiceRequest {
-            resource_spans: self.resource_spans(),
-        }
-    }
-
-    /// The export request in protobuf, as an OTLP/HTTP body.
-    pub fn encode(self) -> Vec<u8> {
-        self.request().encode_to_vec()
-    }
-}
-
-impl From<TracesBuilder> for Telemetry {
-    fn from(b: TracesBuilder) -> Self {
-        b.build()
-    }
-}
-
-impl From<TracesBuilder> for Payload {
-    fn from(b: TracesBuilder) -> Self {
-        b.payload()
     }
 }
 
@@ -137,20 +43,7 @@ pub fn span(name: impl Into<String>) -> SpanBuilder {
 }
 
 impl SpanBuilder {
-    /// Adds an attribute.
-    pub fn attr(mut self, key: impl Into<String>, v: impl IntoAnyValue) -> Self {
-        self.span.attributes.push(kv(key, v));
-        self
-    }
-
-    /// Adds attributes of one value type.
-    pub fn attrs<K: Into<String>, V: IntoAnyValue>(
-        mut self,
-        pairs: impl IntoIterator<Item = (K, V)>,
-    ) -> Self {
-        self.span.attributes.extend(super::attributes(pairs));
-        self
-    }
+    super::attr_methods!(span, attrs);
 
     /// Sets the trace id: `trace_id(7)` or `trace_id([0xab; 16])`.
     pub fn trace_id(mut self, id: impl Into<TraceId>) -> Self {
@@ -245,17 +138,7 @@ impl SpanBuilder {
     }
 }
 
-impl From<&str> for SpanBuilder {
-    fn from(name: &str) -> Self {
-        span(name)
-    }
-}
-
-impl From<String> for SpanBuilder {
-    fn from(name: String) -> Self {
-        span(name)
-    }
-}
+super::from_text!(SpanBuilder => span);
 
 impl From<Span> for SpanBuilder {
     fn from(span: Span) -> Self {
@@ -283,11 +166,7 @@ pub fn event(name: impl Into<String>) -> EventBuilder {
 }
 
 impl EventBuilder {
-    /// Adds an attribute.
-    pub fn attr(mut self, key: impl Into<String>, v: impl IntoAnyValue) -> Self {
-        self.0.attributes.push(kv(key, v));
-        self
-    }
+    super::attr_methods!(0);
 
     /// Sets the time, Unix nanoseconds.
     pub fn time(mut self, unix_nanos: u64) -> Self {
@@ -296,17 +175,7 @@ impl EventBuilder {
     }
 }
 
-impl From<&str> for EventBuilder {
-    fn from(name: &str) -> Self {
-        event(name)
-    }
-}
-
-impl From<String> for EventBuilder {
-    fn from(name: String) -> Self {
-        event(name)
-    }
-}
+super::from_text!(EventBuilder => event);
 
 /// A span link under construction: see [`link`].
 #[derive(Debug, Clone, PartialEq)]
@@ -322,11 +191,7 @@ pub fn link(trace_id: impl Into<TraceId>, span_id: impl Into<SpanId>) -> LinkBui
 }
 
 impl LinkBuilder {
-    /// Adds an attribute.
-    pub fn attr(mut self, key: impl Into<String>, v: impl IntoAnyValue) -> Self {
-        self.0.attributes.push(kv(key, v));
-        self
-    }
+    super::attr_methods!(0);
 
     /// Sets the W3C trace state.
     pub fn trace_state(mut self, state: impl Into<String>) -> Self {
