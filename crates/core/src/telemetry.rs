@@ -377,20 +377,24 @@ pub enum SeriesValue {
 }
 
 fn sample(out: &mut String, name: &str, labels: &Labels, le: Option<&str>, value: f64) {
+    let pairs: Vec<(&str, &str)> = labels
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .chain(le.map(|le| ("le", le)))
+        .collect();
+    write_sample(out, name, &pairs, value);
+}
+
+/// Writes one sample line in the Prometheus text format, `name{k="v",...} value`, with
+/// label values escaped (`\\`, `\"`, `\n`).
+pub fn write_sample(out: &mut String, name: &str, labels: &[(&str, &str)], value: f64) {
     out.push_str(name);
-    if !labels.is_empty() || le.is_some() {
+    if !labels.is_empty() {
         out.push('{');
-        let mut first = true;
-        let extra = le.map(|le| ("le", le));
-        for (k, v) in labels
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .chain(extra)
-        {
-            if !first {
+        for (i, (k, v)) in labels.iter().enumerate() {
+            if i > 0 {
                 out.push(',');
             }
-            first = false;
             let _ = write!(out, "{k}=\"");
             for ch in v.chars() {
                 match ch {

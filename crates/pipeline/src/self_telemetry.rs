@@ -20,7 +20,7 @@ use opentelemetry_proto::tonic::metrics::v1::{
 };
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use stratus_core::endpoint::Endpoint;
-use stratus_core::telemetry::{FamilySnapshot, MetricKind, Registry, SeriesValue};
+use stratus_core::telemetry::{FamilySnapshot, MetricKind, Registry, SeriesValue, write_sample};
 use tokio::sync::watch;
 
 /// Linux reports CPU time in clock ticks of 1/100 s on every architecture stratus ships for.
@@ -110,31 +110,6 @@ pub fn label_name(key: &str) -> String {
         out.insert(0, '_');
     }
     out
-}
-
-fn write_sample(out: &mut String, name: &str, labels: &[(&str, &str)], value: f64) {
-    use std::fmt::Write as _;
-    out.push_str(name);
-    if !labels.is_empty() {
-        out.push('{');
-        for (i, (k, v)) in labels.iter().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
-            let _ = write!(out, "{k}=\"");
-            for ch in v.chars() {
-                match ch {
-                    '\\' => out.push_str("\\\\"),
-                    '"' => out.push_str("\\\""),
-                    '\n' => out.push_str("\\n"),
-                    c => out.push(c),
-                }
-            }
-            out.push('"');
-        }
-        out.push('}');
-    }
-    let _ = writeln!(out, " {value}");
 }
 
 /// Renders a snapshot in Prometheus text exposition format 0.0.4 with `options`.
