@@ -5,7 +5,7 @@
 //! (`None` when no answer came: a connection or timeout error) to [`classify`], and
 //! gets a [`Reason`]: a low-cardinality code for metrics and logs that also says
 //! whether to retry. [`Reason::to_error`] turns it into the
-//! [`ConsumeError`](stratus_core::ConsumeError) the pipeline understands.
+//! [`ConsumeError`] the pipeline understands.
 //!
 //! | reason | examples | class |
 //! | --- | --- | --- |

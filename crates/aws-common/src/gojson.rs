@@ -60,6 +60,10 @@ impl serde_json::ser::Formatter for GoFormatter {
         fragment: &str,
     ) -> io::Result<()> {
         let bytes = fragment.as_bytes();
+        let special = |b: &u8| matches!(b, b'<' | b'>' | b'&' | 0xE2);
+        if !bytes.iter().any(special) {
+            return writer.write_all(bytes);
+        }
         let mut start = 0;
         let mut i = 0;
         while i < bytes.len() {
@@ -147,7 +151,7 @@ pub fn to_vec<T: Serialize + ?Sized>(
     value: &T,
     escape_html: bool,
 ) -> Result<Vec<u8>, serde_json::Error> {
-    let mut out = Vec::with_capacity(256);
+    let mut out = Vec::with_capacity(512);
     to_writer(&mut out, value, escape_html)?;
     Ok(out)
 }
@@ -226,50 +230,84 @@ impl Serialize for Raw<'_> {
 /// Attributes (or a key-value list) as the Go map pdata's `Map.AsRaw()` makes:
 /// keys sorted by their bytes, the last of duplicate keys kept. Build it once per
 /// resource or scope and serialise it for every record under it.
-#[derive(Debug, Clone, Default)]
+///
+/// Attributes that are already sorted without duplicates (the common case) are
+/// borrowed as they are; others are sorted into a list of their own.
+#[derive(Debug, Clone)]
 pub struct SortedAttrs<'a> {
-    entries: Vec<(&'a str, Option<&'a AnyValue>)>,
+    entries: Entries<'a>,
+}
+
+#[derive(Debug, Clone)]
+enum Entries<'a> {
+    /// Sorted, no duplicates: the attributes themselves.
+    Borrowed(&'a [KeyValue]),
+    /// Sorted and deduplicated copy of references.
+    Sorted(Vec<(&'a str, Option<&'a AnyValue>)>),
+}
+
+impl Default for SortedAttrs<'_> {
+    fn default() -> Self {
+        SortedAttrs {
+            entries: Entries::Borrowed(&[]),
+        }
+    }
 }
 
 impl<'a> SortedAttrs<'a> {
     /// The map of `attrs`.
     pub fn new(attrs: &'a [KeyValue]) -> Self {
+        if attrs.windows(2).all(|w| w[0].key < w[1].key) {
+            return SortedAttrs {
+                entries: Entries::Borrowed(attrs),
+            };
+        }
         let mut entries: Vec<(&str, Option<&AnyValue>)> = attrs
             .iter()
             .map(|kv| (kv.key.as_str(), kv.value.as_ref()))
             .collect();
-        // Already sorted and free of duplicates is the common case: skip the work.
-        if entries.windows(2).any(|w| w[0].0 >= w[1].0) {
-            // Stable: of equal keys the later one stays later, and is the one kept.
-            entries.sort_by(|a, b| a.0.cmp(b.0));
-            let mut deduped: Vec<(&str, Option<&AnyValue>)> = Vec::with_capacity(entries.len());
-            for entry in entries {
-                match deduped.last_mut() {
-                    Some(last) if last.0 == entry.0 => *last = entry,
-                    _ => deduped.push(entry),
-                }
+        // Stable: of equal keys the later one stays later, and is the one kept.
+        entries.sort_by(|a, b| a.0.cmp(b.0));
+        let mut deduped: Vec<(&str, Option<&AnyValue>)> = Vec::with_capacity(entries.len());
+        for entry in entries {
+            match deduped.last_mut() {
+                Some(last) if last.0 == entry.0 => *last = entry,
+                _ => deduped.push(entry),
             }
-            entries = deduped;
         }
-        SortedAttrs { entries }
+        SortedAttrs {
+            entries: Entries::Sorted(deduped),
+        }
     }
 
     /// Whether the map is empty (`omitempty` leaves it out).
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.len() == 0
     }
 
     /// Number of distinct keys.
     pub fn len(&self) -> usize {
-        self.entries.len()
+        match &self.entries {
+            Entries::Borrowed(a) => a.len(),
+            Entries::Sorted(v) => v.len(),
+        }
     }
 }
 
 impl Serialize for SortedAttrs<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut map = serializer.serialize_map(Some(self.entries.len()))?;
-        for (k, v) in &self.entries {
-            map.serialize_entry(k, &Raw(*v))?;
+        let mut map = serializer.serialize_map(Some(self.len()))?;
+        match &self.entries {
+            Entries::Borrowed(attrs) => {
+                for kv in *attrs {
+                    map.serialize_entry(&kv.key, &Raw(kv.value.as_ref()))?;
+                }
+            }
+            Entries::Sorted(entries) => {
+                for (k, v) in entries {
+                    map.serialize_entry(k, &Raw(*v))?;
+                }
+            }
         }
         map.end()
     }
@@ -391,6 +429,13 @@ mod tests {
         let got = String::from_utf8(to_vec(&m, true).unwrap()).unwrap();
         assert_eq!(got, r#"{"a":"y","m":true,"z":1}"#);
         assert!(SortedAttrs::new(&[]).is_empty());
+        // Already sorted: borrowed, same output.
+        let sorted = vec![kv("a", 1), kv("b", 2)];
+        let got = String::from_utf8(to_vec(&SortedAttrs::new(&sorted), true).unwrap()).unwrap();
+        assert_eq!(got, r#"{"a":1,"b":2}"#);
+        // Equal neighbours are duplicates, not sorted.
+        let dup = vec![kv("a", 1), kv("a", 2)];
+        assert_eq!(SortedAttrs::new(&dup).len(), 1);
     }
 
     #[test]
