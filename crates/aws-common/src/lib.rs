@@ -1,0 +1,22 @@
+//! What the AWS exporters share, apart from the SDK clients (which come with the
+//! exporters' wiring):
+//!
+//! - [`cwlogs`]: the pure half of the CloudWatch Logs pusher used by
+//!   `awscloudwatchlogs` and `awsemf`: log events, and splitting a batch into
+//!   PutLogEvents requests at AWS's limits (10,000 events, 1 MiB with 26 bytes per
+//!   event, 24 hours, sorted), truncating events over 256 KiB and dropping, with
+//!   counts, those outside the 14-days-back / 2-hours-ahead window. A batch is split
+//!   before it is queued, so each request is sent and retried on its own.
+//! - [`errors`]: classification of AWS errors (code and HTTP status) into retryable
+//!   and permanent [`ConsumeError`](stratus_core::ConsumeError)s with a
+//!   low-cardinality reason, flagging authentication and permission failures so they
+//!   are reported once.
+//! - [`gojson`]: JSON of OTLP values exactly as the Go collector's exporters write it
+//!   (pdata's `AsRaw` / `AsString` through Go's `encoding/json`), so documents match
+//!   upstream byte for byte.
+//!
+//! Everything here is pure: no I/O, no clock reads (callers pass `now`).
+
+pub mod cwlogs;
+pub mod errors;
+pub mod gojson;
