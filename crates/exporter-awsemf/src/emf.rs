@@ -82,40 +82,41 @@ pub struct ValuesAndCounts {
     pub sum: f64,
 }
 
-/// One `CloudWatchMetrics` directive (upstream `cWMeasurement`).
+/// One `CloudWatchMetrics` directive (upstream `cWMeasurement`), borrowing its
+/// names from the group and the config.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Measurement {
+pub(crate) struct Measurement<'a> {
     /// CloudWatch namespace.
     #[serde(rename = "Namespace")]
-    pub namespace: String,
+    pub(crate) namespace: &'a str,
     /// Dimension sets, each a sorted list of label names.
     #[serde(rename = "Dimensions")]
-    pub dimensions: Vec<Vec<String>>,
+    pub(crate) dimensions: Vec<Vec<&'a str>>,
     /// The metrics extracted with these dimensions.
     #[serde(rename = "Metrics")]
-    pub metrics: Vec<MetricDirective>,
+    pub(crate) metrics: Vec<MetricDirective<'a>>,
 }
 
 /// One entry of `Metrics` (upstream `cWMetricInfo`, no `omitempty`: `Unit` is
 /// written even when empty).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct MetricDirective {
+pub(crate) struct MetricDirective<'a> {
     /// The field holding the value.
     #[serde(rename = "Name")]
-    pub name: String,
+    pub(crate) name: &'a str,
     /// CloudWatch unit, or `""`.
     #[serde(rename = "Unit")]
-    pub unit: String,
+    pub(crate) unit: &'a str,
     /// Seconds: 60 (standard) unless the label `aws.emf.storage_resolution` says 1.
     #[serde(rename = "StorageResolution")]
-    pub storage_resolution: i64,
+    pub(crate) storage_resolution: i64,
 }
 
 /// The `_aws` object of EMF version 1 (a Go map: keys in this order).
 #[derive(Debug, Serialize)]
 pub(crate) struct AwsMetadata<'a> {
     #[serde(rename = "CloudWatchMetrics")]
-    pub(crate) cloudwatch_metrics: &'a [Measurement],
+    pub(crate) cloudwatch_metrics: &'a [Measurement<'a>],
     #[serde(rename = "Timestamp")]
     pub(crate) timestamp: i64,
 }
@@ -134,7 +135,7 @@ pub(crate) enum Field<'a> {
     /// `_aws`.
     Aws(AwsMetadata<'a>),
     /// The version 0 top-level `CloudWatchMetrics`.
-    Measurements(&'a [Measurement]),
+    Measurements(&'a [Measurement<'a>]),
 }
 
 impl Serialize for Field<'_> {

@@ -22,6 +22,17 @@ use serde::ser::{SerializeMap, SerializeSeq};
 use serde_json::ser::Formatter;
 use stratus_core::pdata::common::{AnyValue, any_value};
 
+/// Bytes that may start a sequence Go escapes and serde_json does not: `<`, `>`,
+/// `&`, and 0xE2, the first byte of U+2028 and U+2029.
+static MAY_ESCAPE: [bool; 256] = {
+    let mut t = [false; 256];
+    t[b'<' as usize] = true;
+    t[b'>' as usize] = true;
+    t[b'&' as usize] = true;
+    t[0xE2] = true;
+    t
+};
+
 /// A serde_json formatter producing Go `encoding/json` output (compact).
 pub(crate) struct GoFormatter;
 
@@ -51,14 +62,18 @@ impl Formatter for GoFormatter {
         let mut start = 0;
         let mut i = 0;
         while i < bytes.len() {
+            if !MAY_ESCAPE[usize::from(bytes[i])] {
+                i += 1;
+                continue;
+            }
             let esc: Option<(&[u8], usize)> = match bytes[i] {
                 b'<' => Some((b"\\u003c", 1)),
                 b'>' => Some((b"\\u003e", 1)),
                 b'&' => Some((b"\\u0026", 1)),
-                0xE2 if bytes.get(i + 1) == Some(&0x80) && bytes.get(i + 2) == Some(&0xA8) => {
+                _ if bytes.get(i + 1) == Some(&0x80) && bytes.get(i + 2) == Some(&0xA8) => {
                     Some((b"\\u2028", 3))
                 }
-                0xE2 if bytes.get(i + 1) == Some(&0x80) && bytes.get(i + 2) == Some(&0xA9) => {
+                _ if bytes.get(i + 1) == Some(&0x80) && bytes.get(i + 2) == Some(&0xA9) => {
                     Some((b"\\u2029", 3))
                 }
                 _ => None,
@@ -103,7 +118,7 @@ pub(crate) fn finite_seq<S: serde::Serializer>(v: &[f64], s: S) -> Result<S::Ok,
 
 /// Serialises `value` with [`GoFormatter`]; `Err` when it holds NaN or ±Inf.
 pub(crate) fn to_string<T: Serialize + ?Sized>(value: &T) -> Result<String, serde_json::Error> {
-    let mut out = Vec::with_capacity(256);
+    let mut out = Vec::with_capacity(1024);
     let mut ser = serde_json::Serializer::with_formatter(&mut out, GoFormatter);
     value.serialize(&mut ser)?;
     // serde_json writes only valid UTF-8.

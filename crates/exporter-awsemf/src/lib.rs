@@ -11,8 +11,22 @@
 //! - `datapoint`, `delta`: data point values, cumulative sums (and Prometheus
 //!   summaries) to deltas in a bounded state, stale / NaN / Inf points dropped;
 //! - `grouped_metric`: points grouped into events by labels, timestamp, metric type;
-//! - `metric_translator`, [`emf`]: `CloudWatchMetrics` directives (dimension
-//!   rollup, declarations) and the EMF JSON document (versions "1" and "0");
+//! - `metric_translator`, `emf`: `CloudWatchMetrics` directives (dimension
+//!   rollup, declarations) and the EMF JSON document (versions "1" and "0"),
+//!   serialised with serde as Go's `encoding/json` writes upstream's map: keys
+//!   sorted, floats in Go's shortest form (`1`, `9e+36`), `<>&` escaped, `Unit`
+//!   written even when empty:
+//!
+//! ```json
+//! {"OTelLib":"io.opentelemetry.http","Version":"1",
+//!  "_aws":{"CloudWatchMetrics":[{"Namespace":"OTLP/Metrics",
+//!          "Dimensions":[["operation","service.name"]],
+//!          "Metrics":[{"Name":"http.server.duration","Unit":"Milliseconds","StorageResolution":60}]}],
+//!          "Timestamp":1668387032641},
+//!  "http.server.duration":{"Max":9,"Min":1,"Count":3,"Sum":15},
+//!  "operation":"GET","service.name":"checkout"}
+//! ```
+//!
 //! - `util`: namespace, log group / stream placeholders, rollup.
 //!
 //! ```
@@ -45,7 +59,7 @@
 pub mod config;
 mod datapoint;
 mod delta;
-pub mod emf;
+mod emf;
 mod gojson;
 mod grouped_metric;
 mod labels;

@@ -19,7 +19,7 @@ pub const STANDARD_STORAGE_RESOLUTION: i64 = 60;
 /// The field naming a Prometheus metric's type (upstream `fieldPrometheusMetricType`).
 pub const FIELD_PROMETHEUS_METRIC_TYPE: &str = "prom_metric_type";
 
-fn directive(g: &GroupedMetric, name: &str, unit: &str) -> MetricDirective {
+fn directive<'a>(g: &GroupedMetric, name: &'a str, unit: &'a str) -> MetricDirective<'a> {
     // strconv.Atoi of the raw label: ignored unless an integer.
     let storage_resolution = g
         .labels
@@ -27,34 +27,34 @@ fn directive(g: &GroupedMetric, name: &str, unit: &str) -> MetricDirective {
         .and_then(|v| v.parse::<i64>().ok())
         .unwrap_or(STANDARD_STORAGE_RESOLUTION);
     MetricDirective {
-        name: name.to_string(),
-        unit: unit.to_string(),
+        name,
+        unit,
         storage_resolution,
     }
 }
 
 /// Without declarations: one directive with every label as one dimension set, plus
 /// the rollups (upstream `groupedMetricToCWMeasurement`).
-fn measurement_without_declarations(
-    g: &GroupedMetric,
-    labels: &LabelSet,
+fn measurement_without_declarations<'a>(
+    g: &'a GroupedMetric,
+    labels: &'a LabelSet,
     c: &Compiled,
-) -> Measurement {
+) -> Measurement<'a> {
     let option = c.config.dimension_rollup_option;
     let names: Vec<&str> = labels.iter().map(|(k, _)| k).collect();
     let rollup = dimension_rollup(option, &names);
-    let mut dimensions: Vec<Vec<String>> = Vec::with_capacity(1 + rollup.len());
+    let mut dimensions: Vec<Vec<&str>> = Vec::with_capacity(1 + rollup.len());
     // A lone label (or a label and OTelLib) is already its own single-dimension
     // rollup: then only the rollups are written.
     let single_label =
         names.len() <= 1 || (names.len() == 2 && labels.get(OTEL_LIB_DIMENSION_KEY).is_some());
     let single_rollup = option != DimensionRollupOption::NoDimensionRollup;
     if rollup.is_empty() || !(single_label && single_rollup) {
-        dimensions.push(names.iter().map(|n| n.to_string()).collect());
+        dimensions.push(names.clone());
     }
     dimensions.extend(rollup);
     Measurement {
-        namespace: g.namespace.to_string(),
+        namespace: &g.namespace,
         dimensions,
         metrics: g
             .metrics
@@ -69,11 +69,11 @@ fn measurement_without_declarations(
 /// sets of the declarations whose selectors match its name (plus rollups), metrics
 /// matching the same declarations share a directive; a metric matching none, or
 /// whose declarations give no dimension set, is not extracted.
-fn measurements_with_declarations(
-    g: &GroupedMetric,
-    labels: &LabelSet,
-    c: &Compiled,
-) -> Vec<Measurement> {
+fn measurements_with_declarations<'a>(
+    g: &'a GroupedMetric,
+    labels: &'a LabelSet,
+    c: &'a Compiled,
+) -> Vec<Measurement<'a>> {
     let decls: Vec<usize> = c
         .declarations
         .iter()
@@ -90,7 +90,7 @@ fn measurements_with_declarations(
         return Vec::new();
     }
     // (matched declarations, directives), in the order first seen.
-    let mut by_decls: Vec<(Vec<usize>, Vec<MetricDirective>)> = Vec::new();
+    let mut by_decls: Vec<(Vec<usize>, Vec<MetricDirective<'a>>)> = Vec::new();
     for (name, info) in &g.metrics {
         let matched: Vec<usize> = decls
             .iter()
@@ -114,15 +114,19 @@ fn measurements_with_declarations(
     let rollup = dimension_rollup(c.config.dimension_rollup_option, &names);
     let mut out = Vec::with_capacity(by_decls.len());
     for (matched, metrics) in by_decls {
-        let mut dims: Vec<Vec<String>> = Vec::new();
+        let mut dims: Vec<Vec<&str>> = Vec::new();
         for i in matched {
-            dims.extend(c.declarations[i].extract_dimensions(labels).cloned());
+            dims.extend(
+                c.declarations[i]
+                    .extract_dimensions(labels)
+                    .map(|set| set.iter().map(String::as_str).collect()),
+            );
         }
         dims.extend(rollup.iter().cloned());
         let dims = dedup_dimensions(dims);
         if !dims.is_empty() {
             out.push(Measurement {
-                namespace: g.namespace.to_string(),
+                namespace: &g.namespace,
                 dimensions: dims,
                 metrics,
             });
@@ -139,7 +143,7 @@ pub(crate) fn group_to_event(
     default_log_stream: &str,
 ) -> Result<EmfEvent, serde_json::Error> {
     let labels = g.labels.without(STORAGE_RESOLUTION_ATTRIBUTE);
-    let measurements: Vec<Measurement> = if c.config.disable_metric_extraction {
+    let measurements: Vec<Measurement<'_>> = if c.config.disable_metric_extraction {
         Vec::new()
     } else if c.declarations.is_empty() {
         vec![measurement_without_declarations(g, &labels, c)]

@@ -100,27 +100,31 @@ pub fn log_info(resource: &LabelSet, namespace: &str, cfg: &EmfConfig) -> (Strin
 /// `dimensionRollup`): with `ZeroAndSingleDimensionRollup` the zero set (`[]`, or
 /// `[OTelLib]` when that label is there) if any other label exists; with either
 /// single option one set per other label (plus `OTelLib`).
-pub fn dimension_rollup(option: DimensionRollupOption, label_names: &[&str]) -> Vec<Vec<String>> {
+pub fn dimension_rollup<'a>(
+    option: DimensionRollupOption,
+    label_names: &[&'a str],
+) -> Vec<Vec<&'a str>> {
     let has_otel = label_names.contains(&OTEL_LIB_DIMENSION_KEY);
-    let others: Vec<&str> = label_names
-        .iter()
-        .copied()
-        .filter(|n| *n != OTEL_LIB_DIMENSION_KEY)
-        .collect();
-    let zero: Vec<String> = if has_otel {
-        vec![OTEL_LIB_DIMENSION_KEY.to_string()]
+    let zero: Vec<&'a str> = if has_otel {
+        vec![OTEL_LIB_DIMENSION_KEY]
     } else {
         Vec::new()
     };
+    let others = label_names
+        .iter()
+        .copied()
+        .filter(|n| *n != OTEL_LIB_DIMENSION_KEY);
     let mut out = Vec::new();
-    if option == DimensionRollupOption::ZeroAndSingleDimensionRollup && !others.is_empty() {
+    if option == DimensionRollupOption::ZeroAndSingleDimensionRollup
+        && others.clone().next().is_some()
+    {
         out.push(zero.clone());
     }
     if option != DimensionRollupOption::NoDimensionRollup {
         for name in others {
             let mut set = zero.clone();
-            set.push(name.to_string());
-            set.sort();
+            set.push(name);
+            set.sort_unstable();
             out.push(set);
         }
     }
@@ -128,8 +132,8 @@ pub fn dimension_rollup(option: DimensionRollupOption, label_names: &[&str]) -> 
 }
 
 /// Removes repeated dimension sets, keeping the first (upstream `dedupDimensions`).
-pub fn dedup_dimensions(sets: Vec<Vec<String>>) -> Vec<Vec<String>> {
-    let mut out: Vec<Vec<String>> = Vec::with_capacity(sets.len());
+pub fn dedup_dimensions<T: PartialEq>(sets: Vec<Vec<T>>) -> Vec<Vec<T>> {
+    let mut out: Vec<Vec<T>> = Vec::with_capacity(sets.len());
     for s in sets {
         if !out.contains(&s) {
             out.push(s);
@@ -307,10 +311,7 @@ mod tests {
             ),
         ];
         for (names, opt, want) in cases {
-            let want: Vec<Vec<String>> = want
-                .iter()
-                .map(|s| s.iter().map(|n| n.to_string()).collect())
-                .collect();
+            let want: Vec<Vec<&str>> = want.iter().map(|s| s.to_vec()).collect();
             assert_eq!(dimension_rollup(*opt, names), want, "{names:?} {opt:?}");
         }
     }
