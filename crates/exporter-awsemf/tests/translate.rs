@@ -1401,3 +1401,22 @@ fn config_problems_at_their_key_paths() {
         "log_retention"
     );
 }
+
+#[test]
+fn translator_is_shareable_between_queue_consumers() {
+    fn shareable<T: Send + Sync>(_: &T) {}
+    let t = std::sync::Arc::new(translator(EmfConfig::default()));
+    shareable(&t);
+    let batch = metrics()
+        .metric(sum("c").point(number_point(1).time(TS_NS)))
+        .resource_metrics();
+    let t2 = t.clone();
+    std::thread::spawn(move || t2.translate(&batch, now()))
+        .join()
+        .unwrap();
+    assert_eq!(
+        t.tracked_series(),
+        1,
+        "the other thread's baseline is in the shared state"
+    );
+}
