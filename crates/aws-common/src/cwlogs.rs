@@ -18,6 +18,9 @@
 //!
 //! No clock is read here: the caller passes `now` (Unix milliseconds).
 //!
+//! [`group_settings`] checks the `log_retention` and `tags` of the log groups both
+//! exporters create.
+//!
 //! ```
 //! use stratus_aws_common::cwlogs::{Event, StreamBatches, StreamKey};
 //!
@@ -45,6 +48,8 @@
 //! - upstream truncates at a byte offset, which can split a UTF-8 character; we cut
 //!   at the character boundary at or before that offset, so the message stays valid
 //!   UTF-8 (and may end up to 3 bytes shorter).
+
+pub mod group_settings;
 
 use std::fmt;
 

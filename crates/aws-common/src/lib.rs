@@ -12,8 +12,9 @@
 //!   low-cardinality reason, flagging authentication and permission failures so they
 //!   are reported once.
 //! - [`gojson`]: JSON of OTLP values exactly as the Go collector's exporters write it
-//!   (pdata's `AsRaw` / `AsString` through Go's `encoding/json`), so documents match
-//!   upstream byte for byte.
+//!   (pdata's `AsRaw` / `AsString` through Go's `encoding/json`, Go's float forms), so
+//!   the documents of `awscloudwatchlogs`, `awsemf` and `awss3` match upstream byte
+//!   for byte.
 //!
 //! Everything here is pure: no I/O, no clock reads (callers pass `now`).
 

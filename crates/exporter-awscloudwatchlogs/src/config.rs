@@ -9,43 +9,16 @@
 //! them is refused as having unknown keys.
 
 use std::collections::BTreeMap;
-use std::sync::LazyLock;
 
-use regex::Regex;
 use serde::Deserialize;
 use stratus_aws_common::cwlogs::StreamKey;
+use stratus_aws_common::cwlogs::group_settings::validate_log_group_settings;
 use stratus_core::factory::{ConfigProblem, Validate};
 
-/// Retention periods CloudWatch Logs accepts, in days; `0` means never expire.
-/// Source: PutRetentionPolicy API reference, upstream `ValidateRetentionValue`.
-pub const ALLOWED_RETENTION_DAYS: &[i64] = &[
-    0, 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1827, 2192, 2557, 2922, 3288,
-    3653,
-];
-
-/// Most tags on a log group: 50. Source: CreateLogGroup API reference.
-pub const MAX_TAGS: usize = 50;
-
-/// Longest tag key, in bytes (upstream measures Go string length): 128. Source:
-/// CreateLogGroup API reference.
-pub const MAX_TAG_KEY_LEN: usize = 128;
-
-/// Longest tag value, in bytes: 256. Source: CreateLogGroup API reference.
-pub const MAX_TAG_VALUE_LEN: usize = 256;
-
-/// The pattern a tag key must match (CreateLogGroup API reference).
-pub const TAG_KEY_PATTERN: &str = r"^([\p{L}\p{Z}\p{N}_.:/=+\-@]+)$";
-
-/// The pattern a tag value must match (CreateLogGroup API reference).
-pub const TAG_VALUE_PATTERN: &str = r"^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$";
-
-// The patterns are constants: they compile.
-#[allow(clippy::expect_used)]
-static TAG_KEY_RE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(TAG_KEY_PATTERN).expect("tag key pattern compiles"));
-#[allow(clippy::expect_used)]
-static TAG_VALUE_RE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(TAG_VALUE_PATTERN).expect("tag value pattern compiles"));
+pub use stratus_aws_common::cwlogs::group_settings::{
+    ALLOWED_RETENTION_DAYS, MAX_TAG_KEY_LEN, MAX_TAG_VALUE_LEN, MAX_TAGS, TAG_KEY_PATTERN,
+    TAG_VALUE_PATTERN,
+};
 
 /// The config of the `awscloudwatchlogs` exporter.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -118,73 +91,12 @@ impl Validate for CloudWatchLogsConfig {
                 "'log_stream_name' must be set",
             ));
         }
-        if !ALLOWED_RETENTION_DAYS.contains(&self.log_retention) {
-            problems.push(ConfigProblem::new(
-                "log_retention",
-                format!(
-                    "invalid value {} for retention policy. Please make sure to use the \
-                     following values: 0 (Never Expire), 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, \
-                     180, 365, 400, 545, 731, 1827, 2192, 2557, 2922, 3288, or 3653",
-                    self.log_retention
-                ),
-            ));
-        }
-        if let Some(tags) = &self.tags {
-            validate_tags(tags, &mut problems);
-        }
+        problems.extend(validate_log_group_settings(
+            "",
+            self.log_retention,
+            self.tags.as_ref(),
+        ));
         problems
-    }
-}
-
-/// Upstream's `ValidateTagsInput`, reporting every problem with its key path.
-fn validate_tags(tags: &BTreeMap<String, String>, problems: &mut Vec<ConfigProblem>) {
-    if tags.is_empty() {
-        problems.push(ConfigProblem::new(
-            "tags",
-            "invalid amount of items. Please input at least 1 tag or remove the tag field",
-        ));
-    }
-    if tags.len() > MAX_TAGS {
-        problems.push(ConfigProblem::new(
-            "tags",
-            format!(
-                "invalid amount of items ({}). Please input at most 50 tags",
-                tags.len()
-            ),
-        ));
-    }
-    for (key, value) in tags {
-        let path = format!("tags::{key}");
-        if key.is_empty() || key.len() > MAX_TAG_KEY_LEN {
-            problems.push(ConfigProblem::new(
-                &path,
-                format!(
-                    "key has an invalid length ({} bytes). Please use keys with a length \
-                     of 1 to 128 characters",
-                    key.len()
-                ),
-            ));
-        } else if !TAG_KEY_RE.is_match(key) {
-            problems.push(ConfigProblem::new(
-                &path,
-                format!("key - {key} does not follow the regex pattern {TAG_KEY_PATTERN}"),
-            ));
-        }
-        if value.is_empty() || value.len() > MAX_TAG_VALUE_LEN {
-            problems.push(ConfigProblem::new(
-                &path,
-                format!(
-                    "value has an invalid length ({} bytes). Please use values with a \
-                     length of 1 to 256 characters",
-                    value.len()
-                ),
-            ));
-        } else if !TAG_VALUE_RE.is_match(value) {
-            problems.push(ConfigProblem::new(
-                &path,
-                format!("value - {value} does not follow the regex pattern {TAG_VALUE_PATTERN}"),
-            ));
-        }
     }
 }
 
@@ -258,126 +170,6 @@ mod tests {
         assert_eq!(paths, ["log_group_name", "log_stream_name"]);
     }
 
-    // Upstream TestRetentionValidateCorrect / TestRetentionValidateWrong, every value.
-    #[test]
-    fn retention_table() {
-        for days in ALLOWED_RETENTION_DAYS {
-            let c: Result<CloudWatchLogsConfig, _> =
-                decode_config(&with(json!({"log_retention": days})));
-            assert!(c.is_ok(), "{days}");
-        }
-        for days in [366, 2, -1, 4000] {
-            let e = decode_config::<CloudWatchLogsConfig>(&with(json!({"log_retention": days})))
-                .unwrap_err();
-            assert_eq!(e[0].path, "log_retention", "{days}");
-            assert!(e[0].message.contains("0 (Never Expire)"), "{days}");
-        }
-    }
-
-    // Upstream TestValidateTags, case for case.
-    #[test]
-    fn tags_table() {
-        let big: serde_json::Map<String, Value> =
-            (0..51).map(|i| (i.to_string(), json!("avalue"))).collect();
-        type Case<'a> = (&'a str, Value, Option<(String, &'a str)>);
-        let cases: Vec<Case> = vec![
-            ("validate-correct", json!({"basicKey": "avalue"}), None),
-            (
-                "unicode letters, spaces and symbols",
-                json!({"Équipe ü 1": "a b_.:/=+-@"}),
-                None,
-            ),
-            (
-                "exactly 50",
-                Value::Object(
-                    big.iter()
-                        .take(50)
-                        .map(|(k, v)| (k.clone(), v.clone()))
-                        .collect(),
-                ),
-                None,
-            ),
-            (
-                "too-little-tags",
-                json!({}),
-                Some((
-                    "tags".into(),
-                    "Please input at least 1 tag or remove the tag field",
-                )),
-            ),
-            (
-                "too-many-tags",
-                Value::Object(big),
-                Some(("tags".into(), "Please input at most 50 tags")),
-            ),
-            (
-                "wrong-key-regex",
-                json!({"***": "avalue"}),
-                Some((
-                    "tags::***".into(),
-                    r"key - *** does not follow the regex pattern ^([\p{L}\p{Z}\p{N}_.:/=+\-@]+)$",
-                )),
-            ),
-            (
-                "wrong-value-regex",
-                json!({"basicKey": "***"}),
-                Some((
-                    "tags::basicKey".into(),
-                    r"value - *** does not follow the regex pattern ^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$",
-                )),
-            ),
-            (
-                "key-too-short",
-                json!({"": "avalue"}),
-                Some((
-                    "tags::".into(),
-                    "Please use keys with a length of 1 to 128 characters",
-                )),
-            ),
-            (
-                "key-too-long",
-                json!({"a".repeat(129): "avalue"}),
-                Some((
-                    format!("tags::{}", "a".repeat(129)),
-                    "Please use keys with a length of 1 to 128 characters",
-                )),
-            ),
-            (
-                "value-too-short",
-                json!({"basicKey": ""}),
-                Some((
-                    "tags::basicKey".into(),
-                    "Please use values with a length of 1 to 256 characters",
-                )),
-            ),
-            (
-                "value-too-long",
-                json!({"basicKey": "a".repeat(257)}),
-                Some((
-                    "tags::basicKey".into(),
-                    "Please use values with a length of 1 to 256 characters",
-                )),
-            ),
-            (
-                "key of 128 and value of 256",
-                json!({"k".repeat(128): "v".repeat(256)}),
-                None,
-            ),
-        ];
-        for (name, tags, want) in cases {
-            let got = decode_config::<CloudWatchLogsConfig>(&with(json!({"tags": tags})));
-            match want {
-                None => assert!(got.is_ok(), "{name}: {got:?}"),
-                Some((path, msg)) => {
-                    let e = got.unwrap_err();
-                    assert_eq!(e.len(), 1, "{name}: {e:?}");
-                    assert_eq!(e[0].path, path, "{name}");
-                    assert!(e[0].message.contains(msg), "{name}: {}", e[0].message);
-                }
-            }
-        }
-    }
-
     #[test]
     fn unknown_and_mistyped_keys_are_refused() {
         let e =
@@ -411,6 +203,39 @@ mod tests {
                 "tags::b@d!",
                 "tags::b@d!"
             ]
+        );
+    }
+
+    // The checks themselves (upstream's retention and tag tables) are tested in
+    // stratus_aws_common::cwlogs::group_settings; here, that this config uses them.
+    #[test]
+    fn log_group_settings_are_checked() {
+        for days in ALLOWED_RETENTION_DAYS {
+            let c: Result<CloudWatchLogsConfig, _> =
+                decode_config(&with(json!({"log_retention": days})));
+            assert!(c.is_ok(), "{days}");
+        }
+        let e = decode_config::<CloudWatchLogsConfig>(&with(json!({"log_retention": 366})))
+            .unwrap_err();
+        assert_eq!(e[0].path, "log_retention");
+        assert!(
+            e[0].message
+                .starts_with("366 is not a CloudWatch Logs retention period; use 0 (never expire)"),
+            "{}",
+            e[0].message
+        );
+        // An empty `tags` block is refused (absent is fine), as upstream.
+        let e = decode_config::<CloudWatchLogsConfig>(&with(json!({"tags": {}}))).unwrap_err();
+        assert_eq!(e[0].path, "tags");
+        assert!(e[0].message.contains("at least 1 tag"), "{}", e[0].message);
+        let e = decode_config::<CloudWatchLogsConfig>(&with(json!({"tags": {"basicKey": "***"}})))
+            .unwrap_err();
+        assert_eq!(
+            (e[0].path.as_str(), e[0].message.as_str()),
+            (
+                "tags::basicKey",
+                r"value - *** does not follow the regex pattern ^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$"
+            )
         );
     }
 }

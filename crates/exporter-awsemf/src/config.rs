@@ -9,8 +9,8 @@
 
 use std::collections::BTreeMap;
 
-use regex::Regex;
 use serde::{Deserialize, Deserializer};
+use stratus_aws_common::cwlogs::group_settings::validate_log_group_settings;
 use stratus_core::factory::{ConfigProblem, Validate};
 
 use crate::metric_declaration;
@@ -46,20 +46,6 @@ pub const SUPPORTED_UNITS: &[&str] = &[
     "Count/Second",
     "None",
 ];
-
-/// The retention periods CloudWatch Logs accepts, in days; `0` means never expire
-/// (upstream `isValidRetentionValue`, from the `PutRetentionPolicy` API reference).
-pub const LOG_RETENTION_DAYS: &[i64] = &[
-    0, 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1827, 2192, 2557, 2922, 3288,
-    3653,
-];
-
-/// At most this many tags on a log group (CloudWatch Logs `CreateLogGroup`).
-pub const MAX_LOG_GROUP_TAGS: usize = 50;
-/// Tag keys are 1 to this many characters (CloudWatch Logs `CreateLogGroup`).
-pub const MAX_TAG_KEY_CHARS: usize = 128;
-/// Tag values are at most this many characters (CloudWatch Logs `CreateLogGroup`).
-pub const MAX_TAG_VALUE_CHARS: usize = 256;
 
 /// `dimension_rollup_option`: which rolled-up dimension sets are added to each
 /// metric's own.
@@ -207,11 +193,13 @@ pub struct EmfConfig {
     pub log_group_name: String,
     /// Log stream, with the same placeholders. Default `""`: `otel-stream-<collector id>`.
     pub log_stream_name: String,
-    /// Retention of log groups the exporter creates, in days ([`LOG_RETENTION_DAYS`]);
+    /// Retention of log groups the exporter creates, in days (one of
+    /// [`ALLOWED_RETENTION_DAYS`](stratus_aws_common::cwlogs::group_settings::ALLOWED_RETENTION_DAYS));
     /// `0` never expires. Used by the log pusher, not the translator. Default `0`.
     pub log_retention: i64,
-    /// Tags of log groups the exporter creates, at most 50. Used by the log pusher.
-    /// Default: none.
+    /// Tags of log groups the exporter creates: at most 50 pairs; keys 1-128 bytes,
+    /// values 1-256 bytes, of letters, digits, spaces and `_.:/=+-@`. Used by the log
+    /// pusher. Default: none (an empty map, `tags: {}` included, means no tags).
     pub tags: BTreeMap<String, String>,
     /// Rolled-up dimension sets. Default `ZeroAndSingleDimensionRollup` (upstream's
     /// `awsemf.nodimrollupdefault` feature gate is alpha, so off).
@@ -336,59 +324,12 @@ impl Validate for EmfConfig {
                 ));
             }
         }
-        if !LOG_RETENTION_DAYS.contains(&self.log_retention) {
-            problems.push(ConfigProblem::new(
-                "log_retention",
-                format!(
-                    "{} is not a CloudWatch Logs retention period; use 0 (never expire) or one of \
-                     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1827, 2192, \
-                     2557, 2922, 3288, 3653 (days)",
-                    self.log_retention
-                ),
-            ));
-        }
-        validate_tags(&self.tags, &mut problems);
-        problems
-    }
-}
-
-/// CloudWatch Logs tag rules (`CreateLogGroup`; upstream `cwlogs.ValidateTagsInput`).
-fn validate_tags(tags: &BTreeMap<String, String>, problems: &mut Vec<ConfigProblem>) {
-    if tags.len() > MAX_LOG_GROUP_TAGS {
-        problems.push(ConfigProblem::new(
-            "tags",
-            format!(
-                "{} tags given; a log group takes at most {MAX_LOG_GROUP_TAGS}",
-                tags.len()
-            ),
+        // An empty map is the default (no tags), not an empty `tags` block to refuse.
+        problems.extend(validate_log_group_settings(
+            "",
+            self.log_retention,
+            (!self.tags.is_empty()).then_some(&self.tags),
         ));
-    }
-    // Both patterns are constant and valid; if the regex engine ever refused them the
-    // tags would go unchecked here and AWS would still refuse bad ones.
-    let key_re = Regex::new(r"^([\p{L}\p{Z}\p{N}_.:/=+\-@]+)$").ok();
-    let value_re = Regex::new(r"^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$").ok();
-    for (k, v) in tags {
-        let key_chars = k.chars().count();
-        if key_chars == 0
-            || key_chars > MAX_TAG_KEY_CHARS
-            || key_re.as_ref().is_some_and(|re| !re.is_match(k))
-        {
-            problems.push(ConfigProblem::new(
-                format!("tags::{k}"),
-                format!(
-                    "tag keys are 1 to {MAX_TAG_KEY_CHARS} letters, digits, spaces or `_.:/=+-@`"
-                ),
-            ));
-        }
-        if v.chars().count() > MAX_TAG_VALUE_CHARS
-            || value_re.as_ref().is_some_and(|re| !re.is_match(v))
-        {
-            problems.push(ConfigProblem::new(
-                format!("tags::{k}"),
-                format!(
-                    "tag values are at most {MAX_TAG_VALUE_CHARS} letters, digits, spaces or `_.:/=+-@`"
-                ),
-            ));
-        }
+        problems
     }
 }

@@ -9,9 +9,9 @@ use stratus_core::pdata::metrics::{
 };
 
 use crate::emf::{StatisticSet, ValuesAndCounts};
-use crate::gojson::any_value_as_string;
 use crate::labels::LabelSet;
 use crate::util::OTEL_LIB_DIMENSION_KEY;
+use stratus_aws_common::gojson;
 
 /// At most this many buckets go in one `Values`/`Counts` pair: "CloudWatch EMF
 /// logs allows in maximum of 100 target members" (upstream
@@ -31,7 +31,12 @@ pub(crate) fn create_labels(
 ) -> LabelSet {
     let pairs = attributes
         .iter()
-        .map(|kv| (kv.key.clone(), any_value_as_string(kv.value.as_ref())))
+        .map(|kv| {
+            (
+                kv.key.clone(),
+                gojson::as_string(kv.value.as_ref()).into_owned(),
+            )
+        })
         .chain(resource_labels.iter().cloned())
         .chain(
             (!scope_name.is_empty())
@@ -539,5 +544,17 @@ mod tests {
         );
         let l = create_labels(&attributes([("n", 3)]), &[], "");
         assert_eq!(l.iter().collect::<Vec<_>>(), [("n", "3")]);
+        // Structured values as pdata's AsString: Go JSON without HTML escaping
+        // (collector#15108), an empty bytes value inside a list as null.
+        use stratus_testkit::otlp::{array, bytes, kv, kvlist};
+        let attrs = vec![
+            kv("m", kvlist([("k", "<a>&")])),
+            kv("l", array([bytes(Vec::new())])),
+        ];
+        let l = create_labels(&attrs, &[], "");
+        assert_eq!(
+            l.iter().collect::<Vec<_>>(),
+            [("l", "[null]"), ("m", r#"{"k":"<a>&"}"#)]
+        );
     }
 }

@@ -15,7 +15,7 @@
 use serde::Serialize;
 use serde::ser::SerializeMap;
 
-use crate::gojson::{GoValue, finite, finite_seq, sort_keep_last};
+use stratus_aws_common::gojson::{GoValue, finite, finite_seq, sort_keep_last};
 
 /// A metric's value in an event: the field named after the metric.
 #[derive(Debug, Clone, PartialEq)]

@@ -21,10 +21,10 @@ use crate::datapoint::{
 };
 use crate::delta::{Calc, DeltaState, SeriesKey, SeriesScope};
 use crate::emf::MetricValue;
-use crate::gojson::{self, format_float_g};
 use crate::labels::LabelSet;
 use crate::translator::{Compiled, TranslationStats};
 use crate::util::{UNDEFINED, replace_placeholders};
+use stratus_aws_common::gojson::{self, format_float_g};
 
 /// The resource attribute naming the receiver; `prometheus` adds
 /// `prom_metric_type` and turns summaries into deltas (upstream `attributeReceiver`).
@@ -476,7 +476,7 @@ fn add_kubernetes_wrapper(labels: LabelSet) -> LabelSet {
         }),
         service_name: g("Service"),
     };
-    match gojson::to_string(&obj) {
+    match gojson::to_string(&obj, true) {
         Ok(json) => labels.with("kubernetes", json),
         Err(_) => labels,
     }

@@ -6,7 +6,7 @@ use std::sync::{Arc, OnceLock};
 
 use std::collections::hash_map::RandomState;
 
-use crate::gojson::sort_keep_last;
+use stratus_aws_common::gojson::sort_keep_last;
 
 /// Sorted, unique `(name, value)` pairs, with their hash computed once: a set is
 /// hashed for its group and its delta series, each looked up and inserted.

@@ -13,7 +13,8 @@
 //! - `grouped_metric`: points grouped into events by labels, timestamp, metric type;
 //! - `metric_translator`, `emf`: `CloudWatchMetrics` directives (dimension
 //!   rollup, declarations) and the EMF JSON document (versions "1" and "0"),
-//!   serialised with serde as Go's `encoding/json` writes upstream's map: keys
+//!   serialised with serde and `stratus_aws_common::gojson` as Go's
+//!   `encoding/json` writes upstream's map: keys
 //!   sorted, floats in Go's shortest form (`1`, `9e+36`), `<>&` escaped, `Unit`
 //!   written even when empty:
 //!
@@ -60,7 +61,6 @@ pub mod config;
 mod datapoint;
 mod delta;
 mod emf;
-mod gojson;
 mod grouped_metric;
 mod labels;
 mod metric_declaration;

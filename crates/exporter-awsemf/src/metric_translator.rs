@@ -4,11 +4,11 @@
 
 use crate::config::{DimensionRollupOption, EmfVersion};
 use crate::emf::{AwsMetadata, EmfDocument, Field, Measurement, MetricDirective};
-use crate::gojson;
 use crate::grouped_metric::{GroupedMetric, PROMETHEUS_RECEIVER};
 use crate::labels::LabelSet;
 use crate::translator::{Compiled, EmfEvent};
 use crate::util::{OTEL_LIB_DIMENSION_KEY, dedup_dimensions, dimension_rollup};
+use stratus_aws_common::gojson;
 
 /// A data point attribute setting the metric's storage resolution in seconds
 /// (`1` = high resolution); not a label (upstream `emfStorageResolutionAttribute`).
@@ -196,7 +196,7 @@ pub(crate) fn group_to_event(
             }
         }
     }
-    let message = gojson::to_string(&doc.finish())?;
+    let message = gojson::to_string(&doc.finish(), true)?;
     let log_stream_name = if g.log_stream.is_empty() {
         default_log_stream.to_string()
     } else {

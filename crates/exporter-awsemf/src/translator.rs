@@ -11,12 +11,12 @@ use stratus_core::pdata::metrics::ResourceMetrics;
 
 use crate::config::{EmfConfig, MetricDescriptorConfig};
 use crate::delta::{DeltaLimits, DeltaState, SeriesScope};
-use crate::gojson::any_value_as_string;
 use crate::grouped_metric::{ATTRIBUTE_RECEIVER, Groups, ResourceContext};
 use crate::labels::LabelSet;
 use crate::metric_declaration::{self, MetricDeclaration};
 use crate::metric_translator::group_to_event;
 use crate::util::{log_info, namespace_for};
+use stratus_aws_common::gojson;
 
 /// One EMF log event, ready for the CloudWatch Logs pusher.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -189,7 +189,12 @@ impl EmfTranslator {
             .map_or(&[][..], |r| r.attributes.as_slice());
         let as_strings: Vec<(String, String)> = attrs
             .iter()
-            .map(|kv| (kv.key.clone(), any_value_as_string(kv.value.as_ref())))
+            .map(|kv| {
+                (
+                    kv.key.clone(),
+                    gojson::as_string(kv.value.as_ref()).into_owned(),
+                )
+            })
             .collect();
         let namespace = namespace_for(attrs, &cfg.namespace);
         let resource_set = LabelSet::from_pairs(as_strings.iter().cloned());

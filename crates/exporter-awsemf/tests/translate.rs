@@ -1370,6 +1370,27 @@ fn config_problems_at_their_key_paths() {
         ]
     );
     assert!(e[0].message.contains("^rpc\\.(.*"), "{}", e[0].message);
+    // Log group settings: the checks of stratus_aws_common::cwlogs::group_settings.
+    assert!(
+        e[6].message
+            .starts_with("2 is not a CloudWatch Logs retention period; use 0 (never expire)"),
+        "{}",
+        e[6].message
+    );
+    assert!(
+        e[7].message
+            .starts_with("key - bad key! does not follow the regex pattern"),
+        "{}",
+        e[7].message
+    );
+    // As upstream's ValidateTagsInput: an empty tag value is refused and lengths are
+    // bytes; `tags: {}` is no tags (the default).
+    let e = decode_config::<EmfConfig>(&json!({"tags": {"team": ""}})).unwrap_err();
+    assert_eq!(e[0].path, "tags::team");
+    assert!(e[0].message.contains("(0 bytes)"), "{}", e[0].message);
+    let e = decode_config::<EmfConfig>(&json!({"tags": {"é".repeat(65): "v"}})).unwrap_err();
+    assert!(e[0].message.contains("(130 bytes)"), "{}", e[0].message);
+    assert!(decode_config::<EmfConfig>(&json!({"tags": {}})).is_ok());
     // Unknown keys and values are refused with their path.
     for (raw, path) in [
         (json!({"namespce": "x"}), "namespce"),
