@@ -34,6 +34,10 @@
 
 use std::fmt;
 
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_runtime_api::http::Response as HttpResponse;
+use aws_smithy_types::error::display::DisplayErrorContext;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use stratus_core::ConsumeError;
 
 /// Error codes the AWS SDKs treat as throttling.
@@ -313,9 +317,105 @@ pub fn classify_error(
     (reason.to_error(message), reason)
 }
 
+/// [`classify_error`] for an error of an AWS SDK call: the code and HTTP status of a
+/// service error; a timeout, a dispatch failure (connection refused, TLS, or no
+/// credentials to sign with) or a broken answer as such. `operation` names the call
+/// (`PutLogEvents`). Exporters pass any SDK operation's error here.
+pub fn classify_sdk_error<E>(
+    operation: &str,
+    err: &SdkError<E, HttpResponse>,
+) -> (ConsumeError, Reason)
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    match err {
+        SdkError::ServiceError(service) => {
+            let status = service.raw().status().as_u16();
+            let aws_message = service.err().message().unwrap_or_default();
+            // When the SDK's parser did not find a code (an error body in another
+            // protocol's shape, as some endpoints and mocks answer), read it from
+            // the body: `<Code>..</Code>` or JSON `__type`.
+            let from_body = match service.err().code() {
+                Some(_) => None,
+                None => service.raw().body().bytes().and_then(code_from_body),
+            };
+            let code = service.err().code().or(from_body.as_deref());
+            classify_error(operation, code, Some(status), aws_message)
+        }
+        SdkError::TimeoutError(_) => {
+            let reason = Reason::Network;
+            let message = format!("{operation}: timed out: {}", DisplayErrorContext(err));
+            (reason.to_error(message), reason)
+        }
+        SdkError::ResponseError(r) => {
+            let status = r.raw().status().as_u16();
+            classify_error(
+                operation,
+                None,
+                Some(status),
+                &DisplayErrorContext(err).to_string(),
+            )
+        }
+        SdkError::DispatchFailure(d) => {
+            let text = DisplayErrorContext(err).to_string();
+            // Resolving the identity happens before dispatch: a chain that found no
+            // credentials (or whose STS call was refused) is an auth failure, not a
+            // network one.
+            let reason = if d.is_io() || d.is_timeout() {
+                Reason::Network
+            } else if text.contains("credentials") || text.contains("identity") {
+                Reason::Auth
+            } else {
+                Reason::Network
+            };
+            (reason.to_error(format!("{operation}: {text}")), reason)
+        }
+        _ => {
+            let text = DisplayErrorContext(err).to_string();
+            let reason = if text.contains("credentials") || text.contains("identity") {
+                Reason::Auth
+            } else {
+                Reason::Validation
+            };
+            (reason.to_error(format!("{operation}: {text}")), reason)
+        }
+    }
+}
+
+/// The error code in an XML (`<Code>X</Code>`) or JSON (`"__type":"X"`) error body.
+pub fn code_from_body(body: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(body).ok()?;
+    if let Some(start) = text.find("<Code>") {
+        let rest = &text[start + "<Code>".len()..];
+        let end = rest.find("</Code>")?;
+        let code = rest[..end].trim();
+        return (!code.is_empty()).then(|| code.to_owned());
+    }
+    let value: serde_json::Value = serde_json::from_str(text).ok()?;
+    value
+        .get("__type")
+        .or_else(|| value.get("code"))
+        .and_then(|v| v.as_str())
+        .map(|c| sanitize_code(c).to_owned())
+        .filter(|c| !c.is_empty())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn codes_from_error_bodies() {
+        let xml = b"<Response><Errors><Error><Code>SignatureDoesNotMatch</Code></Error></Errors></Response>";
+        assert_eq!(
+            code_from_body(xml).as_deref(),
+            Some("SignatureDoesNotMatch")
+        );
+        let json = br#"{"__type":"com.amazonaws#ThrottlingException","message":"slow"}"#;
+        assert_eq!(code_from_body(json).as_deref(), Some("ThrottlingException"));
+        assert_eq!(code_from_body(b"<html>oops</html>"), None);
+        assert_eq!(code_from_body(b""), None);
+    }
 
     #[test]
     fn classification_table() {

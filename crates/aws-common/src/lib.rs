@@ -1,6 +1,10 @@
-//! What the AWS exporters share, apart from the SDK clients (which come with the
-//! exporters' wiring):
+//! What the AWS exporters share:
 //!
+//! - [`session`]: the AWS SDK session from upstream's session keys
+//!   ([`session::AwsSessionConfig`]): `aws-config`'s default credential chain
+//!   (environment, shared files and profiles, web identity for IRSA, ECS, IMDSv2)
+//!   with `role_arn` assumed on top, region, `endpoint` override, the SDK's retries
+//!   off, the attempt timeout; [`session::describe_identity`] for error messages.
 //! - [`cwlogs`]: the pure half of the CloudWatch Logs pusher used by
 //!   `awscloudwatchlogs` and `awsemf`: log events, and splitting a batch into
 //!   PutLogEvents requests at AWS's limits (10,000 events, 1 MiB with 26 bytes per
@@ -8,7 +12,8 @@
 //!   counts, those outside the 14-days-back / 2-hours-ahead window. A batch is split
 //!   before it is queued, so each request is sent and retried on its own.
 //! - [`errors`]: classification of AWS errors (code and HTTP status) into retryable
-//!   and permanent [`ConsumeError`](stratus_core::ConsumeError)s with a
+//!   and permanent [`ConsumeError`](stratus_core::ConsumeError)s (from a code and
+//!   status, or an SDK error with [`errors::classify_sdk_error`]) with a
 //!   low-cardinality reason, flagging authentication and permission failures so they
 //!   are reported once.
 //! - [`gojson`]: JSON of OTLP values exactly as the Go collector's exporters write it
@@ -16,8 +21,10 @@
 //!   the documents of `awscloudwatchlogs`, `awsemf` and `awss3` match upstream byte
 //!   for byte.
 //!
-//! Everything here is pure: no I/O, no clock reads (callers pass `now`).
+//! Everything but [`session::load`] is pure: no I/O, no clock reads (callers pass
+//! `now`).
 
 pub mod cwlogs;
 pub mod errors;
 pub mod gojson;
+pub mod session;

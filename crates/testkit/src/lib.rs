@@ -15,6 +15,8 @@
 //!   [`http::Response`]s (status, headers such as `Retry-After`, body, delay).
 //! - [`grpc::OtlpGrpcSink`]: the OTLP/gRPC trace, metrics and logs services,
 //!   recording each export and answering OK or a scripted status.
+//! - [`moto::Moto`]: a `moto_server` (the AWS mock) from the test virtualenv on
+//!   127.0.0.1, for the AWS exporters' tests.
 //! - [`conformance`]: the contract every component keeps, one line per component.
 //! - [`net::free_port`], [`metric_value`], [`wait_until`]: free ports shared safely
 //!   across test processes, reading internal metrics, bounded polling.
@@ -42,6 +44,7 @@ mod consumer;
 pub mod grpc;
 pub mod http;
 mod metrics;
+pub mod moto;
 pub mod net;
 pub mod otlp;
 mod recorder;
