@@ -389,7 +389,7 @@ fn config_validation_table() {
 }
 
 #[tokio::test]
-async fn load_refuses_an_invalid_config_and_a_missing_region() {
+async fn load_refuses_an_invalid_config() {
     let err = load(&AwsSessionConfig {
         endpoint: "nope".into(),
         ..AwsSessionConfig::default()
