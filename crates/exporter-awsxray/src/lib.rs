@@ -1,9 +1,22 @@
-//! The `awsxray` exporter's translator: OTLP spans → AWS X-Ray segment documents, as
-//! the OpenTelemetry Collector's `awsxray` exporter writes them
-//! (contrib `exporter/awsxrayexporter/internal/translator`).
+//! The `awsxray` exporter: OTLP spans → AWS X-Ray segment documents, as the
+//! OpenTelemetry Collector's `awsxray` exporter writes them (contrib
+//! `exporter/awsxrayexporter/internal/translator`), sent with `PutTraceSegments`.
 //!
-//! Status: translator only; the exporter (SDK client, factory, `PutTraceSegments`)
-//! is pending.
+//! ```yaml
+//! exporters:
+//!   awsxray: { region: us-east-1, index_all_attributes: true, indexed_attributes: [http.method, http.status_code, error] }
+//! ```
+//!
+//! - [`AwsXrayExporterFactory`] (`awsxray`, traces): config [`AwsXrayConfig`]
+//!   (upstream's keys, the AWS session keys at the top level, and the helper's
+//!   `timeout`, `retry_on_failure`, `sending_queue`);
+//! - [`client::XraySender`]: one SDK client built at build time from
+//!   `stratus_aws_common::session::load`; at most 50 documents per call; unprocessed
+//!   documents retried alone; errors classified by
+//!   `stratus_aws_common::errors::classify_sdk_error`; an auth failure logged once
+//!   with the identity. Its metrics: the helper's `otelcol_exporter_*_spans`, plus
+//!   `stratus_exporter_awsxray_dropped_spans`, `_shrunk_segments` and
+//!   `_unprocessed_segments`.
 //!
 //! The modules follow upstream's files, one concern each, with their tests beside
 //! them:
@@ -56,8 +69,10 @@ pub mod annotations;
 mod attrs;
 mod aws;
 pub mod cause;
+pub mod client;
 pub mod config;
 pub mod document;
+pub mod factory;
 mod http;
 pub mod model;
 pub mod segment;
@@ -69,11 +84,13 @@ pub mod translate;
 #[cfg(test)]
 mod test_support;
 
-pub use config::TranslatorConfig;
+pub use client::XraySender;
+pub use config::{AwsXrayConfig, TranslatorConfig, XrayTelemetryConfig};
 pub use document::{
     MAX_SEGMENT_DOCUMENT_BYTES, MAX_SEGMENTS_PER_PUT, SegmentDocument, ShrinkReport, batches,
     encode_segment,
 };
+pub use factory::AwsXrayExporterFactory;
 pub use model::Segment;
 pub use translate::{SpanFailure, Translation, Translator};
 

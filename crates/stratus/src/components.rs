@@ -22,6 +22,8 @@ pub fn factories() -> Factories {
     let f = f.exporter(stratus_exporter_file::FileExporterFactory);
     #[cfg(feature = "exporter-nop")]
     let f = f.exporter(stratus_exporter_nop::NopExporterFactory);
+    #[cfg(feature = "exporter-awsxray")]
+    let f = f.exporter(stratus_exporter_awsxray::AwsXrayExporterFactory);
     #[cfg(feature = "extension-health-check")]
     let f = f.extension(stratus_extension_health_check::HealthCheckExtensionFactory);
     #[cfg(feature = "extension-file-storage")]

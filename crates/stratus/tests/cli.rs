@@ -113,6 +113,7 @@ fn components_and_version() {
         ("receivers", "otlp".into(), all("stable")),
         ("processors", "batch".into(), all("stable")),
         ("processors", "memory_limiter".into(), all("beta")),
+        ("exporters", "awsxray".into(), "traces (beta)".into()),
         ("exporters", "debug".into(), all("development")),
         ("exporters", "file".into(), all("alpha")),
         ("exporters", "nop".into(), all("beta")),
