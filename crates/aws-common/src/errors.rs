@@ -16,6 +16,7 @@
 //! | `aborted` | `OperationAbortedException` (a conflicting call on the same resource) | retryable |
 //! | `clock_skew` | `RequestTimeTooSkewed`, `RequestExpired`, `RequestInTheFuture` | retryable (the SDK corrects its clock offset from the answer) |
 //! | `auth` | `UnrecognizedClientException`, `InvalidSignatureException`, `ExpiredTokenException`, `InvalidClientTokenId`, HTTP 401 | permanent, [`Reason::is_auth`] |
+//! | `no_credentials` | the credential chain found none, or a provider (IMDS, STS web identity) failed before the call | retryable (credentials may appear; the data waits), [`Reason::is_auth`] |
 //! | `access_denied` | `AccessDenied`, `AccessDeniedException`, `UnauthorizedOperation`, HTTP 403 | permanent, [`Reason::is_auth`] |
 //! | `not_found` | `ResourceNotFoundException`, `NoSuchBucket` | permanent (the CloudWatch Logs client recreates group and stream first) |
 //! | `already_exists` | `ResourceAlreadyExistsException` | permanent (callers creating a resource treat it as success) |
@@ -140,6 +141,11 @@ pub enum Reason {
     /// The credentials are wrong, expired or missing, or the signature is bad.
     /// Permanent; report once.
     Auth,
+    /// No credentials could be loaded before the call: the chain found none, or a
+    /// provider failed (IMDS or STS unreachable, a web identity token not mounted
+    /// yet). Retryable, since they may appear (the data waits in the queue); report
+    /// once.
+    NoCredentials,
     /// The identity lacks a permission. Permanent; report once.
     AccessDenied,
     /// The resource (log group, stream, bucket) does not exist. Permanent.
@@ -161,6 +167,7 @@ impl Reason {
             Reason::Aborted => "aborted",
             Reason::ClockSkew => "clock_skew",
             Reason::Auth => "auth",
+            Reason::NoCredentials => "no_credentials",
             Reason::AccessDenied => "access_denied",
             Reason::NotFound => "not_found",
             Reason::AlreadyExists => "already_exists",
@@ -178,20 +185,24 @@ impl Reason {
                 | Reason::Network
                 | Reason::Aborted
                 | Reason::ClockSkew
+                | Reason::NoCredentials
         )
     }
 
     /// Whether the failure is about who we are or what we may do: report it once,
     /// clearly, naming the exporter and the identity.
     pub fn is_auth(&self) -> bool {
-        matches!(self, Reason::Auth | Reason::AccessDenied)
+        matches!(
+            self,
+            Reason::Auth | Reason::AccessDenied | Reason::NoCredentials
+        )
     }
 
     /// What a user should check, for the messages of auth, clock and not-found
     /// failures; `None` for the others.
     pub fn hint(&self) -> Option<&'static str> {
         match self {
-            Reason::Auth => Some(
+            Reason::Auth | Reason::NoCredentials => Some(
                 "check the credentials stratus finds (AWS_ACCESS_KEY_ID / \
                  AWS_SECRET_ACCESS_KEY, the shared credentials file and AWS_PROFILE, \
                  AWS_ROLE_ARN with AWS_WEB_IDENTITY_TOKEN_FILE, the task or instance \
@@ -359,12 +370,12 @@ where
         SdkError::DispatchFailure(d) => {
             let text = DisplayErrorContext(err).to_string();
             // Resolving the identity happens before dispatch: a chain that found no
-            // credentials (or whose STS call was refused) is an auth failure, not a
-            // network one.
+            // credentials is reported as such (once), and retried, since credentials
+            // can appear (a web identity token mounted late, IMDS back).
             let reason = if d.is_io() || d.is_timeout() {
                 Reason::Network
             } else if text.contains("credentials") || text.contains("identity") {
-                Reason::Auth
+                Reason::NoCredentials
             } else {
                 Reason::Network
             };
@@ -373,7 +384,7 @@ where
         _ => {
             let text = DisplayErrorContext(err).to_string();
             let reason = if text.contains("credentials") || text.contains("identity") {
-                Reason::Auth
+                Reason::NoCredentials
             } else {
                 Reason::Validation
             };
@@ -403,6 +414,19 @@ pub fn code_from_body(body: &[u8]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Credentials that could not be loaded are reported like an auth failure but
+    /// retried: the data waits in the queue until they appear, nothing is dropped.
+    #[test]
+    fn missing_credentials_are_retried_and_reported_once() {
+        let reason = Reason::NoCredentials;
+        assert!(reason.is_retryable() && reason.is_auth());
+        assert_eq!(reason.as_str(), "no_credentials");
+        let error = reason.to_error("PutTraceSegments: failed to load credentials");
+        assert!(!error.is_permanent(), "{error:?}");
+        assert!(error.message().contains("check the credentials stratus finds"));
+        assert!(Reason::Auth.is_auth() && !Reason::Auth.is_retryable());
+    }
 
     #[test]
     fn codes_from_error_bodies() {
