@@ -309,3 +309,38 @@ async fn a_missing_bucket_is_one_permanent_error() {
     assert_eq!(metric(&registry, "otelcol_exporter_send_failed_spans"), 2.0);
     exporter.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn slow_down_is_retried_with_the_same_key_and_counted_once() {
+    use stratus_testkit::http::RecordingHttpServer;
+    let creds = Credentials::new();
+    let server = RecordingHttpServer::start().await;
+    server.set_default(Response::ok());
+    server.respond_times(
+        2,
+        Response::status(503)
+            .header("content-type", "application/xml")
+            .body("<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>"),
+    );
+    let mut config = creds.with(brief());
+    config["endpoint"] = json!(server.url());
+    config["s3_force_path_style"] = json!(true);
+    let (exporter, registry) = exporter(config, Signal::Traces).await;
+    exporter.consume(sample(Signal::Traces, 3)).await.unwrap();
+    let requests = server.requests();
+    assert_eq!(requests.len(), 3, "two SlowDown answers, then success");
+    // The SDK percent-encodes `=` in the path; S3 (and moto) decode it.
+    for r in &requests {
+        assert_eq!(r.method, "PUT");
+        assert_eq!(r.path, requests[0].path, "a retry writes the same key");
+        assert!(
+            r.path.starts_with("/otel-traces-archive/traces/year%3D"),
+            "{}",
+            r.path
+        );
+        assert_eq!(r.header("content-encoding"), Some("gzip"));
+    }
+    assert_eq!(metric(&registry, "otelcol_exporter_sent_spans"), 3.0);
+    assert_eq!(metric(&registry, "otelcol_exporter_send_failed_spans"), 0.0);
+    exporter.shutdown().await.unwrap();
+}
