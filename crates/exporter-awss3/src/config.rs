@@ -23,17 +23,26 @@
 //! `s3_partition` is also accepted inside `s3uploader` (older upstream configs), but
 //! not together with `s3_partition_format`.
 //!
-//! Still to come with the exporter wiring: the exporter helper's `sending_queue` and
-//! `timeout` blocks (upstream's default: queue disabled), and the object aggregation
-//! settings. Upstream's `encoding` / `encoding_file_extension` (encoding extensions)
+//! Beside either form sit the exporter helper's `timeout` (5s), `sending_queue`
+//! (upstream's default: disabled, so a batch is uploaded in the caller's task) and
+//! `retry_on_failure`, and the AWS session keys stratus's AWS exporters share
+//! (`profile`, `shared_credentials_file`, `external_id`, `request_timeout_seconds`,
+//! `local_mode`); the region, endpoint and role come from the bucket settings
+//! ([`AwsS3Config::session`]). Aggregating small objects per partition before upload
+//! is not done yet: each batch is one object. Upstream's `encoding` / `encoding_file_extension` (encoding extensions)
 //! and `resource_attrs_to_s3` are not supported; a config using them is refused as
 //! having unknown keys.
 
 use std::time::Duration;
 
 use serde::Deserialize;
+use stratus_aws_common::session::{
+    AwsSessionConfig, DEFAULT_MAX_RETRIES, DEFAULT_NUM_WORKERS, DEFAULT_REQUEST_TIMEOUT_SECONDS,
+};
 use stratus_core::Signal;
 use stratus_core::factory::{ConfigProblem, Validate};
+use stratus_exporter_helper::config::{DEFAULT_TIMEOUT, validate_shared};
+use stratus_exporter_helper::{ExporterSettings, QueueConfig, RetryConfig};
 
 use crate::key::{KeyBuilder, UniqueKeyFunc};
 use crate::marshal::{Compression, Marshaler};
@@ -248,10 +257,33 @@ pub struct AwsS3Config {
     pub s3_force_path_style: Option<bool>,
     /// Flat form: `s3uploader::disable_ssl`. Default: absent.
     pub disable_ssl: Option<bool>,
+    /// AWS session (either form): the shared-config profile. Default empty:
+    /// `AWS_PROFILE`, else `default`.
+    pub profile: String,
+    /// AWS session (either form): shared credentials files replacing
+    /// `~/.aws/credentials`. Default: none.
+    pub shared_credentials_file: Vec<String>,
+    /// AWS session (either form): the external id for assuming `role_arn`. Default
+    /// empty.
+    pub external_id: String,
+    /// AWS session (either form): seconds one PutObject attempt may take; `0` for no
+    /// limit (`timeout` still bounds a request). Default 30.
+    pub request_timeout_seconds: u64,
+    /// AWS session (either form): running outside EC2, the region is not looked up in
+    /// IMDS. Default `false`.
+    pub local_mode: bool,
+    /// How long one attempt of a request (one PutObject) may take; `0` for no limit.
+    /// Default `5s`.
+    #[serde(with = "stratus_core::confval::duration")]
+    pub timeout: Duration,
+    /// Retries of failed uploads. Default: enabled, 5s initial, 30s max, 300s total.
+    pub retry_on_failure: RetryConfig,
+    /// The sending queue. Default: disabled (upstream's default), so each batch is
+    /// uploaded in the caller's task; a written block without `enabled` turns it on
+    /// with the helper's defaults (10 consumers, 1000 requests).
+    pub sending_queue: QueueConfig,
 }
 
-// The house rule: one hand-written Default holding every default.
-#[allow(clippy::derivable_impls)]
 impl Default for AwsS3Config {
     fn default() -> Self {
         AwsS3Config {
@@ -265,6 +297,14 @@ impl Default for AwsS3Config {
             endpoint: None,
             s3_force_path_style: None,
             disable_ssl: None,
+            profile: String::new(),
+            shared_credentials_file: Vec::new(),
+            external_id: String::new(),
+            request_timeout_seconds: DEFAULT_REQUEST_TIMEOUT_SECONDS,
+            local_mode: false,
+            timeout: DEFAULT_TIMEOUT,
+            retry_on_failure: RetryConfig::default(),
+            sending_queue: QueueConfig::disabled(),
         }
     }
 }
@@ -487,9 +527,64 @@ impl AwsS3Config {
     }
 }
 
+impl AwsS3Config {
+    /// The AWS session for `settings` (this config's [`AwsS3Config::settings`]): its
+    /// region, endpoint URL and role, plus the session keys of this config.
+    pub fn session(&self, settings: &S3Settings) -> AwsSessionConfig {
+        AwsSessionConfig {
+            region: settings.region.clone(),
+            endpoint: settings.endpoint_url().unwrap_or_default(),
+            role_arn: settings.role_arn.clone(),
+            external_id: self.external_id.clone(),
+            profile: self.profile.clone(),
+            shared_credentials_file: self.shared_credentials_file.clone(),
+            request_timeout_seconds: self.request_timeout_seconds,
+            max_retries: DEFAULT_MAX_RETRIES,
+            num_workers: DEFAULT_NUM_WORKERS,
+            no_verify_ssl: false,
+            proxy_address: String::new(),
+            local_mode: self.local_mode,
+            resource_arn: String::new(),
+            certificate_file_path: String::new(),
+            imds_retries: 0,
+        }
+    }
+
+    /// The helper settings from `timeout`, `retry_on_failure` and `sending_queue`.
+    pub fn exporter_settings(&self) -> ExporterSettings {
+        ExporterSettings {
+            timeout: self.timeout,
+            retry: self.retry_on_failure.clone(),
+            queue: self.sending_queue.clone(),
+        }
+    }
+}
+
 impl Validate for AwsS3Config {
     fn validate(&self) -> Vec<ConfigProblem> {
-        self.settings().err().unwrap_or_default()
+        let mut problems = match self.settings() {
+            Ok(settings) => {
+                // The bucket keys sit under `s3uploader::` in upstream's form.
+                let base = if self.s3uploader.is_some() {
+                    "s3uploader::"
+                } else {
+                    ""
+                };
+                self.session(&settings)
+                    .problems_at("")
+                    .into_iter()
+                    .map(|mut p| {
+                        if ["region", "endpoint", "role_arn"].contains(&p.path.as_str()) {
+                            p.path = format!("{base}{}", p.path);
+                        }
+                        p
+                    })
+                    .collect()
+            }
+            Err(problems) => problems,
+        };
+        problems.extend(validate_shared(&self.retry_on_failure, &self.sending_queue));
+        problems
     }
 }
 

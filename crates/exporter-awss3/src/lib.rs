@@ -1,9 +1,9 @@
-//! The `awss3` exporter's pure parts: its config in both forms, object keys,
-//! marshalers and compression, as the collector's exporter does them (contrib
+//! The `awss3` exporter (traces, metrics, logs): each batch becomes one S3 object,
+//! uploaded with `PutObject`, as the collector's exporter does it (contrib
 //! `exporter/awss3exporter`).
 //!
-//! Status: config, keys and encoding only; the exporter wiring (SDK client, factory,
-//! PutObject, object aggregation, sending queue) is pending.
+//! Not done yet: aggregating small objects per partition before upload (each batch
+//! is one object; put a `batch` processor in front for larger objects).
 //!
 //! - [`config`]: upstream's `s3uploader:` block and the product brief's flat keys,
 //!   normalised to one [`S3Settings`] and checked at their key paths.
@@ -12,6 +12,8 @@
 //!   collision-free unique part made from inputs the caller passes (time, random bits).
 //! - [`marshal`]: `otlp_json`, `otlp_proto`, `body`; gzip and zstd; content types.
 //! - [`object`]: all of it together, [`S3Settings::object`].
+//! - [`client`]: the [`S3Sender`] on `aws-sdk-s3` (PutObject, error classification).
+//! - [`factory`]: [`AwsS3ExporterFactory`], type `awss3`.
 //!
 //! ```
 //! use std::time::{Duration, SystemTime};
@@ -30,13 +32,17 @@
 //! assert_eq!(key, "traces/year=2025/month=06/day=01/hour=13/traces_123456789.json.gz");
 //! ```
 
+pub mod client;
 pub mod config;
+pub mod factory;
 pub mod key;
 pub mod marshal;
 pub mod object;
 pub mod partition;
 
+pub use client::S3Sender;
 pub use config::{Acl, AwsS3Config, LegacyPartition, S3Settings, S3UploaderConfig, StorageClass};
+pub use factory::AwsS3ExporterFactory;
 pub use key::{KeyBuilder, UniqueKeyFunc};
 pub use marshal::{Compression, MarshalError, Marshaler};
 pub use object::{ObjectError, S3Object};

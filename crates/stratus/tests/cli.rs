@@ -113,6 +113,7 @@ fn components_and_version() {
         ("receivers", "otlp".into(), all("stable")),
         ("processors", "batch".into(), all("stable")),
         ("processors", "memory_limiter".into(), all("beta")),
+        ("exporters", "awss3".into(), all("alpha")),
         ("exporters", "awsxray".into(), "traces (beta)".into()),
         ("exporters", "debug".into(), all("development")),
         ("exporters", "file".into(), all("alpha")),
