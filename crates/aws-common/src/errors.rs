@@ -424,7 +424,11 @@ mod tests {
         assert_eq!(reason.as_str(), "no_credentials");
         let error = reason.to_error("PutTraceSegments: failed to load credentials");
         assert!(!error.is_permanent(), "{error:?}");
-        assert!(error.message().contains("check the credentials stratus finds"));
+        assert!(
+            error
+                .message()
+                .contains("check the credentials stratus finds")
+        );
         assert!(Reason::Auth.is_auth() && !Reason::Auth.is_retryable());
     }
 

@@ -414,3 +414,72 @@ pub async fn current_identity(cfg: &AwsSessionConfig, sdk: &SdkConfig) -> String
         ),
     }
 }
+
+/// Reports an exporter's authentication, access or missing-credentials failure once,
+/// clearly (which exporter, which identity, what to check); later ones at debug, so a
+/// broken identity never becomes a log storm.
+#[derive(Debug)]
+pub struct AuthReporter {
+    exporter: String,
+    service: &'static str,
+    permission: &'static str,
+    reported: std::sync::atomic::AtomicBool,
+}
+
+impl AuthReporter {
+    /// A reporter for exporter `exporter` calling `service` (`X-Ray`), which needs the
+    /// IAM `permission` (`xray:PutTraceSegments`).
+    pub fn new(
+        exporter: impl Into<String>,
+        service: &'static str,
+        permission: &'static str,
+    ) -> Self {
+        AuthReporter {
+            exporter: exporter.into(),
+            service,
+            permission,
+            reported: std::sync::atomic::AtomicBool::new(false),
+        }
+    }
+
+    /// Reports `error` of `reason` (one for which [`crate::errors::Reason::is_auth`]
+    /// holds) the first time; the identity is resolved for the message, never a
+    /// secret.
+    pub async fn report(
+        &self,
+        cfg: &AwsSessionConfig,
+        sdk: &SdkConfig,
+        error: &stratus_core::ConsumeError,
+        reason: crate::errors::Reason,
+    ) {
+        use std::sync::atomic::Ordering;
+        if self.reported.swap(true, Ordering::Relaxed) {
+            tracing::debug!(exporter = %self.exporter, error = %error, reason = %reason, "AWS refused the credentials again");
+            return;
+        }
+        let identity = current_identity(cfg, sdk).await;
+        if reason == crate::errors::Reason::NoCredentials {
+            tracing::error!(
+                exporter = %self.exporter,
+                identity = %identity,
+                error = %error,
+                "the exporter found no AWS credentials to sign its {} calls with: data waits \
+                 in the sending queue and is retried; check the environment, the shared \
+                 credentials file and profile, the web identity token or the task or \
+                 instance role (reported once)",
+                self.service
+            );
+        } else {
+            tracing::error!(
+                exporter = %self.exporter,
+                identity = %identity,
+                error = %error,
+                "{} refused the exporter's credentials: check the keys or role of this \
+                 identity, that it allows {}, and the region; data is dropped until this is \
+                 fixed (reported once)",
+                self.service,
+                self.permission
+            );
+        }
+    }
+}

@@ -12,7 +12,6 @@
 //! A retried upload writes the same key again, so a retry after a lost answer
 //! replaces the object instead of duplicating it.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::SystemTime;
 
 use async_trait::async_trait;
@@ -20,7 +19,7 @@ use aws_config::SdkConfig;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{ObjectCannedAcl, StorageClass};
 use stratus_aws_common::errors::classify_sdk_error;
-use stratus_aws_common::session::{AwsSessionConfig, current_identity};
+use stratus_aws_common::session::{AuthReporter, AwsSessionConfig};
 use stratus_core::factory::BuildContext;
 use stratus_core::{ConsumeError, Telemetry};
 use stratus_exporter_helper::Sender;
@@ -40,7 +39,7 @@ pub struct S3Sender {
     client: aws_sdk_s3::Client,
     sdk: SdkConfig,
     session: AwsSessionConfig,
-    auth_reported: AtomicBool,
+    auth: AuthReporter,
 }
 
 impl S3Sender {
@@ -61,26 +60,8 @@ impl S3Sender {
             settings,
             sdk,
             session,
-            auth_reported: AtomicBool::new(false),
+            auth: AuthReporter::new(ctx.id.to_string(), "S3", "s3:PutObject on the bucket"),
         }
-    }
-
-    /// Logs an authentication or access failure once, clearly; later ones at debug.
-    async fn report_auth(&self, error: &ConsumeError) {
-        if self.auth_reported.swap(true, Ordering::Relaxed) {
-            tracing::debug!(exporter = %self.id, error = %error, "S3 refused the credentials again");
-            return;
-        }
-        let identity = current_identity(&self.session, &self.sdk).await;
-        tracing::error!(
-            exporter = %self.id,
-            identity = %identity,
-            bucket = %self.settings.bucket,
-            error = %error,
-            "S3 refused the exporter's credentials: check the keys or role of this identity, \
-             that it allows s3:PutObject on the bucket, and the region; batches are dropped \
-             until this is fixed (reported once)"
-        );
     }
 }
 
@@ -120,7 +101,9 @@ impl Sender for S3Sender {
             Err(e) => {
                 let (error, reason) = classify_sdk_error(OPERATION, &e);
                 if reason.is_auth() {
-                    self.report_auth(&error).await;
+                    self.auth
+                        .report(&self.session, &self.sdk, &error, reason)
+                        .await;
                 }
                 Err(error)
             }

@@ -25,12 +25,11 @@
 
 use std::collections::HashSet;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use async_trait::async_trait;
 use aws_config::SdkConfig;
-use stratus_aws_common::errors::{Reason, classify_sdk_error};
-use stratus_aws_common::session::{AwsSessionConfig, current_identity};
+use stratus_aws_common::errors::classify_sdk_error;
+use stratus_aws_common::session::{AuthReporter, AwsSessionConfig};
 use stratus_core::factory::BuildContext;
 use stratus_core::telemetry::Counter;
 use stratus_core::{ConsumeError, Payload, Telemetry};
@@ -141,7 +140,7 @@ pub struct XraySender {
     sdk: SdkConfig,
     session: AwsSessionConfig,
     metrics: XrayMetrics,
-    auth_reported: AtomicBool,
+    auth: AuthReporter,
 }
 
 impl XraySender {
@@ -174,37 +173,8 @@ impl XraySender {
             sdk,
             session: config.session(),
             metrics,
-            auth_reported: AtomicBool::new(false),
+            auth: AuthReporter::new(id.clone(), "X-Ray", "xray:PutTraceSegments"),
             id,
-        }
-    }
-
-    /// Logs an authentication or access failure once, clearly; later ones at debug.
-    async fn report_auth(&self, error: &ConsumeError, reason: Reason) {
-        if self.auth_reported.swap(true, Ordering::Relaxed) {
-            tracing::debug!(exporter = %self.id, error = %error, "X-Ray refused the credentials again");
-            return;
-        }
-        let identity = current_identity(&self.session, &self.sdk).await;
-        if reason == Reason::NoCredentials {
-            tracing::error!(
-                exporter = %self.id,
-                identity = %identity,
-                error = %error,
-                "the exporter found no AWS credentials to sign with: spans wait in the \
-                 sending queue and are retried; check the environment, the shared \
-                 credentials file and profile, the web identity token or the task or \
-                 instance role (reported once)"
-            );
-        } else {
-            tracing::error!(
-                exporter = %self.id,
-                identity = %identity,
-                error = %error,
-                "X-Ray refused the exporter's credentials: check the keys or role of this \
-                 identity, that it allows xray:PutTraceSegments, and the region; spans are \
-                 dropped until this is fixed (reported once)"
-            );
         }
     }
 }
@@ -272,7 +242,9 @@ impl Sender for XraySender {
                 Err(e) => {
                     let (error, reason) = classify_sdk_error(OPERATION, &e);
                     if reason.is_auth() {
-                        self.report_auth(&error, reason).await;
+                        self.auth
+                            .report(&self.session, &self.sdk, &error, reason)
+                            .await;
                     }
                     return Err(error);
                 }
