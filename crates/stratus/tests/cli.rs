@@ -1034,3 +1034,32 @@ service:
         assert!(text.contains(line), "missing `{line}` in:\n{text}");
     }
 }
+
+/// `metrics::level: none` really serves nothing (even with an address), and
+/// `logs::output_paths` / `initial_fields` shape the running collector's log lines.
+#[test]
+fn level_none_serves_no_metrics_and_logs_go_to_output_paths() {
+    let dir = tempfile::tempdir().unwrap();
+    let metrics = free_port();
+    let log_file = dir.path().join("stratus-own.log");
+    let telemetry = format!(
+        "    metrics: {{level: none, address: \"127.0.0.1:{metrics}\"}}\n    logs:\n      output_paths: [\"{}\"]\n      initial_fields: {{cell: c9}}\n",
+        log_file.display()
+    );
+    let grpc = free_port();
+    let mut s = Stratus::start(dir.path(), "quiet", &with_telemetry(grpc, &telemetry));
+    let line = wait_for("the startup line in the output path", || {
+        let text = std::fs::read_to_string(&log_file).unwrap_or_default();
+        text.lines()
+            .find(|l| l.contains("stratus is running"))
+            .map(str::to_string)
+    });
+    assert!(line.contains("cell") && line.contains("c9"), "{line}");
+    wait_port(grpc);
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", metrics)).is_err(),
+        "level none still serves /metrics on {metrics}"
+    );
+    s.terminate();
+    assert!(s.wait_exit().success(), "{}", s.logs());
+}

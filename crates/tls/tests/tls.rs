@@ -541,6 +541,16 @@ async fn server_tls_with_ca_pem_or_ca_file() {
         .await
         .unwrap_err();
     assert!(err.contains("not valid for name"), "{err}");
+    // With the system pool added, the private CA given as ca_pem still vouches for
+    // the server (the two are joined, not replaced).
+    let tls = connect(
+        &client(json!({"ca_pem": ca.pem(), "include_system_ca_certs_pool": true})),
+        addr,
+        "localhost",
+    )
+    .await
+    .unwrap();
+    assert_eq!(server_cert(&tls), leaf.der());
     // insecure_skip_verify trusts anything.
     connect(
         &client(json!({"insecure_skip_verify": true})),
