@@ -22,6 +22,20 @@
 //! it) only when every batch carrying its items was delivered or failed for good.
 //! With `sending_queue::wait_for_result`, `consume` returns once the data was
 //! exported, with the export's error.
+//!
+//! **Split before queueing.** A destination whose API takes bounded requests (AWS
+//! PutLogEvents: 10,000 events, 1 MiB) can cut a batch into the parts that are each
+//! one request with [`Sender::split`]. The parts are queued one by one, so each is
+//! sent, retried, and (in a persistent queue) deleted on its own: a retry never
+//! resends a part the destination already took, not even after a crash. Once the
+//! first part is queued the others wait for room rather than being refused, so a
+//! batch is never half queued and half refused.
+//!
+//! **Retries** are counted in `stratus_exporter_retries{exporter,signal,reason}`
+//! (`reason`: `throttled` when the destination asked us to slow down, `timeout`,
+//! `failed`), one per attempt that is tried again, and logged at warn level at most
+//! once every 10 seconds per exporter, with the error and how many lines were held
+//! back.
 
 mod batch;
 pub mod config;
@@ -34,9 +48,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use stratus_core::factory::{BuildContext, Exporter};
-use stratus_core::telemetry::PerSignal;
+use stratus_core::telemetry::{Counter, PerSignal};
 use stratus_core::{
-    Component, ComponentError, ComponentId, ConsumeError, Consumer, Host, Kind, Telemetry,
+    Component, ComponentError, ComponentId, ConsumeError, Consumer, Host, Kind, Signal, Telemetry,
 };
 use tokio::task::JoinHandle;
 
@@ -95,6 +109,14 @@ pub trait Sender: Send + Sync + 'static {
     /// One request, ready to send and to re-send on retry (encoded, compressed).
     type Request: Send + Sync + 'static;
 
+    /// Cuts a batch into the parts that are each sent as one request, before they are
+    /// queued (see the crate docs). The parts must hold every item of `data` (an item
+    /// the sender cannot send may be left out only if the sender counts and logs it).
+    /// Default: the batch is one part.
+    fn split(&self, data: Telemetry) -> Vec<Telemetry> {
+        vec![data]
+    }
+
     /// Builds the request for a batch. A permanent error drops the batch.
     fn encode(&self, data: Telemetry) -> Result<Self::Request, ConsumeError>;
 
@@ -112,12 +134,60 @@ pub trait Sender: Send + Sync + 'static {
     }
 }
 
+/// Why an attempt is retried: the `reason` label of `stratus_exporter_retries`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum RetryReason {
+    /// The destination asked us to slow down (a throttling error or a throttle
+    /// delay).
+    Throttled,
+    /// The attempt ran past `timeout`.
+    Timeout,
+    /// Any other retryable failure.
+    Failed,
+}
+
+impl RetryReason {
+    const ALL: [RetryReason; 3] = [
+        RetryReason::Throttled,
+        RetryReason::Timeout,
+        RetryReason::Failed,
+    ];
+
+    fn as_str(self) -> &'static str {
+        match self {
+            RetryReason::Throttled => "throttled",
+            RetryReason::Timeout => "timeout",
+            RetryReason::Failed => "failed",
+        }
+    }
+
+    /// Throttling is recognised by a throttle delay, or by the error naming it (AWS
+    /// `ThrottlingException`, `TooManyRequestsException`, S3 `SlowDown`, HTTP 429):
+    /// senders put the destination's code in the message.
+    fn of(err: &ConsumeError, timed_out: bool) -> Self {
+        if timed_out {
+            return RetryReason::Timeout;
+        }
+        let m = err.message();
+        let named = ["Throttl", "TooManyRequests", "SlowDown", "429", "slow down"]
+            .iter()
+            .any(|w| m.contains(w));
+        if err.throttle().is_some() || named {
+            RetryReason::Throttled
+        } else {
+            RetryReason::Failed
+        }
+    }
+}
+
 /// The standard exporter metrics of one exporter.
 #[derive(Clone, Debug)]
 struct ExporterMetrics {
     sent: PerSignal,
     send_failed: PerSignal,
     enqueue_failed: PerSignal,
+    /// `stratus_exporter_retries`, by signal and [`RetryReason`].
+    retries: Vec<(Signal, RetryReason, Counter)>,
 }
 
 impl ExporterMetrics {
@@ -125,7 +195,26 @@ impl ExporterMetrics {
         let id = ctx.id.to_string();
         let labels = [("exporter", id.as_str())];
         let r = &ctx.telemetry;
+        let mut retries = Vec::new();
+        for signal in [Signal::Traces, Signal::Metrics, Signal::Logs] {
+            for reason in RetryReason::ALL {
+                retries.push((
+                    signal,
+                    reason,
+                    r.counter(
+                        "stratus_exporter_retries",
+                        "Attempts to send that failed and were tried again.",
+                        &[
+                            ("exporter", id.as_str()),
+                            ("signal", signal.as_str()),
+                            ("reason", reason.as_str()),
+                        ],
+                    ),
+                ));
+            }
+        }
         ExporterMetrics {
+            retries,
             sent: PerSignal::new(
                 r,
                 "otelcol_exporter_sent",
@@ -146,6 +235,16 @@ impl ExporterMetrics {
             ),
         }
     }
+
+    fn retried(&self, signal: Signal, reason: RetryReason) {
+        if let Some((_, _, c)) = self
+            .retries
+            .iter()
+            .find(|(s, r, _)| *s == signal && *r == reason)
+        {
+            c.add(1);
+        }
+    }
 }
 
 struct Inner<S: Sender> {
@@ -159,6 +258,7 @@ struct Inner<S: Sender> {
     workers: Mutex<Vec<JoinHandle<()>>>,
     stop: tokio::sync::watch::Sender<bool>,
     refusal_log: LogLimiter,
+    retry_log: LogLimiter,
 }
 
 /// An exporter driven by the helper: what [`build_exporter`] returns.
@@ -301,6 +401,7 @@ impl<S: Sender> HelperExporter<S> {
                 workers: Mutex::new(Vec::new()),
                 stop,
                 refusal_log: LogLimiter::new(Duration::from_secs(10)),
+                retry_log: LogLimiter::new(Duration::from_secs(10)),
             }),
         }
     }
@@ -318,7 +419,7 @@ impl<S: Sender> Inner<S> {
         let signal = data.signal();
         let items = data.item_count() as u64;
         let result = match self.sender.encode(data) {
-            Ok(request) => self.send_with_retry(&request).await,
+            Ok(request) => self.send_with_retry(signal, &request).await,
             Err(e) => Err(e),
         };
         match &result {
@@ -338,19 +439,27 @@ impl<S: Sender> Inner<S> {
         result
     }
 
-    async fn send_with_retry(&self, request: &S::Request) -> Result<(), ConsumeError> {
+    async fn send_with_retry(
+        &self,
+        signal: Signal,
+        request: &S::Request,
+    ) -> Result<(), ConsumeError> {
         let retry = &self.settings.retry;
         let mut backoff = Backoff::new(retry);
         let mut stop = self.stop.subscribe();
         loop {
+            let mut timed_out = false;
             let result = match self.settings.timeout {
                 t if t.is_zero() => self.sender.send(request).await,
                 t => match tokio::time::timeout(t, self.sender.send(request)).await {
                     Ok(r) => r,
-                    Err(_) => Err(ConsumeError::retryable(format!(
-                        "request timed out after {}",
-                        stratus_core::confval::format_duration(t)
-                    ))),
+                    Err(_) => {
+                        timed_out = true;
+                        Err(ConsumeError::retryable(format!(
+                            "request timed out after {}",
+                            stratus_core::confval::format_duration(t)
+                        )))
+                    }
                 },
             };
             let err = match result {
@@ -364,12 +473,18 @@ impl<S: Sender> Inner<S> {
                     stratus_core::confval::format_duration(backoff.elapsed())
                 )));
             };
-            tracing::warn!(
-                exporter = %self.id,
-                error = %err,
-                retry_in = %stratus_core::confval::format_duration(delay),
-                "exporting failed; will retry",
-            );
+            let reason = RetryReason::of(&err, timed_out);
+            self.metrics.retried(signal, reason);
+            if let Some(suppressed) = self.retry_log.allow() {
+                tracing::warn!(
+                    exporter = %self.id,
+                    reason = reason.as_str(),
+                    error = %err,
+                    retry_in = %stratus_core::confval::format_duration(delay),
+                    suppressed,
+                    "exporting failed; will retry (similar messages are logged at most every 10s)",
+                );
+            }
             if *stop.borrow() {
                 // Shutting down: keep retrying until the caller's deadline, but
                 // without the long back-off so the deadline is spent sending.
@@ -445,15 +560,112 @@ impl<S: Sender> Inner<S> {
     }
 }
 
+impl<S: Sender> HelperExporter<S> {
+    /// Sends the parts of one split batch without a queue, one after the other. Every
+    /// part is tried; the first error is returned.
+    async fn export_parts(&self, parts: Vec<Telemetry>) -> Result<(), ConsumeError> {
+        let mut first_error = None;
+        for part in parts {
+            if let Err(e) = self.inner.export(part).await {
+                first_error.get_or_insert(e);
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+
+    /// Queues the parts of one batch. The first part follows `block_on_overflow`; once
+    /// it is in, the others wait for room, so a batch is not half refused. With
+    /// `wait_for_result`, returns once every part was exported, with the first error.
+    async fn enqueue_parts(
+        &self,
+        queue: &Arc<dyn Queue>,
+        parts: Vec<Telemetry>,
+    ) -> Result<(), ConsumeError> {
+        let inner = &self.inner;
+        let mut outcomes = Vec::new();
+        for (i, part) in parts.into_iter().enumerate() {
+            let (waiter, outcome) = match inner.settings.queue.wait_for_result {
+                true => {
+                    let (w, o) = Waiter::new();
+                    (Some(w), Some(o))
+                }
+                false => (None, None),
+            };
+            let signal = part.signal();
+            let items = part.item_count() as u64;
+            let block = i > 0 || inner.settings.queue.block_on_overflow;
+            match queue.offer_with(part, waiter, block).await {
+                Ok(()) => outcomes.extend(outcome),
+                Err(e) => {
+                    // Parts queued before this one stay queued and are sent.
+                    self.refused(signal, items, &e);
+                    return Err(self.refusal_error(e));
+                }
+            }
+        }
+        let mut first_error = None;
+        for outcome in outcomes {
+            let result = outcome.await.unwrap_or_else(|_| {
+                Err(ConsumeError::retryable(format!(
+                    "exporter {} stopped before the data was exported: retry later",
+                    inner.id
+                )))
+            });
+            if let Err(e) = result {
+                first_error.get_or_insert(e);
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+
+    /// Counts and (rate-limited) logs a refusal of the queue.
+    fn refused(&self, signal: Signal, items: u64, e: &QueueError) {
+        let inner = &self.inner;
+        inner.metrics.enqueue_failed.get(signal).add(items);
+        if let Some(suppressed) = inner.refusal_log.allow() {
+            tracing::warn!(
+                exporter = %inner.id,
+                items,
+                error = %e,
+                suppressed,
+                "refusing data (similar messages are logged at most every 10s)",
+            );
+        }
+    }
+
+    /// The error a refusal of the queue travels back as.
+    fn refusal_error(&self, e: QueueError) -> ConsumeError {
+        let message = format!("{e} (exporter {}): retry later", self.inner.id);
+        match e {
+            QueueError::TooLarge { .. } => ConsumeError::permanent(e.to_string()),
+            QueueError::Full | QueueError::Storage(_) => {
+                ConsumeError::throttled(message, QUEUE_FULL_RETRY_AFTER)
+            }
+            QueueError::Closed => ConsumeError::retryable(message),
+        }
+    }
+}
+
 #[async_trait]
 impl<S: Sender> Consumer for HelperExporter<S> {
     async fn consume(&self, data: Telemetry) -> Result<(), ConsumeError> {
         let inner = &self.inner;
-        let Some(queue) = &inner.queue else {
-            return inner.export(data).await;
+        let mut parts = inner.sender.split(data);
+        let part = match parts.len() {
+            0 => return Ok(()),
+            1 => parts.remove(0),
+            _ => {
+                return match &inner.queue {
+                    None => self.export_parts(parts).await,
+                    Some(queue) => self.enqueue_parts(queue, parts).await,
+                };
+            }
         };
-        let signal = data.signal();
-        let items = data.item_count() as u64;
+        let Some(queue) = &inner.queue else {
+            return inner.export(part).await;
+        };
+        let signal = part.signal();
+        let items = part.item_count() as u64;
         let (waiter, outcome) = match inner.settings.queue.wait_for_result {
             true => {
                 let (w, o) = Waiter::new();
@@ -462,7 +674,7 @@ impl<S: Sender> Consumer for HelperExporter<S> {
             false => (None, None),
         };
         match queue
-            .offer_with(data, waiter, inner.settings.queue.block_on_overflow)
+            .offer_with(part, waiter, inner.settings.queue.block_on_overflow)
             .await
         {
             Ok(()) => match outcome {
@@ -475,24 +687,8 @@ impl<S: Sender> Consumer for HelperExporter<S> {
                 }),
             },
             Err(e) => {
-                inner.metrics.enqueue_failed.get(signal).add(items);
-                if let Some(suppressed) = inner.refusal_log.allow() {
-                    tracing::warn!(
-                        exporter = %inner.id,
-                        items,
-                        error = %e,
-                        suppressed,
-                        "refusing data (similar messages are logged at most every 10s)",
-                    );
-                }
-                let message = format!("{e} (exporter {}): retry later", inner.id);
-                Err(match e {
-                    QueueError::TooLarge { .. } => ConsumeError::permanent(e.to_string()),
-                    QueueError::Full | QueueError::Storage(_) => {
-                        ConsumeError::throttled(message, QUEUE_FULL_RETRY_AFTER)
-                    }
-                    QueueError::Closed => ConsumeError::retryable(message),
-                })
+                self.refused(signal, items, &e);
+                Err(self.refusal_error(e))
             }
         }
     }

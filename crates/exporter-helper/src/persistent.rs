@@ -7,8 +7,11 @@
 //! - segment files `seg-<first record number, 20 digits>.log`: append-only records
 //!   `[len u32 LE][crc32 u32 LE][payload]`, numbered consecutively from the number in
 //!   the file name;
-//! - `cursor`: `[record number u64 LE][crc32 u32 LE]`, every record below that number
-//!   is done. It is replaced atomically (`cursor.tmp`, fsync, rename).
+//! - `cursor`: `[record number u64 LE][count u32 LE][count × record number u64 LE]
+//!   [crc32 u32 LE]`: every record below the first number is done, and so are the
+//!   listed ones above it (finished out of order while an older one was still in
+//!   flight). It is replaced atomically (`cursor.tmp`, fsync, rename). The 12-byte
+//!   cursor of earlier versions (`[record number][crc32]`) is still read.
 //!
 //! A record's payload is a header (format version, signal, item count, encoded size,
 //! request metadata) followed by the batch as the signal's OTLP export request.
@@ -16,11 +19,12 @@
 //! # Guarantees
 //!
 //! - FIFO: records are handed out in the order they were offered.
-//! - At-least-once: a record leaves the disk only after [`Queue::done`] was called for
-//!   it and every record before it; a crash re-delivers whatever was not done (so a
-//!   record may be delivered twice).
-//! - The cursor advances over the contiguous prefix of done records only. A segment is
-//!   deleted once every record in it is done, after the cursor saying so is on disk.
+//! - At-least-once: a crash re-delivers every record [`Queue::done`] was not called
+//!   for (so a record whose delivery was cut short may be delivered twice). A record
+//!   done out of order is written to the cursor and not delivered again.
+//! - The cursor's floor advances over the contiguous prefix of done records. A segment
+//!   is deleted once every record in it is below the floor, after the cursor saying
+//!   so is on disk.
 //! - Capacity counts every record on disk that is not done, in flight included.
 //! - On open, a record with a bad length, a bad checksum or a truncated tail is
 //!   skipped, logged and counted in `stratus_exporter_queue_corrupted_records`; a
@@ -114,6 +118,9 @@ struct State {
     next_seq: u64,
     /// Every record below is done; what the cursor file says.
     floor: u64,
+    /// Records at or above `floor` that are done (finished out of order); in the
+    /// cursor file too.
+    done_above: std::collections::BTreeSet<u64>,
     closed: bool,
     /// The last append failed (disk full, I/O error): a drained active segment is then
     /// deleted at once to give the space back.
@@ -148,7 +155,11 @@ impl PersistentQueue {
     ) -> Result<Self, std::io::Error> {
         fs::create_dir_all(dir)?;
         let _ = fs::remove_file(dir.join(CURSOR_TMP));
-        let floor = read_cursor(dir, &opts.owner);
+        let cursor = read_cursor(dir, &opts.owner);
+        let (floor, done_above) = match cursor {
+            Some((floor, done)) => (Some(floor), done),
+            None => (None, Default::default()),
+        };
         let mut names: Vec<(u64, PathBuf)> = Vec::new();
         for entry in fs::read_dir(dir)? {
             let entry = entry?;
@@ -173,6 +184,7 @@ impl PersistentQueue {
             size: 0,
             next_seq: floor,
             floor,
+            done_above,
             closed: false,
             append_failed: false,
             waiters: std::collections::HashMap::new(),
@@ -347,10 +359,10 @@ impl PersistentQueue {
             .next()
             .copied()
             .unwrap_or(state.next_seq);
-        if floor <= state.floor {
-            return;
-        }
-        match write_cursor(&self.dir, floor) {
+        let floor = floor.max(state.floor);
+        state.done_above.insert(seq);
+        state.done_above = state.done_above.split_off(&floor);
+        match write_cursor(&self.dir, floor, &state.done_above) {
             Ok(()) => state.floor = floor,
             // The old cursor stays (the write is tried again at the next `done`): after a
             // restart the records since are delivered again, never lost. Delivered
@@ -465,6 +477,7 @@ fn replay_segment(
             decode_header(payload).map(|(h, _)| h)
         };
         match checked {
+            Ok(_) if state.done_above.contains(&seq) => {}
             Ok(header) if seq >= floor => {
                 let size = header.size(opts.sizer);
                 state.outstanding.insert(seq, size);
@@ -509,7 +522,8 @@ fn replay_segment(
     }))
 }
 
-fn read_cursor(dir: &Path, owner: &str) -> Option<u64> {
+/// The cursor: the floor, and the records above it that are done.
+fn read_cursor(dir: &Path, owner: &str) -> Option<(u64, std::collections::BTreeSet<u64>)> {
     let path = dir.join(CURSOR);
     let data = match fs::read(&path) {
         Ok(d) => d,
@@ -520,23 +534,55 @@ fn read_cursor(dir: &Path, owner: &str) -> Option<u64> {
             return None;
         }
     };
-    if data.len() == 12 {
-        let seq = u64::from_le_bytes([
-            data[0], data[1], data[2], data[3], data[4], data[5], data[6], data[7],
-        ]);
-        let crc = u32::from_le_bytes([data[8], data[9], data[10], data[11]]);
-        if crc32(&data[..8]) == crc {
-            return Some(seq);
-        }
+    if let Some(cursor) = decode_cursor(&data) {
+        return Some(cursor);
     }
     tracing::warn!(exporter = %owner, file = %path.display(),
         "queue cursor is damaged; re-sending from the oldest segment");
     None
 }
 
-fn write_cursor(dir: &Path, seq: u64) -> Result<(), std::io::Error> {
-    let mut data = seq.to_le_bytes().to_vec();
+fn u64_at(data: &[u8], at: usize) -> Option<u64> {
+    Some(u64::from_le_bytes(data.get(at..at + 8)?.try_into().ok()?))
+}
+
+/// Decodes a cursor file (either layout, see the module docs); `None` when damaged.
+fn decode_cursor(data: &[u8]) -> Option<(u64, std::collections::BTreeSet<u64>)> {
+    let (body, crc) = data.split_at_checked(data.len().checked_sub(4)?)?;
+    if crc32(body) != u32::from_le_bytes(crc.try_into().ok()?) {
+        return None;
+    }
+    let floor = u64_at(body, 0)?;
+    if body.len() == 8 {
+        return Some((floor, Default::default()));
+    }
+    let count = u32::from_le_bytes(body.get(8..12)?.try_into().ok()?) as usize;
+    if body.len() != 12 + count.checked_mul(8)? {
+        return None;
+    }
+    let done = (0..count)
+        .map(|i| u64_at(body, 12 + i * 8))
+        .collect::<Option<_>>()?;
+    Some((floor, done))
+}
+
+fn encode_cursor(floor: u64, done_above: &std::collections::BTreeSet<u64>) -> Vec<u8> {
+    let mut data = Vec::with_capacity(16 + done_above.len() * 8);
+    data.extend_from_slice(&floor.to_le_bytes());
+    data.extend_from_slice(&(done_above.len() as u32).to_le_bytes());
+    for seq in done_above {
+        data.extend_from_slice(&seq.to_le_bytes());
+    }
     data.extend_from_slice(&crc32(&data).to_le_bytes());
+    data
+}
+
+fn write_cursor(
+    dir: &Path,
+    floor: u64,
+    done_above: &std::collections::BTreeSet<u64>,
+) -> Result<(), std::io::Error> {
+    let data = encode_cursor(floor, done_above);
     let tmp = dir.join(CURSOR_TMP);
     {
         let mut f = File::create(&tmp)?;

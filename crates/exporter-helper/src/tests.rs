@@ -1089,3 +1089,176 @@ fn invalid_batch_configs_say_where_and_why() {
     let p = problems(serde_json::json!({"wait_for_result": "yes"}));
     assert_eq!(p[0].path, "wait_for_result", "{p:?}");
 }
+
+// ---- split before queueing ----
+
+/// A [`Recorder`] whose `split` cuts a batch into parts of `per_part` spans (the way
+/// the CloudWatch Logs exporter cuts one PutLogEvents request per part).
+#[derive(Default)]
+struct Splitting {
+    per_part: usize,
+    inner: Recorder,
+}
+
+#[async_trait]
+impl Sender for Splitting {
+    type Request = Telemetry;
+    fn split(&self, data: Telemetry) -> Vec<Telemetry> {
+        let names = names(&data);
+        names
+            .chunks(self.per_part)
+            .map(|chunk| {
+                let tag = chunk[0].trim_end_matches(char::is_numeric).to_owned();
+                let first: usize = chunk[0][tag.len()..].parse().unwrap();
+                let mut part = named(&tag, first + chunk.len());
+                let Payload::Traces(r) = &mut part.payload else {
+                    unreachable!()
+                };
+                r[0].scope_spans[0].spans.drain(..first);
+                part
+            })
+            .collect()
+    }
+    fn encode(&self, data: Telemetry) -> Result<Telemetry, ConsumeError> {
+        self.inner.encode(data)
+    }
+    async fn send(&self, request: &Telemetry) -> Result<(), ConsumeError> {
+        self.inner.send(request).await
+    }
+}
+
+/// Each part is its own request: one that is throttled is retried alone, the parts
+/// before it are not sent again, and the retry is counted as throttled.
+#[tokio::test(start_paused = true)]
+async fn split_parts_are_sent_and_retried_alone() {
+    let registry = Registry::new();
+    let settings = ExporterSettings {
+        queue: queue(serde_json::json!({"num_consumers": 1, "wait_for_result": true})),
+        timeout: Duration::ZERO,
+        ..Default::default()
+    };
+    let sender = Splitting {
+        per_part: 2,
+        inner: Recorder::default(),
+    };
+    let exp = HelperExporter::new(&ctx(&registry), settings, sender);
+    exp.start(&Host::ready()).await.unwrap();
+    exp.consume(named("a", 2)).await.unwrap();
+    // The next attempt (part [b0, b1]) is throttled once, as PutLogEvents can be.
+    exp.sender()
+        .inner
+        .errors
+        .lock()
+        .unwrap()
+        .push(ConsumeError::retryable(
+            "PutLogEvents: ThrottlingException: Rate exceeded",
+        ));
+    exp.consume(named("b", 5)).await.unwrap();
+    let sent: Vec<Vec<String>> = exp.sender().inner.sent().iter().map(names).collect();
+    assert_eq!(
+        sent,
+        [&["a0", "a1"][..], &["b0", "b1"], &["b2", "b3"], &["b4"]]
+            .map(|p| p.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+    );
+    assert_eq!(
+        exp.sender().inner.entered.load(Ordering::SeqCst),
+        5,
+        "four parts, one retried attempt"
+    );
+    assert!(metric(
+        &registry,
+        "otelcol_exporter_sent_spans{exporter=\"test/x\"} 7"
+    ));
+    assert!(metric(
+        &registry,
+        "stratus_exporter_retries{exporter=\"test/x\",signal=\"traces\",reason=\"throttled\"} 1"
+    ));
+    assert!(metric(
+        &registry,
+        "stratus_exporter_retries{exporter=\"test/x\",signal=\"traces\",reason=\"failed\"} 0"
+    ));
+    exp.shutdown().await.unwrap();
+}
+
+/// Without a queue the parts go one after the other in the caller's task; a failed
+/// part does not stop the others, and its error is returned.
+#[tokio::test(start_paused = true)]
+async fn split_parts_without_a_queue_are_all_tried() {
+    let registry = Registry::new();
+    let settings = ExporterSettings {
+        queue: QueueConfig::disabled(),
+        retry: RetryConfig::disabled(),
+        timeout: Duration::ZERO,
+    };
+    let sender = Splitting {
+        per_part: 1,
+        inner: Recorder {
+            reject: Some("c1".into()),
+            ..Default::default()
+        },
+    };
+    let exp = HelperExporter::new(&ctx(&registry), settings, sender);
+    let err = exp.consume(named("c", 3)).await.unwrap_err();
+    assert!(err.is_permanent() && err.message().contains("c1"), "{err}");
+    let sent: Vec<String> = exp.sender().inner.sent().iter().flat_map(names).collect();
+    assert_eq!(sent, ["c0", "c2"]);
+    assert!(metric(
+        &registry,
+        "otelcol_exporter_send_failed_spans{exporter=\"test/x\"} 1"
+    ));
+}
+
+/// Parts are records of their own in a persistent queue: after a kill, only the part
+/// that was not confirmed is sent again (compare
+/// `split_record_stays_until_every_part_is_confirmed`, where a split after the queue
+/// resends the whole record).
+#[tokio::test]
+async fn split_parts_on_disk_are_confirmed_one_by_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let registry = Registry::new();
+    let sender = Splitting {
+        per_part: 4,
+        inner: Recorder {
+            hang: Some("a0".into()),
+            ..Default::default()
+        },
+    };
+    let settings =
+        || batching(serde_json::json!({"storage": "file_storage/q", "num_consumers": 2}));
+    let exp =
+        HelperExporter::try_new(&storage_ctx(&registry, tmp.path()), settings(), sender).unwrap();
+    exp.start(&Host::ready()).await.unwrap();
+    exp.consume(named("a", 8)).await.unwrap();
+    wait_until("second part delivered", || {
+        exp.sender().inner.sent().len() == 1
+    })
+    .await;
+    assert_eq!(
+        names(&exp.sender().inner.sent()[0]),
+        ["a4", "a5", "a6", "a7"]
+    );
+    wait_until("second part confirmed", || records(&exp) == 1).await;
+    let cut = tokio::time::timeout(Duration::from_millis(50), exp.shutdown()).await;
+    assert!(cut.is_err());
+    drop(exp);
+
+    let exp = HelperExporter::try_new(
+        &storage_ctx(&Registry::new(), tmp.path()),
+        settings(),
+        Recorder::default(),
+    )
+    .unwrap();
+    assert_eq!(
+        records(&exp),
+        1,
+        "only the unconfirmed part survived the kill"
+    );
+    exp.start(&Host::ready()).await.unwrap();
+    exp.shutdown().await.unwrap();
+    let again: Vec<String> = exp.sender().sent().iter().flat_map(names).collect();
+    assert_eq!(
+        again,
+        ["a0", "a1", "a2", "a3"],
+        "the delivered part is not resent"
+    );
+}
