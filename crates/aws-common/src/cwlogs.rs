@@ -1,4 +1,4 @@
-//! The pure half of the CloudWatch Logs pusher that `awscloudwatchlogs` and `awsemf`
+//! The CloudWatch Logs pusher that `awscloudwatchlogs` and `awsemf`
 //! share: log events, and splitting a batch of them into PutLogEvents requests that
 //! AWS accepts.
 //!
@@ -19,7 +19,8 @@
 //! No clock is read here: the caller passes `now` (Unix milliseconds).
 //!
 //! [`group_settings`] checks the `log_retention` and `tags` of the log groups both
-//! exporters create.
+//! exporters create; [`pusher`] is the I/O half: the client, group and stream
+//! creation, and the calls.
 //!
 //! ```
 //! use stratus_aws_common::cwlogs::{Event, StreamBatches, StreamKey};
@@ -50,6 +51,7 @@
 //!   UTF-8 (and may end up to 3 bytes shorter).
 
 pub mod group_settings;
+pub mod pusher;
 
 use std::fmt;
 
