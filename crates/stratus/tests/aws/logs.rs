@@ -1,0 +1,1 @@
+//! CloudWatch Logs (`awscloudwatchlogs`) end to end.

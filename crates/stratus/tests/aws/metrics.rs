@@ -1,0 +1,1 @@
+//! CloudWatch metrics as EMF (`awsemf`, `awscloudwatch`) end to end.
