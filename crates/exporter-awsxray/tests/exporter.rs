@@ -416,3 +416,48 @@ async fn the_issues_spans_arrive_in_xray() {
     assert_eq!(docs.as_object().unwrap().len(), 6, "{docs}");
     exporter.shutdown().await.unwrap();
 }
+
+/// 120 spans reach moto's X-Ray in three PutTraceSegments calls (50, 50, 20, counted
+/// by a recording proxy in front of moto) and all 120 segments read back.
+#[tokio::test]
+async fn one_hundred_twenty_spans_arrive_in_moto_in_three_calls() {
+    let moto = Moto::start();
+    let proxy = RecordingHttpServer::proxy(&moto.endpoint()).await;
+    let creds = Credentials::new();
+    let now_ns = u64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos(),
+    )
+    .unwrap();
+    let now_s = now_ns / 1_000_000_000;
+    let base: u128 = u128::from(now_s) << 96;
+    let batch = traces()
+        .resource([("service.name", "shop")])
+        .spans((1..=120u64).map(|i| {
+            span(format!("GET /item/{i}"))
+                .kind(SpanKind::Server)
+                .trace_id(base | u128::from(i))
+                .span_id(i)
+                .start(now_ns)
+                .end(now_ns + 1_000_000)
+        }))
+        .build();
+    let (exporter, registry) = exporter(creds.config(&proxy.url(), json!({}))).await;
+    exporter.consume(batch).await.unwrap();
+    let sizes: Vec<usize> = proxy
+        .requests()
+        .iter()
+        .map(|r| documents(r).len())
+        .collect();
+    assert_eq!(sizes, vec![50, 50, 20]);
+    assert_eq!(metric(&registry, "otelcol_exporter_sent_spans"), 120.0);
+
+    let found = read_back(&moto.endpoint(), now_s);
+    assert_eq!(found["summaries"].as_array().unwrap().len(), 120);
+    let docs = found["documents"].as_object().unwrap();
+    let ids: HashSet<String> = (1..=120u64).map(|i| format!("{i:016x}")).collect();
+    assert_eq!(docs.keys().cloned().collect::<HashSet<_>>(), ids);
+    exporter.shutdown().await.unwrap();
+}

@@ -5,6 +5,8 @@
 
 mod common;
 
+#[path = "aws/credentials.rs"]
+mod credentials;
 #[path = "aws/logs.rs"]
 mod logs;
 #[path = "aws/metrics.rs"]

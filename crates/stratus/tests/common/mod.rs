@@ -78,10 +78,46 @@ impl Stratus {
 
     /// Starts stratus with a config and extra arguments.
     pub fn start_with_args(dir: &Path, name: &str, config: &str, args: &[&str]) -> Stratus {
+        Self::spawn(
+            dir,
+            name,
+            config,
+            args,
+            Command::new(env!("CARGO_BIN_EXE_stratus")),
+        )
+    }
+
+    /// Starts stratus with `env` as its only AWS environment: the test's `AWS_*`
+    /// variables removed, `HOME` in `dir`, no shared config or credentials file, IMDS
+    /// off; then `env` set.
+    pub fn start_with_aws_env(
+        dir: &Path,
+        name: &str,
+        config: &str,
+        env: &[(&str, &str)],
+    ) -> Stratus {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_stratus"));
+        for (k, _) in std::env::vars() {
+            if k.starts_with("AWS_") {
+                cmd.env_remove(k);
+            }
+        }
+        let missing = dir.join("missing");
+        cmd.env("HOME", dir)
+            .env("AWS_CONFIG_FILE", missing.join("config"))
+            .env("AWS_SHARED_CREDENTIALS_FILE", missing.join("credentials"))
+            .env("AWS_EC2_METADATA_DISABLED", "true");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        Self::spawn(dir, name, config, &[], cmd)
+    }
+
+    fn spawn(dir: &Path, name: &str, config: &str, args: &[&str], mut cmd: Command) -> Stratus {
         let config_path = dir.join(format!("{name}.yaml"));
         std::fs::write(&config_path, config).unwrap();
         let log = dir.join(format!("{name}.log"));
-        let child = Command::new(env!("CARGO_BIN_EXE_stratus"))
+        let child = cmd
             .arg("--config")
             .arg(&config_path)
             .args(args)
