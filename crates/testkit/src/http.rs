@@ -1,6 +1,8 @@
 //! A recording HTTP server on 127.0.0.1 that answers from a script: the destination
 //! for exporters that speak HTTP (otlphttp, Azure Monitor, Log Analytics, AWS
-//! endpoint overrides).
+//! endpoint overrides). Started with [`RecordingHttpServer::proxy`] it stands in
+//! front of a real server (moto): scripted answers first, then every request is
+//! forwarded verbatim, so a test can throttle a real peer and count the calls.
 
 use std::convert::Infallible;
 use std::io::Read;
@@ -12,6 +14,8 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::net::TcpListener;
 use tokio::task::{JoinHandle, JoinSet};
@@ -162,8 +166,9 @@ type Shared = Recorder<RecordedRequest, Response>;
 
 /// An HTTP/1.1 and HTTP/2 (cleartext) server on 127.0.0.1 that records every request
 /// and answers from a script: queued [`Response`]s first, then a default (`200`,
-/// empty, unless [`RecordingHttpServer::set_default`] changed it). It stops when
-/// dropped.
+/// empty, unless [`RecordingHttpServer::set_default`] changed it). As a proxy
+/// ([`RecordingHttpServer::proxy`]) it forwards what the script does not answer to a
+/// real server instead. It stops when dropped.
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() {
@@ -179,17 +184,99 @@ type Shared = Recorder<RecordedRequest, Response>;
 pub struct RecordingHttpServer {
     addr: SocketAddr,
     shared: Arc<Shared>,
+    upstream: Option<Arc<Upstream>>,
     task: JoinHandle<()>,
+}
+
+/// Where a proxy forwards unscripted requests, and the client it uses.
+struct Upstream {
+    /// `http://host:port`, no trailing slash.
+    url: String,
+    client: Client<HttpConnector, Full<Bytes>>,
 }
 
 impl RecordingHttpServer {
     /// Binds 127.0.0.1 on a port the OS chooses and starts serving. Panics when it
     /// cannot bind.
     pub async fn start() -> Self {
-        let (listener, addr) = bind_loopback("recording HTTP server").await;
+        Self::serve_with(None, "recording HTTP server").await
+    }
+
+    /// Starts a recording proxy in front of `upstream_url` (`http://127.0.0.1:<port>`,
+    /// plain HTTP; a path is ignored). Every request is recorded as by
+    /// [`RecordingHttpServer::start`]; one with a queued answer ([`respond`],
+    /// [`respond_times`]) gets that answer and never reaches the upstream, and every
+    /// other is forwarded verbatim over HTTP/1.1: method, path, query, headers
+    /// (`Host` and a SigV4 `Authorization` as the client sent them, so a signature
+    /// made for the proxy's address still checks out upstream; only hop-by-hop
+    /// headers and `Expect` are dropped) and the body's raw bytes. The upstream's
+    /// status, headers and body are answered back; when the upstream cannot be
+    /// reached the answer is `502 Bad Gateway` with the reason as its body.
+    /// [`set_default`] has no effect on a proxy. Panics when it cannot bind or
+    /// `upstream_url` is not an `http://` URL.
+    ///
+    /// [`respond`]: RecordingHttpServer::respond
+    /// [`respond_times`]: RecordingHttpServer::respond_times
+    /// [`set_default`]: RecordingHttpServer::set_default
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use stratus_testkit::http::{RecordingHttpServer, Response};
+    ///
+    /// // In a real test the upstream is moto (`stratus_testkit::moto::Moto::endpoint`).
+    /// let upstream = RecordingHttpServer::start().await;
+    /// let proxy = RecordingHttpServer::proxy(&upstream.url()).await;
+    /// // CloudWatch Logs throttles twice, then the requests reach the upstream.
+    /// proxy.respond_times(
+    ///     2,
+    ///     Response::status(400)
+    ///         .header("content-type", "application/x-amz-json-1.1")
+    ///         .body(r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#),
+    /// );
+    /// // ... point the exporter's `endpoint` at proxy.url() and send; then count:
+    /// let put_log_events = proxy
+    ///     .requests()
+    ///     .iter()
+    ///     .filter(|r| r.header("x-amz-target") == Some("Logs_20140328.PutLogEvents"))
+    ///     .count();
+    /// # assert_eq!(put_log_events, 0);
+    /// # }
+    /// ```
+    pub async fn proxy(upstream_url: &str) -> Self {
+        let uri: http::Uri = upstream_url
+            .parse()
+            .unwrap_or_else(|e| panic!("upstream `{upstream_url}` is not a URL: {e}"));
+        assert_eq!(
+            uri.scheme_str(),
+            Some("http"),
+            "upstream `{upstream_url}` must be a plain http:// URL"
+        );
+        let Some(authority) = uri.authority() else {
+            panic!("upstream `{upstream_url}` has no host");
+        };
+        let upstream = Upstream {
+            url: format!("http://{authority}"),
+            client: Client::builder(TokioExecutor::new()).build_http(),
+        };
+        Self::serve_with(Some(Arc::new(upstream)), "recording HTTP proxy").await
+    }
+
+    async fn serve_with(upstream: Option<Arc<Upstream>>, what: &str) -> Self {
+        let (listener, addr) = bind_loopback(what).await;
         let shared = Arc::new(Recorder::new(Response::ok()));
-        let task = tokio::spawn(serve(listener, shared.clone()));
-        RecordingHttpServer { addr, shared, task }
+        let task = tokio::spawn(serve(listener, shared.clone(), upstream.clone()));
+        RecordingHttpServer {
+            addr,
+            shared,
+            upstream,
+            task,
+        }
+    }
+
+    /// The upstream a proxy forwards to (`http://host:port`); `None` for a plain
+    /// recording server.
+    pub fn upstream(&self) -> Option<&str> {
+        self.upstream.as_deref().map(|u| u.url.as_str())
     }
 
     recording_methods!(
@@ -207,17 +294,20 @@ impl Drop for RecordingHttpServer {
 
 /// Accepts connections until aborted; aborting drops the set, which aborts every
 /// connection task too.
-async fn serve(listener: TcpListener, shared: Arc<Shared>) {
+async fn serve(listener: TcpListener, shared: Arc<Shared>, upstream: Option<Arc<Upstream>>) {
     let mut connections = JoinSet::new();
     loop {
         tokio::select! {
             accepted = listener.accept() => {
                 let Ok((stream, _)) = accepted else { continue };
                 let shared = shared.clone();
+                let upstream = upstream.clone();
                 connections.spawn(async move {
                     let service = hyper::service::service_fn(move |req| {
-                        let shared = shared.clone();
-                        async move { Ok::<_, Infallible>(answer(req, &shared).await) }
+                        let (shared, upstream) = (shared.clone(), upstream.clone());
+                        async move {
+                            Ok::<_, Infallible>(answer(req, &shared, upstream.as_deref()).await)
+                        }
                     });
                     let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
                         .serve_connection(TokioIo::new(stream), service)
@@ -229,8 +319,13 @@ async fn serve(listener: TcpListener, shared: Arc<Shared>) {
     }
 }
 
-async fn answer(req: http::Request<Incoming>, shared: &Shared) -> http::Response<Full<Bytes>> {
+async fn answer(
+    req: http::Request<Incoming>,
+    shared: &Shared,
+    upstream: Option<&Upstream>,
+) -> http::Response<Full<Bytes>> {
     let (parts, body) = req.into_parts();
+    let authority = parts.uri.authority().map(|a| a.to_string());
     let (raw_body, read_error) = match body.collect().await {
         Ok(b) => (b.to_bytes().to_vec(), None),
         Err(e) => (Vec::new(), Some(format!("reading the body failed: {e}"))),
@@ -251,7 +346,111 @@ async fn answer(req: http::Request<Incoming>, shared: &Shared) -> http::Response
         raw_body,
         body_error,
     };
-    shared.record(recorded).await.into_http()
+    let Some(upstream) = upstream else {
+        return shared.record(recorded).await.into_http();
+    };
+    let forward = ForwardRequest {
+        method: recorded.method.clone(),
+        path_and_query: match &recorded.query {
+            Some(q) => format!("{}?{q}", recorded.path),
+            None => recorded.path.clone(),
+        },
+        headers: recorded.headers.clone(),
+        authority,
+        body: Bytes::from(recorded.raw_body.clone()),
+    };
+    match shared.record_scripted(recorded).await {
+        Some(scripted) => scripted.into_http(),
+        None => upstream.forward(forward).await,
+    }
+}
+
+/// What a proxy sends on: the request as received.
+struct ForwardRequest {
+    method: Method,
+    path_and_query: String,
+    headers: HeaderMap,
+    /// The request URI's authority (HTTP/2 sends `:authority` instead of `Host`).
+    authority: Option<String>,
+    body: Bytes,
+}
+
+/// Headers that belong to one connection, not to the request (RFC 9110 section 7.6.1),
+/// and `Expect`: the proxy already holds the whole body.
+const HOP_BY_HOP: [&str; 9] = [
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "proxy-authenticate",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+    "expect",
+];
+
+/// Removes the hop-by-hop headers, those named by `Connection` too.
+fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    let named: Vec<String> = headers
+        .get_all(http::header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|n| n.trim().to_ascii_lowercase())
+        .filter(|n| !n.is_empty())
+        .collect();
+    for name in HOP_BY_HOP
+        .iter()
+        .copied()
+        .chain(named.iter().map(String::as_str))
+    {
+        headers.remove(name);
+    }
+}
+
+impl Upstream {
+    /// Sends `req` to the upstream and returns its answer, or `502` saying why not.
+    async fn forward(&self, req: ForwardRequest) -> http::Response<Full<Bytes>> {
+        match self.try_forward(req).await {
+            Ok(resp) => resp,
+            Err(e) => Response::status(502)
+                .body(format!(
+                    "recording proxy: upstream {} failed: {e}",
+                    self.url
+                ))
+                .into_http(),
+        }
+    }
+
+    async fn try_forward(
+        &self,
+        req: ForwardRequest,
+    ) -> Result<http::Response<Full<Bytes>>, String> {
+        let uri: http::Uri = format!("{}{}", self.url, req.path_and_query)
+            .parse()
+            .map_err(|e| format!("bad request URI: {e}"))?;
+        let mut headers = req.headers;
+        strip_hop_by_hop(&mut headers);
+        if !headers.contains_key(http::header::HOST)
+            && let Some(authority) = req.authority.as_deref()
+            && let Ok(host) = HeaderValue::from_str(authority)
+        {
+            headers.insert(http::header::HOST, host);
+        }
+        let mut out = http::Request::new(Full::new(req.body));
+        *out.method_mut() = req.method;
+        *out.uri_mut() = uri;
+        *out.headers_mut() = headers;
+        let resp = self.client.request(out).await.map_err(|e| e.to_string())?;
+        let (mut parts, body) = resp.into_parts();
+        let body = body
+            .collect()
+            .await
+            .map_err(|e| format!("reading the answer failed: {e}"))?
+            .to_bytes();
+        strip_hop_by_hop(&mut parts.headers);
+        Ok(http::Response::from_parts(parts, Full::new(body)))
+    }
 }
 
 /// Undoes the request's `Content-Encoding`s, last applied first.

@@ -12,7 +12,9 @@
 //!   otherwise), pauses, and waits for items with a deadline.
 //! - [`http::RecordingHttpServer`]: an HTTP server on 127.0.0.1 that records each
 //!   request with its body decompressed and answers from a script of
-//!   [`http::Response`]s (status, headers such as `Retry-After`, body, delay).
+//!   [`http::Response`]s (status, headers such as `Retry-After`, body, delay);
+//!   [`http::RecordingHttpServer::proxy`] puts it in front of a real server (moto),
+//!   answering the script first and forwarding every other request verbatim.
 //! - [`grpc::OtlpGrpcSink`]: the OTLP/gRPC trace, metrics and logs services,
 //!   recording each export and answering OK or a scripted status.
 //! - [`moto::Moto`]: a `moto_server` (the AWS mock) from the test virtualenv on

@@ -67,6 +67,25 @@ impl<R: Clone, A: Scripted> Recorder<R, A> {
         answer
     }
 
+    /// Records a request and returns the scripted answer due (once its delay has
+    /// passed), or `None` when nothing is queued: a proxy forwards the request then,
+    /// instead of giving the default answer.
+    pub(crate) async fn record_scripted(&self, request: R) -> Option<A> {
+        let answer = {
+            let mut s = self.lock();
+            s.requests.push(request);
+            s.script.pop_front()
+        };
+        self.changes.send_modify(|v| *v += 1);
+        if let Some(answer) = &answer {
+            let delay = answer.delay();
+            if !delay.is_zero() {
+                tokio::time::sleep(delay).await;
+            }
+        }
+        answer
+    }
+
     /// Queues an answer after those queued before.
     pub(crate) fn respond(&self, answer: A) {
         self.lock().script.push_back(answer);

@@ -211,3 +211,197 @@ async fn waiting_for_more_requests_than_arrive_times_out_with_what_came() {
 fn bad_scripted_headers_fail_at_once() {
     let _ = Response::ok().header("bad header", "x");
 }
+
+#[tokio::test]
+async fn a_proxy_answers_the_script_then_forwards_verbatim() {
+    let upstream = RecordingHttpServer::start().await;
+    upstream.set_default(
+        Response::status(201)
+            .header("x-upstream", "yes")
+            .header("content-type", "application/xml")
+            .body("<Ok/>"),
+    );
+    let proxy = RecordingHttpServer::proxy(&upstream.url()).await;
+    assert_eq!(proxy.upstream(), Some(upstream.url().as_str()));
+    assert_eq!(upstream.upstream(), None);
+    proxy.respond_times(
+        2,
+        Response::status(503)
+            .header("content-type", "application/xml")
+            .body("<Error><Code>SlowDown</Code></Error>"),
+    );
+
+    let c = client();
+    let body = gzip(b"object body");
+    let host = proxy.addr().to_string();
+    let auth = "AWS4-HMAC-SHA256 Credential=AKIA/20260101/us-east-1/s3/aws4_request, \
+                SignedHeaders=host;x-amz-date, Signature=abc";
+    let headers = [
+        ("host", host.as_str()),
+        ("authorization", auth),
+        ("x-amz-date", "20260101T000000Z"),
+        ("content-encoding", "gzip"),
+        ("connection", "keep-alive"),
+    ];
+    let url = format!(
+        "{}/bucket/year%3D2026/key.json.gz?x-id=PutObject",
+        proxy.url()
+    );
+    let mut answers = Vec::new();
+    for _ in 0..3 {
+        answers.push(send(&c, "PUT", &url, &headers, body.clone()).await);
+    }
+    let statuses: Vec<u16> = answers.iter().map(|a| a.0.as_u16()).collect();
+    assert_eq!(
+        statuses,
+        [503, 503, 201],
+        "scripted twice, then the upstream's"
+    );
+    assert_eq!(answers[0].2, "<Error><Code>SlowDown</Code></Error>");
+    assert_eq!(answers[2].1.get("x-upstream").unwrap(), "yes");
+    assert_eq!(answers[2].1.get("content-type").unwrap(), "application/xml");
+    assert_eq!(answers[2].2, "<Ok/>");
+
+    // The proxy recorded all three; only the unscripted one reached the upstream.
+    assert_eq!(proxy.request_count(), 3);
+    let got = upstream.wait_for_requests(1, T).await;
+    assert_eq!(got.len(), 1);
+    let r = &got[0];
+    assert_eq!(r.method, Method::PUT);
+    assert_eq!(r.path, "/bucket/year%3D2026/key.json.gz");
+    assert_eq!(r.query.as_deref(), Some("x-id=PutObject"));
+    assert_eq!(
+        r.header("host"),
+        Some(host.as_str()),
+        "Host as the client signed it"
+    );
+    assert_eq!(r.header("authorization"), Some(auth));
+    assert_eq!(r.header("x-amz-date"), Some("20260101T000000Z"));
+    assert_eq!(r.header("content-encoding"), Some("gzip"));
+    assert_eq!(r.raw_body, body, "the body's bytes as sent");
+    assert_eq!(r.body, b"object body");
+    assert_eq!(proxy.requests()[2].raw_body, body);
+
+    // Other methods and empty bodies go through too.
+    let (status, _, got_body) =
+        send(&c, "GET", &format!("{}/bucket", proxy.url()), &[], vec![]).await;
+    assert_eq!((status.as_u16(), got_body.as_ref()), (201, &b"<Ok/>"[..]));
+    let got = upstream.wait_for_requests(2, T).await;
+    assert_eq!(
+        (got[1].method.as_str(), got[1].path.as_str()),
+        ("GET", "/bucket")
+    );
+    assert!(got[1].raw_body.is_empty());
+}
+
+#[tokio::test]
+async fn a_proxy_over_http2_and_without_upstream() {
+    let upstream = RecordingHttpServer::start().await;
+    let proxy = RecordingHttpServer::proxy(&upstream.url()).await;
+    let h2: HttpClient = Client::builder(TokioExecutor::new())
+        .http2_only(true)
+        .build_http();
+    let (status, _, _) = send(
+        &h2,
+        "POST",
+        &format!("{}/v1/logs", proxy.url()),
+        &[],
+        b"x".to_vec(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let got = upstream.wait_for_requests(1, T).await;
+    assert_eq!(got[0].path, "/v1/logs");
+    assert_eq!(got[0].body, b"x");
+    assert_eq!(
+        got[0].header("host"),
+        Some(proxy.addr().to_string().as_str()),
+        "HTTP/2's :authority becomes Host"
+    );
+
+    // An upstream that is gone: 502 with the reason, and the request still recorded.
+    let addr = upstream.addr();
+    drop(upstream);
+    let gone = RecordingHttpServer::proxy(&format!("http://{addr}")).await;
+    let (status, _, body) = send(&client(), "POST", &gone.url(), &[], b"y".to_vec()).await;
+    assert_eq!(status.as_u16(), 502);
+    assert!(
+        String::from_utf8_lossy(&body).contains("upstream"),
+        "{body:?}"
+    );
+    assert_eq!(gone.request_count(), 1);
+}
+
+/// moto with signature checking on: a request signed by boto3 for the proxy's
+/// address passes moto's check once forwarded (the Host header is kept), and a wrong
+/// secret still fails there.
+#[tokio::test]
+async fn sigv4_signed_for_the_proxy_passes_motos_check() {
+    // Three unauthenticated actions: the IAM user, its policy and its access key.
+    let moto = crate::moto::Moto::start_with_env(&[("INITIAL_NO_AUTH_ACTION_COUNT", "3")]);
+    let proxy = RecordingHttpServer::proxy(&moto.endpoint()).await;
+    proxy.respond(
+        Response::status(503)
+            .header("content-type", "application/xml")
+            .body(
+                "<Error><Code>SlowDown</Code><Message>Reduce your request rate.</Message></Error>",
+            ),
+    );
+    let script = r#"
+import boto3, botocore, json, sys
+moto, proxy = sys.argv[1:3]
+iam = boto3.client("iam", endpoint_url=moto, region_name="us-east-1",
+                   aws_access_key_id="x", aws_secret_access_key="x")
+iam.create_user(UserName="proxy-test")
+iam.put_user_policy(UserName="proxy-test", PolicyName="all", PolicyDocument=json.dumps(
+    {"Version": "2012-10-17",
+     "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}))
+key = iam.create_access_key(UserName="proxy-test")["AccessKey"]
+cfg = botocore.config.Config(retries={"max_attempts": 3, "mode": "standard"},
+                             s3={"addressing_style": "path"})
+def s3(secret):
+    return boto3.client("s3", endpoint_url=proxy, region_name="us-east-1", config=cfg,
+                        aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=secret)
+good = s3(key["SecretAccessKey"])
+good.create_bucket(Bucket="proxied")
+good.put_object(Bucket="proxied", Key="a/b=c.txt", Body=b"hello")
+body = good.get_object(Bucket="proxied", Key="a/b=c.txt")["Body"].read().decode()
+try:
+    s3("wrong-secret").list_objects_v2(Bucket="proxied")
+    wrong = "accepted"
+except botocore.exceptions.ClientError as e:
+    wrong = e.response["Error"]["Code"]
+print(json.dumps({"body": body, "wrong": wrong}))
+"#;
+    let python = std::env::var("STRATUS_TEST_PYTHON").unwrap();
+    let proxy_url = proxy.url();
+    let moto_url = moto.endpoint();
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(python)
+            .args(["-c", script, &moto_url, &proxy_url])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "boto3 through the proxy failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let got: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(got["body"], "hello", "{got}");
+    assert_eq!(got["wrong"], "SignatureDoesNotMatch", "{got}");
+    let requests = proxy.requests();
+    let statuses: Vec<(String, String)> = requests
+        .iter()
+        .map(|r| (r.method.to_string(), r.path.clone()))
+        .collect();
+    // create_bucket (SlowDown, retried), put, get, the refused list.
+    assert_eq!(requests.len(), 5, "{statuses:?}");
+    assert_eq!(
+        requests[0].path, requests[1].path,
+        "the throttled call was retried"
+    );
+    assert!(requests.iter().all(|r| r.header("authorization").is_some()));
+}
