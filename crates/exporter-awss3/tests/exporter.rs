@@ -344,3 +344,62 @@ async fn slow_down_is_retried_with_the_same_key_and_counted_once() {
     assert_eq!(metric(&registry, "otelcol_exporter_send_failed_spans"), 0.0);
     exporter.shutdown().await.unwrap();
 }
+
+/// S3's throttling in front of the real moto: two `503 SlowDown` answers from the
+/// test kit's proxy, then the upload is forwarded and lands in moto.
+#[tokio::test]
+async fn slow_down_from_a_proxy_in_front_of_moto_then_the_object_lands() {
+    use stratus_testkit::http::RecordingHttpServer;
+    let moto = Moto::start();
+    let creds = Credentials::new();
+    boto3(&moto.endpoint(), "create", "otel-traces-archive");
+    let proxy = RecordingHttpServer::proxy(&moto.endpoint()).await;
+    proxy.respond_times(
+        2,
+        Response::status(503)
+            .header("content-type", "application/xml")
+            .body(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>SlowDown</Code>\
+                 <Message>Please reduce your request rate.</Message>\
+                 <RequestId>stratus-test</RequestId></Error>",
+            ),
+    );
+    let mut config = creds.with(brief());
+    config["endpoint"] = json!(proxy.url());
+    config["s3_force_path_style"] = json!(true);
+    let (exporter, registry) = exporter(config, Signal::Traces).await;
+    let batch = sample(Signal::Traces, 4);
+    exporter.consume(batch.clone()).await.unwrap();
+
+    let puts: Vec<_> = proxy
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "PUT")
+        .collect();
+    assert_eq!(
+        puts.len(),
+        3,
+        "two SlowDown answers, then the forwarded upload"
+    );
+    assert!(puts.iter().all(|r| r.path == puts[0].path), "one key");
+    assert_eq!(metric(&registry, "otelcol_exporter_sent_spans"), 4.0);
+    assert_eq!(metric(&registry, "otelcol_exporter_send_failed_spans"), 0.0);
+
+    let objects = boto3(&moto.endpoint(), "dump", "otel-traces-archive");
+    let objects = objects.as_array().unwrap();
+    assert_eq!(objects.len(), 1, "one object in moto: {objects:?}");
+    let key = objects[0]["key"].as_str().unwrap();
+    assert_eq!(
+        format!("/otel-traces-archive/{}", key.replace('=', "%3D")),
+        puts[0].path
+    );
+    let mut body = Vec::new();
+    flate2::read::GzDecoder::new(hex_body(&objects[0]).as_slice())
+        .read_to_end(&mut body)
+        .unwrap();
+    assert_eq!(
+        otlp_json::decode_request(Signal::Traces, &body).unwrap(),
+        batch.payload
+    );
+    exporter.shutdown().await.unwrap();
+}
