@@ -28,10 +28,31 @@
 //! `retry_on_failure`, and the AWS session keys stratus's AWS exporters share
 //! (`profile`, `shared_credentials_file`, `external_id`, `request_timeout_seconds`,
 //! `local_mode`); the region, endpoint and role come from the bucket settings
-//! ([`AwsS3Config::session`]). Aggregating small objects per partition before upload
-//! is not done yet: each batch is one object. Upstream's `encoding` / `encoding_file_extension` (encoding extensions)
-//! and `resource_attrs_to_s3` are not supported; a config using them is refused as
-//! having unknown keys.
+//! ([`AwsS3Config::session`]). Upstream's `encoding` / `encoding_file_extension`
+//! (encoding extensions) and `resource_attrs_to_s3` are not supported; a config using
+//! them is refused as having unknown keys.
+//!
+//! ## Aggregating small objects
+//!
+//! By default each batch the exporter receives is one object, as upstream. Tiny
+//! objects cost money (S3 bills per PUT), so `sending_queue::batch` aggregates: queued
+//! batches are merged until the merged batch holds `min_size` or its first item waited
+//! `flush_timeout`, and the merged batch is one PutObject. The key's partition time is
+//! taken at upload, so one merged batch is one object in one partition.
+//!
+//! ```yaml
+//! exporters:
+//!   awss3:
+//!     s3uploader: { region: us-east-1, s3_bucket: otel-traces-archive, compression: gzip }
+//!     sending_queue:
+//!       batch: {}    # awss3's defaults: sizer bytes, min_size 8 MiB, flush_timeout 60s
+//! ```
+//!
+//! These are awss3's own defaults for a written `batch` section ([`S3BatchConfig`]),
+//! not the helper's 200ms / 8192 items, which would still make small objects. On
+//! shutdown whatever is being aggregated is uploaded at once. With a persistent queue
+//! (`sending_queue::storage`) a queued batch leaves the disk only once the object
+//! holding it was uploaded, so a crash loses nothing: the next start uploads it.
 
 use std::time::Duration;
 
@@ -42,7 +63,9 @@ use stratus_aws_common::session::{
 use stratus_core::Signal;
 use stratus_core::factory::{ConfigProblem, Validate};
 use stratus_exporter_helper::config::{DEFAULT_TIMEOUT, validate_shared};
-use stratus_exporter_helper::{ExporterSettings, QueueConfig, RetryConfig};
+use stratus_exporter_helper::{
+    BatchConfig, ExporterSettings, PartitionConfig, QueueConfig, RetryConfig, Sizer,
+};
 
 use crate::key::{KeyBuilder, UniqueKeyFunc};
 use crate::marshal::{Compression, Marshaler};
@@ -232,6 +255,137 @@ impl Default for S3UploaderConfig {
     }
 }
 
+/// awss3's default `sending_queue::batch::min_size`: 8 MiB of OTLP protobuf, before
+/// marshaling and compression.
+pub const DEFAULT_AGGREGATE_MIN_SIZE: usize = 8 * 1024 * 1024;
+
+/// awss3's default `sending_queue::batch::flush_timeout`: at most one object a minute
+/// per exporter when little data flows.
+pub const DEFAULT_AGGREGATE_FLUSH_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// `sending_queue::batch` of `awss3`: aggregation of queued batches into larger
+/// objects. The keys are the exporter helper's (`BatchConfig`); the defaults are
+/// awss3's own, sized for objects rather than for requests.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct S3BatchConfig {
+    /// `false` turns a written `batch` section off again. Default `true`: a `batch`
+    /// section (even `batch:` with no body) turns aggregation on.
+    pub enabled: bool,
+    /// Upload an object this long after its first item arrived, however small it is.
+    /// Must be greater than 0. Default `60s` (the helper's default is `200ms`).
+    #[serde(with = "stratus_core::confval::duration")]
+    pub flush_timeout: Duration,
+    /// Upload once the merged batch holds at least this much, in units of `sizer`.
+    /// Default `8388608` (8 MiB with the default `bytes` sizer; the helper's default
+    /// is 8192 items).
+    pub min_size: usize,
+    /// Split merged batches larger than this, at item boundaries, into several
+    /// objects, in units of `sizer`; `0` = no maximum. When set, at least `min_size`.
+    /// Default `0`.
+    pub max_size: usize,
+    /// What `min_size` and `max_size` count: `bytes` (of the batch encoded as OTLP
+    /// protobuf, before marshaling and compression) or `items` (spans, data points,
+    /// log records). Default `bytes` (the helper inherits the queue's sizer instead).
+    pub sizer: Sizer,
+    /// Separate objects per request metadata (`metadata_keys`). Default: none.
+    pub partition: PartitionConfig,
+}
+
+impl Default for S3BatchConfig {
+    fn default() -> Self {
+        S3BatchConfig {
+            enabled: true,
+            flush_timeout: DEFAULT_AGGREGATE_FLUSH_TIMEOUT,
+            min_size: DEFAULT_AGGREGATE_MIN_SIZE,
+            max_size: 0,
+            sizer: Sizer::Bytes,
+            partition: PartitionConfig::default(),
+        }
+    }
+}
+
+/// `batch:` with no body is the section with awss3's defaults.
+fn s3_batch_section<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<S3BatchConfig>, D::Error> {
+    Ok(Some(
+        Option::<S3BatchConfig>::deserialize(d)?.unwrap_or_default(),
+    ))
+}
+
+/// `sending_queue` of `awss3`: the exporter helper's queue keys with their defaults
+/// (see `stratus_exporter_helper::QueueConfig`), and a `batch` section with awss3's
+/// aggregation defaults ([`S3BatchConfig`]).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct S3QueueConfig {
+    /// Whether to queue. Without a queue a batch is uploaded in the caller's task and
+    /// its failure returned to the caller. Default `true` once a `sending_queue` block
+    /// is written; without the block the queue is off (upstream's default).
+    pub enabled: bool,
+    /// Uploads running in parallel. Default `10`.
+    pub num_consumers: usize,
+    /// Capacity, in units of `sizer`. With `storage` and `batch`, what is being
+    /// aggregated stays in the queue until uploaded, so leave room for several
+    /// `min_size`s. Default `1000`.
+    pub queue_size: usize,
+    /// What the queue counts: `requests`, `items` or `bytes`. Default `requests`.
+    pub sizer: Sizer,
+    /// When full, make the caller wait for room instead of refusing its data.
+    /// Default `false`.
+    pub block_on_overflow: bool,
+    /// Make the caller wait until its data was uploaded, and return the upload's
+    /// error. Not with `storage`. Default `false`.
+    pub wait_for_result: bool,
+    /// A storage extension id (`file_storage/name`) for a queue that survives
+    /// restarts and crashes. Default: none (in memory).
+    pub storage: Option<String>,
+    /// Aggregation of queued batches into larger objects. Default: absent (off: one
+    /// object per batch); `batch: {}` or `batch:` turn it on with awss3's defaults.
+    #[serde(deserialize_with = "s3_batch_section")]
+    pub batch: Option<S3BatchConfig>,
+}
+
+impl Default for S3QueueConfig {
+    fn default() -> Self {
+        let q = QueueConfig::default();
+        S3QueueConfig {
+            enabled: q.enabled,
+            num_consumers: q.num_consumers,
+            queue_size: q.queue_size,
+            sizer: q.sizer,
+            block_on_overflow: q.block_on_overflow,
+            wait_for_result: q.wait_for_result,
+            storage: q.storage,
+            batch: None,
+        }
+    }
+}
+
+impl S3QueueConfig {
+    /// The exporter helper's queue config for this one.
+    pub fn to_queue(&self) -> QueueConfig {
+        QueueConfig {
+            enabled: self.enabled,
+            num_consumers: self.num_consumers,
+            queue_size: self.queue_size,
+            sizer: self.sizer,
+            block_on_overflow: self.block_on_overflow,
+            wait_for_result: self.wait_for_result,
+            storage: self.storage.clone(),
+            batch: self.batch.as_ref().map(|b| BatchConfig {
+                enabled: b.enabled,
+                flush_timeout: b.flush_timeout,
+                min_size: b.min_size,
+                max_size: b.max_size,
+                sizer: Some(b.sizer),
+                partition: b.partition.clone(),
+            }),
+        }
+    }
+}
+
 /// The config of the `awss3` exporter: upstream's `s3uploader:` block, or the
 /// product brief's flat keys.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -278,10 +432,12 @@ pub struct AwsS3Config {
     pub timeout: Duration,
     /// Retries of failed uploads. Default: enabled, 5s initial, 30s max, 300s total.
     pub retry_on_failure: RetryConfig,
-    /// The sending queue. Default: disabled (upstream's default), so each batch is
-    /// uploaded in the caller's task; a written block without `enabled` turns it on
-    /// with the helper's defaults (10 consumers, 1000 requests).
-    pub sending_queue: QueueConfig,
+    /// The sending queue, and with its `batch` section the aggregation of small
+    /// batches into larger objects ([`S3QueueConfig`]). Default: disabled (upstream's
+    /// default), so each batch is one object uploaded in the caller's task; a written
+    /// block without `enabled` turns it on with the helper's defaults (10 consumers,
+    /// 1000 requests), still one object per batch unless it has a `batch` section.
+    pub sending_queue: S3QueueConfig,
 }
 
 impl Default for AwsS3Config {
@@ -304,7 +460,10 @@ impl Default for AwsS3Config {
             local_mode: false,
             timeout: DEFAULT_TIMEOUT,
             retry_on_failure: RetryConfig::default(),
-            sending_queue: QueueConfig::disabled(),
+            sending_queue: S3QueueConfig {
+                enabled: false,
+                ..S3QueueConfig::default()
+            },
         }
     }
 }
@@ -555,7 +714,7 @@ impl AwsS3Config {
         ExporterSettings {
             timeout: self.timeout,
             retry: self.retry_on_failure.clone(),
-            queue: self.sending_queue.clone(),
+            queue: self.sending_queue.to_queue(),
         }
     }
 }
@@ -583,7 +742,10 @@ impl Validate for AwsS3Config {
             }
             Err(problems) => problems,
         };
-        problems.extend(validate_shared(&self.retry_on_failure, &self.sending_queue));
+        problems.extend(validate_shared(
+            &self.retry_on_failure,
+            &self.sending_queue.to_queue(),
+        ));
         problems
     }
 }
@@ -826,6 +988,69 @@ mod tests {
                 assert!(msg.contains(want_msg), "{config}: {msg}");
             }
         }
+    }
+
+    #[test]
+    fn aggregation_is_off_by_default_and_has_awss3_defaults_when_asked_for() {
+        let base = json!({"s3_bucket": "b"});
+        let queue = |v: Value| {
+            decode_config::<AwsS3Config>(&v)
+                .unwrap()
+                .exporter_settings()
+                .queue
+        };
+        // No block: no queue, one object per batch, as upstream.
+        let q = queue(base.clone());
+        assert!(!q.enabled && q.active_batch().is_none());
+        // A queue without `batch`: still one object per batch.
+        let q = queue(json!({"s3_bucket": "b", "sending_queue": {}}));
+        assert!(q.enabled && q.active_batch().is_none());
+        assert_eq!((q.num_consumers, q.queue_size), (10, 1000));
+        // `batch: {}` and `batch:` (null): awss3's defaults, not the helper's.
+        for batch in [json!({}), Value::Null] {
+            let q = queue(json!({"s3_bucket": "b", "sending_queue": {"batch": batch}}));
+            let b = q.active_batch().unwrap();
+            assert_eq!(b.flush_timeout, Duration::from_secs(60), "{batch}");
+            assert_eq!(b.min_size, 8 * 1024 * 1024);
+            assert_eq!(b.max_size, 0);
+            assert_eq!(q.batch_sizer(), Sizer::Bytes);
+        }
+        assert_ne!(
+            QueueConfig::default().batch_sizer(),
+            Sizer::Bytes,
+            "the helper's would differ"
+        );
+        // Written values win; `enabled: false` turns it off again.
+        let q = queue(json!({"s3_bucket": "b", "sending_queue": {"batch": {
+            "sizer": "items", "min_size": 100, "max_size": 500, "flush_timeout": "5s",
+            "partition": {"metadata_keys": ["tenant"]}
+        }, "storage": "file_storage/q"}}));
+        let b = q.active_batch().unwrap();
+        assert_eq!(
+            (b.min_size, b.max_size, b.flush_timeout),
+            (100, 500, Duration::from_secs(5))
+        );
+        assert_eq!(b.partition.metadata_keys, ["tenant"]);
+        assert_eq!(q.batch_sizer(), Sizer::Items);
+        assert_eq!(q.storage.as_deref(), Some("file_storage/q"));
+        let q = queue(json!({"s3_bucket": "b", "sending_queue": {"batch": {"enabled": false}}}));
+        assert!(q.active_batch().is_none());
+        // The helper's checks apply at their paths.
+        let p = problems(json!({"s3_bucket": "b", "sending_queue": {"batch": {
+            "flush_timeout": "0s", "min_size": 10, "max_size": 5
+        }}}));
+        let paths: Vec<&str> = p.iter().map(|(path, _)| path.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "sending_queue::batch::flush_timeout",
+                "sending_queue::batch::max_size"
+            ],
+            "{p:?}"
+        );
+        let p = problems(json!({"s3_bucket": "b", "sending_queue": {"batch": {"size": 1}}}));
+        assert_eq!(p[0].0, "sending_queue::batch::size", "{p:?}");
+        assert!(p[0].1.contains("unknown field"), "{p:?}");
     }
 
     #[test]

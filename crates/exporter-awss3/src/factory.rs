@@ -12,7 +12,8 @@ use crate::client::S3Sender;
 use crate::config::AwsS3Config;
 
 /// The `awss3` exporter: traces, metrics and logs as objects in an S3 bucket
-/// (`PutObject`), one object per batch.
+/// (`PutObject`), one object per batch, or per aggregated batch with
+/// `sending_queue::batch`.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct AwsS3ExporterFactory;
 

@@ -2,8 +2,10 @@
 //! uploaded with `PutObject`, as the collector's exporter does it (contrib
 //! `exporter/awss3exporter`).
 //!
-//! Not done yet: aggregating small objects per partition before upload (each batch
-//! is one object; put a `batch` processor in front for larger objects).
+//! By default each batch is one object, as upstream. `sending_queue::batch`
+//! aggregates small batches into larger objects (awss3's defaults: `bytes`, 8 MiB,
+//! 60s; see [`config`]), uploads what it holds on shutdown, and with
+//! `sending_queue::storage` keeps every batch on disk until its object was uploaded.
 //!
 //! - [`config`]: upstream's `s3uploader:` block and the product brief's flat keys,
 //!   normalised to one [`S3Settings`] and checked at their key paths.
@@ -41,7 +43,10 @@ pub mod object;
 pub mod partition;
 
 pub use client::S3Sender;
-pub use config::{Acl, AwsS3Config, LegacyPartition, S3Settings, S3UploaderConfig, StorageClass};
+pub use config::{
+    Acl, AwsS3Config, LegacyPartition, S3BatchConfig, S3QueueConfig, S3Settings, S3UploaderConfig,
+    StorageClass,
+};
 pub use factory::AwsS3ExporterFactory;
 pub use key::{KeyBuilder, UniqueKeyFunc};
 pub use marshal::{Compression, MarshalError, Marshaler};

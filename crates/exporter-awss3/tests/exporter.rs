@@ -23,7 +23,7 @@ use stratus_exporter_awss3::{AwsS3Config, AwsS3ExporterFactory};
 use stratus_testkit::http::Response;
 use stratus_testkit::metric_value;
 use stratus_testkit::moto::Moto;
-use stratus_testkit::otlp::sample;
+use stratus_testkit::otlp::{PayloadExt, SpanKind, sample, span, traces};
 
 const ID: &str = "awss3/test";
 
@@ -343,4 +343,195 @@ async fn slow_down_is_retried_with_the_same_key_and_counted_once() {
     assert_eq!(metric(&registry, "otelcol_exporter_sent_spans"), 3.0);
     assert_eq!(metric(&registry, "otelcol_exporter_send_failed_spans"), 0.0);
     exporter.shutdown().await.unwrap();
+}
+
+/// S3's throttling in front of the real moto: two `503 SlowDown` answers from the
+/// test kit's proxy, then the upload is forwarded and lands in moto.
+#[tokio::test]
+async fn slow_down_from_a_proxy_in_front_of_moto_then_the_object_lands() {
+    use stratus_testkit::http::RecordingHttpServer;
+    let moto = Moto::start();
+    let creds = Credentials::new();
+    boto3(&moto.endpoint(), "create", "otel-traces-archive");
+    let proxy = RecordingHttpServer::proxy(&moto.endpoint()).await;
+    proxy.respond_times(
+        2,
+        Response::status(503)
+            .header("content-type", "application/xml")
+            .body(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>SlowDown</Code>\
+                 <Message>Please reduce your request rate.</Message>\
+                 <RequestId>stratus-test</RequestId></Error>",
+            ),
+    );
+    let mut config = creds.with(brief());
+    config["endpoint"] = json!(proxy.url());
+    config["s3_force_path_style"] = json!(true);
+    let (exporter, registry) = exporter(config, Signal::Traces).await;
+    let batch = sample(Signal::Traces, 4);
+    exporter.consume(batch.clone()).await.unwrap();
+
+    let puts: Vec<_> = proxy
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "PUT")
+        .collect();
+    assert_eq!(
+        puts.len(),
+        3,
+        "two SlowDown answers, then the forwarded upload"
+    );
+    assert!(puts.iter().all(|r| r.path == puts[0].path), "one key");
+    assert_eq!(metric(&registry, "otelcol_exporter_sent_spans"), 4.0);
+    assert_eq!(metric(&registry, "otelcol_exporter_send_failed_spans"), 0.0);
+
+    let objects = boto3(&moto.endpoint(), "dump", "otel-traces-archive");
+    let objects = objects.as_array().unwrap();
+    assert_eq!(objects.len(), 1, "one object in moto: {objects:?}");
+    let key = objects[0]["key"].as_str().unwrap();
+    assert_eq!(
+        format!("/otel-traces-archive/{}", key.replace('=', "%3D")),
+        puts[0].path
+    );
+    let mut body = Vec::new();
+    flate2::read::GzDecoder::new(hex_body(&objects[0]).as_slice())
+        .read_to_end(&mut body)
+        .unwrap();
+    assert_eq!(
+        otlp_json::decode_request(Signal::Traces, &body).unwrap(),
+        batch.payload
+    );
+    exporter.shutdown().await.unwrap();
+}
+
+/// `count` server spans with span ids `first..first + count`.
+fn spans(first: u64, count: u64) -> stratus_core::Telemetry {
+    traces()
+        .resource([("service.name", "aggregation")])
+        .scope("aggregation")
+        .spans((first..first + count).map(|i| {
+            span(format!("span-{i:04}"))
+                .trace_id(u128::from(i) << 64 | 7)
+                .span_id(i)
+                .kind(SpanKind::Server)
+                .start(1_700_000_000_000_000_000 + i)
+                .end(1_700_000_000_000_000_500 + i)
+                .attr("i", i)
+        }))
+        .build()
+}
+
+/// The span ids in each gzipped OTLP/JSON object in `bucket`, one list per object.
+fn span_ids_per_object(endpoint: &str, bucket: &str) -> Vec<Vec<u64>> {
+    let objects = boto3(endpoint, "dump", bucket);
+    objects
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|object| {
+            let mut body = Vec::new();
+            flate2::read::GzDecoder::new(hex_body(object).as_slice())
+                .read_to_end(&mut body)
+                .unwrap();
+            otlp_json::decode_request(Signal::Traces, &body)
+                .unwrap()
+                .span_ids()
+        })
+        .collect()
+}
+
+/// The brief's block against moto, with `sending_queue` set to `queue`.
+async fn queued_exporter(
+    moto: &Moto,
+    creds: &Credentials,
+    queue: Value,
+) -> (Arc<dyn Exporter>, Registry) {
+    boto3(&moto.endpoint(), "create", "otel-traces-archive");
+    let mut config = creds.with(brief());
+    config["endpoint"] = json!(moto.endpoint());
+    config["s3_force_path_style"] = json!(true);
+    config["sending_queue"] = queue;
+    exporter(config, Signal::Traces).await
+}
+
+async fn wait_sent(registry: &Registry, spans: f64) {
+    stratus_testkit::wait_until(
+        "every span counted as sent",
+        stratus_testkit::DEFAULT_TIMEOUT,
+        || metric(registry, "otelcol_exporter_sent_spans") >= spans,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_queue_without_a_batch_section_still_writes_one_object_per_batch() {
+    let moto = Moto::start();
+    let creds = Credentials::new();
+    let (exporter, registry) = queued_exporter(&moto, &creds, json!({})).await;
+    for b in 0..5 {
+        exporter.consume(spans(b * 10, 10)).await.unwrap();
+    }
+    wait_sent(&registry, 50.0).await;
+    exporter.shutdown().await.unwrap();
+    let objects = span_ids_per_object(&moto.endpoint(), "otel-traces-archive");
+    assert_eq!(
+        objects.len(),
+        5,
+        "upstream's behaviour: one object per batch"
+    );
+    assert!(objects.iter().all(|ids| ids.len() == 10), "{objects:?}");
+}
+
+#[tokio::test]
+async fn aggregation_makes_fewer_larger_objects_holding_every_span_once() {
+    let moto = Moto::start();
+    let creds = Credentials::new();
+    // An object once five batches' worth of protobuf bytes are in; the time bound
+    // far away, so only the size bound (and the final shutdown) uploads.
+    let one = spans(0, 5).payload.encoded_len();
+    let queue = json!({"batch": {"min_size": 5 * one - 10, "flush_timeout": "1h"}});
+    let (exporter, registry) = queued_exporter(&moto, &creds, queue).await;
+    for b in 0..20 {
+        exporter.consume(spans(b * 5, 5)).await.unwrap();
+    }
+    exporter.shutdown().await.unwrap();
+    assert_eq!(metric(&registry, "otelcol_exporter_sent_spans"), 100.0);
+    assert_eq!(metric(&registry, "otelcol_exporter_send_failed_spans"), 0.0);
+
+    let objects = span_ids_per_object(&moto.endpoint(), "otel-traces-archive");
+    assert!(
+        (2..=5).contains(&objects.len()),
+        "20 batches became {} objects: {objects:?}",
+        objects.len()
+    );
+    assert!(objects.iter().all(|ids| ids.len() >= 20), "{objects:?}");
+    let mut all: Vec<u64> = objects.into_iter().flatten().collect();
+    all.sort_unstable();
+    assert_eq!(
+        all,
+        (0..100).collect::<Vec<u64>>(),
+        "every span exactly once"
+    );
+}
+
+#[tokio::test]
+async fn shutdown_uploads_an_aggregated_object_that_is_not_due_yet() {
+    let moto = Moto::start();
+    let creds = Credentials::new();
+    // awss3's defaults (8 MiB) with an hour's time bound: nothing is due.
+    let queue = json!({"batch": {"flush_timeout": "1h"}});
+    let (exporter, registry) = queued_exporter(&moto, &creds, queue).await;
+    for b in 0..3 {
+        exporter.consume(spans(b * 5, 5)).await.unwrap();
+    }
+    assert!(
+        span_ids_per_object(&moto.endpoint(), "otel-traces-archive").is_empty(),
+        "aggregating: nothing uploaded yet"
+    );
+    assert_eq!(metric(&registry, "otelcol_exporter_sent_spans"), 0.0);
+    exporter.shutdown().await.unwrap();
+    assert_eq!(metric(&registry, "otelcol_exporter_sent_spans"), 15.0);
+    let objects = span_ids_per_object(&moto.endpoint(), "otel-traces-archive");
+    assert_eq!(objects.len(), 1, "one object on shutdown: {objects:?}");
+    assert_eq!(objects[0], (0..15).collect::<Vec<u64>>());
 }

@@ -1063,3 +1063,78 @@ fn level_none_serves_no_metrics_and_logs_go_to_output_paths() {
     s.terminate();
     assert!(s.wait_exit().success(), "{}", s.logs());
 }
+
+/// The product brief's four AWS exporter blocks, exactly as the brief (and issue 7)
+/// writes them.
+const BRIEF_AWS_EXPORTERS: &str = r#"  awscloudwatchlogs: { log_group_name: /aws/otel/traces, log_stream_name: otel-collector, region: us-east-1 }
+  awscloudwatch:
+    namespace: OTLP/Metrics
+    region: us-east-1
+    metric_declarations:
+      - dimensions: [[service.name, operation]]
+        metric_name_selectors: ["^http\\..*", "^rpc\\..*"]
+  awsxray: { region: us-east-1, index_all_attributes: true, indexed_attributes: [http.method, http.status_code, error] }
+  awss3: { region: us-east-1, s3_bucket: otel-traces-archive, s3_prefix: traces/, s3_partition: hour, compression: gzip, marshaler: otlp_json }
+"#;
+
+/// `config/examples/aws.yaml` holds the brief's four blocks verbatim and validates.
+///
+/// Until `awscloudwatchlogs` and `awscloudwatch` are registered (the CloudWatch
+/// exporters are being wired), the only problems allowed are "unknown exporter type"
+/// for whichever of the two `stratus components` does not list; once both are listed
+/// the file must validate cleanly.
+#[test]
+fn the_aws_example_holds_the_briefs_blocks_and_validates() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../config/examples/aws.yaml"
+    );
+    let text = std::fs::read_to_string(path).unwrap();
+    assert!(
+        text.contains(BRIEF_AWS_EXPORTERS),
+        "aws.yaml must hold the brief's exporter blocks verbatim"
+    );
+    let components = String::from_utf8(stratus(&["components"]).stdout).unwrap();
+    let exporters: Vec<&str> = components
+        .split("exporters:\n")
+        .nth(1)
+        .unwrap()
+        .lines()
+        .take_while(|l| l.starts_with("  "))
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert!(exporters.contains(&"awss3"), "{components}");
+    let missing: Vec<&str> = ["awscloudwatch", "awscloudwatchlogs"]
+        .into_iter()
+        .filter(|t| !exporters.contains(t))
+        .collect();
+
+    let out = stratus(&["validate", "--config", path]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if missing.is_empty() {
+        assert!(
+            out.status.success(),
+            "aws.yaml does not validate:\n{stderr}"
+        );
+        return;
+    }
+    assert_eq!(out.status.code(), Some(78), "{stderr}");
+    let problems: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("  "))
+        .map(str::trim)
+        .collect();
+    assert_eq!(
+        problems.len(),
+        missing.len(),
+        "only the unregistered types:\n{stderr}"
+    );
+    for ty in &missing {
+        let want = format!("exporters::{ty}: unknown exporter type `{ty}`");
+        assert_eq!(
+            problems.iter().filter(|p| p.contains(&want)).count(),
+            1,
+            "`{want}` in:\n{stderr}"
+        );
+    }
+}

@@ -281,3 +281,140 @@ fn full_disk_queue_refuses_clients() {
     ag.terminate();
     assert!(ag.wait_exit().success());
 }
+
+/// Runs boto3 against moto at `endpoint`: `create` makes `bucket`; `dump` prints the
+/// span ids of every object (gzipped OTLP/JSON) as a list per object.
+fn boto3_s3(endpoint: &str, command: &str, bucket: &str) -> Vec<Vec<u64>> {
+    let script = r#"
+import boto3, gzip, json, sys
+endpoint, command, bucket = sys.argv[1:4]
+c = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
+                 aws_access_key_id="reader", aws_secret_access_key="reader")
+if command == "create":
+    c.create_bucket(Bucket=bucket)
+    print("[]")
+else:
+    out = []
+    for o in c.list_objects_v2(Bucket=bucket).get("Contents", []):
+        body = c.get_object(Bucket=bucket, Key=o["Key"])["Body"].read()
+        req = json.loads(gzip.decompress(body))
+        out.append([int(s["spanId"], 16)
+                    for rs in req["resourceSpans"] for ss in rs["scopeSpans"]
+                    for s in ss["spans"]])
+    print(json.dumps(out))
+"#;
+    let out = Command::new(python())
+        .args(["-c", script, endpoint, command, bucket])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "boto3 {command} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// A collector archiving traces to S3 (moto at `moto`), aggregating with an hour's
+/// time bound in a persistent queue.
+fn s3_archiver(ports: Ports, moto: &str, storage: &Path, credentials: &Path) -> String {
+    format!(
+        r#"
+receivers:
+  otlp:
+    protocols:
+      grpc:
+        endpoint: 127.0.0.1:{grpc}
+extensions:
+  file_storage/q:
+    directory: {storage}
+    create_directory: true
+    fsync: true
+exporters:
+  awss3:
+    region: us-east-1
+    s3_bucket: otel-traces-archive
+    s3_prefix: traces/
+    s3_partition: hour
+    compression: gzip
+    marshaler: otlp_json
+    endpoint: {moto}
+    s3_force_path_style: true
+    profile: stratus-test
+    shared_credentials_file: [{credentials}]
+    sending_queue:
+      storage: file_storage/q
+      batch: {{ flush_timeout: 1h }}
+    retry_on_failure: {{initial_interval: 100ms, max_interval: 200ms}}
+service:
+  extensions: [file_storage/q]
+  telemetry:
+    metrics:
+      address: 127.0.0.1:{metrics}
+  pipelines:
+    traces:
+      receivers: [otlp]
+      exporters: [awss3]
+"#,
+        grpc = ports.grpc,
+        metrics = ports.metrics,
+        storage = storage.display(),
+        credentials = credentials.display(),
+    )
+}
+
+/// awss3 aggregation with a persistent queue: spans being aggregated when the
+/// process is killed with SIGKILL are uploaded after the restart, on SIGTERM, each
+/// exactly once, read back from moto with boto3.
+#[test]
+fn awss3_aggregated_spans_survive_kill_9_and_are_uploaded_on_sigterm() {
+    let moto = stratus_testkit::moto::Moto::start();
+    boto3_s3(&moto.endpoint(), "create", "otel-traces-archive");
+    let s = setup();
+    let credentials = s.dir.path().join("credentials");
+    std::fs::write(
+        &credentials,
+        "[stratus-test]\naws_access_key_id = AKIASTRATUSTEST00000\n\
+         aws_secret_access_key = stratus-test-secret\n",
+    )
+    .unwrap();
+    let config = s3_archiver(s.agent_ports, &moto.endpoint(), &s.storage, &credentials);
+    let mut first = Stratus::start(s.dir.path(), "archiver", &config);
+    first.wait_running();
+    let accepted = send(s.agent_ports.grpc, 0, 3);
+    let queue = s.storage.join("exporter_awss3__sending_queue");
+    assert!(
+        std::fs::read_dir(&queue).is_ok_and(|mut d| d.next().is_some()),
+        "the queue is on disk in {}",
+        queue.display()
+    );
+    assert!(
+        boto3_s3(&moto.endpoint(), "dump", "otel-traces-archive").is_empty(),
+        "aggregating for an hour: nothing uploaded before the crash"
+    );
+    kill9(&mut first);
+
+    let mut second = Stratus::start(s.dir.path(), "archiver2", &config);
+    second.wait_running();
+    assert!(
+        second
+            .logs()
+            .contains("persistent queue holds records from a previous run"),
+        "{}",
+        second.logs()
+    );
+    second.terminate();
+    let status = second.wait_exit();
+    assert!(status.success(), "{status}\n{}", second.logs());
+
+    let objects = boto3_s3(&moto.endpoint(), "dump", "otel-traces-archive");
+    assert_eq!(
+        objects.len(),
+        1,
+        "the replayed batches are one aggregated object: {objects:?}"
+    );
+    let mut ids: Vec<u64> = objects.into_iter().flatten().collect();
+    ids.sort_unstable();
+    let want: Vec<u64> = accepted.into_iter().collect();
+    assert_eq!(ids, want, "every accepted span exactly once");
+}
