@@ -164,6 +164,27 @@ impl Scripted for Response {
 
 type Shared = Recorder<RecordedRequest, Response>;
 
+/// Answers by method and path: see [`RecordingHttpServer::route`].
+#[derive(Default)]
+struct Routes(std::sync::Mutex<Vec<(String, String, Response)>>);
+
+impl std::ops::Deref for Routes {
+    type Target = std::sync::Mutex<Vec<(String, String, Response)>>;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl Routes {
+    fn find(&self, method: &Method, path: &str) -> Option<Response> {
+        let routes = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        routes
+            .iter()
+            .find(|(m, p, _)| m == method.as_str() && p == path)
+            .map(|(_, _, r)| r.clone())
+    }
+}
+
 /// An HTTP/1.1 and HTTP/2 (cleartext) server on 127.0.0.1 that records every request
 /// and answers from a script: queued [`Response`]s first, then a default (`200`,
 /// empty, unless [`RecordingHttpServer::set_default`] changed it). As a proxy
@@ -184,6 +205,7 @@ type Shared = Recorder<RecordedRequest, Response>;
 pub struct RecordingHttpServer {
     addr: SocketAddr,
     shared: Arc<Shared>,
+    routes: Arc<Routes>,
     upstream: Option<Arc<Upstream>>,
     task: JoinHandle<()>,
 }
@@ -264,13 +286,42 @@ impl RecordingHttpServer {
     async fn serve_with(upstream: Option<Arc<Upstream>>, what: &str) -> Self {
         let (listener, addr) = bind_loopback(what).await;
         let shared = Arc::new(Recorder::new(Response::ok()));
-        let task = tokio::spawn(serve(listener, shared.clone(), upstream.clone()));
+        let routes = Arc::new(Routes::default());
+        let task = tokio::spawn(serve(
+            listener,
+            shared.clone(),
+            routes.clone(),
+            upstream.clone(),
+        ));
         RecordingHttpServer {
             addr,
             shared,
+            routes,
             upstream,
             task,
         }
+    }
+
+    /// Answers every `method` request for `path` (exact, without the query) with
+    /// `response` whenever no queued answer is due: for peers a client calls on several
+    /// paths in an order the test does not control, such as the EC2 instance metadata
+    /// service or the ECS credentials endpoint. Queued answers still come first; a proxy
+    /// forwards only the requests no route matches. A later route for the same method
+    /// and path replaces the earlier one.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use stratus_testkit::http::{RecordingHttpServer, Response};
+    ///
+    /// let imds = RecordingHttpServer::start().await;
+    /// imds.route("PUT", "/latest/api/token", Response::ok().body("token"));
+    /// imds.route("GET", "/latest/meta-data/placement/region", Response::ok().body("eu-west-1"));
+    /// # }
+    /// ```
+    pub fn route(&self, method: &str, path: &str, response: Response) {
+        let mut routes = self.routes.lock().unwrap_or_else(|e| e.into_inner());
+        routes.retain(|(m, p, _)| !(m == method && p == path));
+        routes.push((method.to_owned(), path.to_owned(), response));
     }
 
     /// The upstream a proxy forwards to (`http://host:port`); `None` for a plain
@@ -294,19 +345,28 @@ impl Drop for RecordingHttpServer {
 
 /// Accepts connections until aborted; aborting drops the set, which aborts every
 /// connection task too.
-async fn serve(listener: TcpListener, shared: Arc<Shared>, upstream: Option<Arc<Upstream>>) {
+async fn serve(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    routes: Arc<Routes>,
+    upstream: Option<Arc<Upstream>>,
+) {
     let mut connections = JoinSet::new();
     loop {
         tokio::select! {
             accepted = listener.accept() => {
                 let Ok((stream, _)) = accepted else { continue };
                 let shared = shared.clone();
+                let routes = routes.clone();
                 let upstream = upstream.clone();
                 connections.spawn(async move {
                     let service = hyper::service::service_fn(move |req| {
-                        let (shared, upstream) = (shared.clone(), upstream.clone());
+                        let (shared, routes, upstream) =
+                            (shared.clone(), routes.clone(), upstream.clone());
                         async move {
-                            Ok::<_, Infallible>(answer(req, &shared, upstream.as_deref()).await)
+                            Ok::<_, Infallible>(
+                                answer(req, &shared, &routes, upstream.as_deref()).await,
+                            )
                         }
                     });
                     let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
@@ -322,6 +382,7 @@ async fn serve(listener: TcpListener, shared: Arc<Shared>, upstream: Option<Arc<
 async fn answer(
     req: http::Request<Incoming>,
     shared: &Shared,
+    routes: &Routes,
     upstream: Option<&Upstream>,
 ) -> http::Response<Full<Bytes>> {
     let (parts, body) = req.into_parts();
@@ -346,8 +407,18 @@ async fn answer(
         raw_body,
         body_error,
     };
+    let route = routes.find(&recorded.method, &recorded.path);
     let Some(upstream) = upstream else {
-        return shared.record(recorded).await.into_http();
+        return match shared.record_scripted(recorded).await {
+            Some(scripted) => scripted.into_http(),
+            None => {
+                let answer = route.unwrap_or_else(|| shared.default_answer());
+                if !answer.delay.is_zero() {
+                    tokio::time::sleep(answer.delay).await;
+                }
+                answer.into_http()
+            }
+        };
     };
     let forward = ForwardRequest {
         method: recorded.method.clone(),
@@ -359,9 +430,10 @@ async fn answer(
         authority,
         body: Bytes::from(recorded.raw_body.clone()),
     };
-    match shared.record_scripted(recorded).await {
-        Some(scripted) => scripted.into_http(),
-        None => upstream.forward(forward).await,
+    match (shared.record_scripted(recorded).await, route) {
+        (Some(scripted), _) => scripted.into_http(),
+        (None, Some(route)) => route.into_http(),
+        (None, None) => upstream.forward(forward).await,
     }
 }
 

@@ -96,6 +96,11 @@ impl<R: Clone, A: Scripted> Recorder<R, A> {
         self.lock().script.extend(std::iter::repeat_n(answer, n));
     }
 
+    /// The answer given once the queue is empty.
+    pub(crate) fn default_answer(&self) -> A {
+        self.lock().default.clone()
+    }
+
     /// The answer once the queue is empty.
     pub(crate) fn set_default(&self, answer: A) {
         self.lock().default = answer;

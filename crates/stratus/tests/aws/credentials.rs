@@ -361,3 +361,176 @@ fn a_wrong_secret_is_one_clear_permanent_error() {
         assert_eq!(metric(ports.metrics, &series), 0.0, "not retried: {series}");
     }
 }
+
+/// Credentials as the EC2 metadata service and the ECS agent serve them.
+fn credentials_json(key_id: &str, token: &str) -> String {
+    serde_json::json!({
+        "Code": "Success",
+        "Type": "AWS-HMAC",
+        "AccessKeyId": key_id,
+        "SecretAccessKey": "metadata-secret",
+        "Token": token,
+        "Expiration": "2099-01-01T00:00:00Z",
+        "LastUpdated": "2026-01-01T00:00:00Z",
+        "RoleArn": "arn:aws:iam::123456789012:role/node",
+    })
+    .to_string()
+}
+
+/// The first request through `proxy` to moto's X-Ray or S3: its SigV4 credential
+/// scope and session token, once it arrived.
+fn signed_with(proxy: &stratus_testkit::http::RecordingHttpServer) -> (String, String) {
+    wait_for("a signed request to moto", || {
+        let r = proxy.requests().into_iter().next()?;
+        let auth = r.header("authorization")?.to_owned();
+        let token = r.header("x-amz-security-token").unwrap_or("").to_owned();
+        Some((auth, token))
+    })
+}
+
+/// An EC2 node: IMDSv2 (a recording server standing in for 169.254.169.254) gives
+/// both the credentials of the instance role and the region, since neither the
+/// config nor the environment names one.
+#[test]
+fn imdsv2_gives_credentials_and_region() {
+    let moto = Moto::start();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (imds, proxy) = rt.block_on(async {
+        use stratus_testkit::http::{RecordingHttpServer, Response};
+        let imds = RecordingHttpServer::start().await;
+        imds.set_default(Response::status(404));
+        imds.route(
+            "PUT",
+            "/latest/api/token",
+            Response::ok()
+                .header("x-aws-ec2-metadata-token-ttl-seconds", "21600")
+                .body("imds-session"),
+        );
+        imds.route(
+            "GET",
+            "/latest/meta-data/placement/region",
+            Response::ok().body("eu-west-1"),
+        );
+        for base in [
+            "/latest/meta-data/iam/security-credentials",
+            "/latest/meta-data/iam/security-credentials-extended",
+        ] {
+            imds.route("GET", &format!("{base}/"), Response::ok().body("node-role"));
+            imds.route(
+                "GET",
+                &format!("{base}/node-role"),
+                Response::ok().body(credentials_json("ASIAIMDSNODE0000", "imds-token")),
+            );
+        }
+        (imds, RecordingHttpServer::proxy(&moto.endpoint()).await)
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let ports = Ports::new();
+    let config = format!(
+        r#"
+receivers:
+  otlp:
+    protocols:
+      grpc:
+        endpoint: 127.0.0.1:{grpc}
+exporters:
+  awsxray:
+    endpoint: {endpoint}
+service:
+  telemetry:
+    metrics:
+      address: 127.0.0.1:{metrics}
+  pipelines:
+    traces:
+      receivers: [otlp]
+      exporters: [awsxray]
+"#,
+        grpc = ports.grpc,
+        metrics = ports.metrics,
+        endpoint = proxy.url(),
+    );
+    let mut stratus = Stratus::start_with_aws_env(
+        dir.path(),
+        "node",
+        &config,
+        &[
+            ("AWS_EC2_METADATA_DISABLED", "false"),
+            ("AWS_EC2_METADATA_SERVICE_ENDPOINT", &imds.url()),
+        ],
+    );
+    stratus.wait_running();
+    send_spans(ports.grpc, 1, 3);
+    let (auth, token) = signed_with(&proxy);
+    assert!(
+        auth.contains("Credential=ASIAIMDSNODE0000/") && auth.contains("/eu-west-1/xray/"),
+        "{auth}\n{}",
+        stratus.logs()
+    );
+    assert_eq!(token, "imds-token");
+    // IMDSv2: every metadata read carries the session token.
+    let reads: Vec<_> = imds
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "GET")
+        .collect();
+    assert!(!reads.is_empty());
+    for r in &reads {
+        assert_eq!(
+            r.header("x-aws-ec2-metadata-token"),
+            Some("imds-session"),
+            "{}",
+            r.path
+        );
+    }
+    wait_for("the spans counted as sent", || {
+        (metric(
+            ports.metrics,
+            r#"otelcol_exporter_sent_spans{exporter="awsxray"}"#,
+        ) == 3.0)
+            .then_some(())
+    });
+}
+
+/// An ECS/Fargate task: the task role's credentials from the container credentials
+/// endpoint (`AWS_CONTAINER_CREDENTIALS_FULL_URI` with its authorization token, a
+/// recording server standing in for the ECS agent); the object lands in moto.
+#[test]
+fn ecs_container_credentials() {
+    let moto = Moto::start();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (ecs, proxy) = rt.block_on(async {
+        use stratus_testkit::http::{RecordingHttpServer, Response};
+        let ecs = RecordingHttpServer::start().await;
+        ecs.route(
+            "GET",
+            "/v2/credentials/task",
+            Response::ok().body(credentials_json("ASIAECSTASK00000", "ecs-token")),
+        );
+        (ecs, RecordingHttpServer::proxy(&moto.endpoint()).await)
+    });
+    create_bucket(&moto.endpoint(), ANY_KEYS, "creds");
+    let dir = tempfile::tempdir().unwrap();
+    let ports = Ports::new();
+    let full_uri = format!("{}/v2/credentials/task", ecs.url());
+    let mut stratus = Stratus::start_with_aws_env(
+        dir.path(),
+        "task",
+        &config(ports, &proxy.url(), "creds"),
+        &[
+            ("AWS_REGION", "us-east-1"),
+            ("AWS_CONTAINER_CREDENTIALS_FULL_URI", &full_uri),
+            ("AWS_CONTAINER_AUTHORIZATION_TOKEN", "ecs-agent-auth"),
+        ],
+    );
+    stratus.wait_running();
+    send_spans(ports.grpc, 1, 3);
+    wait_for("the object in S3", || {
+        (object_count(&moto.endpoint(), ANY_KEYS, "creds") == 1).then_some(())
+    });
+    let (auth, token) = signed_with(&proxy);
+    assert!(auth.contains("Credential=ASIAECSTASK00000/"), "{auth}");
+    assert_eq!(token, "ecs-token");
+    let asked = ecs.requests();
+    assert!(!asked.is_empty());
+    assert_eq!(asked[0].header("authorization"), Some("ecs-agent-auth"));
+}

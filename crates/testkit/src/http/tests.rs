@@ -405,3 +405,38 @@ print(json.dumps({"body": body, "wrong": wrong}))
     );
     assert!(requests.iter().all(|r| r.header("authorization").is_some()));
 }
+
+#[tokio::test]
+async fn routes_answer_by_method_and_path_after_the_script() {
+    let c = client();
+    let server = RecordingHttpServer::start().await;
+    server.route("GET", "/region", Response::ok().body("eu-west-1"));
+    server.route("PUT", "/token", Response::ok().body("t1"));
+    server.route("PUT", "/token", Response::ok().body("t2"));
+    server.respond(Response::status(503));
+    let url = server.url();
+    let (status, _, _) = send(&c, "GET", &format!("{url}/region"), &[], vec![]).await;
+    assert_eq!(status, 503, "the queued answer comes first");
+    let (status, _, body) = send(&c, "GET", &format!("{url}/region?x=1"), &[], vec![]).await;
+    assert_eq!((status.as_u16(), &body[..]), (200, &b"eu-west-1"[..]));
+    let (_, _, body) = send(&c, "PUT", &format!("{url}/token"), &[], vec![]).await;
+    assert_eq!(&body[..], b"t2", "a later route replaces the earlier one");
+    let (status, _, body) = send(&c, "POST", &format!("{url}/region"), &[], vec![]).await;
+    assert_eq!(
+        (status.as_u16(), body.len()),
+        (200, 0),
+        "other methods get the default"
+    );
+    assert_eq!(server.request_count(), 4);
+
+    // A proxy answers routed paths itself and forwards the rest.
+    let upstream = RecordingHttpServer::start().await;
+    upstream.set_default(Response::ok().body("from upstream"));
+    let proxy = RecordingHttpServer::proxy(&upstream.url()).await;
+    proxy.route("GET", "/local", Response::ok().body("local"));
+    let (_, _, body) = send(&c, "GET", &format!("{}/local", proxy.url()), &[], vec![]).await;
+    assert_eq!(&body[..], b"local");
+    let (_, _, body) = send(&c, "GET", &format!("{}/other", proxy.url()), &[], vec![]).await;
+    assert_eq!(&body[..], b"from upstream");
+    assert_eq!(upstream.request_count(), 1);
+}
