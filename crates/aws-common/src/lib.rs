@@ -11,6 +11,8 @@
 //!   event, 24 hours, sorted), truncating events over 256 KiB and dropping, with
 //!   counts, those outside the 14-days-back / 2-hours-ahead window. A batch is split
 //!   before it is queued, so each request is sent and retried on its own.
+//! - [`http_client`]: the HTTP client when the session sets `certificate_file_path`,
+//!   `no_verify_ssl` or `proxy_address`, on stratus's TLS module.
 //! - [`errors`]: classification of AWS errors (code and HTTP status) into retryable
 //!   and permanent [`ConsumeError`](stratus_core::ConsumeError)s (from a code and
 //!   status, or an SDK error with [`errors::classify_sdk_error`]) with a
@@ -27,4 +29,5 @@
 pub mod cwlogs;
 pub mod errors;
 pub mod gojson;
+pub mod http_client;
 pub mod session;

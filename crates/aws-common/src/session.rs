@@ -29,9 +29,12 @@
 //! - **timeout**: `request_timeout_seconds` bounds each attempt (upstream sets it as
 //!   the HTTP client's timeout); `0` means none, as Go's `http.Client`.
 //!
-//! Keys stratus does not honour yet are refused by [`AwsSessionConfig::problems_at`]
-//! with the reason, never silently ignored: `no_verify_ssl: true`, `proxy_address`,
-//! `certificate_file_path`, `imds_retries`.
+//! - **TLS and proxy**: `certificate_file_path` (extra CA certificates),
+//!   `no_verify_ssl` and `proxy_address` switch to stratus's own HTTP client on the
+//!   kit's TLS module ([`crate::http_client`]).
+//!
+//! A key stratus does not honour yet is refused by [`AwsSessionConfig::problems_at`]
+//! with the reason, never silently ignored: `imds_retries`.
 //!
 //! [`describe_identity`] names the identity in error messages (profile, role, access
 //! key id prefix; never a secret).
@@ -95,18 +98,19 @@ pub struct AwsSessionConfig {
     /// Upstream's concurrent upload count. Not used by the session: an exporter maps
     /// it to its sending queue's consumers. Default 8; at least 1.
     pub num_workers: u32,
-    /// Skip TLS certificate verification. Not supported yet: `true` is refused.
-    /// Default false.
+    /// Accept any server certificate (TLS without server authentication: for test
+    /// endpoints only; logged as a warning). Default false.
     pub no_verify_ssl: bool,
-    /// An HTTP(S) proxy URL. Not supported yet: a value is refused. Default empty.
+    /// An HTTP proxy, `http://host:port` (optionally `http://user:password@host:port`),
+    /// every AWS call tunnelled through it with `CONNECT`. Default empty: no proxy.
     pub proxy_address: String,
     /// Running outside EC2: the region is not looked up in IMDS. Default false.
     pub local_mode: bool,
     /// The ARN of the resource running the collector (X-Ray puts it in segments).
     /// Not used by the session. Default empty.
     pub resource_arn: String,
-    /// A PEM file of extra CA certificates. Not supported yet: a value is refused.
-    /// Default empty.
+    /// A PEM file of CA certificates trusted besides the system's roots (a private CA
+    /// in front of a VPC endpoint). Default empty: the system's roots.
     pub certificate_file_path: String,
     /// IMDSv2 retries. Not supported yet: only 0 (the SDK's default) is accepted.
     /// Default 0.
@@ -219,27 +223,13 @@ impl AwsSessionConfig {
         if self.num_workers == 0 {
             problem("num_workers", "must be at least 1".to_owned());
         }
-        if self.no_verify_ssl {
-            problem(
-                "no_verify_ssl",
-                "skipping TLS verification is not supported by stratus's AWS exporters yet: \
-                 remove it (or set it to false), or reach the endpoint over plain http:// \
-                 with `endpoint`"
-                    .to_owned(),
-            );
-        }
-        if !self.proxy_address.is_empty() {
+        if !self.proxy_address.is_empty()
+            && let Err(e) = crate::http_client::parse_proxy(&self.proxy_address)
+        {
             problem(
                 "proxy_address",
-                "a proxy for the AWS exporters is not supported by stratus yet: remove it"
-                    .to_owned(),
-            );
-        }
-        if !self.certificate_file_path.is_empty() {
-            problem(
-                "certificate_file_path",
-                "extra CA certificates for the AWS exporters are not supported by stratus \
-                 yet: remove it (the system's roots are used)"
+                e.to_string()
+                    .trim_start_matches("proxy_address: ")
                     .to_owned(),
             );
         }
@@ -282,6 +272,10 @@ pub enum AwsSessionError {
     /// `role_arn` is set but the default chain has no credentials to assume it with.
     #[error("role_arn {0} is set but no credentials were found to assume it with")]
     NoSourceCredentials(String),
+    /// The HTTP client for `certificate_file_path` / `no_verify_ssl` /
+    /// `proxy_address` could not be built.
+    #[error(transparent)]
+    Http(#[from] crate::http_client::HttpClientError),
 }
 
 fn describe_problems(problems: &[ConfigProblem]) -> String {
@@ -317,6 +311,15 @@ pub async fn load(cfg: &AwsSessionConfig) -> Result<SdkConfig, AwsSessionError> 
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .retry_config(RetryConfig::disabled())
         .timeout_config(timeouts.build());
+    if let Some(client) = crate::http_client::http_client(cfg).map_err(AwsSessionError::Http)? {
+        if cfg.no_verify_ssl {
+            tracing::warn!(
+                "no_verify_ssl: the AWS endpoint's certificate is not verified; use this \
+                 for test endpoints only"
+            );
+        }
+        loader = loader.http_client(client);
+    }
     if !cfg.profile.is_empty() {
         loader = loader.profile_name(&cfg.profile);
     }

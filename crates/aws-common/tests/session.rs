@@ -338,20 +338,15 @@ fn config_validation_table() {
             &["external_id"],
         ),
         (
-            "not wired yet",
+            "not wired yet, and a proxy that is not http://",
             AwsSessionConfig {
                 no_verify_ssl: true,
-                proxy_address: "http://proxy:3128".into(),
+                proxy_address: "socks5://proxy:1080".into(),
                 certificate_file_path: "/etc/ca.pem".into(),
                 imds_retries: 3,
                 ..d()
             },
-            &[
-                "no_verify_ssl",
-                "proxy_address",
-                "certificate_file_path",
-                "imds_retries",
-            ],
+            &["proxy_address", "imds_retries"],
         ),
         (
             "zero workers, empty credentials file",
@@ -369,12 +364,16 @@ fn config_validation_table() {
     }
     // Paths under an exporter's prefix, and a reason in the message.
     let problems = AwsSessionConfig {
-        proxy_address: "http://proxy:3128".into(),
+        proxy_address: "proxy:3128".into(),
         ..d()
     }
     .problems_at("exporters::awsxray");
     assert_eq!(problems[0].path, "exporters::awsxray::proxy_address");
-    assert!(problems[0].message.contains("not supported"));
+    assert!(
+        problems[0].message.contains("http://host:port"),
+        "{}",
+        problems[0].message
+    );
     // Defaults as upstream's CreateDefaultSessionConfig.
     assert_eq!(d().request_timeout_seconds, 30);
     assert_eq!(d().max_retries, 2);
@@ -397,4 +396,215 @@ async fn load_refuses_an_invalid_config() {
     .await
     .unwrap_err();
     assert!(err.to_string().contains("endpoint"), "{err}");
+}
+
+// ---- TLS and proxy: stratus's own HTTP client ----
+
+/// A TLS endpoint with a certificate of a private CA for 127.0.0.1, forwarding the
+/// decrypted bytes to `upstream` (moto): `(https URL, CA PEM)`.
+async fn private_ca_endpoint(upstream: u16) -> (String, String) {
+    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
+    let key = KeyPair::generate().unwrap();
+    let cert = CertificateParams::new(vec!["127.0.0.1".to_string()])
+        .unwrap()
+        .signed_by(&key, &ca)
+        .unwrap();
+    let config = rustls::ServerConfig::builder_with_provider(stratus_tls::provider())
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![cert.der().clone()],
+            rustls_pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()),
+        )
+        .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                return;
+            };
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let Ok(mut tls) = acceptor.accept(stream).await else {
+                    return;
+                };
+                let Ok(mut moto) = tokio::net::TcpStream::connect(("127.0.0.1", upstream)).await
+                else {
+                    return;
+                };
+                let _ = tokio::io::copy_bidirectional(&mut tls, &mut moto).await;
+            });
+        }
+    });
+    (format!("https://127.0.0.1:{port}"), ca.pem())
+}
+
+/// A `CONNECT` proxy on 127.0.0.1: `(http URL, the request heads it received)`.
+async fn connect_proxy() -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let record = seen.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut client, _)) = listener.accept().await else {
+                return;
+            };
+            let record = record.clone();
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") {
+                    if client.read_exact(&mut byte).await.is_err() {
+                        return;
+                    }
+                    head.push(byte[0]);
+                }
+                let head = String::from_utf8_lossy(&head).into_owned();
+                let target = head
+                    .strip_prefix("CONNECT ")
+                    .and_then(|r| r.split_whitespace().next())
+                    .map(str::to_owned);
+                record.lock().unwrap().push(head);
+                let Some(target) = target else {
+                    let _ = client
+                        .write_all(b"HTTP/1.1 405 Method Not Allowed\r\n\r\n")
+                        .await;
+                    return;
+                };
+                let Ok(mut upstream) = tokio::net::TcpStream::connect(target).await else {
+                    let _ = client.write_all(b"HTTP/1.1 502 Bad Gateway\r\n\r\n").await;
+                    return;
+                };
+                let _ = client
+                    .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                    .await;
+                let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+            });
+        }
+    });
+    (format!("http://127.0.0.1:{port}"), seen)
+}
+
+/// Static keys in a credentials file named by the session, so no process
+/// environment is needed.
+fn with_profile(cfg: AwsSessionConfig, dir: &Path) -> AwsSessionConfig {
+    let file = dir.join("credentials");
+    std::fs::write(
+        &file,
+        "[tls-test]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\n\
+         aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n",
+    )
+    .unwrap();
+    AwsSessionConfig {
+        profile: "tls-test".into(),
+        shared_credentials_file: vec![file.display().to_string()],
+        ..cfg
+    }
+}
+
+async fn try_caller(cfg: &AwsSessionConfig) -> Result<String, String> {
+    try_caller_reason(cfg).await.map_err(|(e, _)| e)
+}
+
+async fn try_caller_reason(cfg: &AwsSessionConfig) -> Result<String, (String, Reason)> {
+    let sdk = load(cfg).await.unwrap();
+    let sts = aws_sdk_sts::Client::new(&sdk);
+    match sts.get_caller_identity().send().await {
+        Ok(out) => Ok(out.arn().unwrap_or_default().to_owned()),
+        Err(e) => {
+            let (error, reason) = classify_sdk_error("GetCallerIdentity", &e);
+            Err((error.to_string(), reason))
+        }
+    }
+}
+
+/// An endpoint behind a private CA: refused with the system's roots, reached with
+/// `certificate_file_path`, and with `no_verify_ssl`.
+#[tokio::test]
+async fn certificate_file_path_and_no_verify_ssl() {
+    let moto = Moto::start();
+    let (url, ca_pem) = private_ca_endpoint(moto.port()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, ca_pem).unwrap();
+    let base = with_profile(config(&url), dir.path());
+
+    let refused = try_caller(&base).await.unwrap_err();
+    assert!(
+        refused.contains("certificate") || refused.contains("Unknown"),
+        "{refused}"
+    );
+
+    let trusted = AwsSessionConfig {
+        certificate_file_path: ca.display().to_string(),
+        ..base.clone()
+    };
+    assert!(try_caller(&trusted).await.unwrap().starts_with("arn:aws:"));
+
+    let unverified = AwsSessionConfig {
+        no_verify_ssl: true,
+        ..base
+    };
+    assert!(
+        try_caller(&unverified)
+            .await
+            .unwrap()
+            .starts_with("arn:aws:")
+    );
+}
+
+/// `proxy_address` tunnels the calls through the proxy with `CONNECT`, with
+/// `Proxy-Authorization` from the URL's user info, to plain and TLS endpoints.
+#[tokio::test]
+async fn proxy_address_tunnels_every_call() {
+    let moto = Moto::start();
+    let (proxy, seen) = connect_proxy().await;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = AwsSessionConfig {
+        proxy_address: proxy.replace("http://", "http://svc:s3cret@"),
+        ..with_profile(config(&moto.endpoint()), dir.path())
+    };
+    assert!(try_caller(&cfg).await.unwrap().starts_with("arn:aws:"));
+    let heads = seen.lock().unwrap().clone();
+    assert!(!heads.is_empty());
+    let moto_target = format!("CONNECT 127.0.0.1:{} HTTP/1.1", moto.port());
+    assert!(heads[0].starts_with(&moto_target), "{heads:?}");
+    // base64("svc:s3cret")
+    assert!(
+        heads[0].contains("Proxy-Authorization: Basic c3ZjOnMzY3JldA=="),
+        "{heads:?}"
+    );
+
+    // TLS inside the tunnel.
+    let (url, _) = private_ca_endpoint(moto.port()).await;
+    let cfg = AwsSessionConfig {
+        proxy_address: proxy.clone(),
+        no_verify_ssl: true,
+        ..with_profile(config(&url), dir.path())
+    };
+    assert!(try_caller(&cfg).await.unwrap().starts_with("arn:aws:"));
+    let port = url.rsplit(':').next().unwrap().to_owned();
+    assert!(
+        seen.lock()
+            .unwrap()
+            .iter()
+            .any(|h| h.starts_with(&format!("CONNECT 127.0.0.1:{port} "))),
+        "the TLS endpoint was reached through the proxy"
+    );
+
+    // A proxy that is not there: a network error (retryable), not a hang.
+    let gone = AwsSessionConfig {
+        proxy_address: format!("http://127.0.0.1:{}", stratus_testkit::net::free_port()),
+        ..with_profile(config(&moto.endpoint()), dir.path())
+    };
+    let (err, reason) = try_caller_reason(&gone).await.unwrap_err();
+    assert_eq!(reason, Reason::Network, "{err}");
 }
