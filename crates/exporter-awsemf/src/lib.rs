@@ -1,9 +1,15 @@
-//! The `awsemf` exporter's translator (also the product brief's `awscloudwatch`):
+//! The `awsemf` exporter (also registered as the product brief's `awscloudwatch`):
 //! OTLP metrics to CloudWatch [Embedded Metric Format] log events, as upstream's
-//! `exporter/awsemfexporter` writes them. Status: translator only; the exporter
-//! (CloudWatch Logs client, factory) is wired on top of it separately.
+//! `exporter/awsemfexporter` writes them, sent with PutLogEvents through the
+//! CloudWatch Logs pusher of `aws-common` (or printed, `output_destination: stdout`).
 //!
-//! The split mirrors upstream's files:
+//! - [`factory`]: [`AwsEmfExporterFactory`] (`awsemf`) and
+//!   [`AwsCloudWatchExporterFactory`] (`awscloudwatch`, the same exporter);
+//! - [`client`]: the [`EmfSender`] on the exporter helper: translation once per
+//!   batch in `encode` (the delta state advances once, however many retries), the
+//!   PutLogEvents calls in `send`;
+//!
+//! The translator's split mirrors upstream's files:
 //! - [`config`]: the exporter's own keys ([`EmfConfig`]) with upstream's names and
 //!   defaults, and their validation;
 //! - `metric_declaration`: `metric_declarations` (selectors, label matchers,
@@ -57,10 +63,12 @@
 //!
 //! [Embedded Metric Format]: https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html
 
+pub mod client;
 pub mod config;
 mod datapoint;
 mod delta;
 mod emf;
+pub mod factory;
 mod grouped_metric;
 mod labels;
 mod metric_declaration;
@@ -68,12 +76,14 @@ mod metric_translator;
 mod translator;
 mod util;
 
+pub use client::{EmfRequest, EmfSender};
 pub use config::{
-    DimensionRollupOption, EmfConfig, EmfVersion, LabelMatcherConfig, MetricDeclarationConfig,
-    MetricDescriptorConfig, OutputDestination, ResourceToTelemetryConfig,
+    AwsEmfExporterConfig, DimensionRollupOption, EmfConfig, EmfVersion, LabelMatcherConfig,
+    MetricDeclarationConfig, MetricDescriptorConfig, OutputDestination, ResourceToTelemetryConfig,
 };
 pub use datapoint::MAX_VALUES_PER_DATAPOINT;
 pub use delta::{DEFAULT_MAX_SERIES, DEFAULT_SERIES_TTL, DeltaLimits};
+pub use factory::{AwsCloudWatchExporterFactory, AwsEmfExporterFactory};
 pub use metric_declaration::MAX_DIMENSION_SET_SIZE;
 pub use metric_translator::{
     FIELD_PROMETHEUS_METRIC_TYPE, STANDARD_STORAGE_RESOLUTION, STORAGE_RESOLUTION_ATTRIBUTE,

@@ -26,6 +26,11 @@ pub fn factories() -> Factories {
     let f = f.exporter(stratus_exporter_awsxray::AwsXrayExporterFactory);
     #[cfg(feature = "exporter-awss3")]
     let f = f.exporter(stratus_exporter_awss3::AwsS3ExporterFactory);
+    // `awscloudwatch` is the product brief's name for `awsemf`: the same exporter.
+    #[cfg(feature = "exporter-awsemf")]
+    let f = f
+        .exporter(stratus_exporter_awsemf::AwsEmfExporterFactory)
+        .exporter(stratus_exporter_awsemf::AwsCloudWatchExporterFactory);
     #[cfg(feature = "extension-health-check")]
     let f = f.extension(stratus_extension_health_check::HealthCheckExtensionFactory);
     #[cfg(feature = "extension-file-storage")]
