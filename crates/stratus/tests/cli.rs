@@ -113,6 +113,8 @@ fn components_and_version() {
         ("receivers", "otlp".into(), all("stable")),
         ("processors", "batch".into(), all("stable")),
         ("processors", "memory_limiter".into(), all("beta")),
+        ("exporters", "awscloudwatch".into(), "metrics (beta)".into()),
+        ("exporters", "awsemf".into(), "metrics (beta)".into()),
         ("exporters", "awss3".into(), all("alpha")),
         ("exporters", "awsxray".into(), "traces (beta)".into()),
         ("exporters", "debug".into(), all("development")),
