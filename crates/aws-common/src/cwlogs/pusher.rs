@@ -42,7 +42,7 @@ use stratus_core::ConsumeError;
 use stratus_core::factory::BuildContext;
 use stratus_core::telemetry::Counter;
 
-use super::{PutLogEventsRequest, Split, StreamBatches, StreamKey};
+use super::{PutLogEventsRequest, Split, SplitCounts, StreamBatches, StreamKey};
 use crate::errors::{Reason, classify_sdk_error};
 use crate::session::{AuthReporter, AwsSessionConfig};
 
@@ -203,6 +203,14 @@ impl LogsPusher {
     /// as the present, counting and logging what was truncated or dropped.
     pub fn prepare(&self, batches: StreamBatches, now_ms: i64) -> PushRequest {
         let Split { requests, counts } = batches.split(now_ms);
+        self.count(&counts);
+        PushRequest::new(requests)
+    }
+
+    /// Counts (and logs, at most once a minute) what a split truncated or dropped:
+    /// for an exporter that splits on its own ([`split_tagged`](super::split_tagged))
+    /// before it calls [`LogsPusher::prepare`].
+    pub fn count(&self, counts: &SplitCounts) {
         self.metrics.truncated.add(counts.truncated as u64);
         self.metrics.too_old.add(counts.too_old as u64);
         self.metrics.too_new.add(counts.too_new as u64);
@@ -218,7 +226,6 @@ impl LogsPusher {
                  stratus_exporter_cloudwatch_logs_dropped_events)"
             );
         }
-        PushRequest::new(requests)
     }
 
     /// Sends the pending requests of `request` in order, marking each one AWS took.
