@@ -95,7 +95,9 @@ pub struct CloudWatchLogsConfig {
     pub timeout: Duration,
     /// Retries of failed requests. Default: enabled, 5s initial, 30s max, 300s total.
     pub retry_on_failure: RetryConfig,
-    /// The sending queue. Default: enabled, 1 consumer (upstream's), 1000 requests.
+    /// The sending queue. Default: enabled, 1 consumer (upstream's), 1000 requests;
+    /// a block that does not name `num_consumers` keeps the 1.
+    #[serde(deserialize_with = "queue_with_upstreams_consumers")]
     pub sending_queue: QueueConfig,
 }
 
@@ -132,6 +134,28 @@ impl Default for CloudWatchLogsConfig {
             },
         }
     }
+}
+
+/// `sending_queue` over this exporter's default: a block without `num_consumers`
+/// keeps upstream's 1 (as Go's decoding onto the default config does), instead of the
+/// helper's 10.
+fn queue_with_upstreams_consumers<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<QueueConfig, D::Error> {
+    use serde::de::Error;
+    let value = serde_json::Value::deserialize(d)?;
+    if value.is_null() {
+        return Ok(CloudWatchLogsConfig::default().sending_queue);
+    }
+    let names_consumers = value.get("num_consumers").is_some();
+    let mut queue: QueueConfig = serde_path_to_error::deserialize(&value).map_err(|e| {
+        let path = e.path().to_string().replace('.', "::");
+        D::Error::custom(format!("{path}: {}", e.into_inner()))
+    })?;
+    if !names_consumers {
+        queue.num_consumers = DEFAULT_NUM_CONSUMERS;
+    }
+    Ok(queue)
 }
 
 impl CloudWatchLogsConfig {
@@ -288,6 +312,21 @@ mod tests {
         assert_eq!(c.settings().timeout, Duration::from_secs(10));
         assert_eq!(c.settings().queue.num_consumers, 4);
         assert!(!c.settings().retry.enabled);
+        // A block without num_consumers keeps upstream's 1; its errors name the key.
+        let c: CloudWatchLogsConfig =
+            decode_config(&with(json!({"sending_queue": {"queue_size": 5}}))).unwrap();
+        assert_eq!(
+            (c.sending_queue.num_consumers, c.sending_queue.queue_size),
+            (1, 5)
+        );
+        let c: CloudWatchLogsConfig = decode_config(&with(json!({"sending_queue": null}))).unwrap();
+        assert_eq!(c.sending_queue.num_consumers, 1);
+        let e = decode_config::<CloudWatchLogsConfig>(&with(
+            json!({"sending_queue": {"queue_sise": 5}}),
+        ))
+        .unwrap_err();
+        assert_eq!(e[0].path, "sending_queue");
+        assert!(e[0].message.contains("queue_sise"), "{}", e[0].message);
         assert_eq!(
             c.group_settings(),
             GroupSettings {

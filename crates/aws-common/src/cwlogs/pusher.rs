@@ -14,7 +14,10 @@
 //! `CreateLogStream` again. `ResourceAlreadyExistsException` counts as success. The
 //! stream is then remembered for the life of the process. A create call refused for
 //! good (say the role may put events but not create streams) is logged once and the
-//! events are put anyway, as upstream does: the stream may exist already. When
+//! events are put anyway, as upstream does: the stream may exist already. Bad
+//! credentials (`UnrecognizedClientException`, a bad signature, an expired token) are
+//! the exception: the attempt fails there, permanently, without a PutLogEvents that
+//! would fail the same way. When
 //! PutLogEvents answers `ResourceNotFoundException` (the group or stream was deleted
 //! while stratus ran), the stream is forgotten, created again, and the events put
 //! once more in the same attempt.
@@ -359,10 +362,18 @@ impl LogsPusher {
         Ok(())
     }
 
-    /// A retryable create failure fails the attempt; a permanent one is reported once
-    /// and passed over.
+    /// A retryable create failure fails the attempt, and so do bad credentials (the
+    /// PutLogEvents would fail the same way: one request, one report, not a second
+    /// call); any other permanent one (say `AccessDenied` for a role that may put
+    /// events but not create streams) is reported once and passed over.
     async fn create_failed(&self, error: ConsumeError, reason: Reason) -> Result<(), ConsumeError> {
         if reason.is_retryable() {
+            return Err(error);
+        }
+        if reason == Reason::Auth {
+            self.auth
+                .report(&self.session, &self.sdk, &error, reason)
+                .await;
             return Err(error);
         }
         self.create_refused
