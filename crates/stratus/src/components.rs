@@ -26,6 +26,8 @@ pub fn factories() -> Factories {
     let f = f.exporter(stratus_exporter_awsxray::AwsXrayExporterFactory);
     #[cfg(feature = "exporter-awss3")]
     let f = f.exporter(stratus_exporter_awss3::AwsS3ExporterFactory);
+    #[cfg(feature = "exporter-awscloudwatchlogs")]
+    let f = f.exporter(stratus_exporter_awscloudwatchlogs::AwsCloudWatchLogsExporterFactory);
     #[cfg(feature = "extension-health-check")]
     let f = f.extension(stratus_extension_health_check::HealthCheckExtensionFactory);
     #[cfg(feature = "extension-file-storage")]

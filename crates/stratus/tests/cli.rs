@@ -113,6 +113,11 @@ fn components_and_version() {
         ("receivers", "otlp".into(), all("stable")),
         ("processors", "batch".into(), all("stable")),
         ("processors", "memory_limiter".into(), all("beta")),
+        (
+            "exporters",
+            "awscloudwatchlogs".into(),
+            "logs (beta)".into(),
+        ),
         ("exporters", "awss3".into(), all("alpha")),
         ("exporters", "awsxray".into(), "traces (beta)".into()),
         ("exporters", "debug".into(), all("development")),
