@@ -1,5 +1,5 @@
 //! The `awscloudwatchlogs` exporter's [`Sender`], on the shared
-//! [`LogsPusher`](stratus_aws_common::cwlogs::pusher::LogsPusher).
+//! [`LogsPusher`].
 //!
 //! **Split before queueing** ([`Sender::split`]). A batch of log records is
 //! translated ([`Translator`]), grouped by destination stream (with `raw_log`, an EMF
@@ -162,8 +162,7 @@ impl CloudWatchLogsSender {
                     let origin = (r as u32, s as u32, i as u32);
                     match self.translator.event(record, scope.as_ref(), &resource) {
                         Ok((Route::Configured, event)) => {
-                            let key = self.translator.key().clone();
-                            out.push(&key, event, origin)
+                            out.push(self.translator.key(), event, origin)
                         }
                         Ok((Route::Emf(key), event)) => out.push(&key, event, origin),
                         Err(e) => {
