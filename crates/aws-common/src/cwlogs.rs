@@ -300,34 +300,51 @@ impl Split {
 /// Splits the events of one stream into PutLogEvents requests (see the module docs),
 /// with `now_ms` (Unix milliseconds) as the present.
 pub fn split_stream(key: StreamKey, events: Vec<Event>, now_ms: i64) -> Split {
+    let (parts, counts) = split_tagged(events.into_iter().map(|e| (e, ())).collect(), now_ms);
+    let requests = parts
+        .into_iter()
+        .map(|part| PutLogEventsRequest {
+            key: key.clone(),
+            events: part.into_iter().map(|(e, ())| e).collect(),
+        })
+        .collect();
+    Split { requests, counts }
+}
+
+/// [`split_stream`] for events that carry a tag (where each came from, say a log
+/// record's position in its batch): the same preparation, drops, order and cuts, and
+/// each request's events come back with their tags. An exporter that splits its
+/// *input* into one part per request (the exporter helper's `Sender::split`) maps
+/// the tags back to the items.
+pub fn split_tagged<T>(
+    events: Vec<(Event, T)>,
+    now_ms: i64,
+) -> (Vec<Vec<(Event, T)>>, SplitCounts) {
     let mut counts = SplitCounts::default();
     let mut kept = Vec::with_capacity(events.len());
-    for mut event in events {
+    for (mut event, tag) in events {
         match prepare_event(&mut event, now_ms) {
             Ok(truncated) => {
                 counts.truncated += usize::from(truncated);
-                kept.push(event);
+                kept.push((event, tag));
             }
             Err(why) => counts.reject(why),
         }
     }
     // Stable, so events of the same millisecond keep their order.
-    kept.sort_by_key(|e| e.timestamp_ms);
+    kept.sort_by_key(|(e, _)| e.timestamp_ms);
 
     let mut requests = Vec::new();
-    let mut current: Vec<Event> = Vec::new();
+    let mut current: Vec<(Event, T)> = Vec::new();
     let mut bytes = 0usize;
     let mut first_ms = 0i64;
-    for event in kept {
+    for (event, tag) in kept {
         let size = event.payload_bytes();
         let full = current.len() == MAX_REQUEST_EVENT_COUNT
             || bytes + size > MAX_REQUEST_PAYLOAD_BYTES
             || event.timestamp_ms - first_ms > MAX_REQUEST_SPAN_MS;
         if !current.is_empty() && full {
-            requests.push(PutLogEventsRequest {
-                key: key.clone(),
-                events: std::mem::take(&mut current),
-            });
+            requests.push(std::mem::take(&mut current));
             bytes = 0;
         }
         if current.is_empty() {
@@ -335,15 +352,12 @@ pub fn split_stream(key: StreamKey, events: Vec<Event>, now_ms: i64) -> Split {
             current.reserve(MAX_REQUEST_EVENT_COUNT.min(64));
         }
         bytes += size;
-        current.push(event);
+        current.push((event, tag));
     }
     if !current.is_empty() {
-        requests.push(PutLogEventsRequest {
-            key,
-            events: current,
-        });
+        requests.push(current);
     }
-    Split { requests, counts }
+    (requests, counts)
 }
 
 /// Events of one batch grouped by destination stream, to be split into requests.
@@ -445,6 +459,34 @@ mod tests {
     }
 
     // Upstream TestLogEvent_eventPayloadBytes.
+    #[test]
+    fn tags_follow_their_events_through_drops_sorting_and_cuts() {
+        let mut events: Vec<(Event, usize)> = (0..MAX_REQUEST_EVENT_COUNT + 5)
+            .map(|i| (ev(NOW - 1_000 - i as i64, "m"), i))
+            .collect();
+        events.push((ev(NOW - 15 * 24 * HOUR, "old"), 99_999));
+        events.push((ev(NOW + 3 * HOUR, "ahead"), 99_998));
+        let (parts, counts) = split_tagged(events.clone(), NOW);
+        assert_eq!((counts.too_old, counts.too_new), (1, 1));
+        assert_eq!(parts.len(), 2);
+        assert_eq!(parts[0].len(), MAX_REQUEST_EVENT_COUNT);
+        // Sorted oldest first: the last-pushed (oldest) event leads, with its tag.
+        assert_eq!(parts[0][0].1, MAX_REQUEST_EVENT_COUNT + 4);
+        for part in &parts {
+            for (event, tag) in part {
+                assert_eq!(event.timestamp_ms, NOW - 1_000 - *tag as i64);
+            }
+        }
+        // The same cuts as split_stream.
+        let plain = split_stream(key(), events.into_iter().map(|(e, _)| e).collect(), NOW);
+        let sizes: Vec<usize> = plain
+            .requests
+            .iter()
+            .map(PutLogEventsRequest::len)
+            .collect();
+        assert_eq!(sizes, parts.iter().map(Vec::len).collect::<Vec<_>>());
+    }
+
     #[test]
     fn payload_bytes_count_the_header() {
         let e = ev(0, "test message");

@@ -1,25 +1,30 @@
-//! The `awscloudwatchlogs` exporter's pure parts: its config and the translation of
-//! log records into CloudWatch Logs events, as the collector's exporter does them
-//! (contrib `exporter/awscloudwatchlogsexporter`).
+//! The `awscloudwatchlogs` exporter: log records to CloudWatch Logs events, as the
+//! collector's exporter writes them (contrib `exporter/awscloudwatchlogsexporter`),
+//! sent with PutLogEvents through the shared
+//! [`LogsPusher`](stratus_aws_common::cwlogs::pusher::LogsPusher).
 //!
-//! Status: translator and config only; the exporter wiring (SDK client, factory,
-//! group and stream creation, sending queue) is pending.
+//! - [`AwsCloudWatchLogsExporterFactory`]: type `awscloudwatchlogs`, logs, beta;
+//! - [`CloudWatchLogsConfig`]: upstream's keys and defaults;
+//! - [`CloudWatchLogsSender`]: the exporter helper's sender (split before queueing,
+//!   encode, send);
+//! - [`Translator`]: the pure mapping of records to events.
 //!
 //! ```yaml
 //! exporters:
 //!   awscloudwatchlogs: { log_group_name: /aws/otel/traces, log_stream_name: otel-collector, region: us-east-1 }
 //! ```
 //!
-//! The path of a batch, once wired:
+//! The path of a batch:
 //!
-//! 1. [`Translator::translate`] turns every record into an
+//! 1. [`Translator`] turns every record into an
 //!    [`Event`](stratus_aws_common::cwlogs::Event) (upstream's JSON message, or the raw
 //!    body with `raw_log: true`) and groups the events by destination stream (an EMF
 //!    body may name its own);
-//! 2. [`StreamBatches::split`](stratus_aws_common::cwlogs::StreamBatches::split) cuts
-//!    them into PutLogEvents requests at AWS's limits, dropping and counting events
-//!    outside the accepted time window;
-//! 3. each request is queued, sent and retried on its own.
+//! 2. [`split_tagged`](stratus_aws_common::cwlogs::split_tagged) cuts them at AWS's
+//!    PutLogEvents limits, dropping and counting events outside the accepted time
+//!    window, and the sender cuts the *records* the same way
+//!    ([`CloudWatchLogsSender`]'s `split`), one part per request;
+//! 3. each part is queued, translated again, sent and retried on its own.
 //!
 //! ```
 //! use stratus_aws_common::cwlogs::StreamKey;
@@ -38,8 +43,12 @@
 //! );
 //! ```
 
+pub mod client;
 pub mod config;
+pub mod factory;
 pub mod translate;
 
+pub use client::CloudWatchLogsSender;
 pub use config::CloudWatchLogsConfig;
+pub use factory::AwsCloudWatchLogsExporterFactory;
 pub use translate::{Route, TranslateError, Translated, Translator};

@@ -205,6 +205,11 @@ impl Translator {
         &self.key
     }
 
+    /// Whether bodies are sent as they are (`raw_log`).
+    pub fn raw_log(&self) -> bool {
+        self.raw_log
+    }
+
     /// Every record of a batch as an event, grouped by destination stream.
     pub fn translate(&self, resource_logs: &[ResourceLogs]) -> Translated {
         let mut out = Translated::default();

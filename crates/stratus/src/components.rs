@@ -31,6 +31,8 @@ pub fn factories() -> Factories {
     let f = f
         .exporter(stratus_exporter_awsemf::AwsEmfExporterFactory)
         .exporter(stratus_exporter_awsemf::AwsCloudWatchExporterFactory);
+    #[cfg(feature = "exporter-awscloudwatchlogs")]
+    let f = f.exporter(stratus_exporter_awscloudwatchlogs::AwsCloudWatchLogsExporterFactory);
     #[cfg(feature = "extension-health-check")]
     let f = f.extension(stratus_extension_health_check::HealthCheckExtensionFactory);
     #[cfg(feature = "extension-file-storage")]

@@ -115,6 +115,11 @@ fn components_and_version() {
         ("processors", "memory_limiter".into(), all("beta")),
         ("exporters", "awscloudwatch".into(), "metrics (beta)".into()),
         ("exporters", "awsemf".into(), "metrics (beta)".into()),
+        (
+            "exporters",
+            "awscloudwatchlogs".into(),
+            "logs (beta)".into(),
+        ),
         ("exporters", "awss3".into(), all("alpha")),
         ("exporters", "awsxray".into(), "traces (beta)".into()),
         ("exporters", "debug".into(), all("development")),
@@ -1079,14 +1084,11 @@ const BRIEF_AWS_EXPORTERS: &str = r#"  awscloudwatchlogs: { log_group_name: /aws
   awss3: { region: us-east-1, s3_bucket: otel-traces-archive, s3_prefix: traces/, s3_partition: hour, compression: gzip, marshaler: otlp_json }
 "#;
 
-/// `config/examples/aws.yaml` holds the brief's four blocks verbatim and validates.
-///
-/// Until `awscloudwatchlogs` and `awscloudwatch` are registered (the CloudWatch
-/// exporters are being wired), the only problems allowed are "unknown exporter type"
-/// for whichever of the two `stratus components` does not list; once both are listed
-/// the file must validate cleanly.
+/// `config/examples/aws.yaml` holds the brief's four blocks verbatim, validates, and
+/// runs: with its listeners moved to free loopback ports by a second `--config`,
+/// stratus starts, answers its health check and metrics, and stops cleanly.
 #[test]
-fn the_aws_example_holds_the_briefs_blocks_and_validates() {
+fn the_aws_example_holds_the_briefs_blocks_validates_and_runs() {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../../config/examples/aws.yaml"
@@ -1096,47 +1098,48 @@ fn the_aws_example_holds_the_briefs_blocks_and_validates() {
         text.contains(BRIEF_AWS_EXPORTERS),
         "aws.yaml must hold the brief's exporter blocks verbatim"
     );
-    let components = String::from_utf8(stratus(&["components"]).stdout).unwrap();
-    let exporters: Vec<&str> = components
-        .split("exporters:\n")
-        .nth(1)
-        .unwrap()
-        .lines()
-        .take_while(|l| l.starts_with("  "))
-        .filter_map(|l| l.split_whitespace().next())
-        .collect();
-    assert!(exporters.contains(&"awss3"), "{components}");
-    let missing: Vec<&str> = ["awscloudwatch", "awscloudwatchlogs"]
-        .into_iter()
-        .filter(|t| !exporters.contains(t))
-        .collect();
-
     let out = stratus(&["validate", "--config", path]);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    if missing.is_empty() {
-        assert!(
-            out.status.success(),
-            "aws.yaml does not validate:\n{stderr}"
-        );
-        return;
-    }
-    assert_eq!(out.status.code(), Some(78), "{stderr}");
-    let problems: Vec<&str> = stderr
-        .lines()
-        .filter(|l| l.starts_with("  "))
-        .map(str::trim)
-        .collect();
-    assert_eq!(
-        problems.len(),
-        missing.len(),
-        "only the unregistered types:\n{stderr}"
+    assert!(
+        out.status.success(),
+        "aws.yaml does not validate:\n{}",
+        String::from_utf8_lossy(&out.stderr)
     );
-    for ty in &missing {
-        let want = format!("exporters::{ty}: unknown exporter type `{ty}`");
-        assert_eq!(
-            problems.iter().filter(|p| p.contains(&want)).count(),
-            1,
-            "`{want}` in:\n{stderr}"
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains("WARN"),
+        "a newcomer's example warns about nothing:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let ports = Ports::new();
+    let overrides = dir.path().join("ports.yaml");
+    std::fs::write(
+        &overrides,
+        format!(
+            "receivers: {{otlp: {{protocols: {{grpc: {{endpoint: 127.0.0.1:{}}}, http: {{endpoint: 127.0.0.1:{}}}}}}}}}\n\
+             extensions: {{health_check: {{endpoint: 127.0.0.1:{}}}}}\n\
+             service: {{telemetry: {{metrics: {{readers: [{{pull: {{exporter: {{prometheus: {{host: 127.0.0.1, port: {}}}}}}}}}]}}}}}}\n",
+            ports.grpc, ports.http, ports.health, ports.metrics
+        ),
+    )
+    .unwrap();
+    let mut s = Stratus::start_with_args(
+        dir.path(),
+        "aws",
+        &text,
+        &["--config", overrides.to_str().unwrap()],
+    );
+    s.wait_running();
+    assert_eq!(http("GET", ports.health, "/", &[], b"").status, 200);
+    let metrics = http("GET", ports.metrics, "/metrics", &[], b"").text();
+    for exporter in ["awscloudwatchlogs", "awscloudwatch", "awsxray", "awss3"] {
+        assert!(
+            metrics.contains(&format!(
+                "otelcol_exporter_send_failed_log_records{{exporter=\"{exporter}\"}} 0"
+            )),
+            "{exporter} is running:\n{metrics}"
         );
     }
+    s.terminate();
+    assert!(s.wait_exit().success(), "{}", s.logs());
 }

@@ -14,7 +14,10 @@
 //! `CreateLogStream` again. `ResourceAlreadyExistsException` counts as success. The
 //! stream is then remembered for the life of the process. A create call refused for
 //! good (say the role may put events but not create streams) is logged once and the
-//! events are put anyway, as upstream does: the stream may exist already. When
+//! events are put anyway, as upstream does: the stream may exist already. Bad
+//! credentials (`UnrecognizedClientException`, a bad signature, an expired token) are
+//! the exception: the attempt fails there, permanently, without a PutLogEvents that
+//! would fail the same way. When
 //! PutLogEvents answers `ResourceNotFoundException` (the group or stream was deleted
 //! while stratus ran), the stream is forgotten, created again, and the events put
 //! once more in the same attempt.
@@ -42,7 +45,7 @@ use stratus_core::ConsumeError;
 use stratus_core::factory::BuildContext;
 use stratus_core::telemetry::Counter;
 
-use super::{PutLogEventsRequest, Split, StreamBatches, StreamKey};
+use super::{PutLogEventsRequest, Split, SplitCounts, StreamBatches, StreamKey};
 use crate::errors::{Reason, classify_sdk_error};
 use crate::session::{AuthReporter, AwsSessionConfig};
 
@@ -203,6 +206,14 @@ impl LogsPusher {
     /// as the present, counting and logging what was truncated or dropped.
     pub fn prepare(&self, batches: StreamBatches, now_ms: i64) -> PushRequest {
         let Split { requests, counts } = batches.split(now_ms);
+        self.count(&counts);
+        PushRequest::new(requests)
+    }
+
+    /// Counts (and logs, at most once a minute) what a split truncated or dropped:
+    /// for an exporter that splits on its own ([`split_tagged`](super::split_tagged))
+    /// before it calls [`LogsPusher::prepare`].
+    pub fn count(&self, counts: &SplitCounts) {
         self.metrics.truncated.add(counts.truncated as u64);
         self.metrics.too_old.add(counts.too_old as u64);
         self.metrics.too_new.add(counts.too_new as u64);
@@ -218,7 +229,6 @@ impl LogsPusher {
                  stratus_exporter_cloudwatch_logs_dropped_events)"
             );
         }
-        PushRequest::new(requests)
     }
 
     /// Sends the pending requests of `request` in order, marking each one AWS took.
@@ -352,10 +362,18 @@ impl LogsPusher {
         Ok(())
     }
 
-    /// A retryable create failure fails the attempt; a permanent one is reported once
-    /// and passed over.
+    /// A retryable create failure fails the attempt, and so do bad credentials (the
+    /// PutLogEvents would fail the same way: one request, one report, not a second
+    /// call); any other permanent one (say `AccessDenied` for a role that may put
+    /// events but not create streams) is reported once and passed over.
     async fn create_failed(&self, error: ConsumeError, reason: Reason) -> Result<(), ConsumeError> {
         if reason.is_retryable() {
+            return Err(error);
+        }
+        if reason == Reason::Auth {
+            self.auth
+                .report(&self.session, &self.sdk, &error, reason)
+                .await;
             return Err(error);
         }
         self.create_refused
