@@ -334,10 +334,11 @@ mod tests {
                 tags: BTreeMap::new()
             }
         );
-        // Session keys stratus does not honour are refused at their paths.
-        let e = decode_config::<CloudWatchLogsConfig>(&with(json!({"no_verify_ssl": true})))
-            .unwrap_err();
-        assert_eq!(e[0].path, "no_verify_ssl");
+        // Session keys are checked at their paths.
+        let e =
+            decode_config::<CloudWatchLogsConfig>(&with(json!({"proxy_address": "proxy:3128"})))
+                .unwrap_err();
+        assert_eq!(e[0].path, "proxy_address");
         let e = decode_config::<CloudWatchLogsConfig>(&with(json!({"endpoint": "logs.x.com"})))
             .unwrap_err();
         assert_eq!(e[0].path, "endpoint");

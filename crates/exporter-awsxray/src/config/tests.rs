@@ -116,7 +116,7 @@ fn exporter_problems_have_paths() {
     );
     // decode_config validates too: every problem, each at its path.
     let problems = decode_exporter(
-        "{ region: US_EAST, endpoint: 'ftp://x', no_verify_ssl: true, telemetry: { enabled: true }, \
+        "{ region: US_EAST, endpoint: 'ftp://x', proxy_address: 'socks5://p:1080', telemetry: { enabled: true }, \
          middleware: awsmiddleware, indexed_attributes: [''], sending_queue: { num_consumers: 0 } }",
     )
     .unwrap_err();
@@ -134,7 +134,7 @@ fn exporter_problems_have_paths() {
             "endpoint",
             "indexed_attributes::0",
             "middleware",
-            "no_verify_ssl",
+            "proxy_address",
             "region",
             "sending_queue::num_consumers",
             "telemetry::enabled",
