@@ -4,7 +4,7 @@
 //! Upstream: contrib `internal/aws/awsutil` (`AWSSessionSettings` in `awsconfig.go`
 //! and `config.schema.yaml`, `GetAWSConfig` in `conn.go`). [`AwsSessionConfig`] has
 //! the same keys with the same defaults; [`load`] builds an
-//! [`SdkConfig`](aws_config::SdkConfig) on `aws-config`'s default chain:
+//! [`SdkConfig`] on `aws-config`'s default chain:
 //!
 //! - **credentials**: environment (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
 //!   `AWS_SESSION_TOKEN`); the shared credentials and config files with the profile

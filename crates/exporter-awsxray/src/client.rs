@@ -13,7 +13,7 @@
 //! **Errors** are classified by [`classify_sdk_error`]: throttling, 5xx and network
 //! failures are retryable, validation and access errors permanent. The first
 //! authentication or access failure is logged once at error level with the identity
-//! in use ([`current_identity`]: profile, role, access key id prefix, never a
+//! in use ([`current_identity`](stratus_aws_common::session::current_identity): profile, role, access key id prefix, never a
 //! secret) and what to check; later ones only at debug level, as the helper already
 //! logs failed requests.
 //!

@@ -77,8 +77,8 @@ pub const SAMPLE_TIME_NS: u64 = 1_700_000_000_000_000_000;
 /// A value an attribute, a log body or an array element can hold.
 ///
 /// Implemented for strings, `bool`, the integer types (stored as OTLP `int`), `f64`
-/// and `f32` (stored as `double`) and [`AnyValue`] itself; [`array`], [`kvlist`] and
-/// [`bytes`] make the other kinds.
+/// and `f32` (stored as `double`) and [`AnyValue`] itself; [`array()`], [`kvlist`] and
+/// [`bytes()`] make the other kinds.
 pub trait IntoAnyValue {
     /// The OTLP value.
     fn into_any_value(self) -> AnyValue;
