@@ -5,16 +5,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: failures should panic
 
-use prost::Message as _;
+mod common;
+
+use common::{load_payload, pairs_dir};
 use serde_json::Value;
-use std::path::PathBuf;
-use stratus_core::Payload;
-use stratus_core::pdata::{
-    ExportLogsServiceRequest, ExportMetricsServiceRequest, ExportTraceServiceRequest,
-};
 use stratus_exporter_azuremonitor::translate::{Translator, TranslatorConfig};
 
-const CASES: &[&str] = &["v01", "v02", "v03", "v04", "v05", "v06", "v07"];
+use common::CASES;
 
 const IKEY: &str = "00000000-0000-0000-0000-000000000000";
 
@@ -90,32 +87,6 @@ const DEVIATIONS: &[(&str, &str, &str, &str)] = &[
         r#""True""#,
     ),
 ];
-
-fn pairs_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/pairs")
-}
-
-/// The OTLP batch of a case, decoded with prost.
-pub fn load_payload(case: &str) -> Payload {
-    let bytes = std::fs::read(pairs_dir().join(format!("{case}.otlp.binpb"))).unwrap();
-    match case {
-        "v06" => Payload::Logs(
-            ExportLogsServiceRequest::decode(bytes.as_slice())
-                .unwrap()
-                .resource_logs,
-        ),
-        "v07" => Payload::Metrics(
-            ExportMetricsServiceRequest::decode(bytes.as_slice())
-                .unwrap()
-                .resource_metrics,
-        ),
-        _ => Payload::Traces(
-            ExportTraceServiceRequest::decode(bytes.as_slice())
-                .unwrap()
-                .resource_spans,
-        ),
-    }
-}
 
 /// Microsoft's envelopes for a case, without the fields the comparison ignores.
 fn theirs(case: &str) -> Vec<Value> {

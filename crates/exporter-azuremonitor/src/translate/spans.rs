@@ -90,21 +90,20 @@ pub fn translate_span(
     let mut properties = StrMap::new();
     attrs::properties_into(&mut properties, a, |k| !is_standard_attribute(k));
     if !span.links.is_empty() {
-        let links: Vec<serde_json::Value> = span
+        // Written as Microsoft's exporter writes it (Python `json.dumps`).
+        let links: Vec<String> = span
             .links
             .iter()
             .take(MAX_LINKS)
             .map(|l| {
-                serde_json::json!({
-                    "operation_Id": hex::encode(&l.trace_id),
-                    "id": hex::encode(&l.span_id),
-                })
+                format!(
+                    r#"{{"operation_Id": "{}", "id": "{}"}}"#,
+                    hex::encode(&l.trace_id),
+                    hex::encode(&l.span_id)
+                )
             })
             .collect();
-        properties.insert(
-            "_MS.links",
-            serde_json::to_string(&links).map_err(|e| e.to_string())?,
-        );
+        properties.insert("_MS.links", format!("[{}]", links.join(", ")));
     }
     let measurements = attrs::measurements(a);
     let kind = SpanKind::try_from(span.kind).unwrap_or(SpanKind::Unspecified);
