@@ -71,7 +71,11 @@ fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("rows");
     group.throughput(Throughput::Elements(ITEMS));
     group.measurement_time(Duration::from_secs(3));
-    for (name, batch) in [("spans", spans()), ("logs", records()), ("metrics", points())] {
+    for (name, batch) in [
+        ("spans", spans()),
+        ("logs", records()),
+        ("metrics", points()),
+    ] {
         group.bench_function(name, |b| b.iter(|| black_box(rows(black_box(&batch)))));
     }
     group.finish();

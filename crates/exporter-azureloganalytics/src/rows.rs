@@ -432,3 +432,175 @@ fn metric_rows(m: &Metric, c: &Common, f: &mut impl FnMut(Map<String, Value>)) {
         f(row);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use stratus_core::pdata::trace::status::StatusCode;
+    use stratus_testkit::otlp::{
+        SeverityNumber, SpanKind, gauge, histogram, log, logs, metrics, span, traces,
+    };
+
+    fn one(p: &Payload) -> Value {
+        let r = rows(p);
+        assert_eq!(r.len(), 1);
+        serde_json::from_str(&r[0]).unwrap()
+    }
+
+    fn keys_are_columns(row: &Value, columns: &[(&str, &str)]) {
+        for (k, v) in row.as_object().unwrap() {
+            let (_, ty) = columns
+                .iter()
+                .find(|(c, _)| c == k)
+                .unwrap_or_else(|| panic!("{k}"));
+            let ok = match *ty {
+                "string" | "datetime" => v.is_string(),
+                "real" => v.is_number(),
+                "int" | "long" => v.is_i64() || v.is_u64(),
+                "dynamic" => v.is_object() || v.is_array(),
+                _ => false,
+            };
+            assert!(ok, "{k}: {v} is not {ty}");
+        }
+    }
+
+    #[test]
+    fn span_row() {
+        let p = traces()
+            .resource([("service.name", "api"), ("cloud.region", "westeurope")])
+            .scope("http")
+            .span(
+                span("GET /a")
+                    .kind(SpanKind::Server)
+                    .trace_id(0x4bf92f3577b34da6a3ce929d0e0e4736)
+                    .span_id(0x00f067aa0ba902b7)
+                    .parent(0x1111)
+                    .start(1_714_557_600_000_000_000)
+                    .end(1_714_557_600_012_500_000)
+                    .status(StatusCode::Error, "boom")
+                    .attr("http.response.status_code", 500)
+                    .attr("ok", false)
+                    .event("cache.miss"),
+            )
+            .payload();
+        let r = one(&p);
+        keys_are_columns(&r, TRACE_COLUMNS);
+        assert_eq!(r["TimeGenerated"], "2024-05-01T10:00:00.000000000Z");
+        assert_eq!(r["EndTime"], "2024-05-01T10:00:00.012500000Z");
+        assert_eq!(r["TraceId"], "4bf92f3577b34da6a3ce929d0e0e4736");
+        assert_eq!(r["SpanId"], "00f067aa0ba902b7");
+        assert_eq!(r["ParentId"], "0000000000001111");
+        assert_eq!(r["Kind"], "Server");
+        assert_eq!(r["DurationMs"], 12.5);
+        assert_eq!(
+            (r["StatusCode"].as_str(), r["StatusMessage"].as_str()),
+            (Some("Error"), Some("boom"))
+        );
+        assert_eq!(r["ServiceName"], "api");
+        assert_eq!(r["ScopeName"], "http");
+        assert_eq!(
+            r["Attributes"],
+            json!({"http.response.status_code": 500, "ok": false})
+        );
+        assert_eq!(
+            r["Resource"],
+            json!({"service.name": "api", "cloud.region": "westeurope"})
+        );
+        assert_eq!(r["Events"][0]["Name"], "cache.miss");
+        assert_eq!(r["Links"], json!([]));
+    }
+
+    #[test]
+    fn log_row() {
+        let p = logs()
+            .resource([("service.name", "worker")])
+            .record(
+                log("disk almost full")
+                    .severity(SeverityNumber::Warn)
+                    .time(1_714_557_601_000_000_000)
+                    .attr("disk", "/dev/sda")
+                    .attr("ratio", 0.93),
+            )
+            .payload();
+        let r = one(&p);
+        keys_are_columns(&r, LOG_COLUMNS);
+        assert_eq!(r["TimeGenerated"], "2024-05-01T10:00:01.000000000Z");
+        assert_eq!(r["Body"], "disk almost full");
+        assert_eq!(r["SeverityNumber"], 13);
+        assert_eq!(r["TraceId"], "");
+        assert_eq!(r["Attributes"], json!({"disk": "/dev/sda", "ratio": 0.93}));
+        assert_eq!(r["ServiceName"], "worker");
+        // A non-string body is its JSON text.
+        let r = one(&logs().record(log(42)).payload());
+        assert_eq!(r["Body"], "42");
+    }
+
+    #[test]
+    fn metric_rows() {
+        let p = metrics()
+            .metric(gauge("queue.depth").point(3))
+            .metric(histogram("latency").bounds([1.0, 5.0]).point([1, 2, 0]))
+            .payload();
+        let r: Vec<Value> = rows(&p)
+            .iter()
+            .map(|s| serde_json::from_str(s).unwrap())
+            .collect();
+        assert_eq!(r.len(), 2);
+        for row in &r {
+            keys_are_columns(row, METRIC_COLUMNS);
+        }
+        assert_eq!(
+            (r[0]["Name"].as_str(), r[0]["Type"].as_str()),
+            (Some("queue.depth"), Some("Gauge"))
+        );
+        assert_eq!(
+            (r[0]["Value"].as_f64(), r[0]["Count"].as_u64()),
+            (Some(3.0), Some(1))
+        );
+        assert_eq!(r[1]["Type"], "Histogram");
+        assert_eq!(r[1]["Count"], 3);
+        assert_eq!(r[1]["Value"], r[1]["Sum"]);
+    }
+
+    #[test]
+    fn values_keep_their_json_types() {
+        use stratus_core::pdata::common::{ArrayValue, KeyValueList};
+        let s = |v: &str| AnyValue {
+            value: Some(any_value::Value::StringValue(v.into())),
+        };
+        let arr = AnyValue {
+            value: Some(any_value::Value::ArrayValue(ArrayValue {
+                values: vec![
+                    s("a"),
+                    AnyValue {
+                        value: Some(any_value::Value::IntValue(2)),
+                    },
+                ],
+            })),
+        };
+        assert_eq!(value(&arr), json!(["a", 2]));
+        let kv = AnyValue {
+            value: Some(any_value::Value::KvlistValue(KeyValueList {
+                values: vec![KeyValue {
+                    key: "k".into(),
+                    value: Some(s("v")),
+                    ..Default::default()
+                }],
+            })),
+        };
+        assert_eq!(value(&kv), json!({"k": "v"}));
+        assert_eq!(
+            value(&AnyValue {
+                value: Some(any_value::Value::DoubleValue(f64::NAN))
+            }),
+            Value::Null
+        );
+        assert_eq!(
+            value(&AnyValue {
+                value: Some(any_value::Value::BytesValue(vec![1, 2]))
+            }),
+            json!("AQI=")
+        );
+    }
+}

@@ -477,3 +477,59 @@ fn arm_template_matches_the_row_schema() {
         assert_eq!(cols(stream), want(columns), "stream of {table}");
     }
 }
+
+/// A writer into a shared buffer, for the log capture below.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The Data Collector API's retirement is logged once at start, naming the Logs
+/// Ingestion keys, and sending still works; the Logs Ingestion API logs no such thing.
+#[tokio::test]
+async fn data_collector_warns_once_at_start_and_still_sends() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let server = RecordingHttpServer::start().await;
+    let s = sender(
+        json!({"workspace_id": "ws-1", "workspace_key": KEY, "log_type": "T",
+        "endpoint": server.url()}),
+    );
+    s.start(&Host::ready()).await.unwrap();
+    for _ in 0..3 {
+        s.send(&s.encode(sample(Signal::Logs, 1)).unwrap())
+            .await
+            .unwrap();
+    }
+    assert_eq!(server.requests().len(), 3);
+    let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert_eq!(text.matches("retired on 2026-09-14").count(), 1, "{text}");
+    for key in [
+        "Logs Ingestion API",
+        "dcr_immutable_id",
+        "stream_name",
+        "authentication",
+        "WARN",
+    ] {
+        assert!(text.contains(key), "{key}: {text}");
+    }
+    assert!(!text.contains(KEY));
+
+    let tokens = RecordingHttpServer::start().await;
+    let li = sender(ingestion_config(&server, &tokens, "dcr-1", "Custom-X_CL"));
+    li.start(&Host::ready()).await.unwrap();
+    let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert_eq!(text.matches("retired on 2026-09-14").count(), 1);
+}
