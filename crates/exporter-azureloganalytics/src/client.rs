@@ -24,7 +24,7 @@ use crate::rows::rows;
 use crate::sharedkey;
 
 /// Logs Ingestion API: the largest uncompressed body, in bytes. Microsoft's client
-/// (`azure-monitor-ingestion`, `_MAX_CHUNK_SIZE_BYTES = 1024 * 1024`) cuts uploads at
+/// (`azure-monitor-ingestion`, `_helpers.py`: `MAX_CHUNK_SIZE_BYTES = 1024 * 1024`) cuts uploads at
 /// 1 MiB of JSON; the service limit is 1 MB per call.
 pub const LOGS_INGESTION_MAX_BODY: usize = 1024 * 1024;
 /// Data Collector API: the largest body, in bytes (30 MB per post, Microsoft's docs;
