@@ -1,5 +1,26 @@
 //! Pure translation of OTLP telemetry into Application Insights envelopes.
+//!
+//! - SERVER / CONSUMER spans become `Request`, CLIENT / PRODUCER / INTERNAL (and
+//!   UNSPECIFIED) spans `RemoteDependency` (HTTP, database, messaging, RPC, Azure SDK, GenAI,
+//!   `InProc`); span `exception` events become `Exception`, other events `Message` when
+//!   [`TranslatorConfig::span_events_enabled`]; links go to the `_MS.links` property.
+//! - Log records become `Message` (integer `severityLevel`), `Exception` when they carry
+//!   `exception.type`/`exception.message` and [`TranslatorConfig::exception_events_enabled`],
+//!   `Event` when they carry `microsoft.custom_event.name` and
+//!   [`TranslatorConfig::custom_events_enabled`].
+//! - Every metric data point becomes one `Metric` envelope (sums and gauges: value, count 1;
+//!   histograms, exponential histograms and summaries: value = sum, count, min, max).
+//!
+//! The rules follow Microsoft's `azure-monitor-opentelemetry-exporter` 1.0.0b58; the crate
+//! README lists where we deliberately differ.
 
+mod attrs;
+mod common;
+mod logs;
+mod metrics;
+mod spans;
+
+use crate::envelope::{BaseData, Envelope, MonitorBase, StrMap};
 use stratus_core::Payload;
 
 /// What the translator needs to know.
@@ -46,11 +67,109 @@ impl Translator {
         &self.config
     }
 
-    /// Translates one payload into envelopes.
+    /// Translates one payload into envelopes. Never fails as a whole: an item that cannot
+    /// be translated is listed in [`Translation::failures`] and produces no envelope.
     pub fn translate(&self, payload: &Payload) -> Translation {
-        Translation {
-            items: payload.item_count(),
-            ..Translation::default()
+        let mut out = Output::default();
+        let config = &self.config;
+        let mut index = 0usize;
+        match payload {
+            Payload::Traces(rs) => {
+                for r in rs {
+                    let tags = resource_tags(r.resource.as_ref());
+                    for ss in &r.scope_spans {
+                        for span in &ss.spans {
+                            out.set_item(index);
+                            if let Err(e) = spans::translate_span(config, &tags, span, &mut out) {
+                                out.fail(index, e);
+                            }
+                            index += 1;
+                        }
+                    }
+                }
+            }
+            Payload::Logs(rl) => {
+                for r in rl {
+                    let tags = resource_tags(r.resource.as_ref());
+                    for sl in &r.scope_logs {
+                        for record in &sl.log_records {
+                            out.set_item(index);
+                            if let Err(e) = logs::translate_log(
+                                config,
+                                &tags,
+                                sl.scope.as_ref(),
+                                record,
+                                &mut out,
+                            ) {
+                                out.fail(index, e);
+                            }
+                            index += 1;
+                        }
+                    }
+                }
+            }
+            Payload::Metrics(rm) => {
+                for r in rm {
+                    let tags = resource_tags(r.resource.as_ref());
+                    for sm in &r.scope_metrics {
+                        for metric in &sm.metrics {
+                            metrics::translate_metric(config, &tags, metric, &mut index, &mut out);
+                        }
+                    }
+                }
+            }
+        }
+        out.translation.items = index;
+        out.translation
+    }
+}
+
+fn resource_tags(resource: Option<&stratus_core::pdata::resource::Resource>) -> StrMap {
+    common::resource_tags(resource.map(|r| r.attributes.as_slice()).unwrap_or(&[]))
+}
+
+/// The translation being built, and the OTLP item the next envelopes belong to.
+#[derive(Debug, Default)]
+struct Output {
+    translation: Translation,
+    item: usize,
+}
+
+impl Output {
+    fn set_item(&mut self, item: usize) {
+        self.item = item;
+    }
+
+    fn fail(&mut self, item: usize, reason: String) {
+        self.translation.failures.push((item, reason));
+    }
+
+    fn push(
+        &mut self,
+        config: &TranslatorConfig,
+        tags: StrMap,
+        time_unix_nano: u64,
+        sample_rate: Option<f64>,
+        data: BaseData,
+    ) {
+        let (base_type, name) = data.kind();
+        let envelope = Envelope {
+            name,
+            ikey: config.instrumentation_key.clone(),
+            tags,
+            time: common::format_time(time_unix_nano),
+            sample_rate,
+            data: MonitorBase {
+                base_data: data,
+                base_type,
+            },
+        };
+        match serde_json::to_string(&envelope) {
+            Ok(json) => {
+                self.translation.envelopes.push(json);
+                self.translation.item_of.push(self.item);
+            }
+            Err(e) => self.fail(self.item, format!("cannot serialise envelope: {e}")),
         }
     }
 }
