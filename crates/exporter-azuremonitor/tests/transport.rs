@@ -424,3 +424,55 @@ fn secrets_stay_out_of_debug_and_validate_output() {
     assert!(!format!("{c:?}").contains(KEY));
     assert!(config.validate().len() <= 1);
 }
+
+/// A fixed Entra ID token, counting the calls.
+struct FixedToken(std::sync::atomic::AtomicUsize);
+
+#[async_trait::async_trait]
+impl stratus_exporter_azuremonitor::client::TokenProvider for FixedToken {
+    async fn token(&self) -> Result<stratus_core::confval::Secret, stratus_core::ConsumeError> {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Ok(stratus_core::confval::Secret::new("entra-token-1"))
+    }
+}
+
+#[tokio::test]
+async fn a_token_provider_adds_the_bearer_token() {
+    use stratus_exporter_azuremonitor::client::AzureMonitorSender;
+    let server = RecordingHttpServer::start().await;
+    let raw = config(
+        &server,
+        json!({"connection_string": format!(
+            "InstrumentationKey={KEY};IngestionEndpoint={}/;AADAudience=https://monitor.azure.com/",
+            server.url()
+        )}),
+    );
+    let config: AzureMonitorConfig = serde_json::from_value(raw).unwrap();
+    let connection = config.connection_with(|_| None).unwrap();
+    assert_eq!(
+        connection.entra_scope(),
+        "https://monitor.azure.com/.default"
+    );
+    let registry = Registry::new();
+    let ctx = BuildContext::new(
+        ComponentId::with_name("azuremonitor", "test"),
+        vec![Signal::Logs],
+        registry.clone(),
+    );
+    let provider = Arc::new(FixedToken(Default::default()));
+    let sender = AzureMonitorSender::new(&ctx, &config, connection)
+        .unwrap()
+        .with_token_provider(provider.clone());
+    assert!(!format!("{sender:?}").contains(KEY));
+    let exporter = stratus_exporter_helper::build_exporter(&ctx, config.settings(), sender);
+    exporter.start(&Host::ready()).await.unwrap();
+    exporter.consume(sample_logs(2)).await.unwrap();
+    let requests = server.requests();
+    assert_eq!(requests.len(), 1);
+    assert_eq!(
+        requests[0].header("authorization"),
+        Some("Bearer entra-token-1")
+    );
+    assert_eq!(provider.0.load(std::sync::atomic::Ordering::SeqCst), 1);
+    assert_eq!(metric(&registry, "otelcol_exporter_sent_log_records"), 2.0);
+}

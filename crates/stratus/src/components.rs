@@ -33,6 +33,8 @@ pub fn factories() -> Factories {
         .exporter(stratus_exporter_awsemf::AwsCloudWatchExporterFactory);
     #[cfg(feature = "exporter-awscloudwatchlogs")]
     let f = f.exporter(stratus_exporter_awscloudwatchlogs::AwsCloudWatchLogsExporterFactory);
+    #[cfg(feature = "exporter-azuremonitor")]
+    let f = f.exporter(stratus_exporter_azuremonitor::factory::AzureMonitorExporterFactory);
     #[cfg(feature = "extension-health-check")]
     let f = f.extension(stratus_extension_health_check::HealthCheckExtensionFactory);
     #[cfg(feature = "extension-file-storage")]

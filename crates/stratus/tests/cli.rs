@@ -122,6 +122,7 @@ fn components_and_version() {
         ),
         ("exporters", "awss3".into(), all("alpha")),
         ("exporters", "awsxray".into(), "traces (beta)".into()),
+        ("exporters", "azuremonitor".into(), all("beta")),
         ("exporters", "debug".into(), all("development")),
         ("exporters", "file".into(), all("alpha")),
         ("exporters", "nop".into(), all("beta")),
