@@ -231,3 +231,103 @@ fn span_events_other_than_exceptions_need_the_switch() {
         "ConnectionError"
     );
 }
+
+/// Object keys in document order, for every object in a JSON document (path, keys).
+#[derive(Default)]
+struct KeyOrder(Vec<(String, Vec<String>)>);
+
+struct Node<'a> {
+    path: String,
+    out: &'a mut KeyOrder,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for Node<'_> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Node<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("JSON")
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let slot = self.out.0.len();
+        self.out.0.push((self.path.clone(), Vec::new()));
+        while let Some(key) = map.next_key::<String>()? {
+            self.out.0[slot].1.push(key.clone());
+            map.next_value_seed(Node {
+                path: format!("{}/{key}", self.path),
+                out: self.out,
+            })?;
+        }
+        Ok(())
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let mut i = 0;
+        while seq
+            .next_element_seed(Node {
+                path: format!("{}/{i}", self.path),
+                out: self.out,
+            })?
+            .is_some()
+        {
+            i += 1;
+        }
+        Ok(())
+    }
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+}
+
+fn key_order(json: &str) -> KeyOrder {
+    use serde::de::DeserializeSeed as _;
+    let mut out = KeyOrder::default();
+    let mut d = serde_json::Deserializer::from_str(json);
+    Node {
+        path: String::new(),
+        out: &mut out,
+    }
+    .deserialize(&mut d)
+    .unwrap();
+    out
+}
+
+#[test]
+fn fields_come_in_microsofts_order() {
+    let translator = golden_translator();
+    for case in CASES {
+        let ours: Vec<String> = translator.translate(&load_payload(case)).envelopes;
+        let ours = key_order(&format!("[{}]", ours.join(",")));
+        let text =
+            std::fs::read_to_string(pairs_dir().join(format!("{case}.appinsights.json"))).unwrap();
+        let theirs = key_order(&text);
+        assert_eq!(ours.0.len(), theirs.0.len(), "{case}: object count");
+        for ((path, a), (_, b)) in ours.0.iter().zip(&theirs.0) {
+            let b: Vec<&String> = b
+                .iter()
+                .filter(|k| *k != "ai.internal.sdkVersion" && !k.starts_with("ai.device."))
+                .collect();
+            let a: Vec<&String> = a.iter().collect();
+            assert_eq!(a, b, "{case}: key order of {path}");
+        }
+    }
+}

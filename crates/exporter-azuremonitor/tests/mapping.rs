@@ -211,3 +211,33 @@ fn long_values_are_cut_to_the_service_limits() {
     );
     assert!(data["properties"].get(&long_key).is_none());
 }
+
+#[test]
+fn http_edge_cases() {
+    let server = span(
+        2,
+        "GET",
+        vec![
+            s("http.request.method", "GET"),
+            s("url.full", "https://h.example"),
+            i("http.response.status_code", 503),
+        ],
+    );
+    let client = span(
+        3,
+        "GET",
+        vec![
+            s("http.request.method", "GET"),
+            s("url.full", "https://api.example/v1?q=1"),
+            s("server.address", "api.example"),
+        ],
+    );
+    let e = parsed(&translator().translate(&traces(vec![server, client])));
+    assert_eq!(e[0]["data"]["baseData"]["name"], "GET /");
+    assert_eq!(e[0]["data"]["baseData"]["responseCode"], "503");
+    assert_eq!(e[0]["data"]["baseData"]["success"], false);
+    assert_eq!(e[1]["data"]["baseData"]["name"], "GET /v1");
+    assert_eq!(e[1]["data"]["baseData"]["target"], "api.example");
+    assert_eq!(e[1]["data"]["baseData"]["resultCode"], "0");
+    assert_eq!(e[1]["data"]["baseData"]["success"], true);
+}

@@ -235,6 +235,8 @@ fn request(
     let mut success = ok;
     let mut url = None;
     let mut source = None;
+    // Set now (and replaced in place below) so the tags come in Microsoft's order.
+    tags.insert(tag::OPERATION_NAME, span.name.clone());
     if let Some(ip) = common::location_ip(a) {
         tags.insert(tag::LOCATION_IP, ip);
     }
