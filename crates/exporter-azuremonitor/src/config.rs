@@ -403,7 +403,13 @@ mod tests {
             "connection_string": format!("InstrumentationKey={KEY}"),
             "instrumentation_key": KEY,
         }));
-        let debug = format!("{c:?} {:?}", c.connection_with(no_env).unwrap());
+        let conn = c.connection_with(no_env).unwrap();
+        let translator = c.translator(&conn.instrumentation_key);
+        assert_eq!(translator.instrumentation_key, KEY);
+        let debug = format!(
+            "{c:?} {conn:?} {translator:?} {:?}",
+            crate::translate::Translator::new(translator.clone())
+        );
         assert!(!debug.contains(KEY), "{debug}");
         assert!(debug.contains("[REDACTED]"));
     }
