@@ -31,6 +31,14 @@
 //! first part is queued the others wait for room rather than being refused, so a
 //! batch is never half queued and half refused.
 //!
+//! **Item-by-item delivery.** A destination may take some items of a request and
+//! reject others (Application Insights' `206`). Such a sender remembers in its
+//! request what the destination took, so a retry resends only the rest, and reports
+//! the count with [`Sender::accepted_items`]: `otelcol_exporter_sent_*` then counts
+//! what the destination accepted and `otelcol_exporter_send_failed_*` the rest, item
+//! by item rather than per batch. Logging which items were rejected and why is the
+//! sender's part; the helper logs a request that failed as a whole.
+//!
 //! **Retries** are counted in `stratus_exporter_retries{exporter,signal,reason}`
 //! (`reason`: `throttled` when the destination asked us to slow down, `timeout`,
 //! `failed`), one per attempt that is tried again, and logged at warn level at most
@@ -122,6 +130,21 @@ pub trait Sender: Send + Sync + 'static {
 
     /// Sends one request and classifies the destination's answer.
     async fn send(&self, request: &Self::Request) -> Result<(), ConsumeError>;
+
+    /// For destinations that accept or reject the items of one request one by one
+    /// (Application Insights answers `206` with a status per item): how many of the
+    /// batch's items the destination accepted, asked once the request is finished
+    /// (its last attempt succeeded, or failed for good). The helper then counts that
+    /// many in `otelcol_exporter_sent_*` and the rest of the batch in
+    /// `otelcol_exporter_send_failed_*`, whatever `send` returned; values above the
+    /// batch's item count are capped. Items the sender left out of the request (they
+    /// could not be encoded) are among the rest.
+    ///
+    /// Default `None`: every item counts as sent when the request succeeded, and as
+    /// failed when it did not.
+    fn accepted_items(&self, _request: &Self::Request) -> Option<usize> {
+        None
+    }
 
     /// Starts the sender (connects, opens files).
     async fn start(&self, _host: &Host) -> Result<(), ComponentError> {
@@ -418,23 +441,34 @@ impl<S: Sender> Inner<S> {
     async fn export(&self, data: Telemetry) -> Result<(), ConsumeError> {
         let signal = data.signal();
         let items = data.item_count() as u64;
-        let result = match self.sender.encode(data) {
-            Ok(request) => self.send_with_retry(signal, &request).await,
-            Err(e) => Err(e),
-        };
-        match &result {
-            Ok(()) => self.metrics.sent.get(signal).add(items),
-            Err(e) => {
-                self.metrics.send_failed.get(signal).add(items);
-                tracing::error!(
-                    exporter = %self.id,
-                    signal = %signal,
-                    items,
-                    permanent = e.is_permanent(),
-                    error = %e,
-                    "exporting failed; dropping data",
-                );
+        let (result, accepted) = match self.sender.encode(data) {
+            Ok(request) => {
+                let result = self.send_with_retry(signal, &request).await;
+                (result, self.sender.accepted_items(&request))
             }
+            Err(e) => (Err(e), None),
+        };
+        let sent = match (accepted, &result) {
+            (Some(accepted), _) => (accepted as u64).min(items),
+            (None, Ok(())) => items,
+            (None, Err(_)) => 0,
+        };
+        if sent > 0 {
+            self.metrics.sent.get(signal).add(sent);
+        }
+        if sent < items {
+            self.metrics.send_failed.get(signal).add(items - sent);
+        }
+        if let Err(e) = &result {
+            tracing::error!(
+                exporter = %self.id,
+                signal = %signal,
+                items = items - sent,
+                accepted = sent,
+                permanent = e.is_permanent(),
+                error = %e,
+                "exporting failed; dropping data",
+            );
         }
         result
     }

@@ -1262,3 +1262,122 @@ async fn split_parts_on_disk_are_confirmed_one_by_one() {
         "the delivered part is not resent"
     );
 }
+
+/// Accepts `accept_per_attempt` more items on each attempt (as a destination answering
+/// item by item would), failing retryably until all are taken or `final_error` ends
+/// the request.
+struct ItemByItem {
+    accept_per_attempt: usize,
+    attempts: AtomicUsize,
+    final_error: Option<ConsumeError>,
+}
+
+struct ItemRequest {
+    items: usize,
+    accepted: AtomicUsize,
+}
+
+#[async_trait]
+impl Sender for ItemByItem {
+    type Request = ItemRequest;
+    fn encode(&self, data: Telemetry) -> Result<ItemRequest, ConsumeError> {
+        Ok(ItemRequest {
+            items: data.item_count(),
+            accepted: AtomicUsize::new(0),
+        })
+    }
+    async fn send(&self, request: &ItemRequest) -> Result<(), ConsumeError> {
+        let attempt = self.attempts.fetch_add(1, Ordering::SeqCst);
+        let now =
+            (request.accepted.load(Ordering::SeqCst) + self.accept_per_attempt).min(request.items);
+        request.accepted.store(now, Ordering::SeqCst);
+        if now == request.items {
+            return Ok(());
+        }
+        match (&self.final_error, attempt) {
+            (Some(e), 1..) => Err(e.clone()),
+            _ => Err(ConsumeError::retryable("some items are left")),
+        }
+    }
+    fn accepted_items(&self, request: &ItemRequest) -> Option<usize> {
+        Some(request.accepted.load(Ordering::SeqCst))
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn accepted_items_are_counted_item_by_item() {
+    // Taken over three attempts: every item counts as sent once, none as failed.
+    let registry = Registry::new();
+    let settings = ExporterSettings {
+        queue: QueueConfig::disabled(),
+        ..Default::default()
+    };
+    let sender = ItemByItem {
+        accept_per_attempt: 2,
+        attempts: AtomicUsize::new(0),
+        final_error: None,
+    };
+    let exp = HelperExporter::new(&ctx(&registry), settings.clone(), sender);
+    exp.consume(spans(5)).await.unwrap();
+    assert_eq!(exp.sender().attempts.load(Ordering::SeqCst), 3);
+    assert!(metric(
+        &registry,
+        "otelcol_exporter_sent_spans{exporter=\"test/x\"} 5"
+    ));
+    assert!(metric(
+        &registry,
+        "otelcol_exporter_send_failed_spans{exporter=\"test/x\"} 0"
+    ));
+
+    // The second attempt fails for good: what was taken before counts as sent, only
+    // the rest as failed.
+    let registry = Registry::new();
+    let sender = ItemByItem {
+        accept_per_attempt: 2,
+        attempts: AtomicUsize::new(0),
+        final_error: Some(ConsumeError::permanent("rejected")),
+    };
+    let exp = HelperExporter::new(&ctx(&registry), settings, sender);
+    let err = exp.consume(spans(10)).await.unwrap_err();
+    assert!(err.is_permanent());
+    assert!(metric(
+        &registry,
+        "otelcol_exporter_sent_spans{exporter=\"test/x\"} 4"
+    ));
+    assert!(metric(
+        &registry,
+        "otelcol_exporter_send_failed_spans{exporter=\"test/x\"} 6"
+    ));
+}
+
+#[tokio::test(start_paused = true)]
+async fn accepted_items_above_the_batch_are_capped_and_a_success_can_be_partial() {
+    struct Says(usize);
+    #[async_trait]
+    impl Sender for Says {
+        type Request = ();
+        fn encode(&self, _: Telemetry) -> Result<(), ConsumeError> {
+            Ok(())
+        }
+        async fn send(&self, _: &()) -> Result<(), ConsumeError> {
+            Ok(())
+        }
+        fn accepted_items(&self, _: &()) -> Option<usize> {
+            Some(self.0)
+        }
+    }
+    for (says, sent, failed) in [(99, 3, 0), (1, 1, 2)] {
+        let registry = Registry::new();
+        let settings = ExporterSettings {
+            queue: QueueConfig::disabled(),
+            ..Default::default()
+        };
+        let exp = HelperExporter::new(&ctx(&registry), settings, Says(says));
+        exp.consume(spans(3)).await.unwrap();
+        let line = |what: &str, n: usize| {
+            format!("otelcol_exporter_{what}_spans{{exporter=\"test/x\"}} {n}")
+        };
+        assert!(metric(&registry, &line("sent", sent)), "{says}");
+        assert!(metric(&registry, &line("send_failed", failed)), "{says}");
+    }
+}

@@ -35,6 +35,8 @@ pub fn factories() -> Factories {
     let f = f.exporter(stratus_exporter_awscloudwatchlogs::AwsCloudWatchLogsExporterFactory);
     #[cfg(feature = "exporter-azureloganalytics")]
     let f = f.exporter(stratus_exporter_azureloganalytics::AzureLogAnalyticsExporterFactory);
+    #[cfg(feature = "exporter-azuremonitor")]
+    let f = f.exporter(stratus_exporter_azuremonitor::factory::AzureMonitorExporterFactory);
     #[cfg(feature = "extension-health-check")]
     let f = f.extension(stratus_extension_health_check::HealthCheckExtensionFactory);
     #[cfg(feature = "extension-file-storage")]

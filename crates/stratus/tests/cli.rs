@@ -123,6 +123,7 @@ fn components_and_version() {
         ("exporters", "awss3".into(), all("alpha")),
         ("exporters", "awsxray".into(), "traces (beta)".into()),
         ("exporters", "azureloganalytics".into(), all("alpha")),
+        ("exporters", "azuremonitor".into(), all("beta")),
         ("exporters", "debug".into(), all("development")),
         ("exporters", "file".into(), all("alpha")),
         ("exporters", "nop".into(), all("beta")),
@@ -1143,4 +1144,77 @@ fn the_aws_example_holds_the_briefs_blocks_validates_and_runs() {
     }
     s.terminate();
     assert!(s.wait_exit().success(), "{}", s.logs());
+}
+
+/// `stratus validate` on the brief's `azuremonitor` block: it validates with the key
+/// from the environment; a broken connection string (in the config, or in
+/// `APPLICATIONINSIGHTS_CONNECTION_STRING`, which wins) is reported at its path, and
+/// the instrumentation key appears nowhere in the output.
+#[test]
+fn validate_keeps_azure_monitor_secrets_out_of_its_output() {
+    const KEY: &str = "5b0e8c1d-7a2f-4e3b-9c6d-1f2a3b4c5d6e";
+    let dir = tempfile::tempdir().unwrap();
+    let config = |extra: &str| {
+        format!(
+            "receivers: {{ otlp: {{ protocols: {{ grpc: {{ endpoint: 127.0.0.1:4317 }} }} }} }}\n\
+             exporters:\n  \
+               azuremonitor:\n    \
+                 instrumentation_key: ${{APPLICATIONINSIGHTS_INSTRUMENTATION_KEY}}\n    \
+                 endpoint: https://dc.services.visualstudio.com/v2/track\n    \
+                 maxbatchsize: 100\n    \
+                 maxbatchinterval: 10s\n\
+             {extra}\
+             service:\n  pipelines:\n    traces: {{ receivers: [otlp], exporters: [azuremonitor{}] }}\n",
+            if extra.is_empty() {
+                ""
+            } else {
+                ", azuremonitor/broken"
+            }
+        )
+    };
+    let run = |text: String, env: &[(&str, String)]| {
+        let path = dir.path().join("azure.yaml");
+        std::fs::write(&path, text).unwrap();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_stratus"));
+        cmd.args(["validate", "--config", path.to_str().unwrap()])
+            .env("APPLICATIONINSIGHTS_INSTRUMENTATION_KEY", KEY)
+            .env_remove("APPLICATIONINSIGHTS_CONNECTION_STRING");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(!text.contains(KEY), "the key was printed:\n{text}");
+        (out.status.code(), text)
+    };
+    let (code, text) = run(config(""), &[]);
+    assert_eq!(code, Some(0), "{text}");
+    let broken = format!(
+        "  azuremonitor/broken:\n    connection_string: \"InstrumentationKey={KEY};{KEY}\"\n"
+    );
+    let (code, text) = run(config(&broken), &[]);
+    assert_eq!(code, Some(78), "{text}");
+    assert!(
+        text.contains("exporters::azuremonitor/broken::connection_string"),
+        "{text}"
+    );
+    assert!(!text.contains("exporters::azuremonitor::"), "{text}");
+    let env = [(
+        "APPLICATIONINSIGHTS_CONNECTION_STRING",
+        format!("InstrumentationKey={KEY};garbage"),
+    )];
+    let (code, text) = run(config(""), &env);
+    assert_eq!(code, Some(78), "{text}");
+    assert!(
+        text.contains("exporters::azuremonitor::connection_string"),
+        "{text}"
+    );
+    assert!(
+        text.contains("APPLICATIONINSIGHTS_CONNECTION_STRING"),
+        "{text}"
+    );
 }

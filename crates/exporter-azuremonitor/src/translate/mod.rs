@@ -23,8 +23,8 @@ mod spans;
 use crate::envelope::{BaseData, Envelope, MonitorBase, StrMap};
 use stratus_core::Payload;
 
-/// What the translator needs to know.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// What the translator needs to know. Its `Debug` redacts the instrumentation key.
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct TranslatorConfig {
     /// Instrumentation key written as `iKey` on every envelope.
     pub instrumentation_key: String,
@@ -34,6 +34,17 @@ pub struct TranslatorConfig {
     pub custom_events_enabled: bool,
     /// Span `exception` events become Exception envelopes.
     pub exception_events_enabled: bool,
+}
+
+impl std::fmt::Debug for TranslatorConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TranslatorConfig")
+            .field("instrumentation_key", &"[REDACTED]")
+            .field("span_events_enabled", &self.span_events_enabled)
+            .field("custom_events_enabled", &self.custom_events_enabled)
+            .field("exception_events_enabled", &self.exception_events_enabled)
+            .finish()
+    }
 }
 
 /// Translates payloads; cheap to share.
