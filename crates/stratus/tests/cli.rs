@@ -1218,3 +1218,137 @@ fn validate_keeps_azure_monitor_secrets_out_of_its_output() {
         "{text}"
     );
 }
+
+const BRIEF_APPLICATION_INSIGHTS: &str = "  azuremonitor:
+    instrumentation_key: ${APPLICATIONINSIGHTS_INSTRUMENTATION_KEY}
+    endpoint: https://dc.services.visualstudio.com/v2/track
+    maxbatchsize: 100
+    maxbatchinterval: 10s
+";
+
+const BRIEF_LOG_ANALYTICS: &str = "  azureloganalytics:
+    workspace_id: ${WORKSPACE_ID}
+    workspace_key: ${WORKSPACE_KEY}
+    log_type: OTelTraces
+";
+
+/// `config/examples/azure.yaml` holds the brief's two Azure blocks verbatim, validates
+/// with the secrets in the environment (and never prints them), and runs: with the
+/// listeners on free ports and both exporters' `endpoint`s pointed at recording servers
+/// by a second `--config`, spans sent over OTLP reach Application Insights' Track API and
+/// the Log Analytics Data Collector API, and the retirement of the latter is said once.
+#[test]
+fn the_azure_example_holds_the_briefs_blocks_validates_and_runs() {
+    use stratus_testkit::http::RecordingHttpServer;
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../config/examples/azure.yaml"
+    );
+    let text = std::fs::read_to_string(path).unwrap();
+    assert!(
+        text.contains(BRIEF_APPLICATION_INSIGHTS),
+        "the brief's azuremonitor block"
+    );
+    assert!(
+        text.contains(BRIEF_LOG_ANALYTICS),
+        "the brief's azureloganalytics block"
+    );
+    let ikey = "11111111-2222-3333-4444-555555555555";
+    // base64("stratus workspace key")
+    let workspace_key = "c3RyYXR1cyB3b3Jrc3BhY2Uga2V5";
+    let env = [
+        ("APPLICATIONINSIGHTS_INSTRUMENTATION_KEY", ikey),
+        ("WORKSPACE_ID", "0f0e0d0c-0b0a-0908-0706-050403020100"),
+        ("WORKSPACE_KEY", workspace_key),
+    ];
+    let out = Command::new(env!("CARGO_BIN_EXE_stratus"))
+        .args(["validate", "--config", path])
+        .envs(env)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "azure.yaml does not validate:\n{stderr}"
+    );
+    for secret in [ikey, workspace_key] {
+        assert!(
+            !stderr.contains(secret) && !stdout.contains(secret),
+            "{stdout}{stderr}"
+        );
+    }
+
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (insights, analytics) = rt.block_on(async {
+        (
+            RecordingHttpServer::start().await,
+            RecordingHttpServer::start().await,
+        )
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let ports = Ports::new();
+    let overrides = dir.path().join("local.yaml");
+    std::fs::write(
+        &overrides,
+        format!(
+            "receivers: {{otlp: {{protocols: {{grpc: {{endpoint: 127.0.0.1:{}}}, http: {{endpoint: 127.0.0.1:{}}}}}}}}}\n\
+             extensions: {{health_check: {{endpoint: 127.0.0.1:{}}}}}\n\
+             exporters: {{azuremonitor: {{endpoint: {}/v2/track}}, azureloganalytics: {{endpoint: {}}}}}\n\
+             service: {{telemetry: {{metrics: {{readers: [{{pull: {{exporter: {{prometheus: {{host: 127.0.0.1, port: {}}}}}}}}}]}}}}}}\n",
+            ports.grpc,
+            ports.http,
+            ports.health,
+            insights.url(),
+            analytics.url(),
+            ports.metrics
+        ),
+    )
+    .unwrap();
+    let mut s = Stratus::start_with_env(
+        dir.path(),
+        "azure",
+        &text,
+        &["--config", overrides.to_str().unwrap()],
+        &env,
+    );
+    s.wait_running();
+    rt.block_on(async {
+        let mut client = trace_client(ports.grpc).await;
+        client.export(make_spans(1, 3)).await.unwrap();
+    });
+    // Shutdown flushes the exporters' batches (maxbatchinterval is 10s).
+    s.terminate();
+    assert!(s.wait_exit().success(), "{}", s.logs());
+    let track = insights.requests();
+    assert_eq!(track.len(), 1, "one Track API POST");
+    assert_eq!(track[0].path, "/v2/track");
+    let envelopes = track[0].json();
+    let envelopes = envelopes.as_array().unwrap();
+    assert_eq!(envelopes.len(), 3, "{envelopes:?}");
+    for e in envelopes {
+        assert_eq!(e["name"], "Microsoft.ApplicationInsights.Request");
+        assert_eq!(e["iKey"], ikey);
+    }
+    let rows = analytics.requests();
+    assert_eq!(rows.len(), 1, "one Data Collector POST");
+    assert_eq!(rows[0].path, "/api/logs");
+    assert_eq!(rows[0].header("log-type"), Some("OTelTraces"));
+    assert!(
+        rows[0]
+            .header("authorization")
+            .is_some_and(|a| a.starts_with("SharedKey 0f0e0d0c-0b0a-0908-0706-050403020100:")),
+        "{:?}",
+        rows[0].header("authorization")
+    );
+    assert_eq!(rows[0].json().as_array().unwrap().len(), 3);
+    let logs = s.logs();
+    assert_eq!(
+        logs.matches("2026-09-14").count(),
+        1,
+        "the retirement is said once:\n{logs}"
+    );
+    for secret in [ikey, workspace_key] {
+        assert!(!logs.contains(secret), "no secret in the logs:\n{logs}");
+    }
+}

@@ -87,6 +87,22 @@ impl Stratus {
         )
     }
 
+    /// Starts stratus with a config, extra arguments and extra environment variables
+    /// (on the child only).
+    pub fn start_with_env(
+        dir: &Path,
+        name: &str,
+        config: &str,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Stratus {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_stratus"));
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        Self::spawn(dir, name, config, args, cmd)
+    }
+
     /// Starts stratus with `env` as its only AWS environment: the test's `AWS_*`
     /// variables removed, `HOME` in `dir`, no shared config or credentials file, IMDS
     /// off; then `env` set.

@@ -4,7 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: failures should panic
 
-mod common;
+use crate::common;
 
 use common::*;
 use serde_json::{Value, json};

@@ -5,7 +5,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: failures should panic
 
-mod common;
+use crate::common;
 
 use common::{load_payload, pairs_dir};
 use serde_json::Value;

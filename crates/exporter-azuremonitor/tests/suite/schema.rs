@@ -6,7 +6,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: failures should panic
 
-mod common;
+use crate::common;
 
 use common::{CASES, IKEY, coverage_payloads, load_payload};
 use serde_json::Value;
