@@ -25,6 +25,7 @@
 use std::time::Duration;
 
 use serde::Deserialize;
+use stratus_azure_common::AuthenticationConfig;
 use stratus_core::confval::Secret;
 use stratus_core::factory::{ConfigProblem, Validate};
 use stratus_exporter_helper::config::{DEFAULT_TIMEOUT, validate_shared};
@@ -101,6 +102,12 @@ pub struct AzureMonitorConfig {
     /// The sending queue. Default: enabled, 10 consumers, 1000 requests; batching
     /// from `maxbatchsize` / `maxbatchinterval` unless `batch` is written.
     pub sending_queue: QueueConfig,
+    /// Entra ID authentication (client secret, managed identity, or AKS workload
+    /// identity; `crates/azure-common`): every POST then carries a Bearer token for
+    /// the connection string's `AADAudience` (default
+    /// `https://monitor.azure.com//.default`), for resources with local authentication
+    /// turned off. Default: absent (the instrumentation key alone).
+    pub authentication: Option<AuthenticationConfig>,
 }
 
 impl Default for AzureMonitorConfig {
@@ -118,6 +125,7 @@ impl Default for AzureMonitorConfig {
             timeout: DEFAULT_TIMEOUT,
             retry_on_failure: RetryConfig::default(),
             sending_queue: QueueConfig::default(),
+            authentication: None,
         }
     }
 }
@@ -204,6 +212,14 @@ impl AzureMonitorConfig {
                 false => e.to_string(),
             };
             problems.push(ConfigProblem::new(path, message));
+        }
+        if let Some(auth) = &self.authentication {
+            for p in auth.validate() {
+                problems.push(ConfigProblem::new(
+                    format!("authentication::{}", p.path),
+                    p.message,
+                ));
+            }
         }
         if self.maxbatchsize == 0 {
             problems.push(ConfigProblem::new("maxbatchsize", "must be at least 1"));

@@ -3,14 +3,31 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use stratus_core::confval::Secret;
 use stratus_core::factory::{
     ALL_SIGNALS_BETA, BuildContext, BuildExporter, Exporter, Factory, Stability,
 };
-use stratus_core::{ComponentError, Signal};
+use stratus_core::{ComponentError, ConsumeError, Signal};
 use stratus_exporter_helper::try_build_exporter;
 
-use crate::client::AzureMonitorSender;
+use crate::client::{AzureMonitorSender, TokenProvider};
 use crate::config::AzureMonitorConfig;
+
+/// Entra ID tokens from `crates/azure-common` for the sender.
+struct EntraToken(stratus_azure_common::TokenProvider);
+
+#[async_trait]
+impl TokenProvider for EntraToken {
+    async fn token(&self) -> Result<Secret, ConsumeError> {
+        match self.0.token().await {
+            Ok(t) => Ok(t.token),
+            Err(e) if e.is_retryable() => {
+                Err(ConsumeError::retryable(format!("Entra ID token: {e}")))
+            }
+            Err(e) => Err(ConsumeError::permanent(format!("Entra ID token: {e}"))),
+        }
+    }
+}
 
 /// The `azuremonitor` exporter: spans, metrics and logs to Application Insights
 /// (the Track API).
@@ -43,7 +60,17 @@ impl BuildExporter for AzureMonitorExporterFactory {
             key_from = AzureMonitorConfig::describe_source(connection.source),
             "sending to Application Insights",
         );
-        let sender = AzureMonitorSender::new(&ctx, &config, connection)?;
+        let mut sender = AzureMonitorSender::new(&ctx, &config, connection.clone())?;
+        if let Some(auth) = &config.authentication {
+            let client = stratus_azure_common::http::client()
+                .map_err(|e| ComponentError::new(format!("exporter {}: {e}", ctx.id)))?;
+            let provider =
+                stratus_azure_common::TokenProvider::new(auth, &connection.entra_scope(), client)
+                    .map_err(|e| {
+                    ComponentError::new(format!("exporter {}: authentication: {e}", ctx.id))
+                })?;
+            sender = sender.with_token_provider(Arc::new(EntraToken(provider)));
+        }
         try_build_exporter(&ctx, config.settings(), sender)
     }
 }

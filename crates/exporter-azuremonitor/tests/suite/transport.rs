@@ -443,7 +443,7 @@ async fn a_token_provider_adds_the_bearer_token() {
     let raw = config(
         &server,
         json!({"connection_string": format!(
-            "InstrumentationKey={KEY};IngestionEndpoint={}/;AADAudience=https://monitor.azure.com/",
+            "InstrumentationKey={KEY};IngestionEndpoint={}/",
             server.url()
         )}),
     );
@@ -475,4 +475,70 @@ async fn a_token_provider_adds_the_bearer_token() {
     );
     assert_eq!(provider.0.load(std::sync::atomic::Ordering::SeqCst), 1);
     assert_eq!(metric(&registry, "otelcol_exporter_sent_log_records"), 2.0);
+}
+
+/// `authentication` (client secret) through the factory: the token comes from a
+/// recording server playing Entra ID's token endpoint, for Application Insights' scope
+/// `https://monitor.azure.com//.default`, and every Track POST carries it as a Bearer token; the
+/// client secret is never in the exporter's config output.
+#[tokio::test]
+async fn entra_id_client_secret_tokens_reach_the_track_api() {
+    let server = RecordingHttpServer::start().await;
+    server.set_default(accepted(3));
+    let entra = RecordingHttpServer::start().await;
+    entra.route(
+        "POST",
+        "/tenant-1/oauth2/v2.0/token",
+        Response::ok().json(
+            &json!({"token_type": "Bearer", "expires_in": 3600, "access_token": "entra-token-1"}),
+        ),
+    );
+    let config = json!({
+        "connection_string": format!(
+            "InstrumentationKey={KEY};IngestionEndpoint={}/",
+            server.url()
+        ),
+        "sending_queue": {"enabled": false},
+        "authentication": {
+            "type": "client_secret", "tenant_id": "tenant-1", "client_id": "app-1",
+            "client_secret": "very-secret-value", "authority_host": entra.url(),
+        },
+    });
+    let decoded: AzureMonitorConfig = stratus_core::factory::decode_config(&config).unwrap();
+    assert!(!format!("{decoded:?}").contains("very-secret-value"));
+    let (exporter, registry) = exporter(&config, vec![Signal::Traces]).await;
+    exporter.consume(sample_spans(3)).await.unwrap();
+    let posts = server.requests();
+    assert_eq!(posts.len(), 1);
+    assert_eq!(
+        posts[0].header("authorization"),
+        Some("Bearer entra-token-1")
+    );
+    assert_eq!(envelopes(&posts[0]).len(), 3);
+    let asked = entra.requests();
+    assert_eq!(asked.len(), 1, "one token, cached");
+    let form = asked[0].text();
+    assert!(form.contains("grant_type=client_credentials"), "{form}");
+    assert!(
+        form.contains("scope=https%3A%2F%2Fmonitor.azure.com%2F%2F.default"),
+        "Application Insights' scope: {form}"
+    );
+    assert_eq!(metric(&registry, "otelcol_exporter_sent_spans"), 3.0);
+    exporter.shutdown().await.unwrap();
+}
+
+/// A bad `authentication` block is reported at its path.
+#[test]
+fn authentication_problems_are_reported_at_their_path() {
+    let bad: Result<AzureMonitorConfig, _> = stratus_core::factory::decode_config(&json!({
+        "instrumentation_key": KEY,
+        "authentication": {"type": "client_secret", "tenant_id": "t"},
+    }));
+    let problems = bad.unwrap_err();
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.path.starts_with("authentication::")),
+        "{problems:?}"
+    );
 }
