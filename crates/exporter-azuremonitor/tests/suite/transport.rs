@@ -451,7 +451,8 @@ async fn a_token_provider_adds_the_bearer_token() {
     let connection = config.connection_with(|_| None).unwrap();
     assert_eq!(
         connection.entra_scope(),
-        "https://monitor.azure.com/.default"
+        "https://monitor.azure.com//.default",
+        "Application Insights' scope, as Microsoft's exporters ask for it"
     );
     let registry = Registry::new();
     let ctx = BuildContext::new(
