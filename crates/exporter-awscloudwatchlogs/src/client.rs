@@ -296,6 +296,13 @@ impl Sender for CloudWatchLogsSender {
     async fn send(&self, request: &PushRequest) -> Result<(), ConsumeError> {
         self.pusher.push(request).await
     }
+
+    /// Each record is one event: the records sent are the events AWS took. A record
+    /// that left CloudWatch's time window while it waited in the queue (dropped and
+    /// counted when the part was encoded) is then not counted as sent.
+    fn accepted_items(&self, request: &PushRequest) -> Option<usize> {
+        Some(request.taken_events())
+    }
 }
 
 #[cfg(test)]
@@ -351,6 +358,28 @@ mod tests {
             "stratus_exporter_cloudwatch_logs_dropped_events",
             &[("exporter", "awscloudwatchlogs/t"), ("reason", reason)],
         )
+    }
+
+    /// A part encoded after one of its records left the time window (it waited in the
+    /// queue): that record is not in the request, and only events AWS took count.
+    #[test]
+    fn records_that_left_the_window_in_the_queue_are_not_counted_as_sent() {
+        let (sender, registry) = sender(serde_json::json!({}));
+        let now = now_ns();
+        let part = logs()
+            .record(log("fresh").time(now))
+            .record(log("aged in the queue").time(now - 15 * 24 * HOUR_NS))
+            .record(log("fresh too").time(now))
+            .build();
+        let request = sender.encode(part).unwrap();
+        let events: usize = request.requests().iter().map(|r| r.len()).sum();
+        assert_eq!(events, 2);
+        assert_eq!(dropped(&registry, "too_old"), 1.0);
+        assert_eq!(
+            sender.accepted_items(&request),
+            Some(0),
+            "nothing taken yet"
+        );
     }
 
     #[test]

@@ -85,9 +85,43 @@ impl PushRequest {
         (0..self.requests.len()).filter(|&i| !done[i]).collect()
     }
 
+    /// Events of the requests AWS has taken so far: what an exporter whose items are
+    /// one event each reports as sent (the exporter helper's `Sender::accepted_items`).
+    pub fn taken_events(&self) -> usize {
+        let done = self.done.lock().unwrap_or_else(|e| e.into_inner());
+        self.requests
+            .iter()
+            .zip(done.iter())
+            .filter(|(_, d)| **d)
+            .map(|(r, _)| r.len())
+            .sum()
+    }
+
     fn mark_done(&self, i: usize) {
         let mut done = self.done.lock().unwrap_or_else(|e| e.into_inner());
         done[i] = true;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cwlogs::Event;
+
+    #[test]
+    fn taken_events_count_only_the_requests_aws_took() {
+        let key = StreamKey::new("g", "s");
+        let request = |n: usize| PutLogEventsRequest {
+            key: key.clone(),
+            events: (0..n).map(|i| Event::new(1, format!("e{i}"))).collect(),
+        };
+        let push = PushRequest::new(vec![request(3), request(2)]);
+        assert_eq!(push.taken_events(), 0);
+        push.mark_done(1);
+        assert_eq!(push.taken_events(), 2);
+        assert_eq!(push.pending(), vec![0]);
+        push.mark_done(0);
+        assert_eq!(push.taken_events(), 5);
     }
 }
 
