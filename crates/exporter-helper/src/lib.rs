@@ -595,8 +595,8 @@ impl<S: Sender> Inner<S> {
 }
 
 impl<S: Sender> HelperExporter<S> {
-    /// Sends the parts of one split batch without a queue, one after the other. Every
-    /// part is tried; the first error is returned.
+    /// Sends the parts of one batch (usually one) without a queue, one after the
+    /// other. Every part is tried; the first error is returned.
     async fn export_parts(&self, parts: Vec<Telemetry>) -> Result<(), ConsumeError> {
         let mut first_error = None;
         for part in parts {
@@ -607,7 +607,8 @@ impl<S: Sender> HelperExporter<S> {
         first_error.map_or(Ok(()), Err)
     }
 
-    /// Queues the parts of one batch. The first part follows `block_on_overflow`; once
+    /// Queues the parts of one batch (usually one). The first part follows
+    /// `block_on_overflow`; once
     /// it is in, the others wait for room, so a batch is not half refused. With
     /// `wait_for_result`, returns once every part was exported, with the first error.
     async fn enqueue_parts(
@@ -684,46 +685,10 @@ impl<S: Sender> HelperExporter<S> {
 impl<S: Sender> Consumer for HelperExporter<S> {
     async fn consume(&self, data: Telemetry) -> Result<(), ConsumeError> {
         let inner = &self.inner;
-        let mut parts = inner.sender.split(data);
-        let part = match parts.len() {
-            0 => return Ok(()),
-            1 => parts.remove(0),
-            _ => {
-                return match &inner.queue {
-                    None => self.export_parts(parts).await,
-                    Some(queue) => self.enqueue_parts(queue, parts).await,
-                };
-            }
-        };
-        let Some(queue) = &inner.queue else {
-            return inner.export(part).await;
-        };
-        let signal = part.signal();
-        let items = part.item_count() as u64;
-        let (waiter, outcome) = match inner.settings.queue.wait_for_result {
-            true => {
-                let (w, o) = Waiter::new();
-                (Some(w), Some(o))
-            }
-            false => (None, None),
-        };
-        match queue
-            .offer_with(part, waiter, inner.settings.queue.block_on_overflow)
-            .await
-        {
-            Ok(()) => match outcome {
-                None => Ok(()),
-                Some(outcome) => outcome.await.unwrap_or_else(|_| {
-                    Err(ConsumeError::retryable(format!(
-                        "exporter {} stopped before the data was exported: retry later",
-                        inner.id
-                    )))
-                }),
-            },
-            Err(e) => {
-                self.refused(signal, items, &e);
-                Err(self.refusal_error(e))
-            }
+        let parts = inner.sender.split(data);
+        match &inner.queue {
+            None => self.export_parts(parts).await,
+            Some(queue) => self.enqueue_parts(queue, parts).await,
         }
     }
 }

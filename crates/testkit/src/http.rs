@@ -168,14 +168,13 @@ type Shared = Recorder<RecordedRequest, Response>;
 #[derive(Default)]
 struct Routes(std::sync::Mutex<Vec<(String, String, Response)>>);
 
-impl std::ops::Deref for Routes {
-    type Target = std::sync::Mutex<Vec<(String, String, Response)>>;
-    fn deref(&self) -> &Self::Target {
-        &self.0
-    }
-}
-
 impl Routes {
+    fn set(&self, method: &str, path: &str, response: Response) {
+        let mut routes = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        routes.retain(|(m, p, _)| !(m == method && p == path));
+        routes.push((method.to_owned(), path.to_owned(), response));
+    }
+
     fn find(&self, method: &Method, path: &str) -> Option<Response> {
         let routes = self.0.lock().unwrap_or_else(|e| e.into_inner());
         routes
@@ -319,9 +318,7 @@ impl RecordingHttpServer {
     /// # }
     /// ```
     pub fn route(&self, method: &str, path: &str, response: Response) {
-        let mut routes = self.routes.lock().unwrap_or_else(|e| e.into_inner());
-        routes.retain(|(m, p, _)| !(m == method && p == path));
-        routes.push((method.to_owned(), path.to_owned(), response));
+        self.routes.set(method, path, response);
     }
 
     /// The upstream a proxy forwards to (`http://host:port`); `None` for a plain
