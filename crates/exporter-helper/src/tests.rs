@@ -1381,3 +1381,58 @@ async fn accepted_items_above_the_batch_are_capped_and_a_success_can_be_partial(
         assert!(metric(&registry, &line("send_failed", failed)), "{says}");
     }
 }
+
+/// Log output captured for one test.
+#[derive(Clone, Default)]
+struct CapturedLogs(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for CapturedLogs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Throttled retries are counted one by one, and logged once (rate-limited) with the
+/// reason and the destination's error, as a user sees them during a throttling storm.
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn throttled_retries_are_counted_each_and_logged_once() {
+    let logs = CapturedLogs::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let registry = Registry::new();
+    let settings = ExporterSettings {
+        queue: QueueConfig::disabled(),
+        ..Default::default()
+    };
+    let throttled =
+        || ConsumeError::retryable("PutLogEvents: ThrottlingException (HTTP 400): Rate exceeded");
+    let sender = Scripted::new(vec![throttled(), throttled(), throttled()]);
+    let exp = HelperExporter::new(&ctx(&registry), settings, sender);
+    exp.consume(spans(2)).await.unwrap();
+    assert!(metric(
+        &registry,
+        "stratus_exporter_retries{exporter=\"test/x\",signal=\"traces\",reason=\"throttled\"} 3"
+    ));
+    assert!(metric(
+        &registry,
+        "otelcol_exporter_sent_spans{exporter=\"test/x\"} 2"
+    ));
+    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    let lines: Vec<&str> = text.lines().filter(|l| l.contains("will retry")).collect();
+    assert_eq!(lines.len(), 1, "rate-limited:\n{text}");
+    assert!(
+        lines[0].contains("WARN")
+            && lines[0].contains("throttled")
+            && lines[0].contains("ThrottlingException"),
+        "{}",
+        lines[0]
+    );
+}
