@@ -26,7 +26,7 @@ use base64::Engine as _;
 use serde_json::{Map, Value};
 use stratus_core::Payload;
 use stratus_core::pdata::common::{AnyValue, InstrumentationScope, KeyValue, any_value};
-use stratus_core::pdata::metrics::{Metric, metric::Data, number_data_point};
+use stratus_core::pdata::metrics::{Metric, NumberDataPoint, metric::Data, number_data_point};
 use stratus_core::pdata::resource::Resource;
 
 /// Columns of a span row: (name, Log Analytics column type).
@@ -315,59 +315,69 @@ struct Point<'a> {
     max: Option<f64>,
 }
 
+impl<'a> Point<'a> {
+    /// A gauge or sum point: its value, count 1.
+    fn number(p: &'a NumberDataPoint) -> Self {
+        let value = match p.value {
+            Some(number_data_point::Value::AsDouble(d)) => d,
+            Some(number_data_point::Value::AsInt(i)) => i as f64,
+            None => 0.0,
+        };
+        Point {
+            time: p.time_unix_nano,
+            start: p.start_time_unix_nano,
+            attrs: &p.attributes,
+            value,
+            count: 1,
+            sum: None,
+            min: None,
+            max: None,
+        }
+    }
+
+    /// A histogram, exponential histogram or summary point: value = sum.
+    fn aggregate(
+        time: u64,
+        start: u64,
+        attrs: &'a [KeyValue],
+        sum: f64,
+        count: u64,
+        min: Option<f64>,
+        max: Option<f64>,
+    ) -> Self {
+        Point {
+            time,
+            start,
+            attrs,
+            value: sum,
+            count,
+            sum: Some(sum),
+            min,
+            max,
+        }
+    }
+}
+
 fn metric_rows(m: &Metric, c: &Common, f: &mut impl FnMut(Map<String, Value>)) {
-    let number_value = |v: &Option<number_data_point::Value>| match v {
-        Some(number_data_point::Value::AsDouble(d)) => *d,
-        Some(number_data_point::Value::AsInt(i)) => *i as f64,
-        None => 0.0,
-    };
     let (kind, points): (&str, Vec<Point<'_>>) = match &m.data {
         None => return,
-        Some(Data::Gauge(g)) => (
-            "Gauge",
-            g.data_points
-                .iter()
-                .map(|p| Point {
-                    time: p.time_unix_nano,
-                    start: p.start_time_unix_nano,
-                    attrs: &p.attributes,
-                    value: number_value(&p.value),
-                    count: 1,
-                    sum: None,
-                    min: None,
-                    max: None,
-                })
-                .collect(),
-        ),
-        Some(Data::Sum(s)) => (
-            "Sum",
-            s.data_points
-                .iter()
-                .map(|p| Point {
-                    time: p.time_unix_nano,
-                    start: p.start_time_unix_nano,
-                    attrs: &p.attributes,
-                    value: number_value(&p.value),
-                    count: 1,
-                    sum: None,
-                    min: None,
-                    max: None,
-                })
-                .collect(),
-        ),
+        Some(Data::Gauge(g)) => ("Gauge", g.data_points.iter().map(Point::number).collect()),
+        Some(Data::Sum(s)) => ("Sum", s.data_points.iter().map(Point::number).collect()),
         Some(Data::Histogram(h)) => (
             "Histogram",
             h.data_points
                 .iter()
-                .map(|p| Point {
-                    time: p.time_unix_nano,
-                    start: p.start_time_unix_nano,
-                    attrs: &p.attributes,
-                    value: p.sum.unwrap_or(0.0),
-                    count: p.count,
-                    sum: Some(p.sum.unwrap_or(0.0)),
-                    min: p.min,
-                    max: p.max,
+                .map(|p| {
+                    let (time, start) = (p.time_unix_nano, p.start_time_unix_nano);
+                    Point::aggregate(
+                        time,
+                        start,
+                        &p.attributes,
+                        p.sum.unwrap_or(0.0),
+                        p.count,
+                        p.min,
+                        p.max,
+                    )
                 })
                 .collect(),
         ),
@@ -375,15 +385,17 @@ fn metric_rows(m: &Metric, c: &Common, f: &mut impl FnMut(Map<String, Value>)) {
             "ExponentialHistogram",
             h.data_points
                 .iter()
-                .map(|p| Point {
-                    time: p.time_unix_nano,
-                    start: p.start_time_unix_nano,
-                    attrs: &p.attributes,
-                    value: p.sum.unwrap_or(0.0),
-                    count: p.count,
-                    sum: Some(p.sum.unwrap_or(0.0)),
-                    min: p.min,
-                    max: p.max,
+                .map(|p| {
+                    let (time, start) = (p.time_unix_nano, p.start_time_unix_nano);
+                    Point::aggregate(
+                        time,
+                        start,
+                        &p.attributes,
+                        p.sum.unwrap_or(0.0),
+                        p.count,
+                        p.min,
+                        p.max,
+                    )
                 })
                 .collect(),
         ),
@@ -391,15 +403,9 @@ fn metric_rows(m: &Metric, c: &Common, f: &mut impl FnMut(Map<String, Value>)) {
             "Summary",
             s.data_points
                 .iter()
-                .map(|p| Point {
-                    time: p.time_unix_nano,
-                    start: p.start_time_unix_nano,
-                    attrs: &p.attributes,
-                    value: p.sum,
-                    count: p.count,
-                    sum: Some(p.sum),
-                    min: None,
-                    max: None,
+                .map(|p| {
+                    let (time, start) = (p.time_unix_nano, p.start_time_unix_nano);
+                    Point::aggregate(time, start, &p.attributes, p.sum, p.count, None, None)
                 })
                 .collect(),
         ),
