@@ -50,7 +50,7 @@ use stratus_core::{Metadata, Payload, Signal, Telemetry};
 use tokio::sync::Notify;
 
 use crate::config::Sizer;
-use crate::queue::{Entry, Queue, QueueError, Waiter};
+use crate::queue::{Entry, Part, Queue, QueueError, Reserved, Waiter};
 
 /// Segment files roll over once they reach this size.
 pub const DEFAULT_SEGMENT_BYTES: u64 = 8 * 1024 * 1024;
@@ -78,6 +78,11 @@ pub struct PersistentOptions {
 
 /// A bounded FIFO queue kept in a segment log; see the module docs.
 pub struct PersistentQueue {
+    shared: std::sync::Arc<Core>,
+}
+
+/// The queue's state, shared with the room it reserved.
+struct Core {
     opts: PersistentOptions,
     dir: PathBuf,
     corrupted: Counter,
@@ -153,6 +158,58 @@ impl PersistentQueue {
         opts: PersistentOptions,
         corrupted: Counter,
     ) -> Result<Self, std::io::Error> {
+        Ok(PersistentQueue {
+            shared: std::sync::Arc::new(Core::open(dir, opts, corrupted)?),
+        })
+    }
+
+    /// Records on disk that are not done (queued or in flight).
+    pub fn records(&self) -> usize {
+        self.shared.records()
+    }
+}
+
+/// Room held in a [`PersistentQueue`]: records written but not yet takeable.
+struct PersistentReserved {
+    queue: std::sync::Arc<Core>,
+    written: Vec<Pending>,
+    committed: bool,
+}
+
+impl Reserved for PersistentReserved {
+    fn commit(mut self: Box<Self>) {
+        self.committed = true;
+        let written = std::mem::take(&mut self.written);
+        let mut state = self.queue.lock();
+        state.pending.extend(written);
+        drop(state);
+        self.queue.not_empty.notify_one();
+    }
+}
+
+impl Drop for PersistentReserved {
+    fn drop(&mut self) {
+        if self.committed {
+            return;
+        }
+        let mut state = self.queue.lock();
+        for p in self.written.drain(..) {
+            state.waiters.remove(&p.seq);
+            self.queue.finish(&mut state, p.seq);
+        }
+        drop(state);
+        self.queue.not_full.notify_waiters();
+    }
+}
+
+impl Core {
+    /// Opens (or creates) the queue in `dir`, replaying what a previous run left.
+    /// `corrupted` counts records skipped because they were damaged.
+    pub fn open(
+        dir: &Path,
+        opts: PersistentOptions,
+        corrupted: Counter,
+    ) -> Result<Self, std::io::Error> {
         fs::create_dir_all(dir)?;
         let _ = fs::remove_file(dir.join(CURSOR_TMP));
         let cursor = read_cursor(dir, &opts.owner);
@@ -215,7 +272,7 @@ impl PersistentQueue {
                 "persistent queue holds records from a previous run; sending them",
             );
         }
-        Ok(PersistentQueue {
+        Ok(Core {
             dir: dir.to_path_buf(),
             opts,
             corrupted,
@@ -232,12 +289,12 @@ impl PersistentQueue {
         }
     }
 
-    /// Records on disk that are not done (queued or in flight).
-    pub fn records(&self) -> usize {
+    fn records(&self) -> usize {
         self.lock().outstanding.len()
     }
 
-    fn append(&self, state: &mut State, record: &[u8]) -> Result<u64, std::io::Error> {
+    /// Writes one record; it is not takeable until pushed to `pending`.
+    fn append(&self, state: &mut State, record: &[u8]) -> Result<Pending, std::io::Error> {
         let roll = match state.segments.back() {
             None => true,
             Some(_) if state.active.is_none() => true,
@@ -305,13 +362,12 @@ impl PersistentQueue {
         let seq = state.next_seq;
         segment.end = seq + 1;
         state.next_seq += 1;
-        state.pending.push_back(Pending {
+        Ok(Pending {
             seq,
             segment: segment.first,
             offset: start,
             len: record.len() as u32,
-        });
-        Ok(seq)
+        })
     }
 
     /// Reads one pending record back; `None` (logged and counted) if it is damaged.
@@ -607,55 +663,76 @@ fn sync_dir(dir: &Path) -> Result<(), std::io::Error> {
 
 #[async_trait]
 impl Queue for PersistentQueue {
-    async fn offer_with(
+    async fn reserve(
         &self,
-        data: Telemetry,
-        waiter: Option<Waiter>,
+        parts: Vec<Part>,
         block: bool,
-    ) -> Result<(), QueueError> {
-        let header = Header {
-            items: data.item_count() as u64,
-            bytes: data.payload.encoded_len() as u64,
-        };
-        let size = header.size(self.opts.sizer);
-        if size > self.opts.capacity {
-            return Err(QueueError::TooLarge {
-                size,
-                capacity: self.opts.capacity,
-            });
+    ) -> Result<Box<dyn Reserved>, (QueueError, Vec<Telemetry>)> {
+        let mut records = Vec::with_capacity(parts.len());
+        let mut total = 0;
+        for (data, _) in &parts {
+            let header = Header {
+                items: data.item_count() as u64,
+                bytes: data.payload.encoded_len() as u64,
+            };
+            let size = header.size(self.shared.opts.sizer);
+            if size > self.shared.opts.capacity {
+                let e = QueueError::TooLarge {
+                    size,
+                    capacity: self.shared.opts.capacity,
+                };
+                return Err((e, parts.into_iter().map(|(d, _)| d).collect()));
+            }
+            total += size;
+            records.push((encode_record(&header, data), size));
         }
-        let record = encode_record(&header, &data);
+        let (data, waiters): (Vec<Telemetry>, Vec<Option<Waiter>>) = parts.into_iter().unzip();
         loop {
-            let wait = self.not_full.notified();
+            let wait = self.shared.not_full.notified();
             {
-                let mut state = self.lock();
+                let mut state = self.shared.lock();
                 if state.closed {
-                    return Err(QueueError::Closed);
+                    return Err((QueueError::Closed, data));
                 }
-                if state.size + size <= self.opts.capacity {
-                    let seq = self.append(&mut state, &record).map_err(|e| {
-                        tracing::error!(
-                            exporter = %self.opts.owner,
-                            directory = %self.dir.display(),
-                            error = %e,
-                            "cannot write to the persistent queue",
-                        );
-                        QueueError::Storage(format!(
-                            "cannot write to the persistent queue in {}: {e}",
-                            self.dir.display()
-                        ))
-                    })?;
-                    state.outstanding.insert(seq, size);
-                    state.size += size;
-                    if let Some(w) = waiter {
-                        state.waiters.insert(seq, w);
+                if crate::queue::fits(state.size, total, self.shared.opts.capacity) {
+                    let mut written = Vec::with_capacity(records.len());
+                    for ((record, size), waiter) in records.iter().zip(waiters) {
+                        match self.shared.append(&mut state, record) {
+                            Ok(p) => {
+                                state.outstanding.insert(p.seq, *size);
+                                state.size += size;
+                                if let Some(w) = waiter {
+                                    state.waiters.insert(p.seq, w);
+                                }
+                                written.push(p);
+                            }
+                            Err(e) => {
+                                tracing::error!(
+                                    exporter = %self.shared.opts.owner,
+                                    directory = %self.shared.dir.display(),
+                                    error = %e,
+                                    "cannot write to the persistent queue",
+                                );
+                                for p in written {
+                                    state.waiters.remove(&p.seq);
+                                    self.shared.finish(&mut state, p.seq);
+                                }
+                                let e = QueueError::Storage(format!(
+                                    "cannot write to the persistent queue in {}: {e}",
+                                    self.shared.dir.display()
+                                ));
+                                return Err((e, data));
+                            }
+                        }
                     }
-                    drop(state);
-                    self.not_empty.notify_one();
-                    return Ok(());
+                    return Ok(Box::new(PersistentReserved {
+                        queue: self.shared.clone(),
+                        written,
+                        committed: false,
+                    }));
                 }
                 if !block {
-                    return Err(QueueError::Full);
+                    return Err((QueueError::Full, data));
                 }
             }
             wait.await;
@@ -664,17 +741,17 @@ impl Queue for PersistentQueue {
 
     async fn take(&self) -> Option<Entry> {
         loop {
-            let wait = self.not_empty.notified();
+            let wait = self.shared.not_empty.notified();
             {
-                let mut state = self.lock();
+                let mut state = self.shared.lock();
                 while let Some(p) = state.pending.pop_front() {
                     let more = !state.pending.is_empty();
                     let waiter = state.waiters.remove(&p.seq);
-                    match self.read(&state, p) {
+                    match self.shared.read(&state, p) {
                         Some(data) => {
                             drop(state);
                             if more {
-                                self.not_empty.notify_one();
+                                self.shared.not_empty.notify_one();
                             }
                             return Some(Entry {
                                 data,
@@ -688,8 +765,8 @@ impl Queue for PersistentQueue {
                                     "the record was damaged in the persistent queue",
                                 )));
                             }
-                            self.finish(&mut state, p.seq);
-                            self.not_full.notify_waiters();
+                            self.shared.finish(&mut state, p.seq);
+                            self.shared.not_full.notify_waiters();
                         }
                     }
                 }
@@ -702,28 +779,28 @@ impl Queue for PersistentQueue {
     }
 
     async fn done(&self, token: u64) {
-        let mut state = self.lock();
-        self.finish(&mut state, token);
+        let mut state = self.shared.lock();
+        self.shared.finish(&mut state, token);
         drop(state);
-        self.not_full.notify_waiters();
+        self.shared.not_full.notify_waiters();
     }
 
     fn size(&self) -> usize {
-        self.lock().size
+        self.shared.lock().size
     }
 
     fn capacity(&self) -> usize {
-        self.opts.capacity
+        self.shared.opts.capacity
     }
 
     fn close(&self) {
-        self.lock().closed = true;
-        self.not_empty.notify_waiters();
-        self.not_full.notify_waiters();
+        self.shared.lock().closed = true;
+        self.shared.not_empty.notify_waiters();
+        self.shared.not_full.notify_waiters();
     }
 
     fn persistent_records(&self) -> Option<usize> {
-        Some(self.records())
+        Some(self.shared.records())
     }
 }
 

@@ -70,12 +70,38 @@ pub struct Entry {
     pub waiter: Option<Waiter>,
 }
 
+/// Room held in a queue for the parts of one batch ([`Queue::reserve`]).
+///
+/// [`Reserved::commit`] makes the parts takeable, in order. Dropping it uncommitted
+/// gives the room back, and a persistent queue forgets what it wrote for it: this is
+/// how a fan-out refuses a batch in every exporter when one of them has no room.
+pub trait Reserved: Send {
+    /// Makes the reserved parts takeable, in the order they were given.
+    fn commit(self: Box<Self>);
+}
+
+/// One part of a batch being reserved: the data and the caller waiting for its
+/// result, if it waits (`wait_for_result`).
+pub type Part = (Telemetry, Option<Waiter>);
+
 /// A bounded queue of batches between a pipeline and an exporter's senders.
 ///
 /// An entry handed out by [`Queue::take`] is in flight until [`Queue::done`] is called
 /// for it: a persistent queue keeps it on disk until then, so a crash re-delivers it.
 #[async_trait]
 pub trait Queue: Send + Sync + 'static {
+    /// Holds room for every part of one batch at once, or refuses them all and hands
+    /// them back. With `block`, waits for room instead of refusing when full.
+    ///
+    /// A part larger than the whole queue is [`QueueError::TooLarge`]. Parts that fit
+    /// one by one but not together are admitted when the queue is empty, so a batch
+    /// split into many requests is never refused for good.
+    async fn reserve(
+        &self,
+        parts: Vec<Part>,
+        block: bool,
+    ) -> Result<Box<dyn Reserved>, (QueueError, Vec<Telemetry>)>;
+
     /// Adds a batch, or refuses it when there is no room. With `block`, waits for room
     /// instead of refusing.
     async fn offer(&self, data: Telemetry, block: bool) -> Result<(), QueueError> {
@@ -90,13 +116,29 @@ pub trait Queue: Send + Sync + 'static {
         data: Telemetry,
         waiter: Option<Waiter>,
         block: bool,
-    ) -> Result<(), QueueError>;
+    ) -> Result<(), QueueError> {
+        match self.reserve(vec![(data, waiter)], block).await {
+            Ok(reserved) => {
+                reserved.commit();
+                Ok(())
+            }
+            Err((e, _)) => Err(e),
+        }
+    }
 
     /// Waits for the next batch; `None` once the queue is closed and empty.
     async fn take(&self) -> Option<Entry>;
 
     /// Marks an entry as finished (delivered, or dropped for good).
     async fn done(&self, token: u64);
+
+    /// Puts an entry that was taken and could not be delivered (its retries ran out)
+    /// back into the queue, to be taken again later. Returns `false` when this queue
+    /// does not keep undelivered data (the in-memory queue): the caller then marks the
+    /// entry done and counts it as failed.
+    async fn requeue(&self, _token: u64) -> bool {
+        false
+    }
 
     /// Current size, in the queue's unit.
     fn size(&self) -> usize;
@@ -112,6 +154,19 @@ pub trait Queue: Send + Sync + 'static {
     fn persistent_records(&self) -> Option<usize> {
         None
     }
+
+    /// Items (spans, data points, log records) queued and not yet taken, by signal
+    /// (traces, metrics, logs): what an in-memory queue loses when the process stops.
+    fn queued_items(&self) -> [u64; 3] {
+        [0; 3]
+    }
+}
+
+/// Whether `parts` of total size `size` may take room in a queue of `capacity` that
+/// holds `used`: when they fit, or when the queue is empty and no single part is
+/// larger than the queue (checked before).
+pub(crate) fn fits(used: usize, size: usize, capacity: usize) -> bool {
+    used + size <= capacity || used == 0
 }
 
 /// Measures a batch in a sizer's unit.
@@ -133,27 +188,17 @@ struct State {
 pub struct MemoryQueue {
     sizer: Sizer,
     capacity: usize,
+    shared: std::sync::Arc<Shared>,
+}
+
+/// What a [`MemoryQueue`] shares with the room it reserved.
+struct Shared {
     state: Mutex<State>,
     not_empty: Notify,
     not_full: Notify,
 }
 
-impl MemoryQueue {
-    /// A queue holding at most `capacity` units of `sizer`.
-    pub fn new(sizer: Sizer, capacity: usize) -> Self {
-        MemoryQueue {
-            sizer,
-            capacity,
-            state: Mutex::new(State {
-                items: VecDeque::new(),
-                size: 0,
-                closed: false,
-            }),
-            not_empty: Notify::new(),
-            not_full: Notify::new(),
-        }
-    }
-
+impl Shared {
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         match self.state.lock() {
             Ok(g) => g,
@@ -162,37 +207,108 @@ impl MemoryQueue {
     }
 }
 
+impl MemoryQueue {
+    /// A queue holding at most `capacity` units of `sizer`.
+    pub fn new(sizer: Sizer, capacity: usize) -> Self {
+        MemoryQueue {
+            sizer,
+            capacity,
+            shared: std::sync::Arc::new(Shared {
+                state: Mutex::new(State {
+                    items: VecDeque::new(),
+                    size: 0,
+                    closed: false,
+                }),
+                not_empty: Notify::new(),
+                not_full: Notify::new(),
+            }),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.shared.lock()
+    }
+}
+
+/// Room held in a [`MemoryQueue`].
+struct MemoryReserved {
+    queue: std::sync::Arc<Shared>,
+    parts: Vec<(Telemetry, usize, Option<Waiter>)>,
+    committed: bool,
+}
+
+impl Reserved for MemoryReserved {
+    fn commit(mut self: Box<Self>) {
+        let parts = std::mem::take(&mut self.parts);
+        self.committed = true;
+        let mut state = self.queue.lock();
+        state.items.extend(parts);
+        drop(state);
+        self.queue.not_empty.notify_one();
+    }
+}
+
+impl Drop for MemoryReserved {
+    fn drop(&mut self) {
+        if self.committed {
+            return;
+        }
+        let size: usize = self.parts.iter().map(|(_, s, _)| s).sum();
+        self.queue.lock().size -= size;
+        self.queue.not_full.notify_waiters();
+    }
+}
+
 #[async_trait]
 impl Queue for MemoryQueue {
-    async fn offer_with(
+    async fn reserve(
         &self,
-        data: Telemetry,
-        waiter: Option<Waiter>,
+        parts: Vec<Part>,
         block: bool,
-    ) -> Result<(), QueueError> {
-        let size = measure(self.sizer, &data);
-        if size > self.capacity {
-            return Err(QueueError::TooLarge {
+    ) -> Result<Box<dyn Reserved>, (QueueError, Vec<Telemetry>)> {
+        let sized: Vec<_> = parts
+            .into_iter()
+            .map(|(data, waiter)| {
+                let size = measure(self.sizer, &data);
+                (data, size, waiter)
+            })
+            .collect();
+        let back = |sized: Vec<(Telemetry, usize, Option<Waiter>)>| {
+            sized.into_iter().map(|(d, _, _)| d).collect::<Vec<_>>()
+        };
+        if let Some(size) = sized
+            .iter()
+            .map(|(_, s, _)| *s)
+            .find(|s| *s > self.capacity)
+        {
+            let e = QueueError::TooLarge {
                 size,
                 capacity: self.capacity,
-            });
+            };
+            return Err((e, back(sized)));
         }
+        let size: usize = sized.iter().map(|(_, s, _)| s).sum();
+        let shared = &self.shared;
         loop {
-            let wait = self.not_full.notified();
+            let wait = shared.not_full.notified();
             {
-                let mut state = self.lock();
+                let mut state = shared.lock();
                 if state.closed {
-                    return Err(QueueError::Closed);
-                }
-                if state.size + size <= self.capacity {
-                    state.size += size;
-                    state.items.push_back((data, size, waiter));
                     drop(state);
-                    self.not_empty.notify_one();
-                    return Ok(());
+                    return Err((QueueError::Closed, back(sized)));
+                }
+                if fits(state.size, size, self.capacity) {
+                    state.size += size;
+                    drop(state);
+                    return Ok(Box::new(MemoryReserved {
+                        queue: shared.clone(),
+                        parts: sized,
+                        committed: false,
+                    }));
                 }
                 if !block {
-                    return Err(QueueError::Full);
+                    drop(state);
+                    return Err((QueueError::Full, back(sized)));
                 }
             }
             wait.await;
@@ -201,16 +317,16 @@ impl Queue for MemoryQueue {
 
     async fn take(&self) -> Option<Entry> {
         loop {
-            let wait = self.not_empty.notified();
+            let wait = self.shared.not_empty.notified();
             {
                 let mut state = self.lock();
                 if let Some((data, size, waiter)) = state.items.pop_front() {
                     state.size -= size;
                     let more = !state.items.is_empty();
                     drop(state);
-                    self.not_full.notify_waiters();
+                    self.shared.not_full.notify_waiters();
                     if more {
-                        self.not_empty.notify_one();
+                        self.shared.not_empty.notify_one();
                     }
                     return Some(Entry {
                         data,
@@ -236,10 +352,27 @@ impl Queue for MemoryQueue {
         self.capacity
     }
 
+    fn queued_items(&self) -> [u64; 3] {
+        let mut items = [0u64; 3];
+        for (data, _, _) in &self.lock().items {
+            items[signal_index(data.signal())] += data.item_count() as u64;
+        }
+        items
+    }
+
     fn close(&self) {
         self.lock().closed = true;
-        self.not_empty.notify_waiters();
-        self.not_full.notify_waiters();
+        self.shared.not_empty.notify_waiters();
+        self.shared.not_full.notify_waiters();
+    }
+}
+
+/// Index of a signal in [`Queue::queued_items`].
+pub(crate) fn signal_index(signal: stratus_core::Signal) -> usize {
+    match signal {
+        stratus_core::Signal::Traces => 0,
+        stratus_core::Signal::Metrics => 1,
+        stratus_core::Signal::Logs => 2,
     }
 }
 
