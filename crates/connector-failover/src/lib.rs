@@ -13,17 +13,28 @@
 //!
 //! Guarantees:
 //!
+//! - **Health first.** The exporters behind each level report their destination's
+//!   health (`stratus_core::Destination`). When a destination of the current level
+//!   fails two attempts in a row, new data goes to the next level at once, even
+//!   though the failing exporter's sending queue still has room: failover works with
+//!   the exporters' default queue and retry settings.
+//! - **Nothing stranded.** The connector registers the levels below each level as
+//!   that level's exporters' *handover*: what a failing exporter already holds
+//!   (queued, or being retried) goes to the next level that takes it, instead of
+//!   waiting for its destination until its retries run out. A persistent queue
+//!   deletes a record only once the next level took it.
 //! - A batch refused by a level (any pipeline of the level returns an error) is handed
 //!   to the next level in the same call, so the sender sees success when any level
-//!   took it. Nothing the connector accepted was refused by every level.
-//! - When every level refuses, the call fails with the last error, retryable when any
-//!   level's error was, so the sender keeps the data and tries again.
-//! - While not on the top level, every `retry_interval` one batch of live traffic is
-//!   first offered to a higher level (the highest not given up on first, then the next
-//!   one `retry_gap` later). When it takes the batch the connector switches back; when
-//!   it refuses, the batch goes on to the current level as usual.
+//!   took it. When every level refuses, the call fails with the last error, retryable
+//!   when any level's error was, so the sender keeps the data and tries again.
+//! - **Going back.** While not on the top level, every `retry_interval` one batch of
+//!   live traffic is first offered to a higher level (the highest not given up on
+//!   first, then the next one `retry_gap` later). The connector switches back once
+//!   that level's destinations took data again (or, for a level that reports no
+//!   health, once it accepted the batch). A batch it refuses goes on to the current
+//!   level; a batch it accepts but cannot deliver is handed over.
 //!
-//! See the README for how this plays with the exporters' sending queues.
+//! See the README for the whole story.
 
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -36,7 +47,8 @@ use stratus_core::factory::{
 };
 use stratus_core::telemetry::{Counter, Gauge};
 use stratus_core::{
-    BoxConsumer, Component, ComponentError, ConsumeError, Consumer, Fanout, Signal, Telemetry,
+    BoxConsumer, Component, ComponentError, ConsumeError, Consumer, Destination, Fanout, Prepared,
+    Signal, Telemetry,
 };
 use tokio::time::Instant;
 
@@ -191,10 +203,82 @@ impl BuildConnector for FailoverConnectorFactory {
     }
 }
 
-/// One priority level: its pipelines' ids and their fan-out.
+/// One priority level: its pipelines' ids, their fan-out, and the destinations of
+/// their exporters.
 struct Level {
     ids: Vec<String>,
     consumer: BoxConsumer,
+    destinations: Vec<Arc<Destination>>,
+}
+
+impl Level {
+    /// The first destination of this level that is failing.
+    fn failing(&self) -> Option<&Destination> {
+        self.destinations
+            .iter()
+            .find(|d| d.is_failing())
+            .map(|d| d.as_ref())
+    }
+
+    /// Requests this level's destinations took so far.
+    fn successes(&self) -> u64 {
+        self.destinations.iter().map(|d| d.successes()).sum()
+    }
+}
+
+/// Where data a failing exporter of level `from - 1` holds goes: the levels from
+/// `from` on, the first that takes it (levels whose destinations fail are tried last).
+struct Handover {
+    levels: Arc<Vec<Level>>,
+    from: usize,
+}
+
+impl Handover {
+    /// The levels to try, healthy ones first.
+    fn order(&self) -> Vec<usize> {
+        let (healthy, failing): (Vec<usize>, Vec<usize>) =
+            (self.from..self.levels.len()).partition(|l| self.levels[*l].failing().is_none());
+        healthy.into_iter().chain(failing).collect()
+    }
+}
+
+#[async_trait]
+impl Consumer for Handover {
+    async fn consume(&self, data: Telemetry) -> Result<(), ConsumeError> {
+        let order = self.order();
+        let mut last = ConsumeError::retryable("no failover level left to hand the data to");
+        let n = order.len();
+        let mut data = Some(data);
+        for (i, l) in order.into_iter().enumerate() {
+            let Some(batch) = (if i + 1 < n { data.clone() } else { data.take() }) else {
+                break;
+            };
+            match self.levels[l].consumer.consume(batch).await {
+                Ok(()) => return Ok(()),
+                Err(e) => last = e,
+            }
+        }
+        Err(last)
+    }
+
+    fn can_prepare(&self) -> bool {
+        (self.from..self.levels.len()).all(|l| self.levels[l].consumer.can_prepare())
+    }
+
+    async fn prepare(&self, data: Telemetry) -> Prepared {
+        let mut data = data;
+        let mut last = ConsumeError::retryable("no failover level left to hand the data to");
+        for l in self.order() {
+            match self.levels[l].consumer.prepare(data).await {
+                Prepared::Refused(e, back) => {
+                    last = e;
+                    data = back;
+                }
+                other => return other,
+            }
+        }
+        Prepared::Refused(last, data)
+    }
 }
 
 /// Where the connector stands.
@@ -211,11 +295,14 @@ struct State {
     probe_level: usize,
     /// Whether an attempt is in flight (one at a time).
     probing: bool,
+    /// Per level: requests its destinations had taken when the connector left it
+    /// (a level is back once they took more).
+    left_at: Vec<u64>,
 }
 
 /// A running `failover` connector.
 pub struct Failover {
-    levels: Vec<Level>,
+    levels: Arc<Vec<Level>>,
     retry_interval: Duration,
     retry_gap: Duration,
     max_retries: u32,
@@ -247,9 +334,11 @@ impl Failover {
                 };
                 consumers.push(pipelines.swap_remove(i).1);
             }
+            let consumer = Fanout::wrap(consumers);
             levels.push(Level {
                 ids: ids.clone(),
-                consumer: Fanout::wrap(consumers),
+                destinations: consumer.destinations(),
+                consumer,
             });
         }
         if let Some((id, _)) = pipelines.first() {
@@ -262,6 +351,17 @@ impl Failover {
             return Err(ComponentError::new("priority_levels is empty"));
         }
         let n = levels.len();
+        let levels = Arc::new(levels);
+        // What a failing exporter of a level holds goes to the levels below it.
+        for from in 1..n {
+            let handover: BoxConsumer = Arc::new(Handover {
+                levels: levels.clone(),
+                from,
+            });
+            for d in &levels[from - 1].destinations {
+                d.set_handover(Some(handover.clone()));
+            }
+        }
         Ok(Failover {
             levels,
             retry_interval: config.retry_interval,
@@ -273,6 +373,7 @@ impl Failover {
                 probe_at: None,
                 probe_level: 0,
                 probing: false,
+                left_at: vec![0; n],
             }),
             label: String::new(),
             level_gauge: Gauge::default(),
@@ -430,6 +531,7 @@ impl Failover {
             "failover: level failed, switching to the next priority level",
         );
         state.retries[level] = 0;
+        state.left_at[level] = self.levels[level].successes();
         self.set_current(&mut state, level + 1);
         if state.probe_at.is_none() && !state.probing {
             self.schedule_round(&mut state, Instant::now());
@@ -452,13 +554,52 @@ impl Failover {
     }
 }
 
+impl Failover {
+    /// Follows the destinations' health: leaves the current level when one of its
+    /// destinations fails, and goes back to the highest level whose destinations took
+    /// data again since the connector left it.
+    fn follow_health(&self) {
+        let current = self.lock().current;
+        let back = (0..current).find(|l| {
+            let level = &self.levels[*l];
+            !level.destinations.is_empty()
+                && level.failing().is_none()
+                && level.successes() > self.lock().left_at[*l]
+        });
+        if let Some(level) = back {
+            self.probe_succeeded(level);
+            return;
+        }
+        if let Some(d) = self.levels[current].failing() {
+            let error = ConsumeError::retryable(format!(
+                "the destination of exporter {} failed {} attempts in a row",
+                d.exporter(),
+                d.consecutive_failures()
+            ));
+            self.level_failed(current, &error);
+        }
+    }
+}
+
 #[async_trait]
 impl Consumer for Failover {
     async fn consume(&self, data: Telemetry) -> Result<(), ConsumeError> {
+        self.follow_health();
         if let Some(level) = self.claim_probe() {
             match self.levels[level].consumer.consume(data.clone()).await {
                 Ok(()) => {
-                    self.probe_succeeded(level);
+                    let l = &self.levels[level];
+                    // A level that reports health is back once its destinations took
+                    // data (`follow_health`); the batch it accepted reaches them, or
+                    // is handed back down if they still fail.
+                    if l.destinations.is_empty() || l.failing().is_none() {
+                        self.probe_succeeded(level);
+                    } else {
+                        self.probe_failed(
+                            level,
+                            &ConsumeError::retryable("destination still failing"),
+                        );
+                    }
                     return Ok(());
                 }
                 Err(e) => self.probe_failed(level, &e),
@@ -496,6 +637,11 @@ impl Consumer for Failover {
         } else {
             ConsumeError::permanent(message)
         })
+    }
+
+    fn destinations(&self) -> Vec<Arc<Destination>> {
+        let current = self.lock().current;
+        self.levels[current].destinations.clone()
     }
 }
 

@@ -3,6 +3,7 @@
 //! - [`pdata`]: the telemetry that flows down a pipeline (OTLP protobuf types in one
 //!   envelope per batch, with the client's request metadata).
 //! - [`consumer`]: the one call data moves through, `consume(data).await`.
+//! - [`delivery`]: the health of an exporter's destination, for failover.
 //! - [`error`]: the two error classes that cross components, permanent and retryable.
 //! - [`component`]: lifecycle (`start`, `shutdown`) and the [`component::Host`].
 //! - [`factory`]: one factory per component kind, with a pure config check and a `build`.
@@ -14,6 +15,7 @@
 pub mod component;
 pub mod confval;
 pub mod consumer;
+pub mod delivery;
 pub mod endpoint;
 pub mod error;
 pub mod factory;
@@ -26,7 +28,8 @@ pub mod storage;
 pub mod telemetry;
 
 pub use component::{Component, Health, Host};
-pub use consumer::{BoxConsumer, Consumer, Fanout};
+pub use consumer::{Admission, BoxConsumer, Consumer, Fanout, Prepared, Refusal, offer};
+pub use delivery::Destination;
 pub use error::{ComponentError, ConsumeError};
 pub use id::{ComponentId, Kind};
 pub use pdata::{Metadata, Payload, Telemetry};

@@ -64,7 +64,7 @@ use stratus_core::Signal;
 use stratus_core::factory::{ConfigProblem, Validate};
 use stratus_exporter_helper::config::{DEFAULT_TIMEOUT, validate_shared};
 use stratus_exporter_helper::{
-    BatchConfig, ExporterSettings, PartitionConfig, QueueConfig, RetryConfig, Sizer,
+    BatchConfig, ExporterSettings, PartitionConfig, QueueConfig, RetryConfig, Sizer, WhenFull,
 };
 
 use crate::key::{KeyBuilder, UniqueKeyFunc};
@@ -335,6 +335,9 @@ pub struct S3QueueConfig {
     /// When full, make the caller wait for room instead of refusing its data.
     /// Default `false`.
     pub block_on_overflow: bool,
+    /// What a full queue does with new data: `refuse`, `drop` or `block`. Default
+    /// (unset): `block` when `block_on_overflow` is true, else `refuse`.
+    pub when_full: Option<WhenFull>,
     /// Make the caller wait until its data was uploaded, and return the upload's
     /// error. Not with `storage`. Default `false`.
     pub wait_for_result: bool,
@@ -356,6 +359,7 @@ impl Default for S3QueueConfig {
             queue_size: q.queue_size,
             sizer: q.sizer,
             block_on_overflow: q.block_on_overflow,
+            when_full: q.when_full,
             wait_for_result: q.wait_for_result,
             storage: q.storage,
             batch: None,
@@ -372,6 +376,7 @@ impl S3QueueConfig {
             queue_size: self.queue_size,
             sizer: self.sizer,
             block_on_overflow: self.block_on_overflow,
+            when_full: self.when_full,
             wait_for_result: self.wait_for_result,
             storage: self.storage.clone(),
             batch: self.batch.as_ref().map(|b| BatchConfig {

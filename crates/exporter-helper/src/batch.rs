@@ -68,6 +68,8 @@ impl Settings {
 pub(crate) struct Track {
     token: u64,
     refs: AtomicUsize,
+    /// A batch carrying some of the entry's items ran out of retries.
+    exhausted: std::sync::atomic::AtomicBool,
     error: Mutex<Option<ConsumeError>>,
     waiter: Mutex<Option<Waiter>>,
 }
@@ -77,6 +79,7 @@ impl Track {
         Arc::new(Track {
             token,
             refs: AtomicUsize::new(1),
+            exhausted: std::sync::atomic::AtomicBool::new(false),
             error: Mutex::new(None),
             waiter: Mutex::new(waiter),
         })
@@ -88,10 +91,20 @@ impl Track {
         self.clone()
     }
 
-    /// One batch carrying some of the entry's items is finished with `result`. The
-    /// last one marks the entry done and answers its waiting caller (with the first
-    /// error any of its batches had).
-    pub async fn finish(&self, result: &Result<(), ConsumeError>, queue: &dyn Queue) {
+    /// One batch carrying some of the entry's items is finished with `result`
+    /// (`exhausted`: its retries ran out on a retryable error). The last one marks the
+    /// entry done and answers its waiting caller (with the first error any of its
+    /// batches had), or, when a batch ran out of retries and the queue keeps such
+    /// data, puts the entry back into the queue.
+    pub async fn finish(
+        &self,
+        result: &Result<(), ConsumeError>,
+        exhausted: bool,
+        queue: &dyn Queue,
+    ) {
+        if exhausted {
+            self.exhausted.store(true, Ordering::Relaxed);
+        }
         if let Err(e) = result {
             let mut error = lock(&self.error);
             if error.is_none() {
@@ -99,6 +112,9 @@ impl Track {
             }
         }
         if self.refs.fetch_sub(1, Ordering::AcqRel) != 1 {
+            return;
+        }
+        if self.exhausted.load(Ordering::Relaxed) && queue.requeue(self.token).await {
             return;
         }
         queue.done(self.token).await;

@@ -105,6 +105,20 @@ pub enum Sizer {
     Bytes,
 }
 
+/// `sending_queue::when_full`: what a full sending queue does with new data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WhenFull {
+    /// Refuse the batch with a retryable error: it travels back to the client, which
+    /// retries. In a fan-out, no exporter of the pipeline takes the batch.
+    Refuse,
+    /// Drop this exporter's share, counted in `otelcol_exporter_enqueue_failed_*` and
+    /// logged: for a destination that must not hold up the others (an archive).
+    Drop,
+    /// Make the caller wait for room (upstream's `block_on_overflow: true`).
+    Block,
+}
+
 /// `sending_queue::batch::partition`: which request metadata keeps batches apart.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -180,8 +194,12 @@ pub struct QueueConfig {
     pub queue_size: usize,
     /// What the queue counts: `requests`, `items` or `bytes`. Default `requests`.
     pub sizer: Sizer,
-    /// When full, make the caller wait for room instead of refusing its data. Default `false`.
+    /// When full, make the caller wait for room instead of refusing its data (the same
+    /// as `when_full: block`). Default `false`.
     pub block_on_overflow: bool,
+    /// What a full queue does with new data: `refuse`, `drop` or `block`. Default
+    /// (unset): `block` when `block_on_overflow` is true, else `refuse`.
+    pub when_full: Option<WhenFull>,
     /// Make the caller wait until its data was exported, and return the export's
     /// error. Not with `storage`. Default `false`.
     pub wait_for_result: bool,
@@ -202,6 +220,7 @@ impl Default for QueueConfig {
             queue_size: 1000,
             sizer: Sizer::Requests,
             block_on_overflow: false,
+            when_full: None,
             wait_for_result: false,
             storage: None,
             batch: None,
@@ -215,6 +234,16 @@ impl QueueConfig {
         QueueConfig {
             enabled: false,
             ..QueueConfig::default()
+        }
+    }
+
+    /// What a full queue does: `when_full`, else `block` when `block_on_overflow`,
+    /// else `refuse`.
+    pub fn full_policy(&self) -> WhenFull {
+        match (self.when_full, self.block_on_overflow) {
+            (Some(w), _) => w,
+            (None, true) => WhenFull::Block,
+            (None, false) => WhenFull::Refuse,
         }
     }
 
@@ -257,6 +286,23 @@ impl Validate for QueueConfig {
                 "storage",
                 format!(
                     "`{storage}` is not a component id (`file_storage` or `file_storage/name`)"
+                ),
+            ));
+        }
+        if self.block_on_overflow
+            && let Some(w) = self.when_full
+            && w != WhenFull::Block
+        {
+            problems.push(ConfigProblem::new(
+                "when_full",
+                format!(
+                    "`{}` contradicts `block_on_overflow: true` (which means `block`): \
+                     remove one of them",
+                    match w {
+                        WhenFull::Refuse => "refuse",
+                        WhenFull::Drop => "drop",
+                        WhenFull::Block => "block",
+                    }
                 ),
             ));
         }

@@ -51,6 +51,7 @@ pub mod persistent;
 pub mod queue;
 mod retry;
 
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -58,13 +59,16 @@ use async_trait::async_trait;
 use stratus_core::factory::{BuildContext, Exporter};
 use stratus_core::telemetry::{Counter, PerSignal};
 use stratus_core::{
-    Component, ComponentError, ComponentId, ConsumeError, Consumer, Host, Kind, Signal, Telemetry,
+    Admission, Component, ComponentError, ComponentId, ConsumeError, Consumer, Destination, Host,
+    Kind, Prepared, Signal, Telemetry,
 };
 use tokio::task::JoinHandle;
 
-pub use config::{BatchConfig, ExporterSettings, PartitionConfig, QueueConfig, RetryConfig, Sizer};
+pub use config::{
+    BatchConfig, ExporterSettings, PartitionConfig, QueueConfig, RetryConfig, Sizer, WhenFull,
+};
 pub use persistent::{PersistentOptions, PersistentQueue};
-pub use queue::{Entry, MemoryQueue, Outcome, Queue, QueueError, Waiter};
+pub use queue::{Entry, MemoryQueue, Outcome, Part, Queue, QueueError, Reserved, Waiter};
 pub use retry::Backoff;
 
 /// How long clients are asked to wait (gRPC `RetryInfo`, HTTP `Retry-After`) when the
@@ -209,6 +213,10 @@ struct ExporterMetrics {
     sent: PerSignal,
     send_failed: PerSignal,
     enqueue_failed: PerSignal,
+    /// Items handed to a failover connector's next level while the destination failed.
+    handed_over: PerSignal,
+    /// Items an in-memory queue still held when the shutdown deadline passed.
+    lost_at_shutdown: PerSignal,
     /// `stratus_exporter_retries`, by signal and [`RetryReason`].
     retries: Vec<(Signal, RetryReason, Counter)>,
 }
@@ -256,6 +264,18 @@ impl ExporterMetrics {
                 "Number of items failed to be added to the sending queue.",
                 &labels,
             ),
+            handed_over: PerSignal::new(
+                r,
+                "stratus_exporter_handed_over",
+                "Items handed to the next failover level while this exporter's destination failed.",
+                &labels,
+            ),
+            lost_at_shutdown: PerSignal::new(
+                r,
+                "stratus_exporter_lost_at_shutdown",
+                "Items an in-memory sending queue still held when the shutdown deadline passed.",
+                &labels,
+            ),
         }
     }
 
@@ -280,8 +300,15 @@ struct Inner<S: Sender> {
     metrics: ExporterMetrics,
     workers: Mutex<Vec<JoinHandle<()>>>,
     stop: tokio::sync::watch::Sender<bool>,
+    /// The destination's health, read by failover connectors.
+    destination: Arc<Destination>,
+    /// Items taken from the queue and not yet finished, by signal.
+    in_flight: [AtomicU64; 3],
+    /// Whether the queue is refusing data (full), to log the change once.
+    refusing: AtomicBool,
     refusal_log: LogLimiter,
     retry_log: LogLimiter,
+    drop_log: LogLimiter,
 }
 
 /// An exporter driven by the helper: what [`build_exporter`] returns.
@@ -413,6 +440,7 @@ impl<S: Sender> HelperExporter<S> {
                 .set(q.capacity() as f64);
         }
         let (stop, _) = tokio::sync::watch::channel(false);
+        let id_for_destination = id.clone();
         HelperExporter {
             inner: Arc::new(Inner {
                 id,
@@ -423,8 +451,12 @@ impl<S: Sender> HelperExporter<S> {
                 queue,
                 workers: Mutex::new(Vec::new()),
                 stop,
+                destination: Destination::new(id_for_destination),
+                in_flight: Default::default(),
+                refusing: AtomicBool::new(false),
                 refusal_log: LogLimiter::new(Duration::from_secs(10)),
                 retry_log: LogLimiter::new(Duration::from_secs(10)),
+                drop_log: LogLimiter::new(Duration::from_secs(10)),
             }),
         }
     }
@@ -435,18 +467,110 @@ impl<S: Sender> HelperExporter<S> {
     }
 }
 
+/// How delivering one batch ended.
+#[derive(Debug)]
+enum Delivery {
+    /// Finished: sent, or failed for good (counted and logged).
+    Finished(Result<(), ConsumeError>),
+    /// Retries ran out on a retryable error, with a queue that keeps undelivered
+    /// data: nothing was counted; the caller puts the entry back.
+    Exhausted(ConsumeError),
+}
+
+impl Delivery {
+    fn result(&self) -> Result<(), ConsumeError> {
+        match self {
+            Delivery::Finished(r) => r.clone(),
+            Delivery::Exhausted(e) => Err(e.clone()),
+        }
+    }
+}
+
+/// How the attempts at one request ended.
+enum Attempts {
+    Sent,
+    Failed(ConsumeError),
+    /// Handed to the failover's next level while the destination failed.
+    HandedOver,
+}
+
 impl<S: Sender> Inner<S> {
-    /// Encodes and sends one batch with retries and timeouts, counting the outcome.
-    /// Returns the final error when the batch could not be delivered.
-    async fn export(&self, data: Telemetry) -> Result<(), ConsumeError> {
+    /// Whether the queue keeps data whose retries ran out (a persistent queue).
+    fn durable(&self) -> bool {
+        self.queue
+            .as_ref()
+            .is_some_and(|q| q.persistent_records().is_some())
+    }
+
+    /// Hands `data` to the failover level after this one, when a connector set one.
+    /// Gives the data back when it was not taken.
+    async fn hand_over(&self, data: Telemetry) -> Result<(), Telemetry> {
+        let Some(next) = self.destination.handover() else {
+            return Err(data);
+        };
+        let (signal, items) = (data.signal(), data.item_count() as u64);
+        let taken = if next.can_prepare() {
+            stratus_core::offer(next.as_ref(), data)
+                .await
+                .map_err(|r| r.data)
+        } else {
+            // Whatever the next level does with it, this copy stays ours until it
+            // says it took the data.
+            next.consume(data.clone()).await.map_err(|_| Some(data))
+        };
+        match taken {
+            Ok(()) => {
+                self.metrics.handed_over.get(signal).add(items);
+                if let Some(suppressed) = self.retry_log.allow() {
+                    tracing::warn!(
+                        exporter = %self.id,
+                        items,
+                        suppressed,
+                        "destination failing; handed the data to the next failover level \
+                         (similar messages are logged at most every 10s)",
+                    );
+                }
+                Ok(())
+            }
+            Err(Some(data)) => Err(data),
+            // Taken in part and refused; nothing left to keep.
+            Err(None) => Ok(()),
+        }
+    }
+
+    /// Delivers one batch: encodes it, sends it with retries and timeouts (or hands
+    /// it over while the destination fails), and counts the outcome.
+    async fn deliver(&self, data: Telemetry) -> Delivery {
         let signal = data.signal();
         let items = data.item_count() as u64;
-        let (result, accepted) = match self.sender.encode(data) {
-            Ok(request) => {
-                let result = self.send_with_retry(signal, &request).await;
-                (result, self.sender.accepted_items(&request))
+        // While the destination fails, only the probe goes to it: the rest is handed
+        // to the next failover level without waiting for an attempt to fail.
+        let data = if self.destination.claim_attempt() {
+            data
+        } else {
+            match self.hand_over(data).await {
+                Ok(()) => return Delivery::Finished(Ok(())),
+                Err(data) => data,
             }
-            Err(e) => (Err(e), None),
+        };
+        // Behind a failover connector, keep a copy to hand over if the attempts fail.
+        let mut copy = self.destination.handover().map(|_| data.clone());
+        let (attempts, accepted) = match self.sender.encode(data) {
+            Ok(request) => {
+                let attempts = self.send_with_retry(signal, &request, &mut copy).await;
+                (attempts, self.sender.accepted_items(&request))
+            }
+            Err(e) => (Attempts::Failed(e), None),
+        };
+        let result = match attempts {
+            Attempts::HandedOver => return Delivery::Finished(Ok(())),
+            Attempts::Sent => Ok(()),
+            Attempts::Failed(e) => {
+                if !e.is_permanent() && self.durable() && accepted.is_none() {
+                    return Delivery::Exhausted(e);
+                }
+                Err(e)
+            }
         };
         let sent = match (accepted, &result) {
             (Some(accepted), _) => (accepted as u64).min(items),
@@ -459,7 +583,9 @@ impl<S: Sender> Inner<S> {
         if sent < items {
             self.metrics.send_failed.get(signal).add(items - sent);
         }
-        if let Err(e) = &result {
+        if let Err(e) = &result
+            && let Some(suppressed) = self.drop_log.allow()
+        {
             tracing::error!(
                 exporter = %self.id,
                 signal = %signal,
@@ -467,17 +593,20 @@ impl<S: Sender> Inner<S> {
                 accepted = sent,
                 permanent = e.is_permanent(),
                 error = %e,
-                "exporting failed; dropping data",
+                suppressed,
+                "exporting failed; dropping data (counted in otelcol_exporter_send_failed; \
+                 similar messages are logged at most every 10s)",
             );
         }
-        result
+        Delivery::Finished(result)
     }
 
     async fn send_with_retry(
         &self,
         signal: Signal,
         request: &S::Request,
-    ) -> Result<(), ConsumeError> {
+        copy: &mut Option<Telemetry>,
+    ) -> Attempts {
         let retry = &self.settings.retry;
         let mut backoff = Backoff::new(retry);
         let mut stop = self.stop.subscribe();
@@ -497,12 +626,33 @@ impl<S: Sender> Inner<S> {
                 },
             };
             let err = match result {
-                Ok(()) => return Ok(()),
-                Err(e) if e.is_permanent() || !retry.enabled => return Err(e),
-                Err(e) => e,
+                Ok(()) => {
+                    self.destination.succeeded();
+                    return Attempts::Sent;
+                }
+                Err(e) if e.is_permanent() => {
+                    // The destination answered: it is up, the data is bad.
+                    self.destination.succeeded();
+                    return Attempts::Failed(e);
+                }
+                Err(e) => {
+                    self.destination.failed();
+                    e
+                }
             };
+            if self.destination.is_failing()
+                && let Some(data) = copy.take()
+            {
+                match self.hand_over(data).await {
+                    Ok(()) => return Attempts::HandedOver,
+                    Err(data) => *copy = Some(data),
+                }
+            }
+            if !retry.enabled {
+                return Attempts::Failed(err);
+            }
             let Some(delay) = backoff.next_delay(err.throttle()) else {
-                return Err(ConsumeError::retryable(format!(
+                return Attempts::Failed(ConsumeError::retryable(format!(
                     "no more retries left after {}: {err}",
                     stratus_core::confval::format_duration(backoff.elapsed())
                 )));
@@ -532,14 +682,60 @@ impl<S: Sender> Inner<S> {
         }
     }
 
-    /// One sender without batching: takes an entry, exports it, marks it done.
+    fn track_in_flight(&self, data: &Telemetry, add: bool) {
+        let counter = &self.in_flight[queue::signal_index(data.signal())];
+        let n = data.item_count() as u64;
+        if add {
+            counter.fetch_add(n, Ordering::Relaxed);
+        } else {
+            counter.fetch_sub(n, Ordering::Relaxed);
+        }
+    }
+
+    /// Puts an entry whose retries ran out back into a persistent queue (logged,
+    /// rate-limited). Returns `false` when the queue cannot keep it.
+    async fn requeue(&self, queue: &dyn Queue, token: u64, error: &ConsumeError) -> bool {
+        if !queue.requeue(token).await {
+            return false;
+        }
+        self.log_requeue(error);
+        true
+    }
+
+    fn log_requeue(&self, error: &ConsumeError) {
+        if let Some(suppressed) = self.drop_log.allow() {
+            tracing::warn!(
+                exporter = %self.id,
+                error = %error,
+                suppressed,
+                "retries ran out; the data stays in the persistent queue and is tried again \
+                 (similar messages are logged at most every 10s)",
+            );
+        }
+    }
+
+    /// One sender without batching: takes an entry, delivers it, marks it done (or
+    /// puts it back in a persistent queue when its retries ran out).
     async fn work(self: Arc<Self>, queue: Arc<dyn Queue>) {
         while let Some(entry) = queue.take().await {
-            // Failures are counted and logged inside export.
-            let result = self.export(entry.data).await;
-            queue.done(entry.token).await;
-            if let Some(waiter) = entry.waiter {
-                waiter.finish(result);
+            let Entry {
+                data,
+                token,
+                waiter,
+            } = entry;
+            self.track_in_flight(&data, true);
+            let (signal, items) = (data.signal(), data.item_count() as u64);
+            let delivery = self.deliver(data).await;
+            let counter = &self.in_flight[queue::signal_index(signal)];
+            counter.fetch_sub(items, Ordering::Relaxed);
+            if let Delivery::Exhausted(e) = &delivery
+                && self.requeue(queue.as_ref(), token, e).await
+            {
+                continue;
+            }
+            queue.done(token).await;
+            if let Some(waiter) = waiter {
+                waiter.finish(delivery.result());
             }
         }
     }
@@ -567,7 +763,10 @@ impl<S: Sender> Inner<S> {
                     (batcher.expired(tokio::time::Instant::now()), false)
                 }
                 entry = queue.take() => match entry {
-                    Some(entry) => (batcher.add(entry, tokio::time::Instant::now()), false),
+                    Some(entry) => {
+                        self.track_in_flight(&entry.data, true);
+                        (batcher.add(entry, tokio::time::Instant::now()), false)
+                    }
                     None => (batcher.drain(), true),
                 },
             };
@@ -578,10 +777,20 @@ impl<S: Sender> Inner<S> {
                 let (inner, queue) = (self.clone(), queue.clone());
                 sends.spawn(async move {
                     let batch::Batch { data, tracks } = ready;
-                    // Failures are counted and logged inside export.
-                    let result = inner.export(data).await;
+                    let (signal, items) = (data.signal(), data.item_count() as u64);
+                    let delivery = inner.deliver(data).await;
+                    inner.in_flight[queue::signal_index(signal)]
+                        .fetch_sub(items, Ordering::Relaxed);
+                    let exhausted = match &delivery {
+                        Delivery::Exhausted(e) => {
+                            inner.log_requeue(e);
+                            true
+                        }
+                        Delivery::Finished(_) => false,
+                    };
+                    let result = delivery.result();
                     for track in tracks {
-                        track.finish(&result, queue.as_ref()).await;
+                        track.finish(&result, exhausted, queue.as_ref()).await;
                     }
                     drop(permit);
                 });
@@ -592,85 +801,49 @@ impl<S: Sender> Inner<S> {
         }
         while sends.join_next().await.is_some() {}
     }
-}
 
-impl<S: Sender> HelperExporter<S> {
-    /// Sends the parts of one batch (usually one) without a queue, one after the
-    /// other. Every part is tried; the first error is returned.
-    async fn export_parts(&self, parts: Vec<Telemetry>) -> Result<(), ConsumeError> {
-        let mut first_error = None;
-        for part in parts {
-            if let Err(e) = self.inner.export(part).await {
-                first_error.get_or_insert(e);
-            }
-        }
-        first_error.map_or(Ok(()), Err)
-    }
-
-    /// Queues the parts of one batch (usually one). The first part follows
-    /// `block_on_overflow`; once
-    /// it is in, the others wait for room, so a batch is not half refused. With
-    /// `wait_for_result`, returns once every part was exported, with the first error.
-    async fn enqueue_parts(
-        &self,
-        queue: &Arc<dyn Queue>,
-        parts: Vec<Telemetry>,
-    ) -> Result<(), ConsumeError> {
-        let inner = &self.inner;
-        let mut outcomes = Vec::new();
-        for (i, part) in parts.into_iter().enumerate() {
-            let (waiter, outcome) = match inner.settings.queue.wait_for_result {
-                true => {
-                    let (w, o) = Waiter::new();
-                    (Some(w), Some(o))
-                }
-                false => (None, None),
-            };
-            let signal = part.signal();
-            let items = part.item_count() as u64;
-            let block = i > 0 || inner.settings.queue.block_on_overflow;
-            match queue.offer_with(part, waiter, block).await {
-                Ok(()) => outcomes.extend(outcome),
-                Err(e) => {
-                    // Parts queued before this one stay queued and are sent.
-                    self.refused(signal, items, &e);
-                    return Err(self.refusal_error(e));
-                }
-            }
-        }
-        let mut first_error = None;
-        for outcome in outcomes {
-            let result = outcome.await.unwrap_or_else(|_| {
-                Err(ConsumeError::retryable(format!(
-                    "exporter {} stopped before the data was exported: retry later",
-                    inner.id
-                )))
-            });
-            if let Err(e) = result {
-                first_error.get_or_insert(e);
-            }
-        }
-        first_error.map_or(Ok(()), Err)
-    }
-
-    /// Counts and (rate-limited) logs a refusal of the queue.
+    /// Counts and logs a refusal of the queue: once when the queue starts refusing,
+    /// then at most every 10 seconds.
     fn refused(&self, signal: Signal, items: u64, e: &QueueError) {
-        let inner = &self.inner;
-        inner.metrics.enqueue_failed.get(signal).add(items);
-        if let Some(suppressed) = inner.refusal_log.allow() {
+        self.metrics.enqueue_failed.get(signal).add(items);
+        if !self.refusing.swap(true, Ordering::Relaxed) {
             tracing::warn!(
-                exporter = %inner.id,
+                exporter = %self.id,
                 items,
                 error = %e,
+                "sending queue refuses data; senders are told to retry until it has room \
+                 (set `sending_queue::when_full: drop` to drop this exporter's share instead)",
+            );
+        } else if let Some(suppressed) = self.refusal_log.allow() {
+            tracing::debug!(exporter = %self.id, items, error = %e, suppressed, "refusing data");
+        }
+    }
+
+    /// The queue took data again after refusing: logged once.
+    fn accepting(&self) {
+        if self.refusing.load(Ordering::Relaxed) && self.refusing.swap(false, Ordering::Relaxed) {
+            tracing::info!(exporter = %self.id, "sending queue has room again; accepting data");
+        }
+    }
+
+    /// Counts and (rate-limited) logs the share dropped under `when_full: drop`.
+    fn dropped_when_full(&self, signal: Signal, items: u64) {
+        self.metrics.enqueue_failed.get(signal).add(items);
+        if let Some(suppressed) = self.drop_log.allow() {
+            tracing::warn!(
+                exporter = %self.id,
+                items,
                 suppressed,
-                "refusing data (similar messages are logged at most every 10s)",
+                "sending queue full; dropping this exporter's share (when_full: drop; \
+                 counted in otelcol_exporter_enqueue_failed; similar messages are logged \
+                 at most every 10s)",
             );
         }
     }
 
     /// The error a refusal of the queue travels back as.
     fn refusal_error(&self, e: QueueError) -> ConsumeError {
-        let message = format!("{e} (exporter {}): retry later", self.inner.id);
+        let message = format!("{e} (exporter {}): retry later", self.id);
         match e {
             QueueError::TooLarge { .. } => ConsumeError::permanent(e.to_string()),
             QueueError::Full | QueueError::Storage(_) => {
@@ -681,15 +854,177 @@ impl<S: Sender> HelperExporter<S> {
     }
 }
 
+/// The parts of a split batch as one batch again (to hand back on refusal).
+fn rejoin(mut parts: Vec<Telemetry>) -> Option<Telemetry> {
+    let mut whole = if parts.is_empty() {
+        return None;
+    } else {
+        parts.remove(0)
+    };
+    for part in parts {
+        // Parts of one batch carry one signal; a mismatch cannot happen.
+        let _ = whole.payload.append(part.payload);
+    }
+    Some(whole)
+}
+
+/// Room held in an exporter's sending queue for one batch.
+struct QueuedAdmission {
+    reserved: Box<dyn Reserved>,
+    /// With `wait_for_result`: where each part's result arrives.
+    outcomes: Vec<Outcome>,
+    exporter: String,
+}
+
+#[async_trait]
+impl Admission for QueuedAdmission {
+    async fn commit(self: Box<Self>) -> Result<(), ConsumeError> {
+        let QueuedAdmission {
+            reserved,
+            outcomes,
+            exporter,
+        } = *self;
+        reserved.commit();
+        let mut first_error = None;
+        for outcome in outcomes {
+            let result = outcome.await.unwrap_or_else(|_| {
+                Err(ConsumeError::retryable(format!(
+                    "exporter {exporter} stopped before the data was exported: retry later"
+                )))
+            });
+            if let Err(e) = result {
+                first_error.get_or_insert(e);
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+}
+
+/// This exporter's share of a batch that it drops (full under `when_full: drop`) or
+/// can never take (larger than the whole queue): counted at commit, so a fan-out that
+/// refuses the batch elsewhere counts nothing here.
+struct DroppedAdmission<S: Sender> {
+    inner: Arc<Inner<S>>,
+    signal: Signal,
+    items: u64,
+    /// The permanent error the share fails with; `None` under `when_full: drop`.
+    error: Option<(QueueError, ConsumeError)>,
+}
+
+#[async_trait]
+impl<S: Sender> Admission for DroppedAdmission<S> {
+    async fn commit(self: Box<Self>) -> Result<(), ConsumeError> {
+        match self.error {
+            None => {
+                self.inner.dropped_when_full(self.signal, self.items);
+                Ok(())
+            }
+            Some((queue_error, error)) => {
+                self.inner.refused(self.signal, self.items, &queue_error);
+                Err(error)
+            }
+        }
+    }
+}
+
+impl<S: Sender> HelperExporter<S> {
+    /// Sends the parts of one batch (usually one) without a queue, one after the
+    /// other. Every part is tried; the first error is returned.
+    async fn export_parts(&self, parts: Vec<Telemetry>) -> Result<(), ConsumeError> {
+        let mut first_error = None;
+        for part in parts {
+            if let Err(e) = self.inner.deliver(part).await.result() {
+                first_error.get_or_insert(e);
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+
+    /// Holds room in the queue for every part of one batch (usually one), following
+    /// `when_full`.
+    async fn reserve(&self, queue: &Arc<dyn Queue>, data: Telemetry) -> Prepared {
+        let inner = &self.inner;
+        let signal = data.signal();
+        let items = data.item_count() as u64;
+        let parts = inner.sender.split(data);
+        let mut outcomes = Vec::new();
+        let parts: Vec<queue::Part> = parts
+            .into_iter()
+            .map(|part| match inner.settings.queue.wait_for_result {
+                true => {
+                    let (w, o) = Waiter::new();
+                    outcomes.push(o);
+                    (part, Some(w))
+                }
+                false => (part, None),
+            })
+            .collect();
+        let policy = inner.settings.queue.full_policy();
+        match queue.reserve(parts, policy == WhenFull::Block).await {
+            Ok(reserved) => {
+                inner.accepting();
+                Prepared::Ready(Box::new(QueuedAdmission {
+                    reserved,
+                    outcomes,
+                    exporter: inner.id.clone(),
+                }))
+            }
+            Err((QueueError::Full, _)) if policy == WhenFull::Drop => {
+                Prepared::Ready(Box::new(DroppedAdmission {
+                    inner: inner.clone(),
+                    signal,
+                    items,
+                    error: None,
+                }))
+            }
+            Err((e @ QueueError::TooLarge { .. }, _)) => {
+                let error = inner.refusal_error(e.clone());
+                Prepared::Ready(Box::new(DroppedAdmission {
+                    inner: inner.clone(),
+                    signal,
+                    items,
+                    error: Some((e, error)),
+                }))
+            }
+            Err((e, parts)) => {
+                inner.refused(signal, items, &e);
+                let error = inner.refusal_error(e);
+                match rejoin(parts) {
+                    Some(data) => Prepared::Refused(error, data),
+                    None => Prepared::Refused(error, Telemetry::empty(signal)),
+                }
+            }
+        }
+    }
+}
+
 #[async_trait]
 impl<S: Sender> Consumer for HelperExporter<S> {
     async fn consume(&self, data: Telemetry) -> Result<(), ConsumeError> {
         let inner = &self.inner;
-        let parts = inner.sender.split(data);
         match &inner.queue {
-            None => self.export_parts(parts).await,
-            Some(queue) => self.enqueue_parts(queue, parts).await,
+            None => self.export_parts(inner.sender.split(data)).await,
+            Some(queue) => match self.reserve(queue, data).await {
+                Prepared::Ready(admission) => admission.commit().await,
+                Prepared::Refused(e, _) => Err(e),
+                Prepared::Unsupported(data) => self.export_parts(inner.sender.split(data)).await,
+            },
         }
+    }
+
+    fn can_prepare(&self) -> bool {
+        self.inner.queue.is_some()
+    }
+
+    async fn prepare(&self, data: Telemetry) -> Prepared {
+        match &self.inner.queue {
+            Some(queue) => self.reserve(queue, data).await,
+            None => Prepared::Unsupported(data),
+        }
+    }
+
+    fn destinations(&self) -> Vec<Arc<Destination>> {
+        vec![self.inner.destination.clone()]
     }
 }
 
@@ -731,30 +1066,28 @@ impl<S: Sender> Component for HelperExporter<S> {
                 Ok(mut w) => w.drain(..).collect(),
                 Err(p) => p.into_inner().drain(..).collect(),
             };
+            let at_deadline = inner.clone();
             let guard = AbortOnDrop {
                 handles: workers.iter().map(JoinHandle::abort_handle).collect(),
-                queue: queue.clone(),
-                id: inner.id.clone(),
-                finished: false,
+                at_deadline: Some(Box::new(move || at_deadline.report_undelivered())),
             };
             for w in workers {
                 let _ = w.await;
             }
             let mut guard = guard;
-            guard.finished = true;
+            guard.at_deadline = None;
             drop(guard);
         }
         inner.sender.shutdown().await
     }
 }
 
-/// Aborts worker tasks when the shutdown future is dropped at its deadline, and says
-/// what a persistent queue keeps for the next start.
+/// Aborts worker tasks when the shutdown future is dropped at its deadline, and
+/// reports what the queue could not deliver.
 struct AbortOnDrop {
     handles: Vec<tokio::task::AbortHandle>,
-    queue: Arc<dyn Queue>,
-    id: String,
-    finished: bool,
+    /// Called when the deadline cut the drain short; `None` once it finished.
+    at_deadline: Option<Box<dyn FnOnce() + Send>>,
 }
 
 impl Drop for AbortOnDrop {
@@ -762,15 +1095,49 @@ impl Drop for AbortOnDrop {
         for h in &self.handles {
             h.abort();
         }
-        if self.finished {
-            return;
+        if let Some(report) = self.at_deadline.take() {
+            report();
         }
-        if let Some(records) = self.queue.persistent_records() {
+    }
+}
+
+impl<S: Sender> Inner<S> {
+    /// The shutdown deadline passed before the queue drained: a persistent queue
+    /// keeps what it holds for the next start; what an in-memory queue held (queued
+    /// or being sent) is lost, counted in `stratus_exporter_lost_at_shutdown_*` and
+    /// logged in one line.
+    fn report_undelivered(&self) {
+        let Some(queue) = &self.queue else { return };
+        if let Some(records) = queue.persistent_records() {
             tracing::warn!(
                 exporter = %self.id,
                 records,
                 "shutdown deadline passed; undelivered records stay in the persistent queue \
                  and are sent after restart",
+            );
+            return;
+        }
+        let queued = queue.queued_items();
+        let mut lost = [0u64; 3];
+        for (i, signal) in [Signal::Traces, Signal::Metrics, Signal::Logs]
+            .iter()
+            .enumerate()
+        {
+            lost[i] = queued[i] + self.in_flight[i].load(Ordering::Relaxed);
+            if lost[i] > 0 {
+                self.metrics.lost_at_shutdown.get(*signal).add(lost[i]);
+            }
+        }
+        if lost.iter().any(|n| *n > 0) {
+            tracing::error!(
+                exporter = %self.id,
+                spans = lost[0],
+                metric_points = lost[1],
+                log_records = lost[2],
+                items = lost.iter().sum::<u64>(),
+                "shutdown deadline passed; the in-memory sending queue could not deliver \
+                 these items and they are lost (a `sending_queue::storage` queue keeps them \
+                 for the next start)",
             );
         }
     }

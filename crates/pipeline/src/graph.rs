@@ -6,10 +6,10 @@ use async_trait::async_trait;
 use serde_json::Value;
 use stratus_config::{PipelineId, ServiceConfig};
 use stratus_core::factory::{BuildContext, Factories, Processor, SignalConsumers};
-use stratus_core::telemetry::{PerSignal, Registry};
+use stratus_core::telemetry::{Counter, PerSignal, Registry};
 use stratus_core::{
-    BoxConsumer, Component, ComponentError, ComponentId, ConsumeError, Consumer, Fanout, Health,
-    Host, Kind, Signal, Telemetry,
+    Admission, BoxConsumer, Component, ComponentError, ComponentId, ConsumeError, Consumer,
+    Destination, Fanout, Health, Host, Kind, Prepared, Signal, Telemetry,
 };
 use tokio::sync::watch;
 use tokio::time::Instant;
@@ -64,12 +64,55 @@ impl Consumer for Counted {
             .add(data.item_count() as u64);
         self.next.consume(data).await
     }
+
+    fn can_prepare(&self) -> bool {
+        self.next.can_prepare()
+    }
+
+    async fn prepare(&self, data: Telemetry) -> Prepared {
+        counted_prepare(&self.counter, self.next.as_ref(), data).await
+    }
+
+    fn destinations(&self) -> Vec<Arc<Destination>> {
+        self.next.destinations()
+    }
+}
+
+/// Prepares `data` in `next`, counting its items in `counter` once committed.
+async fn counted_prepare(counter: &PerSignal, next: &dyn Consumer, data: Telemetry) -> Prepared {
+    let signal = data.signal();
+    let items = data.item_count() as u64;
+    match next.prepare(data).await {
+        Prepared::Ready(admission) => Prepared::Ready(Box::new(CountedAdmission {
+            admission,
+            counter: counter.get(signal).clone(),
+            items,
+        })),
+        other => other,
+    }
+}
+
+/// An admission that counts its items when committed.
+struct CountedAdmission {
+    admission: Box<dyn Admission>,
+    counter: Counter,
+    items: u64,
+}
+
+#[async_trait]
+impl Admission for CountedAdmission {
+    async fn commit(self: Box<Self>) -> Result<(), ConsumeError> {
+        self.counter.add(self.items);
+        self.admission.commit().await
+    }
 }
 
 /// A processor behind its incoming-items counter.
 struct CountedProcessor {
     incoming: PerSignal,
     inner: Arc<dyn Processor>,
+    /// The destinations of the pipeline's exporters.
+    destinations: Vec<Arc<Destination>>,
 }
 
 #[async_trait]
@@ -79,6 +122,19 @@ impl Consumer for CountedProcessor {
             .get(data.signal())
             .add(data.item_count() as u64);
         self.inner.consume(data).await
+    }
+
+    fn can_prepare(&self) -> bool {
+        self.inner.can_prepare()
+    }
+
+    async fn prepare(&self, data: Telemetry) -> Prepared {
+        let inner: &dyn Consumer = self.inner.as_ref();
+        counted_prepare(&self.incoming, inner, data).await
+    }
+
+    fn destinations(&self) -> Vec<Arc<Destination>> {
+        self.destinations.clone()
     }
 }
 
@@ -263,6 +319,7 @@ impl Service {
                 }
             }
             let mut next = Fanout::wrap(ends);
+            let destinations = next.destinations();
             let mut built = Vec::new();
             for id in pipeline.processors.iter().rev() {
                 let raw = config.processors.get(id).unwrap_or(&Value::Null);
@@ -289,6 +346,7 @@ impl Service {
                 next = Arc::new(CountedProcessor {
                     incoming,
                     inner: processor,
+                    destinations: destinations.clone(),
                 });
             }
             // Start goes last to first; shutdown first to last.
@@ -407,37 +465,39 @@ impl Service {
         let _ = self.health.send(Health::Stopping);
         let until = Instant::now() + deadline;
         let mut in_time = true;
-        for c in self
-            .receivers
-            .iter()
-            .chain(&self.stop_path)
-            .chain(&self.exporters)
-            .chain(self.extensions.iter().rev())
-        {
-            tracing::debug!(kind = %c.kind, id = %c.id, "stopping");
+        for c in self.receivers.iter().chain(&self.stop_path) {
+            in_time &= stop_one(c, until).await;
+        }
+        // Exporters drain in parallel, each with the whole remaining time: one whose
+        // destination is down does not eat the deadline of the others.
+        let exporters =
+            futures::future::join_all(self.exporters.iter().map(|c| stop_one(c, until)));
+        in_time &= exporters.await.into_iter().all(|ok| ok);
+        for c in self.extensions.iter().rev() {
             // Extensions (health check) get a moment even when the data path ran late.
-            let limit = if c.kind == Kind::Extension {
-                until.max(Instant::now() + Duration::from_secs(1))
-            } else {
-                until
-            };
-            match tokio::time::timeout_at(limit, c.component.shutdown()).await {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => {
-                    tracing::warn!(kind = %c.kind, id = %c.id, error = %e, "shutdown failed")
-                }
-                Err(_) => {
-                    in_time = false;
-                    tracing::error!(
-                        kind = %c.kind,
-                        id = %c.id,
-                        "shutdown deadline passed; data this component held in memory is lost \
-                         (a persistent sending queue keeps its data on disk for the next start)",
-                    );
-                }
-            }
+            in_time &= stop_one(c, until.max(Instant::now() + Duration::from_secs(1))).await;
         }
         in_time
+    }
+}
+
+/// Stops one component by `limit`; returns whether it finished in time.
+async fn stop_one(c: &Started, limit: Instant) -> bool {
+    tracing::debug!(kind = %c.kind, id = %c.id, "stopping");
+    match tokio::time::timeout_at(limit, c.component.shutdown()).await {
+        Ok(Ok(())) => true,
+        Ok(Err(e)) => {
+            tracing::warn!(kind = %c.kind, id = %c.id, error = %e, "shutdown failed");
+            true
+        }
+        Err(_) => {
+            tracing::error!(
+                kind = %c.kind,
+                id = %c.id,
+                "shutdown deadline passed before this component finished",
+            );
+            false
+        }
     }
 }
 

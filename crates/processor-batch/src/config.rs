@@ -12,7 +12,9 @@ use stratus_core::factory::{ConfigProblem, Validate};
 pub struct BatchConfig {
     /// Items (spans, metric data points or log records) that make a batch go out at
     /// once instead of waiting for `timeout`. A trigger, not a cap: a sent batch can
-    /// hold more unless `send_batch_max_size` is set. Default `8192`.
+    /// hold more unless `send_batch_max_size` is set. `0` sends data as soon as it
+    /// arrives (what accumulated while a batch was being delivered goes out as one).
+    /// Default `8192`.
     pub send_batch_size: u32,
     /// Most items in one sent batch; larger batches are split. `0` means no limit;
     /// otherwise it must be at least `send_batch_size`. Default `0`.
@@ -47,10 +49,16 @@ impl Default for BatchConfig {
 
 impl BatchConfig {
     /// Items a batcher may hold (pending plus being delivered) before it refuses new
-    /// data: `max(2 * send_batch_size, send_batch_max_size)`.
+    /// data: `max(2 * send_batch_size, send_batch_max_size)`. With `send_batch_size:
+    /// 0` ("send at once") and no maximum, twice the default `send_batch_size`
+    /// (16384): the limit is never 0, which would refuse every request that arrives
+    /// while a batch is being delivered.
     pub fn buffer_limit(&self) -> usize {
         let twice = 2 * self.send_batch_size as usize;
-        twice.max(self.send_batch_max_size as usize)
+        match twice.max(self.send_batch_max_size as usize) {
+            0 => 2 * BatchConfig::default().send_batch_size as usize,
+            limit => limit,
+        }
     }
 }
 

@@ -8,10 +8,10 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use stratus_core::factory::BuildContext;
-use stratus_core::telemetry::{Counter, Gauge, Histogram};
+use stratus_core::telemetry::{Counter, Gauge, Histogram, PerSignal};
 use stratus_core::{
-    BoxConsumer, Component, ComponentError, ConsumeError, Consumer, Metadata, Payload, Signal,
-    Telemetry,
+    Admission, BoxConsumer, Component, ComponentError, ConsumeError, Consumer, Destination,
+    Metadata, Payload, Prepared, Refusal, Signal, Telemetry,
 };
 use tokio::sync::Notify;
 use tokio::task::{AbortHandle, JoinHandle};
@@ -75,6 +75,8 @@ struct Metrics {
     size_trigger: Counter,
     timeout_trigger: Counter,
     cardinality: Gauge,
+    /// Items of batches downstream rejected for good after this processor took them.
+    dropped: PerSignal,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -119,6 +121,8 @@ struct State {
     pending_items: usize,
     /// Items of the batch the task is delivering (or retrying).
     in_flight_items: usize,
+    /// Items whose room is held by an uncommitted [`Consumer::prepare`].
+    reserved_items: usize,
     /// When the pending data goes out even if it is smaller than `send_batch_size`;
     /// `None` when nothing is pending or the timeout is too large to represent.
     deadline: Option<Instant>,
@@ -170,6 +174,12 @@ impl BatchProcessor {
             cardinality: registry.gauge(
                 "otelcol_processor_batch_metadata_cardinality",
                 "Number of distinct metadata value combinations being processed",
+                &labels,
+            ),
+            dropped: PerSignal::new(
+                registry,
+                "stratus_processor_batch_dropped",
+                "Items of batches downstream rejected permanently after the batch processor took them",
                 &labels,
             ),
         };
@@ -256,6 +266,7 @@ impl Shared {
                 pending: Payload::empty(signal),
                 pending_items: 0,
                 in_flight_items: 0,
+                reserved_items: 0,
                 deadline: None,
                 stopping: false,
             }),
@@ -272,19 +283,32 @@ impl Shared {
 
     /// Sends one batch downstream, offering it again while downstream refuses it
     /// with a retryable error.
+    ///
+    /// A downstream that reserves (the exporters' sending queues, directly or
+    /// through a fan-out) hands a refused batch back whole, so no copy is kept. One
+    /// that cannot (further processors) takes the batch by value and does not give it
+    /// back on a refusal: for it each offer is a copy until one is accepted.
     async fn deliver(&self, batcher: &Batcher, payload: Payload, items: usize, trigger: Trigger) {
         self.metrics.send_size.record(items as f64);
         match trigger {
             Trigger::Size => self.metrics.size_trigger.add(1),
             Trigger::Timeout => self.metrics.timeout_trigger.add(1),
         }
+        let hands_back = self.next.can_prepare();
         let mut backoff = RETRY_INITIAL;
         let mut refusals = 0u32;
+        let mut batch = Telemetry::with_metadata(payload, batcher.metadata.clone());
         loop {
-            // Downstream takes the data by value and does not give it back on a
-            // refusal, so each offer is a copy until one is accepted.
-            let batch = Telemetry::with_metadata(payload.clone(), batcher.metadata.clone());
-            match self.next.consume(batch).await {
+            let result = if hands_back {
+                stratus_core::offer(self.next.as_ref(), batch).await
+            } else {
+                let copy = batch.clone();
+                self.next.consume(copy).await.map_err(|error| Refusal {
+                    error,
+                    data: Some(batch),
+                })
+            };
+            let (error, back) = match result {
                 Ok(()) => {
                     if refusals > 0 {
                         tracing::info!(
@@ -296,40 +320,47 @@ impl Shared {
                     }
                     break;
                 }
-                Err(error) if error.is_permanent() => {
+                Err(Refusal { error, data }) => (error, data),
+            };
+            let back = match back {
+                Some(back) if !error.is_permanent() => back,
+                _ => {
+                    // Rejected for good (or taken and then failed, with
+                    // `wait_for_result`): counted, not silently dropped.
+                    self.metrics.dropped.get(batcher.signal).add(items as u64);
                     tracing::warn!(
                         processor = %self.processor,
                         items,
                         %error,
-                        "downstream rejected a batch permanently; dropping it"
+                        "downstream rejected a batch permanently; dropping it \
+                         (counted in stratus_processor_batch_dropped)"
                     );
                     break;
                 }
-                Err(error) => {
-                    let delay = error.throttle().unwrap_or(backoff);
-                    backoff = (backoff * 2).min(RETRY_MAX);
-                    refusals += 1;
-                    if refusals == 1 {
-                        tracing::warn!(
-                            processor = %self.processor,
-                            items,
-                            %error,
-                            retry_in = ?delay,
-                            "downstream refused a batch; keeping it and retrying"
-                        );
-                    } else {
-                        tracing::debug!(
-                            processor = %self.processor,
-                            items,
-                            refusals,
-                            %error,
-                            retry_in = ?delay,
-                            "downstream refused a batch again"
-                        );
-                    }
-                    tokio::time::sleep(delay).await;
-                }
+            };
+            batch = back;
+            let delay = error.throttle().unwrap_or(backoff);
+            backoff = (backoff * 2).min(RETRY_MAX);
+            refusals += 1;
+            if refusals == 1 {
+                tracing::warn!(
+                    processor = %self.processor,
+                    items,
+                    %error,
+                    retry_in = ?delay,
+                    "downstream refused a batch; keeping it and retrying"
+                );
+            } else {
+                tracing::debug!(
+                    processor = %self.processor,
+                    items,
+                    refusals,
+                    %error,
+                    retry_in = ?delay,
+                    "downstream refused a batch again"
+                );
             }
+            tokio::time::sleep(delay).await;
         }
         lock(&batcher.state).in_flight_items = 0;
     }
@@ -395,6 +426,83 @@ async fn run(shared: Arc<Shared>, batcher: Arc<Batcher>) {
     }
 }
 
+impl BatchProcessor {
+    /// Holds room for `items` in the batcher of `data`, or says why not.
+    fn hold(&self, data: &Telemetry, items: usize) -> Result<Arc<Batcher>, ConsumeError> {
+        let batcher = self.shared.batcher_for(data)?;
+        let mut st = lock(&batcher.state);
+        if st.stopping {
+            return Err(ConsumeError::retryable(SHUTTING_DOWN));
+        }
+        if st.pending_items + st.in_flight_items + st.reserved_items
+            > self.shared.settings.buffer_limit
+        {
+            return Err(ConsumeError::throttled(
+                BUFFER_FULL,
+                BUFFER_FULL_RETRY_AFTER,
+            ));
+        }
+        st.reserved_items += items;
+        drop(st);
+        Ok(batcher)
+    }
+}
+
+/// Adds data whose room is held to its batcher.
+fn add(
+    shared: &Shared,
+    batcher: &Batcher,
+    data: Telemetry,
+    items: usize,
+) -> Result<(), ConsumeError> {
+    let wake = {
+        let mut st = lock(&batcher.state);
+        st.reserved_items -= items;
+        if st.pending.append(data.payload).is_err() {
+            // Batchers are keyed by signal, so this cannot happen.
+            return Err(ConsumeError::permanent(
+                "batch processor: data of another signal reached a batcher",
+            ));
+        }
+        let was_empty = st.pending_items == 0;
+        st.pending_items += items;
+        if was_empty {
+            st.deadline = Instant::now().checked_add(shared.settings.timeout);
+        }
+        was_empty || st.pending_items >= shared.settings.send_batch_size
+    };
+    if wake {
+        batcher.wake.notify_one();
+    }
+    Ok(())
+}
+
+/// Room held in a batcher by [`Consumer::prepare`].
+struct Held {
+    shared: Arc<Shared>,
+    batcher: Arc<Batcher>,
+    data: Option<Telemetry>,
+    items: usize,
+}
+
+#[async_trait]
+impl Admission for Held {
+    async fn commit(mut self: Box<Self>) -> Result<(), ConsumeError> {
+        match self.data.take() {
+            Some(data) => add(&self.shared, &self.batcher, data, self.items),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        if self.data.is_some() {
+            lock(&self.batcher.state).reserved_items -= self.items;
+        }
+    }
+}
+
 #[async_trait]
 impl Consumer for BatchProcessor {
     async fn consume(&self, data: Telemetry) -> Result<(), ConsumeError> {
@@ -402,36 +510,31 @@ impl Consumer for BatchProcessor {
         if items == 0 {
             return Ok(());
         }
-        let batcher = self.shared.batcher_for(&data)?;
-        let settings = &self.shared.settings;
-        let wake = {
-            let mut st = lock(&batcher.state);
-            if st.stopping {
-                return Err(ConsumeError::retryable(SHUTTING_DOWN));
-            }
-            if st.pending_items + st.in_flight_items > settings.buffer_limit {
-                return Err(ConsumeError::throttled(
-                    BUFFER_FULL,
-                    BUFFER_FULL_RETRY_AFTER,
-                ));
-            }
-            if st.pending.append(data.payload).is_err() {
-                // Batchers are keyed by signal, so this cannot happen.
-                return Err(ConsumeError::permanent(
-                    "batch processor: data of another signal reached a batcher",
-                ));
-            }
-            let was_empty = st.pending_items == 0;
-            st.pending_items += items;
-            if was_empty {
-                st.deadline = Instant::now().checked_add(settings.timeout);
-            }
-            was_empty || st.pending_items >= settings.send_batch_size
-        };
-        if wake {
-            batcher.wake.notify_one();
+        let batcher = self.hold(&data, items)?;
+        add(&self.shared, &batcher, data, items)
+    }
+
+    /// The batch processor reserves room in its buffer, so a fan-out to several
+    /// pipelines that start with it admits a batch into all of them or none.
+    fn can_prepare(&self) -> bool {
+        true
+    }
+
+    async fn prepare(&self, data: Telemetry) -> Prepared {
+        let items = data.item_count();
+        match self.hold(&data, items) {
+            Ok(batcher) => Prepared::Ready(Box::new(Held {
+                shared: self.shared.clone(),
+                batcher,
+                data: Some(data),
+                items,
+            })),
+            Err(e) => Prepared::Refused(e, data),
         }
-        Ok(())
+    }
+
+    fn destinations(&self) -> Vec<Arc<Destination>> {
+        self.shared.next.destinations()
     }
 }
 

@@ -588,3 +588,100 @@ async fn send_size_histogram_is_rendered_with_collector_buckets() {
     );
     assert!(text.contains("# TYPE otelcol_processor_batch_batch_send_size histogram"));
 }
+
+/// A downstream that reserves (an exporter's sending queue) hands a refused batch
+/// back: the processor retries it from what came back, and delivers it once, whole.
+#[tokio::test]
+async fn a_reserving_downstream_hands_refused_batches_back_and_they_arrive_once() {
+    let sink = RecordingConsumer::reserving();
+    sink.refuse_next(3, full());
+    let (p, _) = build(json!({"send_batch_size": 4, "timeout": "1h"}), &sink).await;
+    p.consume(Telemetry::new(spans("s", 0..4))).await.unwrap();
+    sink.wait_for_items(4, T).await;
+    assert_eq!(sink.refused().len(), 3);
+    assert_eq!(sink.batches().len(), 1, "delivered once");
+    assert_eq!(all_span_ids(&sink), (0..4).collect::<Vec<_>>());
+    p.shutdown().await.unwrap();
+}
+
+/// A permanent refusal of a batch the processor already acknowledged is counted.
+#[tokio::test]
+async fn permanent_refusals_after_acknowledging_are_counted() {
+    let sink = RecordingConsumer::reserving();
+    sink.refuse_all(ConsumeError::permanent("malformed"));
+    let (p, registry) = build(json!({"send_batch_size": 3, "timeout": "1h"}), &sink).await;
+    p.consume(Telemetry::new(spans("s", 0..3))).await.unwrap();
+    let deadline = std::time::Instant::now() + T;
+    let series = "stratus_processor_batch_dropped_spans{processor=\"batch\"}";
+    while metric_value(&registry.render(), series) < 3.0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{}",
+            registry.render()
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(sink.calls(), 1, "not offered again");
+    p.shutdown().await.unwrap();
+}
+
+/// `send_batch_size: 0` means "send at once", as upstream: under 8 concurrent
+/// clients, nothing is refused while the destination keeps up (the buffer limit is
+/// never 0).
+#[tokio::test]
+async fn send_batch_size_zero_sends_at_once_and_refuses_nothing_under_concurrency() {
+    let sink = RecordingConsumer::reserving();
+    let (p, _) = build(json!({"send_batch_size": 0}), &sink).await;
+    let mut clients = tokio::task::JoinSet::new();
+    for c in 0..8u64 {
+        let p = p.clone();
+        clients.spawn(async move {
+            for r in 0..50u64 {
+                let first = (c * 50 + r) * 10;
+                p.consume(Telemetry::new(spans("s", first..first + 10)))
+                    .await
+                    .expect("refused while the destination keeps up");
+            }
+        });
+    }
+    while let Some(done) = clients.join_next().await {
+        done.unwrap();
+    }
+    sink.wait_for_items(4000, T).await;
+    let mut ids = all_span_ids(&sink);
+    ids.sort_unstable();
+    assert_eq!(ids, (0..4000).collect::<Vec<_>>());
+    p.shutdown().await.unwrap();
+}
+
+/// The batch processor reserves room in its buffer, so a fan-out into two pipelines
+/// that start with it is all or nothing.
+#[tokio::test]
+async fn the_buffer_is_reserved_in_two_phases() {
+    let sink = RecordingConsumer::new();
+    sink.refuse_all(full());
+    let (p, _) = build(json!({"send_batch_size": 2, "timeout": "1h"}), &sink).await;
+    assert!(p.can_prepare());
+    // Fill past the limit (2 * 2 = 4 items) while downstream refuses.
+    for i in 0..3u64 {
+        p.consume(Telemetry::new(spans("s", i * 2..i * 2 + 2)))
+            .await
+            .unwrap();
+    }
+    match p.prepare(Telemetry::new(spans("s", 6..8))).await {
+        stratus_core::Prepared::Refused(e, back) => {
+            assert_eq!(e.message(), BUFFER_FULL);
+            assert_eq!(back.item_count(), 2, "the data comes back");
+        }
+        other => panic!("{other:?}"),
+    }
+    sink.accept_all();
+    sink.wait_for_items(6, T).await;
+    let admission = match p.prepare(Telemetry::new(spans("s", 6..8))).await {
+        stratus_core::Prepared::Ready(a) => a,
+        other => panic!("{other:?}"),
+    };
+    admission.commit().await.unwrap();
+    sink.wait_for_items(8, T).await;
+    p.shutdown().await.unwrap();
+}

@@ -224,7 +224,10 @@ fn full_disk_refuses_clients_without_crashing_and_recovers() {
         panic!("the 2 MiB disk never filled up");
     });
     assert!(refusals > 0 && !accepted.is_empty());
-    assert!(logs.contains("refusing data"), "no refusal logged:\n{logs}");
+    assert!(
+        logs.contains("sending queue refuses data"),
+        "no refusal logged:\n{logs}"
+    );
     assert!(
         metric(
             ag.metrics,

@@ -10,7 +10,8 @@ use stratus_core::pdata::logs::LogRecord;
 use stratus_core::pdata::metrics::Metric;
 use stratus_core::pdata::trace::Span;
 use stratus_core::{
-    BoxConsumer, Component, ComponentError, ConsumeError, Consumer, Host, Signal, Telemetry,
+    Admission, BoxConsumer, Component, ComponentError, ConsumeError, Consumer, Host, Prepared,
+    Signal, Telemetry,
 };
 use tokio::sync::watch;
 
@@ -38,9 +39,11 @@ use crate::wait;
 /// # }
 /// ```
 pub struct RecordingConsumer {
-    state: Mutex<State>,
-    changes: watch::Sender<u64>,
+    state: Arc<Mutex<State>>,
+    changes: Arc<watch::Sender<u64>>,
     paused: watch::Sender<bool>,
+    /// Whether it takes data in two phases, like a sending queue.
+    reserving: bool,
 }
 
 #[derive(Default)]
@@ -58,9 +61,23 @@ impl RecordingConsumer {
     /// A consumer that accepts everything.
     pub fn new() -> Arc<Self> {
         Arc::new(RecordingConsumer {
-            state: Mutex::new(State::default()),
-            changes: watch::Sender::new(0),
+            state: Arc::new(Mutex::new(State::default())),
+            changes: Arc::new(watch::Sender::new(0)),
             paused: watch::Sender::new(false),
+            reserving: false,
+        })
+    }
+
+    /// A consumer that accepts everything and takes data in two phases
+    /// ([`Consumer::prepare`]), like an exporter's sending queue: the script answers
+    /// at `prepare`, a refusal hands the data back, and a batch counts as accepted
+    /// once committed.
+    pub fn reserving() -> Arc<Self> {
+        Arc::new(RecordingConsumer {
+            state: Arc::new(Mutex::new(State::default())),
+            changes: Arc::new(watch::Sender::new(0)),
+            paused: watch::Sender::new(false),
+            reserving: true,
         })
     }
 
@@ -254,6 +271,53 @@ impl Consumer for RecordingConsumer {
         };
         self.changed();
         answer.map_or(Ok(()), Err)
+    }
+
+    fn can_prepare(&self) -> bool {
+        self.reserving
+    }
+
+    async fn prepare(&self, data: Telemetry) -> Prepared {
+        if !self.reserving {
+            return Prepared::Unsupported(data);
+        }
+        let answer = {
+            let mut s = self.lock();
+            s.calls += 1;
+            let answer = s.script.pop_front().or_else(|| s.standing.clone());
+            if let Some(e) = &answer {
+                s.refused.push((data.clone(), e.clone()));
+            }
+            answer
+        };
+        self.changed();
+        match answer {
+            Some(e) => Prepared::Refused(e, data),
+            None => Prepared::Ready(Box::new(Recorded {
+                state: self.state.clone(),
+                changes: self.changes.clone(),
+                data,
+            })),
+        }
+    }
+}
+
+/// A batch a reserving [`RecordingConsumer`] holds room for.
+struct Recorded {
+    state: Arc<Mutex<State>>,
+    changes: Arc<watch::Sender<u64>>,
+    data: Telemetry,
+}
+
+#[async_trait]
+impl Admission for Recorded {
+    async fn commit(self: Box<Self>) -> Result<(), ConsumeError> {
+        match self.state.lock() {
+            Ok(mut s) => s.accepted.push(self.data),
+            Err(p) => p.into_inner().accepted.push(self.data),
+        }
+        self.changes.send_modify(|v| *v += 1);
+        Ok(())
     }
 }
 
