@@ -365,3 +365,76 @@ async fn conformance() {
         .default_config_rejected(&["priority_levels"])
         .await;
 }
+
+/// A pipeline head that takes everything and reports a destination's health, as the
+/// exporter helper's exporters do.
+struct Reporting {
+    sink: Arc<RecordingConsumer>,
+    destination: Arc<Destination>,
+}
+
+#[async_trait]
+impl Consumer for Reporting {
+    async fn consume(&self, data: Telemetry) -> Result<(), ConsumeError> {
+        self.sink.consume(data).await
+    }
+    fn destinations(&self) -> Vec<Arc<Destination>> {
+        vec![self.destination.clone()]
+    }
+}
+
+/// With queues, a dead primary still takes data (its queue has room): the connector
+/// follows the destination's health instead, registers the next level as the
+/// primary's handover, and goes back once the primary's destination took data again.
+#[tokio::test]
+async fn follows_destination_health_and_registers_the_handover() {
+    let registry = Registry::new();
+    let (a, b) = (sink(true), sink(true));
+    let destination = Destination::new("otlp/a");
+    let head_a: BoxConsumer = Arc::new(Reporting {
+        sink: a.clone(),
+        destination: destination.clone(),
+    });
+    let ctx = BuildContext::new(
+        ComponentId::new("failover"),
+        vec![Signal::Traces],
+        registry.clone(),
+    );
+    let f = FailoverConnectorFactory
+        .build(
+            ctx,
+            &two_levels(),
+            Signal::Traces,
+            Signal::Traces,
+            vec![
+                ("traces/a".to_string(), head_a),
+                ("traces/b".to_string(), b.clone() as BoxConsumer),
+            ],
+        )
+        .await
+        .unwrap();
+    let handover = destination.handover().expect("a handover for level 0");
+    f.consume(batch(1)).await.unwrap();
+    assert_eq!(a.batch_sizes(), vec![1]);
+
+    destination.failed();
+    destination.failed();
+    f.consume(batch(2)).await.unwrap();
+    assert_eq!(
+        a.batch_sizes(),
+        vec![1],
+        "a failing destination gets no new data"
+    );
+    assert_eq!(b.batch_sizes(), vec![2]);
+    assert_eq!(series(&registry, "stratus_connector_failover_level"), "1");
+
+    // What the primary held goes to the level below through the handover.
+    handover.consume(batch(3)).await.unwrap();
+    assert_eq!(b.batch_sizes(), vec![2, 3]);
+
+    // The destination took a request again (the probe): back to the primary.
+    destination.succeeded();
+    f.consume(batch(4)).await.unwrap();
+    assert_eq!(a.batch_sizes(), vec![1, 4]);
+    assert_eq!(series(&registry, "stratus_connector_failover_level"), "0");
+}

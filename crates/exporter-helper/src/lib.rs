@@ -309,6 +309,7 @@ struct Inner<S: Sender> {
     refusal_log: LogLimiter,
     retry_log: LogLimiter,
     drop_log: LogLimiter,
+    handover_log: LogLimiter,
 }
 
 /// An exporter driven by the helper: what [`build_exporter`] returns.
@@ -457,6 +458,7 @@ impl<S: Sender> HelperExporter<S> {
                 refusal_log: LogLimiter::new(Duration::from_secs(10)),
                 retry_log: LogLimiter::new(Duration::from_secs(10)),
                 drop_log: LogLimiter::new(Duration::from_secs(10)),
+                handover_log: LogLimiter::new(Duration::from_secs(10)),
             }),
         }
     }
@@ -521,7 +523,7 @@ impl<S: Sender> Inner<S> {
         match taken {
             Ok(()) => {
                 self.metrics.handed_over.get(signal).add(items);
-                if let Some(suppressed) = self.retry_log.allow() {
+                if let Some(suppressed) = self.handover_log.allow() {
                     tracing::warn!(
                         exporter = %self.id,
                         items,
@@ -728,10 +730,17 @@ impl<S: Sender> Inner<S> {
             let delivery = self.deliver(data).await;
             let counter = &self.in_flight[queue::signal_index(signal)];
             counter.fetch_sub(items, Ordering::Relaxed);
-            if let Delivery::Exhausted(e) = &delivery
-                && self.requeue(queue.as_ref(), token, e).await
-            {
-                continue;
+            if let Delivery::Exhausted(e) = &delivery {
+                if self.requeue(queue.as_ref(), token, e).await {
+                    continue;
+                }
+                self.metrics.send_failed.get(signal).add(items);
+                tracing::error!(
+                    exporter = %self.id,
+                    items,
+                    error = %e,
+                    "retries ran out and the queue cannot keep the data; dropping it",
+                );
             }
             queue.done(token).await;
             if let Some(waiter) = waiter {

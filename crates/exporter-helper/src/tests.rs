@@ -1436,3 +1436,68 @@ async fn throttled_retries_are_counted_each_and_logged_once() {
         lines[0]
     );
 }
+
+/// While its destination fails, an exporter behind a failover connector hands what
+/// it holds to the next level: the batch being retried once the second attempt
+/// failed, and queued batches without trying them (but for one probe per second).
+#[tokio::test(start_paused = true)]
+async fn a_failing_destination_hands_queued_and_retried_data_over() {
+    let registry = Registry::new();
+    let errors = (0..1000).map(|_| ConsumeError::retryable("down")).collect();
+    let exp = HelperExporter::new(
+        &ctx(&registry),
+        ExporterSettings::default(),
+        Scripted::new(errors),
+    );
+    let next = stratus_testkit::RecordingConsumer::reserving();
+    let destination = exp.destinations().pop().unwrap();
+    destination.set_handover(Some(next.clone()));
+    exp.start(&Host::ready()).await.unwrap();
+    for n in 1..=5 {
+        exp.consume(spans(n)).await.unwrap();
+    }
+    next.wait_for_items(15, Duration::from_secs(60)).await;
+    assert!(destination.is_failing());
+    assert!(metric(
+        &registry,
+        "stratus_exporter_handed_over_spans{exporter=\"test/x\"} 15"
+    ));
+    assert!(metric(
+        &registry,
+        "otelcol_exporter_send_failed_spans{exporter=\"test/x\"} 0"
+    ));
+    exp.shutdown().await.unwrap();
+}
+
+/// `when_full: drop`: a full queue takes the batch (so a fan-out carries on) and
+/// counts this exporter's share as dropped; `refuse` hands the data back whole.
+#[tokio::test]
+async fn when_full_drop_takes_and_counts_refuse_hands_back() {
+    let registry = Registry::new();
+    let mut settings = ExporterSettings::default();
+    settings.queue.queue_size = 1;
+    settings.queue.when_full = Some(WhenFull::Drop);
+    let gate = Arc::new(Semaphore::new(0));
+    let mut sender = Scripted::new(vec![]);
+    sender.gate = Some(gate.clone());
+    let exp = HelperExporter::new(&ctx(&registry), settings.clone(), sender);
+    exp.consume(spans(2)).await.unwrap();
+    exp.consume(spans(3)).await.unwrap();
+    assert!(metric(
+        &registry,
+        "otelcol_exporter_enqueue_failed_spans{exporter=\"test/x\"} 3"
+    ));
+
+    let registry = Registry::new();
+    settings.queue.when_full = None;
+    let exp = HelperExporter::new(&ctx(&registry), settings, Scripted::new(vec![]));
+    assert!(exp.can_prepare());
+    exp.consume(spans(2)).await.unwrap();
+    match exp.prepare(spans(4)).await {
+        Prepared::Refused(e, back) => {
+            assert!(!e.is_permanent());
+            assert_eq!(back.item_count(), 4);
+        }
+        other => panic!("{other:?}"),
+    }
+}

@@ -197,3 +197,308 @@ fn sigterm_flushes_batch_and_queue_to_a_destination_that_comes_back() {
         "logs held in the queue were lost or changed"
     );
 }
+
+/// An agent whose traces fan out to two OTLP exporters, `a` and `b`, each with its
+/// own extra settings (indented YAML lines under the exporter), no processors.
+fn two_exporters(ports: Ports, a: u16, a_extra: &str, b: u16, b_extra: &str) -> String {
+    format!(
+        r#"
+receivers:
+  otlp:
+    protocols:
+      grpc:
+        endpoint: 127.0.0.1:{grpc}
+exporters:
+  otlp_grpc/a:
+    endpoint: 127.0.0.1:{a}
+    tls:
+      insecure: true
+{a_extra}
+  otlp_grpc/b:
+    endpoint: 127.0.0.1:{b}
+    tls:
+      insecure: true
+{b_extra}
+service:
+  telemetry:
+    metrics:
+      address: 127.0.0.1:{metrics}
+  pipelines:
+    traces:
+      receivers: [otlp]
+      exporters: [otlp_grpc/a, otlp_grpc/b]
+"#,
+        grpc = ports.grpc,
+        metrics = ports.metrics,
+    )
+}
+
+fn start_gateway(dir: &std::path::Path, name: &str, ports: Ports) -> (Stratus, std::path::PathBuf) {
+    let out = dir.join(name);
+    std::fs::create_dir_all(&out).unwrap();
+    let mut gw = Stratus::start(dir, name, &gateway(ports, &out, "{timeout: 10ms}"));
+    gw.wait_running();
+    (gw, out.join("traces.out"))
+}
+
+/// Sends 1,500 spans in requests of 10, each retried on every refusal the way an
+/// SDK does, and starts gateway `b` 10 s into the run. Returns gateway `b`.
+fn send_with_b_coming_up(
+    dir: &std::path::Path,
+    agent_grpc: u16,
+    b_ports: Ports,
+) -> (Stratus, std::path::PathBuf) {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let mut client = rt.block_on(trace_client(agent_grpc));
+    let started = std::time::Instant::now();
+    let mut b = None;
+    for first in (0..1500u64).step_by(10) {
+        loop {
+            if b.is_none() && started.elapsed() >= std::time::Duration::from_secs(10) {
+                b = Some(start_gateway(dir, "b", b_ports));
+            }
+            if rt.block_on(client.export(make_spans(first, 10))).is_ok() {
+                break;
+            }
+            assert!(started.elapsed() < DEADLINE, "the agent kept refusing");
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+    b.unwrap_or_else(|| start_gateway(dir, "b", b_ports))
+}
+
+fn counts(path: &std::path::Path) -> std::collections::BTreeMap<u64, usize> {
+    let mut counts = std::collections::BTreeMap::new();
+    for id in span_ids(path) {
+        *counts.entry(id).or_insert(0) += 1;
+    }
+    counts
+}
+
+/// A fan-out to a healthy exporter and one whose destination is down: while the
+/// slow one's queue is full the whole batch is refused, so the client's retries
+/// never duplicate spans into the healthy one. Once `b` is up, both hold every span,
+/// and `a` holds each exactly once.
+#[test]
+fn fanout_refusals_do_not_duplicate_into_the_healthy_exporter() {
+    let dir = tempfile::tempdir().unwrap();
+    let (pa, pb, agent_ports) = (Ports::new(), Ports::new(), Ports::new());
+    let (_a, a_out) = start_gateway(dir.path(), "a", pa);
+    let config = two_exporters(
+        agent_ports,
+        pa.grpc,
+        "",
+        pb.grpc,
+        "    sending_queue:\n      queue_size: 5",
+    );
+    let mut ag = Stratus::start(dir.path(), "agent", &config);
+    ag.wait_running();
+    let (_b, b_out) = send_with_b_coming_up(dir.path(), agent_ports.grpc, pb);
+
+    let all: BTreeSet<u64> = (0..1500).collect();
+    wait_for("every span at b", || {
+        (counts(&b_out).keys().copied().collect::<BTreeSet<_>>() == all).then_some(())
+    });
+    wait_for("every span at a", || {
+        (counts(&a_out).len() == 1500).then_some(())
+    });
+    let a_counts = counts(&a_out);
+    let duplicated: Vec<_> = a_counts.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(duplicated.is_empty(), "a got duplicates: {duplicated:?}");
+    assert!(
+        metric(
+            agent_ports.metrics,
+            r#"otelcol_exporter_enqueue_failed_spans{exporter="otlp_grpc/b"}"#
+        ) > 0.0,
+        "b's queue never refused: the test did not exercise a full queue"
+    );
+    assert!(
+        ag.logs().contains("sending queue refuses data"),
+        "{}",
+        ag.logs()
+    );
+}
+
+/// With `when_full: drop` on `b`, `a` is isolated from b's outage: it receives
+/// every span exactly once and the client is never refused; b's share that did not
+/// fit is dropped and counted exactly.
+#[test]
+fn when_full_drop_isolates_the_healthy_exporter_and_counts_the_loss() {
+    let dir = tempfile::tempdir().unwrap();
+    let (pa, pb, agent_ports) = (Ports::new(), Ports::new(), Ports::new());
+    let (_a, a_out) = start_gateway(dir.path(), "a", pa);
+    let config = two_exporters(
+        agent_ports,
+        pa.grpc,
+        "",
+        pb.grpc,
+        "    sending_queue:\n      queue_size: 5\n      when_full: drop",
+    );
+    let mut ag = Stratus::start(dir.path(), "agent", &config);
+    ag.wait_running();
+    let (_b, b_out) = send_with_b_coming_up(dir.path(), agent_ports.grpc, pb);
+
+    wait_for("every span at a", || {
+        (counts(&a_out).len() == 1500).then_some(())
+    });
+    assert!(counts(&a_out).values().all(|n| *n == 1), "a got duplicates");
+    let dropped = metric(
+        agent_ports.metrics,
+        r#"otelcol_exporter_enqueue_failed_spans{exporter="otlp_grpc/b"}"#,
+    );
+    assert!(dropped > 0.0, "nothing was dropped for b");
+    // Whatever b did not get is exactly what was counted as dropped.
+    wait_for("b's queue to drain", || {
+        let got = counts(&b_out).len() as f64;
+        (got + dropped == 1500.0).then_some(())
+    });
+    assert_eq!(
+        metric(
+            agent_ports.metrics,
+            r#"otelcol_receiver_refused_spans{receiver="otlp",transport="grpc"}"#
+        ),
+        0.0,
+        "the client was refused although only b was full"
+    );
+    assert!(ag.logs().contains("when_full: drop"), "{}", ag.logs());
+}
+
+/// The agent of the durable/memory queue tests: one exporter to a gateway that is
+/// down for 15 s, retries running out after 5 s.
+fn short_retries_agent(
+    ports: Ports,
+    gateway_grpc: u16,
+    storage: Option<&std::path::Path>,
+) -> String {
+    let (extensions, queue) = match storage {
+        Some(dir) => (
+            format!(
+                "extensions:\n  file_storage:\n    directory: {}\n",
+                dir.display()
+            ),
+            "    sending_queue:\n      storage: file_storage\n",
+        ),
+        None => (String::new(), ""),
+    };
+    let service_ext = if storage.is_some() {
+        "  extensions: [file_storage]\n"
+    } else {
+        ""
+    };
+    format!(
+        r#"
+receivers:
+  otlp:
+    protocols:
+      grpc:
+        endpoint: 127.0.0.1:{grpc}
+{extensions}exporters:
+  otlp_grpc:
+    endpoint: 127.0.0.1:{gateway_grpc}
+    tls:
+      insecure: true
+    retry_on_failure:
+      initial_interval: 1s
+      max_interval: 2s
+      max_elapsed_time: 5s
+{queue}service:
+{service_ext}  telemetry:
+    metrics:
+      address: 127.0.0.1:{metrics}
+  pipelines:
+    traces:
+      receivers: [otlp]
+      exporters: [otlp_grpc]
+"#,
+        grpc = ports.grpc,
+        metrics = ports.metrics,
+    )
+}
+
+/// Sends 300 spans, waits until the retries of every batch ran out (`max_elapsed_time`
+/// is 5 s; the outage lasts 15 s), then brings the gateway up. Returns its output.
+fn outage_of_15s(
+    dir: &std::path::Path,
+    ag: &Stratus,
+    agent: Ports,
+    gw: Ports,
+) -> (Stratus, std::path::PathBuf) {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let mut client = rt.block_on(trace_client(agent.grpc));
+    let started = std::time::Instant::now();
+    for first in (0..300u64).step_by(10) {
+        rt.block_on(client.export(make_spans(first, 10))).unwrap();
+    }
+    // Every batch was tried until its retries ran out.
+    wait_for("retries to run out", || {
+        { ag.logs().contains("retries ran out") || ag.logs().contains("dropping data") }
+            .then_some(())
+    });
+    while started.elapsed() < std::time::Duration::from_secs(15) {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    start_gateway(dir, "gateway", gw)
+}
+
+/// With the in-memory queue, upstream's behaviour: data whose retries ran out is
+/// dropped, and the drop is counted exactly in `otelcol_exporter_send_failed_spans`
+/// and logged with the number of items.
+#[test]
+fn memory_queue_counts_what_it_drops_after_max_elapsed_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let (agent_ports, gw_ports) = (Ports::new(), Ports::new());
+    let mut ag = Stratus::start(
+        dir.path(),
+        "agent",
+        &short_retries_agent(agent_ports, gw_ports.grpc, None),
+    );
+    ag.wait_running();
+    let (_gw, out) = outage_of_15s(dir.path(), &ag, agent_ports, gw_ports);
+    let failed = r#"otelcol_exporter_send_failed_spans{exporter="otlp_grpc"}"#;
+    // What reached the gateway plus what was counted as dropped is all 300.
+    wait_for("every span delivered or counted", || {
+        let got = span_ids(&out).len() as f64;
+        (got + metric(agent_ports.metrics, failed) == 300.0).then_some(())
+    });
+    assert!(metric(agent_ports.metrics, failed) > 0.0);
+    let logs = ag.logs();
+    assert!(
+        logs.contains("dropping data") && logs.contains("items=10"),
+        "{logs}"
+    );
+}
+
+/// Shutdown with both destinations down and data in both in-memory queues: the
+/// exporters drain in parallel within `--shutdown-timeout`, the process exits in
+/// time, and one line per exporter says how many items it could not deliver.
+#[test]
+fn shutdown_drains_exporters_in_parallel_and_counts_what_is_lost() {
+    let dir = tempfile::tempdir().unwrap();
+    let (pa, pb, agent_ports) = (Ports::new(), Ports::new(), Ports::new());
+    let config = two_exporters(agent_ports, pa.grpc, "", pb.grpc, "");
+    let mut ag =
+        Stratus::start_with_args(dir.path(), "agent", &config, &["--shutdown-timeout", "4s"]);
+    ag.wait_running();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let mut client = rt.block_on(trace_client(agent_ports.grpc));
+    for first in (0..100u64).step_by(10) {
+        rt.block_on(client.export(make_spans(first, 10))).unwrap();
+    }
+    drop(client);
+    ag.terminate();
+    wait_within(
+        "the agent to exit within the deadline plus 2 s",
+        std::time::Duration::from_secs(6),
+        || (!ag.running()).then_some(()),
+    );
+    let logs = ag.logs();
+    for exporter in ["otlp_grpc/a", "otlp_grpc/b"] {
+        let line = logs
+            .lines()
+            .find(|l| {
+                l.contains("could not deliver") && l.contains(&format!("exporter={exporter}"))
+            })
+            .unwrap_or_else(|| panic!("no loss line for {exporter}:\n{logs}"));
+        assert!(line.contains("items=100"), "{line}");
+    }
+}

@@ -77,13 +77,6 @@ fn send(port: u16, first: u64, requests: u64) -> BTreeSet<u64> {
     })
 }
 
-fn kill9(s: &mut Stratus) {
-    let pid = s.pid().to_string();
-    let status = Command::new("kill").args(["-KILL", &pid]).status().unwrap();
-    assert!(status.success());
-    s.wait_exit();
-}
-
 /// Waits until the gateway wrote every id of `want`; returns (distinct, duplicates).
 fn wait_delivered(out: &Path, want: &BTreeSet<u64>) -> (usize, usize) {
     let distinct = wait_for("accepted spans at the gateway", || {
@@ -140,7 +133,7 @@ fn accepted_spans_survive_kill_9() {
     ag.wait_running();
     let accepted = send(s.agent_ports.grpc, 0, 30);
     assert!(!segments(&s.storage).is_empty(), "queue is on disk");
-    kill9(&mut ag);
+    ag.kill9();
 
     let mut ag = Stratus::start(s.dir.path(), "agent2", &config);
     ag.wait_running();
@@ -177,7 +170,7 @@ fn damaged_queue_files_are_skipped_and_the_rest_delivered() {
     let mut ag = Stratus::start(s.dir.path(), "agent", &config);
     ag.wait_running();
     let accepted = send(s.agent_ports.grpc, 0, 10);
-    kill9(&mut ag);
+    ag.kill9();
 
     // One request per record, in order: damage record 3 and cut the last one short.
     let segs = segments(&s.storage);
@@ -392,7 +385,7 @@ fn awss3_aggregated_spans_survive_kill_9_and_are_uploaded_on_sigterm() {
         boto3_s3(&moto.endpoint(), "dump", "otel-traces-archive").is_empty(),
         "aggregating for an hour: nothing uploaded before the crash"
     );
-    kill9(&mut first);
+    first.kill9();
 
     let mut second = Stratus::start(s.dir.path(), "archiver2", &config);
     second.wait_running();

@@ -35,6 +35,19 @@ pub fn wait_for<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
     }
 }
 
+/// Polls `check` until it returns `Some`, failing the test after `limit`: for the
+/// promises that name a bound ("within 30 s").
+pub fn wait_within<T>(what: &str, limit: Duration, mut check: impl FnMut() -> Option<T>) -> T {
+    let start = Instant::now();
+    loop {
+        if let Some(v) = check() {
+            return v;
+        }
+        assert!(start.elapsed() < limit, "not within {limit:?}: {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 /// The Python interpreter of the test virtualenv (set up by `scripts/test`).
 pub fn python() -> PathBuf {
     let path = std::env::var("STRATUS_TEST_PYTHON").unwrap_or_else(|_| {
@@ -174,6 +187,22 @@ impl Stratus {
     }
 
     /// Waits for the process to exit.
+    /// Kills the process with SIGKILL (no shutdown at all) and waits for it.
+    pub fn kill9(&mut self) {
+        let pid = self.pid().to_string();
+        let status = Command::new("kill").args(["-KILL", &pid]).status().unwrap();
+        assert!(status.success());
+        self.wait_exit();
+    }
+
+    /// Whether the process is still running (reaps it once it exited).
+    pub fn running(&mut self) -> bool {
+        match self.child.as_mut() {
+            Some(child) => child.try_wait().unwrap().is_none(),
+            None => false,
+        }
+    }
+
     pub fn wait_exit(&mut self) -> ExitStatus {
         let child = self.child.as_mut().unwrap();
         let status = wait_for("stratus to exit", || child.try_wait().unwrap());
