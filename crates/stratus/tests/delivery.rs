@@ -502,3 +502,135 @@ fn shutdown_drains_exporters_in_parallel_and_counts_what_is_lost() {
         assert!(line.contains("items=100"), "{line}");
     }
 }
+
+/// A gateway that writes every request it receives as one record (no batch
+/// processor), to see how the agent's requests were shaped.
+fn recording_gateway(
+    dir: &std::path::Path,
+    name: &str,
+    ports: Ports,
+) -> (Stratus, std::path::PathBuf) {
+    let out = dir.join(name);
+    std::fs::create_dir_all(&out).unwrap();
+    let config = gateway(ports, &out, "{}").replace("processors: [batch]", "processors: []");
+    let mut gw = Stratus::start(dir, name, &config);
+    gw.wait_running();
+    (gw, out.join("traces.out"))
+}
+
+/// An agent with no batch processor and one exporter with `exporter_extra`.
+fn exporter_batching_agent(ports: Ports, gateway_grpc: u16, exporter_extra: &str) -> String {
+    format!(
+        r#"
+receivers:
+  otlp:
+    protocols:
+      grpc:
+        endpoint: 127.0.0.1:{grpc}
+exporters:
+  otlp_grpc:
+    endpoint: 127.0.0.1:{gateway_grpc}
+    tls:
+      insecure: true
+{exporter_extra}
+service:
+  telemetry:
+    metrics:
+      address: 127.0.0.1:{metrics}
+  pipelines:
+    traces:
+      receivers: [otlp]
+      exporters: [otlp_grpc]
+"#,
+        grpc = ports.grpc,
+        metrics = ports.metrics,
+    )
+}
+
+fn send_requests(grpc: u16, requests: u64) {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let mut client = rt.block_on(trace_client(grpc));
+    for first in (0..requests * 10).step_by(10) {
+        rt.block_on(client.export(make_spans(first, 10))).unwrap();
+    }
+}
+
+/// `sending_queue: {batch: {}}` batches in the exporter, with no batch processor:
+/// small requests reach the destination merged (by `flush_timeout` with the
+/// defaults, up to `min_size` when that is reached first).
+#[test]
+fn exporter_side_batching_merges_small_requests() {
+    let dir = tempfile::tempdir().unwrap();
+    // Defaults: 200ms flush_timeout, min_size 8192 items.
+    let (gp, ap) = (Ports::new(), Ports::new());
+    let (_gw, out) = recording_gateway(dir.path(), "gateway", gp);
+    let mut ag = Stratus::start(
+        dir.path(),
+        "agent",
+        &exporter_batching_agent(ap, gp.grpc, "    sending_queue:\n      batch: {}"),
+    );
+    ag.wait_running();
+    send_requests(ap.grpc, 20);
+    let requests = wait_for("all 200 spans at the gateway", || {
+        let requests = read_length_prefixed(&out);
+        (flat_spans(&requests).len() == 200).then_some(requests)
+    });
+    assert!(
+        requests.len() < 20,
+        "20 requests of 10 spans arrived as {} requests: not merged",
+        requests.len()
+    );
+
+    // min_size reached before a (long) flush_timeout: batches of at least 50.
+    let (gp, ap) = (Ports::new(), Ports::new());
+    let (_gw, out) = recording_gateway(dir.path(), "gateway-min", gp);
+    let mut ag = Stratus::start(
+        dir.path(),
+        "agent-min",
+        &exporter_batching_agent(
+            ap,
+            gp.grpc,
+            "    sending_queue:\n      batch:\n        min_size: 50\n        flush_timeout: 1h",
+        ),
+    );
+    ag.wait_running();
+    send_requests(ap.grpc, 20);
+    let requests = wait_for("all 200 spans at the gateway", || {
+        let requests = read_length_prefixed(&out);
+        (flat_spans(&requests).len() == 200).then_some(requests)
+    });
+    for r in &requests {
+        let n = flat_spans(std::slice::from_ref(r)).len();
+        assert!(n >= 50, "a request of {n} spans went out before min_size");
+    }
+}
+
+/// `wait_for_result: true`: the client's request returns only with the
+/// destination's answer, so a down destination is an error for the client although
+/// the queue had room.
+#[test]
+fn wait_for_result_makes_the_client_wait_for_the_destination() {
+    let dir = tempfile::tempdir().unwrap();
+    let (gp, ap) = (Ports::new(), Ports::new());
+    let mut ag = Stratus::start(
+        dir.path(),
+        "agent",
+        &exporter_batching_agent(
+            ap,
+            gp.grpc,
+            "    sending_queue:\n      wait_for_result: true\n    retry_on_failure:\n      enabled: false",
+        ),
+    );
+    ag.wait_running();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let mut client = rt.block_on(trace_client(ap.grpc));
+    let err = rt
+        .block_on(client.export(make_spans(0, 10)))
+        .expect_err("accepted although the destination is down");
+    assert_eq!(err.code(), tonic::Code::Unavailable, "{err:?}");
+    let (_gw, out) = recording_gateway(dir.path(), "gateway", gp);
+    rt.block_on(client.export(make_spans(100, 10))).unwrap();
+    // Returned only after the gateway answered: the spans are there (the file
+    // exporter writes before answering).
+    assert_eq!(span_ids(&out), (100..110).collect::<Vec<_>>());
+}
