@@ -80,6 +80,20 @@ impl Consumer for Forward {
     async fn consume(&self, data: Telemetry) -> Result<(), ConsumeError> {
         self.next.consume(data).await
     }
+
+    /// Passes two-phase admission through, so a fan-out over pipelines joined by
+    /// `forward` stays all or nothing where the pipelines behind it can reserve.
+    fn can_prepare(&self) -> bool {
+        self.next.can_prepare()
+    }
+
+    async fn prepare(&self, data: Telemetry) -> stratus_core::Prepared {
+        self.next.prepare(data).await
+    }
+
+    fn destinations(&self) -> Vec<Arc<stratus_core::Destination>> {
+        self.next.destinations()
+    }
 }
 
 impl Component for Forward {}
@@ -122,6 +136,33 @@ mod tests {
         fwd.consume(spans(3)).await.unwrap();
         assert_eq!(a.batch_sizes(), [3]);
         assert_eq!(b.batch_sizes(), [3]);
+    }
+
+    /// Behind `forward`, a full pipeline refuses the batch for all: the one that had
+    /// room does not keep a copy the sender will send again.
+    #[tokio::test]
+    async fn two_phase_admission_passes_through() {
+        let a = RecordingConsumer::reserving();
+        let b = RecordingConsumer::reserving();
+        b.refuse_next(1, ConsumeError::retryable("full"));
+        let fwd = ForwardConnectorFactory
+            .build(
+                ctx(),
+                &Value::Null,
+                Signal::Traces,
+                Signal::Traces,
+                vec![
+                    ("traces/a".into(), a.clone()),
+                    ("traces/b".into(), b.clone()),
+                ],
+            )
+            .await
+            .unwrap();
+        assert!(fwd.can_prepare());
+        assert!(fwd.consume(spans(3)).await.is_err());
+        assert_eq!(a.batch_sizes(), Vec::<usize>::new(), "no copy in a");
+        fwd.consume(spans(2)).await.unwrap();
+        assert_eq!((a.batch_sizes(), b.batch_sizes()), (vec![2], vec![2]));
     }
 
     #[tokio::test]
