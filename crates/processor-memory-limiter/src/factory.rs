@@ -12,7 +12,8 @@ use crate::config::MemoryLimiterConfig;
 use crate::memory::{HeapInUse, Limits, MemoryUsage, ProcessRss, SystemMemory};
 use crate::processor::MemoryLimiter;
 
-/// Builds `memory_limiter` processors that measure this process's resident memory.
+/// Builds `memory_limiter` processors that measure this process's live heap (resident
+/// memory where no heap accounting is installed).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct MemoryLimiterProcessorFactory;
 
@@ -50,6 +51,7 @@ impl BuildProcessor for MemoryLimiterProcessorFactory {
             soft_limit_bytes = limits.soft_bytes,
             check_interval = ?config.check_interval,
             measured,
+            per_request = usage.is_live(),
             "memory limiter configured"
         );
         Ok(Arc::new(MemoryLimiter::new(

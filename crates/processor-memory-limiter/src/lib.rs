@@ -11,12 +11,20 @@
 //! ```
 //!
 //! How it works:
-//! - A task started with the processor measures the process's resident memory
-//!   (`/proc/self/statm`) every `check_interval`.
-//! - While the last measurement is at or above the soft limit (hard limit minus spike
-//!   limit), `consume` refuses data with a retryable error, `data refused due to
-//!   high memory usage`; receivers answer gRPC `UNAVAILABLE` / HTTP 503 and clients
-//!   retry later. Below it, data passes through untouched.
+//! - Memory use is the live heap, read from the counting allocator the stratus binary
+//!   installs (`stratus_core::memory`), at every `consume`: an atomic load, so a burst
+//!   of requests cannot outrun the limit between two checks. Without heap accounting
+//!   (a library user) it is the resident memory (`/proc/self/statm`), sampled every
+//!   `check_interval`.
+//! - At or above the soft limit (hard limit minus spike limit), `consume` refuses data
+//!   with a retryable error, `data refused due to high memory usage`, and a retry
+//!   delay of `check_interval` (at least 1s); receivers answer gRPC `UNAVAILABLE` /
+//!   HTTP 503 and clients retry later. Below it, data passes through untouched.
+//! - A task measures every `check_interval` for the transition logs (and, without
+//!   heap accounting, for the decision itself).
+//! - While running, each limiter registers its soft limit with the process-wide
+//!   admission gate (`stratus_core::memory`, lowest limit wins), so the OTLP receiver
+//!   refuses a request that would cross it before reading and decoding it.
 //! - `limit_percentage` and `spike_limit_percentage` are taken of the memory
 //!   available to the process: the cgroup v2 `memory.max` or cgroup v1
 //!   `memory.limit_in_bytes`, else physical memory (`/proc/meminfo`).

@@ -15,11 +15,20 @@ const DEFAULT_PAGE_SIZE: u64 = 4096;
 /// anything this large is taken as unlimited.
 const CGROUP_V1_UNLIMITED: u64 = 1 << 62;
 
-/// A source of the process's current memory use. The limiter asks it once every
-/// `check_interval`; tests supply their own.
+/// A source of the process's current memory use; tests supply their own.
+///
+/// The limiter reads it every `check_interval`, and also on every `consume` when
+/// [`is_live`](MemoryUsage::is_live) says a reading is cheap.
 pub trait MemoryUsage: Send + Sync {
     /// Bytes of memory the process uses now.
     fn used_bytes(&self) -> io::Result<u64>;
+
+    /// Whether a reading costs no more than an atomic load, so the limiter can decide
+    /// on every request from a fresh one instead of from the last periodic sample.
+    /// Default: `false`.
+    fn is_live(&self) -> bool {
+        false
+    }
 }
 
 /// Live heap bytes from the allocator accounting the stratus binary installs
@@ -34,10 +43,16 @@ impl MemoryUsage for HeapInUse {
             .map(|b| b as u64)
             .ok_or_else(|| io::Error::other("heap accounting is not installed"))
     }
+
+    /// Reading the counting allocator is an atomic load.
+    fn is_live(&self) -> bool {
+        true
+    }
 }
 
 /// The process's resident set size, read from `/proc/self/statm` (resident pages
-/// times the page size).
+/// times the page size). Reading it is a file read, so the limiter samples it every
+/// `check_interval` rather than at every request.
 #[derive(Debug, Clone)]
 pub struct ProcessRss {
     statm: PathBuf,

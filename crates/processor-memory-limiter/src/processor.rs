@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use stratus_core::factory::BuildContext;
+use stratus_core::memory::{AdmissionGate, SoftLimit};
 use stratus_core::telemetry::PerSignal;
 use stratus_core::{
     BoxConsumer, Component, ComponentError, ConsumeError, Consumer, Host, Telemetry,
@@ -38,12 +39,69 @@ struct Monitor {
     processor: String,
     limits: Limits,
     usage: Arc<dyn MemoryUsage>,
+    /// Whether `usage` is read at every `consume` (an atomic load) rather than only
+    /// every `check_interval`.
+    live: bool,
+    /// The last decision of a measurement: set by any reading at or above the soft
+    /// limit, cleared by the periodic check when it reads below. It decides `consume`
+    /// when the usage is not live or cannot be read, and drives the transition logs.
     refusing: AtomicBool,
     above_hard: AtomicBool,
     read_failing: AtomicBool,
 }
 
 impl Monitor {
+    /// Whether `consume` lets data through now. With a live reading it decides from
+    /// the memory used at this moment; otherwise from the last periodic check.
+    ///
+    /// A live reading at or above the soft limit marks the limiter refusing (logging
+    /// the transition once); a live reading below it lets data through but leaves
+    /// clearing the mark, and its "back within limits" log line, to the periodic
+    /// check, so memory hovering at the limit logs at most once per `check_interval`.
+    fn admits(&self) -> bool {
+        if !self.live {
+            return !self.refusing.load(Ordering::Relaxed);
+        }
+        match self.usage.used_bytes() {
+            Ok(used) if used >= self.limits.soft_bytes => {
+                self.note_over_soft(used);
+                false
+            }
+            Ok(_) => true,
+            // A live source that fails is read again by the periodic check, which logs.
+            Err(_) => !self.refusing.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Records a reading at or above the soft limit from `consume`.
+    fn note_over_soft(&self, used: u64) {
+        if !self.refusing.swap(true, Ordering::Relaxed) {
+            self.log_refusing(used);
+        }
+        if used >= self.limits.hard_bytes && !self.above_hard.swap(true, Ordering::Relaxed) {
+            self.log_above_hard(used);
+        }
+    }
+
+    fn log_refusing(&self, used: u64) {
+        tracing::warn!(
+            processor = %self.processor,
+            cur_mem_mib = mib(used),
+            soft_limit_mib = mib(self.limits.soft_bytes),
+            hard_limit_mib = mib(self.limits.hard_bytes),
+            "Memory usage is above soft limit. Refusing data."
+        );
+    }
+
+    fn log_above_hard(&self, used: u64) {
+        tracing::warn!(
+            processor = %self.processor,
+            cur_mem_mib = mib(used),
+            hard_limit_mib = mib(self.limits.hard_bytes),
+            "Memory usage is above hard limit."
+        );
+    }
+
     fn check(&self) -> io::Result<u64> {
         let used = match self.usage.used_bytes() {
             Ok(used) => {
@@ -68,13 +126,7 @@ impl Monitor {
         let above_hard = used >= self.limits.hard_bytes;
         let was_above_hard = self.above_hard.swap(above_hard, Ordering::Relaxed);
         if must_refuse && !was_refusing {
-            tracing::warn!(
-                processor = %self.processor,
-                cur_mem_mib = mib(used),
-                soft_limit_mib = mib(self.limits.soft_bytes),
-                hard_limit_mib = mib(self.limits.hard_bytes),
-                "Memory usage is above soft limit. Refusing data."
-            );
+            self.log_refusing(used);
         } else if !must_refuse && was_refusing {
             tracing::info!(
                 processor = %self.processor,
@@ -84,12 +136,7 @@ impl Monitor {
             );
         }
         if above_hard && !was_above_hard {
-            tracing::warn!(
-                processor = %self.processor,
-                cur_mem_mib = mib(used),
-                hard_limit_mib = mib(self.limits.hard_bytes),
-                "Memory usage is above hard limit."
-            );
+            self.log_above_hard(used);
         }
         Ok(used)
     }
@@ -97,17 +144,25 @@ impl Monitor {
 
 /// The `memory_limiter` processor.
 ///
-/// A task started by `start` measures the process's memory use every
-/// `check_interval`. While the last measurement is at or above the soft limit,
-/// `consume` refuses data with a retryable error ([`DATA_REFUSED`]), which
-/// receivers turn into gRPC `UNAVAILABLE` / HTTP 503 so clients retry later; once
-/// it falls below, data passes through untouched again.
+/// When the memory source is live (the counting allocator's heap, an atomic load),
+/// every `consume` reads it and refuses data at or above the soft limit with a
+/// retryable error ([`DATA_REFUSED`]), which receivers turn into gRPC `UNAVAILABLE` /
+/// HTTP 503 so clients retry later; below it, data passes through untouched. Otherwise
+/// (resident memory, a file read) `consume` follows the last measurement. Either way a
+/// task started by `start` measures every `check_interval`, for the transition logs
+/// and as the only measurement of a source that is not live.
+///
+/// While started, the limiter registers its soft limit with an [`AdmissionGate`] (by
+/// default the process-wide one), so receivers can refuse a request that would cross
+/// it before decoding it.
 pub struct MemoryLimiter {
     monitor: Arc<Monitor>,
     check_interval: Duration,
     next: BoxConsumer,
     refused: PerSignal,
     task: Mutex<Option<JoinHandle<()>>>,
+    gate: Arc<AdmissionGate>,
+    registration: Mutex<Option<SoftLimit>>,
 }
 
 impl MemoryLimiter {
@@ -127,11 +182,13 @@ impl MemoryLimiter {
             "Number of items refused by the memory limiter because memory use was too high.",
             &[("processor", processor.as_str())],
         );
+        let live = usage.is_live();
         MemoryLimiter {
             monitor: Arc::new(Monitor {
                 processor,
                 limits,
                 usage,
+                live,
                 refusing: AtomicBool::new(false),
                 above_hard: AtomicBool::new(false),
                 read_failing: AtomicBool::new(false),
@@ -140,19 +197,33 @@ impl MemoryLimiter {
             next,
             refused,
             task: Mutex::new(None),
+            gate: AdmissionGate::global().clone(),
+            registration: Mutex::new(None),
         }
     }
 
-    /// Measures memory use now and updates whether data is refused; returns the
-    /// bytes measured. The background task does this every `check_interval`. When
-    /// the measurement fails the previous decision stands.
+    /// Registers the soft limit with `gate` instead of the process-wide gate.
+    pub fn with_admission_gate(mut self, gate: Arc<AdmissionGate>) -> Self {
+        self.gate = gate;
+        self
+    }
+
+    /// How long refused clients are asked to wait: `check_interval`, at least a second.
+    pub fn retry_delay(&self) -> Duration {
+        self.check_interval.max(Duration::from_secs(1))
+    }
+
+    /// Measures memory use now and updates the last decision (logging a transition);
+    /// returns the bytes measured. The background task does this every
+    /// `check_interval`. When the measurement fails the previous decision stands.
     pub fn check(&self) -> io::Result<u64> {
         self.monitor.check()
     }
 
-    /// Whether data is being refused.
+    /// Whether data would be refused now: from a fresh reading when the memory
+    /// source is live, else from the last measurement.
     pub fn is_refusing(&self) -> bool {
-        self.monitor.refusing.load(Ordering::Relaxed)
+        !self.monitor.admits()
     }
 
     /// The soft and hard limits in bytes.
@@ -164,14 +235,11 @@ impl MemoryLimiter {
 #[async_trait]
 impl Consumer for MemoryLimiter {
     async fn consume(&self, data: Telemetry) -> Result<(), ConsumeError> {
-        if self.monitor.refusing.load(Ordering::Relaxed) {
+        if !self.monitor.admits() {
             self.refused
                 .get(data.signal())
                 .add(data.item_count() as u64);
-            // Memory is measured every check_interval: ask clients to wait at least that
-            // long (and at least a second) before trying again.
-            let wait = self.check_interval.max(Duration::from_secs(1));
-            return Err(ConsumeError::throttled(DATA_REFUSED, wait));
+            return Err(ConsumeError::throttled(DATA_REFUSED, self.retry_delay()));
         }
         self.next.consume(data).await
     }
@@ -180,7 +248,8 @@ impl Consumer for MemoryLimiter {
 #[async_trait]
 impl Component for MemoryLimiter {
     /// Takes a first measurement (an error when memory use cannot be read at all),
-    /// then starts the task that measures every `check_interval`.
+    /// registers the soft limit with the admission gate, then starts the task that
+    /// measures every `check_interval`.
     async fn start(&self, _host: &Host) -> Result<(), ComponentError> {
         let mut task = lock(&self.task);
         if task.is_some() {
@@ -192,6 +261,10 @@ impl Component for MemoryLimiter {
                 self.monitor.processor
             ))
         })?;
+        *lock(&self.registration) = Some(
+            self.gate
+                .register(self.monitor.limits.soft_bytes, self.retry_delay()),
+        );
         let monitor = self.monitor.clone();
         // The config guarantees a positive interval; bounding it also keeps the
         // timer arithmetic clear of overflow for absurd values.
@@ -210,11 +283,13 @@ impl Component for MemoryLimiter {
         Ok(())
     }
 
-    /// Stops the measuring task. Idempotent; the limiter holds no data to flush.
+    /// Stops the measuring task and withdraws the soft limit from the admission gate.
+    /// Idempotent; the limiter holds no data to flush.
     async fn shutdown(&self) -> Result<(), ComponentError> {
         if let Some(task) = lock(&self.task).take() {
             task.abort();
         }
+        lock(&self.registration).take();
         Ok(())
     }
 }

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use stratus_core::factory::{BuildContext, FactoryInfo, Processor, ProcessorFactory, Stability};
+use stratus_core::memory::AdmissionGate;
 use stratus_core::telemetry::Registry;
 use stratus_core::{Component, Consumer, Host, Metadata, Signal, Telemetry};
 use stratus_processor_memory_limiter::processor::DATA_REFUSED;
@@ -21,11 +22,14 @@ use stratus_testkit::otlp::{sample_logs, span, traces};
 
 const MIB: u64 = 1024 * 1024;
 
-/// Memory readings set by the test.
+/// Memory readings set by the test; `live` makes it a source read at every request,
+/// like the counting allocator's heap.
 #[derive(Default)]
 struct FakeUsage {
     bytes: AtomicU64,
     failing: AtomicBool,
+    live: bool,
+    reads: AtomicU64,
 }
 
 impl FakeUsage {
@@ -36,10 +40,15 @@ impl FakeUsage {
 
 impl MemoryUsage for FakeUsage {
     fn used_bytes(&self) -> io::Result<u64> {
+        self.reads.fetch_add(1, Ordering::SeqCst);
         if self.failing.load(Ordering::SeqCst) {
             return Err(io::Error::other("statm unreadable"));
         }
         Ok(self.bytes.load(Ordering::SeqCst))
+    }
+
+    fn is_live(&self) -> bool {
+        self.live
     }
 }
 
@@ -50,15 +59,30 @@ struct Setup {
     registry: Registry,
 }
 
-/// Hard limit 100 MiB, spike 20 MiB: soft limit 80 MiB.
+/// Hard limit 100 MiB, spike 20 MiB: soft limit 80 MiB; memory sampled periodically.
 fn setup(check_interval: Duration) -> Setup {
+    setup_with(check_interval, FakeUsage::default())
+}
+
+/// As [`setup`], with memory read at every request.
+fn setup_live(check_interval: Duration) -> Setup {
+    setup_with(
+        check_interval,
+        FakeUsage {
+            live: true,
+            ..Default::default()
+        },
+    )
+}
+
+fn setup_with(check_interval: Duration, usage: FakeUsage) -> Setup {
     let registry = Registry::new();
     let ctx = BuildContext::new(
         "memory_limiter".parse().unwrap(),
         vec![Signal::Traces],
         registry.clone(),
     );
-    let usage = Arc::new(FakeUsage::default());
+    let usage = Arc::new(usage);
     let sink = RecordingConsumer::new();
     let limiter = MemoryLimiter::new(
         &ctx,
@@ -275,4 +299,93 @@ async fn factory_builds_a_limiter_on_this_process() {
     p.start(&Host::ready()).await.unwrap();
     p.consume(sample_logs(1)).await.unwrap();
     p.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_live_heap_refuses_the_first_request_over_the_soft_limit_without_a_check() {
+    // A check interval of an hour: no periodic measurement happens during the test.
+    let s = setup_live(Duration::from_secs(3600));
+    s.usage.set_mib(10);
+    s.limiter.start(&Host::ready()).await.unwrap();
+    s.limiter.consume(spans(1)).await.unwrap();
+
+    // The heap crosses the soft limit between two requests: the very next one is
+    // refused, read from the heap at that moment.
+    s.usage.set_mib(80);
+    let reads = s.usage.reads.load(Ordering::SeqCst);
+    let err = s.limiter.consume(spans(2)).await.unwrap_err();
+    assert!(
+        s.usage.reads.load(Ordering::SeqCst) > reads,
+        "not read at consume"
+    );
+    assert_eq!(err.message(), DATA_REFUSED);
+    assert!(!err.is_permanent());
+    assert_eq!(err.throttle(), Some(Duration::from_secs(3600)));
+    assert_eq!(refused(&s.registry, "spans"), 2.0);
+    s.usage.set_mib(150);
+    assert!(s.limiter.consume(spans(1)).await.is_err());
+
+    // And the first request after it falls back below passes, still without a check.
+    s.usage.set_mib(79);
+    assert!(!s.limiter.is_refusing());
+    s.limiter.consume(spans(4)).await.unwrap();
+    let counts: Vec<usize> = s.sink.batches().iter().map(|b| b.item_count()).collect();
+    assert_eq!(counts, [1, 4]);
+    assert_eq!(refused(&s.registry, "spans"), 3.0);
+    s.limiter.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_failing_live_reading_falls_back_to_the_last_measurement() {
+    let s = setup_live(Duration::from_secs(3600));
+    s.usage.set_mib(90);
+    s.limiter.check().unwrap();
+    s.usage.failing.store(true, Ordering::SeqCst);
+    assert!(s.limiter.consume(spans(1)).await.is_err());
+    s.usage.failing.store(false, Ordering::SeqCst);
+    s.usage.set_mib(5);
+    s.limiter.consume(spans(1)).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_running_limiter_registers_its_soft_limit_with_the_admission_gate() {
+    let heap = Arc::new(AtomicU64::new(0));
+    let gate = {
+        let heap = heap.clone();
+        AdmissionGate::with_heap_reader(move || Some(heap.load(Ordering::SeqCst)))
+    };
+    let s = setup(Duration::from_secs(2));
+    let limiter = s.limiter.with_admission_gate(gate.clone());
+    s.usage.set_mib(10);
+    assert_eq!(gate.soft_limit(), None, "registered before start");
+    limiter.start(&Host::ready()).await.unwrap();
+    assert_eq!(gate.soft_limit(), Some(80 * MIB));
+    heap.store(79 * MIB, Ordering::SeqCst);
+    let over = gate.check(MIB).unwrap_err();
+    assert_eq!(over.retry_after, Duration::from_secs(2));
+    assert!(gate.check(MIB - 1).is_ok());
+
+    // A second limiter with a lower soft limit wins while it runs.
+    let registry = Registry::new();
+    let ctx = BuildContext::new(
+        "memory_limiter/low".parse().unwrap(),
+        vec![Signal::Traces],
+        registry,
+    );
+    let low = MemoryLimiter::new(
+        &ctx,
+        Limits::new(50 * MIB, 10 * MIB),
+        Duration::from_secs(1),
+        s.usage.clone(),
+        RecordingConsumer::new().boxed(),
+    )
+    .with_admission_gate(gate.clone());
+    low.start(&Host::ready()).await.unwrap();
+    assert_eq!(gate.soft_limit(), Some(40 * MIB));
+    low.shutdown().await.unwrap();
+    assert_eq!(gate.soft_limit(), Some(80 * MIB));
+
+    limiter.shutdown().await.unwrap();
+    assert_eq!(gate.soft_limit(), None, "shutdown withdraws the limit");
+    limiter.shutdown().await.unwrap();
 }

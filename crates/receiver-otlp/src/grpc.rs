@@ -4,6 +4,13 @@
 //! that an undecodable request answers `INVALID_ARGUMENT` (the stubs' codec answers
 //! `INTERNAL`) and so no router sits on the hot path. The wire protocol is the
 //! generated clients' own: tonic's `Grpc` does the framing, compression and limits.
+//!
+//! Memory admission: a call is refused with `UNAVAILABLE` and `RetryInfo` (the memory
+//! limiter's own answer) before anything is read when the heap is already at the
+//! limiter's soft limit, and, once tonic has the whole (decompressed) message, before
+//! it is decoded when the heap plus its length would reach it. tonic reads and
+//! decompresses a message before handing it to the codec, so a message is in memory
+//! once in encoded form; the decoded form, several times larger, is what is saved.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -12,9 +19,11 @@ use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 
+use bytes::Buf as _;
 use http::{Request, Response};
 use hyper::body::Incoming;
 use stratus_core::Signal;
+use stratus_core::memory::AdmissionGate;
 use stratus_core::pdata::{
     ExportLogsServiceRequest, ExportMetricsServiceRequest, ExportTraceServiceRequest,
 };
@@ -26,6 +35,7 @@ use tonic::metadata::KeyAndValueRef;
 use tonic::server::{Grpc, UnaryService};
 
 use crate::intake::{ExportRequest, Intake};
+use crate::status::Refusal;
 
 /// The method path of trace export.
 pub(crate) const TRACES_PATH: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
@@ -40,6 +50,8 @@ pub(crate) struct GrpcShared {
     pub intake: Intake,
     /// Largest decompressed message, in bytes.
     pub max_message_size: usize,
+    /// Where memory limiters publish their soft limit.
+    pub gate: Arc<AdmissionGate>,
 }
 
 /// The request handler of one gRPC connection.
@@ -87,8 +99,17 @@ impl GrpcHandler {
         let mut encodings = EnabledCompressionEncodings::default();
         encodings.enable(CompressionEncoding::Gzip);
         encodings.enable(CompressionEncoding::Zstd);
+        if let Err(over) = self.shared.gate.check(0) {
+            return Refusal::memory_limited(over.retry_after)
+                .grpc_status()
+                .into_http();
+        }
         let max = self.shared.max_message_size;
-        let mut grpc = Grpc::new(OtlpCodec::<R>(PhantomData))
+        let codec = OtlpCodec::<R> {
+            gate: self.shared.gate.clone(),
+            request: PhantomData,
+        };
+        let mut grpc = Grpc::new(codec)
             .apply_compression_config(encodings, encodings)
             .apply_max_message_size_config(Some(max), None);
         grpc.unary(Export::<R>(self, PhantomData), req).await
@@ -128,8 +149,12 @@ impl<R: ExportRequest> UnaryService<R> for Export<R> {
     }
 }
 
-/// Protobuf codec whose decode failures are `INVALID_ARGUMENT`.
-struct OtlpCodec<R>(PhantomData<fn() -> R>);
+/// Protobuf codec whose decode failures are `INVALID_ARGUMENT`, and which refuses a
+/// message whose decoding would take the heap over the memory limit.
+struct OtlpCodec<R> {
+    gate: Arc<AdmissionGate>,
+    request: PhantomData<fn() -> R>,
+}
 
 impl<R: ExportRequest> Codec for OtlpCodec<R> {
     type Encode = R::Response;
@@ -142,7 +167,10 @@ impl<R: ExportRequest> Codec for OtlpCodec<R> {
     }
 
     fn decoder(&mut self) -> Self::Decoder {
-        ProtoDecoder(PhantomData)
+        ProtoDecoder {
+            gate: self.gate.clone(),
+            message: PhantomData,
+        }
     }
 }
 
@@ -158,13 +186,21 @@ impl<T: prost::Message> Encoder for ProtoEncoder<T> {
     }
 }
 
-struct ProtoDecoder<T>(PhantomData<fn() -> T>);
+struct ProtoDecoder<T> {
+    gate: Arc<AdmissionGate>,
+    message: PhantomData<fn() -> T>,
+}
 
 impl<T: prost::Message + Default> Decoder for ProtoDecoder<T> {
     type Item = T;
     type Error = Status;
 
     fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<T>, Status> {
+        // The decoded message takes at least as much memory as its encoding.
+        let len = u64::try_from(src.remaining()).unwrap_or(u64::MAX);
+        if let Err(over) = self.gate.check(len) {
+            return Err(Refusal::memory_limited(over.retry_after).grpc_status());
+        }
         T::decode(src)
             .map(Some)
             .map_err(|e| Status::invalid_argument(format!("cannot decode protobuf request: {e}")))

@@ -11,9 +11,10 @@ use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderValue};
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
-use hyper::body::Incoming;
+use hyper::body::{Body, Incoming};
 use prost::Message;
 use stratus_core::Signal;
+use stratus_core::memory::AdmissionGate;
 use stratus_core::pdata::{
     ExportLogsServiceRequest, ExportMetricsServiceRequest, ExportTraceServiceRequest,
 };
@@ -21,6 +22,9 @@ use stratus_core::pdata::{
 use crate::config::CorsConfig;
 use crate::intake::{ExportRequest, Intake};
 use crate::status::Refusal;
+
+/// A boxed error, as bodies report them.
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 const PROTOBUF: &str = "application/x-protobuf";
 const JSON: &str = "application/json";
@@ -90,6 +94,9 @@ pub(crate) struct HttpShared {
     /// Largest body, as sent and after decompression, in bytes.
     pub max_body: usize,
     pub cors: Option<Cors>,
+    /// Where memory limiters publish their soft limit: asked before each step that
+    /// allocates for a request (reading, decompressing, decoding).
+    pub gate: Arc<AdmissionGate>,
 }
 
 impl HttpShared {
@@ -134,7 +141,11 @@ impl hyper::service::Service<Request<Incoming>> for HttpHandler {
 }
 
 impl HttpHandler {
-    async fn handle(self, req: Request<Incoming>) -> HttpResponse {
+    async fn handle<B>(self, req: Request<B>) -> HttpResponse
+    where
+        B: Body<Data = Bytes> + Unpin,
+        B::Error: Into<BoxError>,
+    {
         let Some(signal) = self.shared.route(req.uri().path()) else {
             return text(StatusCode::NOT_FOUND, "404 page not found");
         };
@@ -155,7 +166,11 @@ impl HttpHandler {
         response
     }
 
-    async fn export(&self, signal: Signal, req: Request<Incoming>) -> HttpResponse {
+    async fn export<B>(&self, signal: Signal, req: Request<B>) -> HttpResponse
+    where
+        B: Body<Data = Bytes> + Unpin,
+        B::Error: Into<BoxError>,
+    {
         if req.method() != Method::POST {
             let mut r = text(
                 StatusCode::METHOD_NOT_ALLOWED,
@@ -177,15 +192,15 @@ impl HttpHandler {
         };
         let result = match signal {
             Signal::Traces => {
-                self.process::<ExportTraceServiceRequest>(encoding, req)
+                self.process::<ExportTraceServiceRequest, B>(encoding, req)
                     .await
             }
             Signal::Metrics => {
-                self.process::<ExportMetricsServiceRequest>(encoding, req)
+                self.process::<ExportMetricsServiceRequest, B>(encoding, req)
                     .await
             }
             Signal::Logs => {
-                self.process::<ExportLogsServiceRequest>(encoding, req)
+                self.process::<ExportLogsServiceRequest, B>(encoding, req)
                     .await
             }
         };
@@ -196,17 +211,30 @@ impl HttpHandler {
     }
 
     /// Reads, decodes and delivers one request; returns the success body.
-    async fn process<R: ExportRequest>(
+    ///
+    /// Before each step that allocates for the request, the admission gate is asked
+    /// whether the live heap plus what that step allocates reaches the memory
+    /// limiter's soft limit: reading (the `Content-Length`), decompressing (each growth
+    /// of the output), decoding (the decoded size: the decoded message takes at least
+    /// as much memory as its encoding). Over it, the request is refused with 503 and
+    /// `Retry-After` before it is decoded, as the limiter itself would refuse it.
+    async fn process<R: ExportRequest, B>(
         &self,
         encoding: Encoding,
-        req: Request<Incoming>,
-    ) -> Result<Bytes, Refusal> {
+        req: Request<B>,
+    ) -> Result<Bytes, Refusal>
+    where
+        B: Body<Data = Bytes> + Unpin,
+        B::Error: Into<BoxError>,
+    {
         let (parts, body) = req.into_parts();
         let compression =
             Compression::from_headers(&parts.headers).map_err(Refusal::bad_request)?;
         let max = self.shared.max_body;
-        let body = read_body(body, &parts.headers, max).await?;
-        let body = decompress(compression, body, max)?;
+        let gate = &self.shared.gate;
+        let body = read_body(body, &parts.headers, max, gate).await?;
+        let body = decompress(compression, body, max, gate)?;
+        admit(gate, body.len())?;
         let request = match encoding {
             Encoding::Proto => R::decode(body).map_err(|e| {
                 Refusal::bad_request(format!("cannot decode protobuf request: {e}"))
@@ -231,14 +259,29 @@ impl HttpHandler {
     }
 }
 
-/// Collects the body, refusing one larger than `max` bytes without reading past it.
-async fn read_body(body: Incoming, headers: &HeaderMap, max: usize) -> Result<Bytes, Refusal> {
+/// Collects the body, refusing one larger than `max` bytes without reading past it,
+/// and one whose `Content-Length` would take the heap over the memory limit without
+/// keeping it (it is read and discarded, so the client gets the answer).
+async fn read_body<B>(
+    body: B,
+    headers: &HeaderMap,
+    max: usize,
+    gate: &AdmissionGate,
+) -> Result<Bytes, Refusal>
+where
+    B: Body<Data = Bytes> + Unpin,
+    B::Error: Into<BoxError>,
+{
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > max as u64) {
         return Err(too_large(max));
+    }
+    if let Err(refusal) = admit_u64(gate, declared.unwrap_or(0)) {
+        discard(body, max).await;
+        return Err(refusal);
     }
     match Limited::new(body, max).collect().await {
         Ok(collected) => Ok(collected.to_bytes()),
@@ -249,12 +292,53 @@ async fn read_body(body: Incoming, headers: &HeaderMap, max: usize) -> Result<By
     }
 }
 
+/// Reads up to `max` bytes of a refused request's body and drops them as they come,
+/// so an HTTP/1.1 client that is still sending gets the answer instead of a reset
+/// connection. Memory use is one chunk at a time.
+async fn discard<B>(body: B, max: usize)
+where
+    B: Body<Data = Bytes> + Unpin,
+    B::Error: Into<BoxError>,
+{
+    let mut body = body;
+    let mut read = 0usize;
+    while read <= max {
+        match body.frame().await {
+            Some(Ok(frame)) => read += frame.data_ref().map_or(0, Bytes::len),
+            Some(Err(_)) | None => return,
+        }
+    }
+}
+
+/// The refusal for a request that would take the heap over the memory limit.
+fn admit(gate: &AdmissionGate, extra: usize) -> Result<(), Refusal> {
+    admit_u64(gate, u64::try_from(extra).unwrap_or(u64::MAX))
+}
+
+fn admit_u64(gate: &AdmissionGate, extra: u64) -> Result<(), Refusal> {
+    gate.check(extra).map_err(|over| {
+        tracing::debug!(
+            heap_bytes = over.heap_bytes,
+            extra_bytes = over.extra_bytes,
+            soft_limit_bytes = over.soft_limit_bytes,
+            "request refused before decoding: memory limit"
+        );
+        Refusal::memory_limited(over.retry_after)
+    })
+}
+
 fn too_large(max: usize) -> Refusal {
     Refusal::too_large(format!("request body larger than {max} bytes"))
 }
 
-/// Undoes the `Content-Encoding`, stopping as soon as the output passes `max` bytes.
-fn decompress(compression: Compression, body: Bytes, max: usize) -> Result<Bytes, Refusal> {
+/// Undoes the `Content-Encoding`, stopping as soon as the output passes `max` bytes,
+/// or would take the heap over the memory limit (`gate`).
+fn decompress(
+    compression: Compression,
+    body: Bytes,
+    max: usize,
+    gate: &AdmissionGate,
+) -> Result<Bytes, Refusal> {
     let input: &[u8] = &body;
     match compression {
         Compression::Identity => Ok(body),
@@ -262,28 +346,69 @@ fn decompress(compression: Compression, body: Bytes, max: usize) -> Result<Bytes
             flate2::bufread::MultiGzDecoder::new(input),
             input.len(),
             max,
+            gate,
         ),
-        Compression::Zlib => inflate(flate2::bufread::ZlibDecoder::new(input), input.len(), max),
+        Compression::Zlib => inflate(
+            flate2::bufread::ZlibDecoder::new(input),
+            input.len(),
+            max,
+            gate,
+        ),
         Compression::Zstd => {
             let decoder = zstd::stream::read::Decoder::with_buffer(input)
                 .map_err(|e| Refusal::bad_request(format!("cannot decompress zstd body: {e}")))?;
-            inflate(decoder, input.len(), max)
+            inflate(decoder, input.len(), max, gate)
         }
     }
 }
 
-fn inflate(reader: impl Read, compressed_len: usize, max: usize) -> Result<Bytes, Refusal> {
-    let mut out = Vec::with_capacity(compressed_len.saturating_mul(4).min(max));
-    let limit = u64::try_from(max).unwrap_or(u64::MAX).saturating_add(1);
-    reader
-        .take(limit)
-        .read_to_end(&mut out)
-        .map_err(|e| Refusal::bad_request(format!("cannot decompress request body: {e}")))?;
-    if out.len() > max {
+/// Smallest growth of the decompression buffer.
+const INFLATE_STEP: usize = 64 * 1024;
+
+/// Decompresses into a buffer that grows by doubling, asking `gate` before each
+/// growth, so a small body that inflates past the memory limit is refused once the
+/// output would cross it rather than after it is all in memory.
+fn inflate(
+    reader: impl Read,
+    compressed_len: usize,
+    max: usize,
+    gate: &AdmissionGate,
+) -> Result<Bytes, Refusal> {
+    let limit = max.saturating_add(1);
+    let first = compressed_len
+        .saturating_mul(4)
+        .max(INFLATE_STEP)
+        .min(limit);
+    admit(gate, first)?;
+    let mut out = vec![0u8; first];
+    let mut len = 0;
+    let mut reader = reader.take(u64::try_from(limit).unwrap_or(u64::MAX));
+    loop {
+        if len == out.len() {
+            if len >= limit {
+                break;
+            }
+            let grow = len.max(INFLATE_STEP).min(limit - len);
+            admit(gate, grow)?;
+            out.resize(len + grow, 0);
+        }
+        match reader.read(&mut out[len..]) {
+            Ok(0) => break,
+            Ok(n) => len += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                return Err(Refusal::bad_request(format!(
+                    "cannot decompress request body: {e}"
+                )));
+            }
+        }
+    }
+    if len > max {
         return Err(Refusal::too_large(format!(
             "decompressed request body larger than {max} bytes"
         )));
     }
+    out.truncate(len);
     Ok(Bytes::from(out))
 }
 
@@ -437,6 +562,13 @@ impl Cors {
 mod tests {
     use super::*;
     use std::io::Write;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::time::Duration;
+
+    use stratus_core::factory::SignalConsumers;
+    use stratus_core::memory::SoftLimit;
+    use stratus_core::telemetry::{ReceiverMetrics, Registry};
+    use stratus_testkit::RecordingConsumer;
 
     #[test]
     fn content_types() {
@@ -474,6 +606,8 @@ mod tests {
 
     #[test]
     fn decompression_is_bounded() {
+        let open = AdmissionGate::with_heap_reader(|| None);
+        let decompress = |c, body, max| super::decompress(c, body, max, &open);
         let data = vec![7u8; 10_000];
         assert_eq!(
             decompress(Compression::Gzip, gzip(&data), 10_000).unwrap(),
@@ -494,6 +628,180 @@ mod tests {
         assert_eq!(bad.unwrap_err().http, StatusCode::BAD_REQUEST);
         let bad = decompress(Compression::Zstd, Bytes::from_static(b"not zstd"), 100);
         assert_eq!(bad.unwrap_err().http, StatusCode::BAD_REQUEST);
+        // Larger than one growth step, across several growths.
+        let big: Vec<u8> = (0..1_000_000u32).map(|i| (i % 251) as u8).collect();
+        assert_eq!(
+            decompress(Compression::Zlib, zlib(&big), 1_000_000).unwrap(),
+            big
+        );
+        assert_eq!(
+            decompress(Compression::Zlib, zlib(&big), 999_999)
+                .unwrap_err()
+                .http,
+            StatusCode::PAYLOAD_TOO_LARGE
+        );
+    }
+
+    fn zlib(data: &[u8]) -> Bytes {
+        let mut enc = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
+        enc.write_all(data).unwrap();
+        Bytes::from(enc.finish().unwrap())
+    }
+
+    const MIB: u64 = 1024 * 1024;
+
+    /// An HTTP receiver's handler on `gate`, delivering traces to a recorder.
+    fn handler(gate: Arc<AdmissionGate>) -> (HttpHandler, Arc<RecordingConsumer>) {
+        let sink = RecordingConsumer::new();
+        let mut consumers = SignalConsumers::default();
+        consumers.set(Signal::Traces, sink.clone().boxed());
+        let shared = HttpShared {
+            intake: Intake {
+                receiver: "otlp".into(),
+                transport: "http",
+                consumers,
+                metrics: ReceiverMetrics::new(&Registry::new(), "otlp", "http"),
+                include_metadata: false,
+            },
+            traces_path: "/v1/traces".into(),
+            metrics_path: "/v1/metrics".into(),
+            logs_path: "/v1/logs".into(),
+            max_body: 20 * MIB as usize,
+            cors: None,
+            gate,
+        };
+        let peer = "127.0.0.1:5555".parse().unwrap();
+        (HttpHandler::new(Arc::new(shared), peer), sink)
+    }
+
+    /// A gate whose heap reading the test sets, with a soft limit of 10 MiB and a
+    /// retry delay of 1.5 s registered (kept registered by the returned guard).
+    fn gate() -> (Arc<AdmissionGate>, Arc<AtomicU64>, SoftLimit) {
+        let heap = Arc::new(AtomicU64::new(0));
+        let gate = {
+            let heap = heap.clone();
+            AdmissionGate::with_heap_reader(move || Some(heap.load(Ordering::SeqCst)))
+        };
+        let limit = gate.register(10 * MIB, Duration::from_millis(1500));
+        (gate, heap, limit)
+    }
+
+    fn post(body: Bytes, headers: &[(&str, &str)]) -> Request<Full<Bytes>> {
+        let mut req = Request::post("/v1/traces").header(header::CONTENT_TYPE, PROTOBUF);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        req.body(Full::new(body)).unwrap()
+    }
+
+    /// Asserts the memory limiter's refusal: 503, `Retry-After`, `UNAVAILABLE` status.
+    async fn assert_memory_refusal(resp: HttpResponse) {
+        assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(resp.headers()[header::RETRY_AFTER], "2");
+        let body = resp.into_body().collect().await.unwrap().to_bytes();
+        let status = stratus_core::rpc::RpcStatus::decode(body).unwrap();
+        assert_eq!(status.code, tonic::Code::Unavailable as i32);
+        assert_eq!(status.message, crate::status::DATA_REFUSED);
+        assert_eq!(status.retry_delay(), Some(Duration::from_millis(1500)));
+    }
+
+    fn traces(n: usize) -> ExportTraceServiceRequest {
+        use stratus_testkit::otlp::{span, traces};
+        traces()
+            .spans((0..n).map(|i| span(format!("op{}", i % 3))))
+            .request()
+    }
+
+    #[tokio::test]
+    async fn refuses_by_content_length_before_decoding() {
+        let (gate, heap, _limit) = gate();
+        let (handler, sink) = handler(gate);
+        // Not protobuf: decoding it would answer 400. The header declares more than
+        // the 16 bytes sent, so only the declared length can refuse it.
+        let garbage = Bytes::from(vec![0xffu8; 16]);
+        let declared = [(header::CONTENT_LENGTH.as_str(), "4096")];
+
+        // 10 MiB soft limit, heap 4 KiB below it: the declared 4 KiB would reach it.
+        heap.store(10 * MIB - 4096, Ordering::SeqCst);
+        let resp = handler
+            .clone()
+            .handle(post(garbage.clone(), &declared))
+            .await;
+        assert_memory_refusal(resp).await;
+
+        // One byte more room: the body is read, and decoding it is what fails.
+        heap.store(10 * MIB - 4097, Ordering::SeqCst);
+        let resp = handler
+            .clone()
+            .handle(post(garbage.clone(), &declared))
+            .await;
+        assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+        assert!(sink.batches().is_empty());
+
+        // A real request with room for it goes through.
+        heap.store(MIB, Ordering::SeqCst);
+        let body = Bytes::from(traces(3).encode_to_vec());
+        let length = body.len().to_string();
+        let resp = handler
+            .clone()
+            .handle(post(body, &[("content-length", length.as_str())]))
+            .await;
+        assert_eq!(resp.status(), StatusCode::OK);
+        assert_eq!(sink.batches().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn refuses_by_decoded_size_before_decoding() {
+        let (gate, heap, limit) = gate();
+        let (handler, sink) = handler(gate.clone());
+        let request = traces(20_000);
+        let encoded = request.encode_to_vec();
+        assert!(encoded.len() > 300_000, "{}", encoded.len());
+        let compressed = gzip(&encoded);
+        assert!(compressed.len() < 64 * 1024, "{}", compressed.len());
+        let length = compressed.len().to_string();
+        let headers = [
+            ("content-encoding", "gzip"),
+            ("content-length", length.as_str()),
+        ];
+
+        // 200 KiB of room: the compressed body fits, its decompressed size does not.
+        heap.store(10 * MIB - 200 * 1024, Ordering::SeqCst);
+        let resp = handler
+            .clone()
+            .handle(post(compressed.clone(), &headers))
+            .await;
+        assert_memory_refusal(resp).await;
+        assert!(sink.batches().is_empty());
+
+        // Uncompressed without a Content-Length (so nothing is known before reading):
+        // refused on its size once read, before decoding.
+        let resp = handler
+            .clone()
+            .handle(post(Bytes::from(encoded.clone()), &[]))
+            .await;
+        assert_memory_refusal(resp).await;
+        assert!(sink.batches().is_empty());
+
+        // With room, the same requests are decoded and delivered.
+        heap.store(MIB, Ordering::SeqCst);
+        let resp = handler.clone().handle(post(compressed, &headers)).await;
+        assert_eq!(resp.status(), StatusCode::OK);
+        let resp = handler
+            .clone()
+            .handle(post(Bytes::from(encoded), &[]))
+            .await;
+        assert_eq!(resp.status(), StatusCode::OK);
+        let batches = sink.batches();
+        assert_eq!(batches.len(), 2);
+        assert_eq!(batches[0].item_count(), 20_000);
+
+        // No limiter registered: the gate never refuses.
+        drop(limit);
+        heap.store(u64::MAX / 2, Ordering::SeqCst);
+        let body = Bytes::from(traces(1).encode_to_vec());
+        let resp = handler.clone().handle(post(body, &[])).await;
+        assert_eq!(resp.status(), StatusCode::OK);
     }
 
     #[test]

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use stratus_core::factory::{BuildContext, SignalConsumers};
+use stratus_core::memory::AdmissionGate;
 use stratus_core::telemetry::ReceiverMetrics;
 use stratus_core::{Component, ComponentError, ComponentId, Host};
 use stratus_tls::TlsServerConfig;
@@ -65,6 +66,7 @@ impl OtlpReceiver {
                 max_message_size: usize::try_from(g.max_recv_msg_size_mib)
                     .unwrap_or(usize::MAX)
                     .saturating_mul(MIB),
+                gate: AdmissionGate::global().clone(),
             });
             (g, shared)
         });
@@ -76,6 +78,7 @@ impl OtlpReceiver {
                 logs_path: h.logs_url_path.clone(),
                 max_body: usize::try_from(h.max_request_body_size).unwrap_or(usize::MAX),
                 cors: h.cors.as_ref().and_then(Cors::new),
+                gate: AdmissionGate::global().clone(),
             });
             (h, shared)
         });

@@ -10,6 +10,10 @@ use stratus_core::ConsumeError;
 use stratus_core::rpc::RpcStatus;
 use tonic::Code;
 
+/// What the memory limiter answers when it refuses data (the collector's wording);
+/// receivers refusing early for the same reason say the same.
+pub(crate) const DATA_REFUSED: &str = "data refused due to high memory usage";
+
 /// A refused request, as both transports report it.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Refusal {
@@ -42,6 +46,13 @@ impl Refusal {
             message: message.into(),
             retry_after: None,
         }
+    }
+
+    /// The request would take memory over the memory limiter's soft limit: refused
+    /// before decoding, with the limiter's own message and shape (`UNAVAILABLE` / 503
+    /// with a retry delay), as if the limiter had refused it.
+    pub fn memory_limited(retry_after: Duration) -> Self {
+        Refusal::from_consume(&ConsumeError::throttled(DATA_REFUSED, retry_after))
     }
 
     /// The pipeline refused the data: retryable errors ask the client to retry
