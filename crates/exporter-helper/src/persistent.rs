@@ -10,8 +10,9 @@
 //! - `cursor`: `[record number u64 LE][count u32 LE][count × record number u64 LE]
 //!   [crc32 u32 LE]`: every record below the first number is done, and so are the
 //!   listed ones above it (finished out of order while an older one was still in
-//!   flight). It is replaced atomically (`cursor.tmp`, fsync, rename). The 12-byte
-//!   cursor of earlier versions (`[record number][crc32]`) is still read.
+//!   flight). It is replaced through `cursor.tmp` and a rename; with `fsync`,
+//!   atomically and durably (fsync, rename, fsync the directory). The 12-byte cursor
+//!   of earlier versions (`[record number][crc32]`) is still read.
 //!
 //! A record's payload is a header (format version, signal, item count, encoded size,
 //! request metadata) followed by the batch as the signal's OTLP export request.

@@ -98,16 +98,22 @@ pub(crate) trait Fs: Send + Sync + 'static {
         fs::remove_file(path)
     }
 
-    /// Replaces the cursor atomically: `cursor.tmp`, fsync, rename, fsync the directory.
-    fn write_cursor(&self, dir: &Path, data: &[u8]) -> io::Result<()> {
+    /// Replaces the cursor: `cursor.tmp`, rename; with `sync`, atomically and durably
+    /// (fsync before the rename, fsync the directory after it).
+    fn write_cursor(&self, dir: &Path, data: &[u8], sync: bool) -> io::Result<()> {
         let tmp = dir.join(CURSOR_TMP);
         {
             let mut f = File::create(&tmp)?;
             f.write_all(data)?;
-            f.sync_all()?;
+            if sync {
+                f.sync_all()?;
+            }
         }
         fs::rename(&tmp, dir.join(CURSOR))?;
-        self.sync_dir(dir)
+        if sync {
+            self.sync_dir(dir)?;
+        }
+        Ok(())
     }
 
     /// Makes the directory's entries (new, renamed, deleted files) durable.

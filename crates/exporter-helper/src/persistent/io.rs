@@ -345,7 +345,10 @@ impl Writer {
             state.cursor_dirty = false;
             (state.floor, encode_cursor(state.floor, &state.done_above))
         };
-        if let Err(e) = shared.fs.write_cursor(&shared.dir, &data) {
+        if let Err(e) = shared
+            .fs
+            .write_cursor(&shared.dir, &data, shared.opts.fsync)
+        {
             // The old cursor stays (the write is tried again in the next round): after a
             // restart the records since are delivered again, never lost. Delivered
             // segments are still deleted below — replay then starts at the oldest

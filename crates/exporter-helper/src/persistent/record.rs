@@ -254,30 +254,57 @@ pub(crate) fn encode_cursor(floor: u64, done_above: &BTreeSet<u64>) -> Vec<u8> {
     data
 }
 
-/// CRC-32 (IEEE 802.3, the one zlib and gzip use).
-pub fn crc32(data: &[u8]) -> u32 {
-    const TABLE: [u32; 256] = {
-        let mut table = [0u32; 256];
+/// Lookup tables of CRC-32 (reflected polynomial 0xEDB88320), sliced by 8:
+/// `TABLES[0]` is the byte-at-a-time table, `TABLES[k]` advances `k` more bytes.
+const TABLES: [[u32; 256]; 8] = {
+    let mut t = [[0u32; 256]; 8];
+    let mut i = 0;
+    while i < 256 {
+        let mut c = i as u32;
+        let mut k = 0;
+        while k < 8 {
+            c = if c & 1 != 0 {
+                0xEDB8_8320 ^ (c >> 1)
+            } else {
+                c >> 1
+            };
+            k += 1;
+        }
+        t[0][i] = c;
+        i += 1;
+    }
+    let mut k = 1;
+    while k < 8 {
         let mut i = 0;
         while i < 256 {
-            let mut c = i as u32;
-            let mut k = 0;
-            while k < 8 {
-                c = if c & 1 != 0 {
-                    0xEDB8_8320 ^ (c >> 1)
-                } else {
-                    c >> 1
-                };
-                k += 1;
-            }
-            table[i] = c;
+            let prev = t[k - 1][i];
+            t[k][i] = (prev >> 8) ^ t[0][(prev & 0xff) as usize];
             i += 1;
         }
-        table
-    };
+        k += 1;
+    }
+    t
+};
+
+/// CRC-32 (IEEE 802.3, the one zlib and gzip use), eight bytes at a time.
+pub fn crc32(data: &[u8]) -> u32 {
+    let t = &TABLES;
     let mut crc = !0u32;
-    for &b in data {
-        crc = TABLE[((crc ^ b as u32) & 0xff) as usize] ^ (crc >> 8);
+    let mut chunks = data.chunks_exact(8);
+    for c in &mut chunks {
+        let one = u32::from_le_bytes([c[0], c[1], c[2], c[3]]) ^ crc;
+        let two = u32::from_le_bytes([c[4], c[5], c[6], c[7]]);
+        crc = t[7][(one & 0xff) as usize]
+            ^ t[6][((one >> 8) & 0xff) as usize]
+            ^ t[5][((one >> 16) & 0xff) as usize]
+            ^ t[4][(one >> 24) as usize]
+            ^ t[3][(two & 0xff) as usize]
+            ^ t[2][((two >> 8) & 0xff) as usize]
+            ^ t[1][((two >> 16) & 0xff) as usize]
+            ^ t[0][(two >> 24) as usize];
+    }
+    for &b in chunks.remainder() {
+        crc = t[0][((crc ^ b as u32) & 0xff) as usize] ^ (crc >> 8);
     }
     !crc
 }

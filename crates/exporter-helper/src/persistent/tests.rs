@@ -490,6 +490,31 @@ async fn write_failure_is_a_storage_error() {
 fn crc32_matches_the_standard() {
     assert_eq!(crc32(b"123456789"), 0xCBF4_3926);
     assert_eq!(crc32(b""), 0);
+    assert_eq!(
+        crc32(b"The quick brown fox jumps over the lazy dog"),
+        0x414F_A339
+    );
+    // Eight bytes at a time and byte by byte agree at every length and offset.
+    let bytewise = |data: &[u8]| {
+        let mut crc = !0u32;
+        for &b in data {
+            crc ^= b as u32;
+            for _ in 0..8 {
+                crc = if crc & 1 != 0 {
+                    0xEDB8_8320 ^ (crc >> 1)
+                } else {
+                    crc >> 1
+                };
+            }
+        }
+        !crc
+    };
+    let data: Vec<u8> = (0..200u32).map(|i| (i * 7 + 3) as u8).collect();
+    for start in 0..9 {
+        for end in start..data.len() {
+            assert_eq!(crc32(&data[start..end]), bytewise(&data[start..end]));
+        }
+    }
 }
 
 // ---- a simulated disk: injected errors, counted fsyncs, crashes at each step ----
@@ -607,9 +632,9 @@ impl Fs for Sim {
         Ok(())
     }
 
-    fn write_cursor(&self, dir: &Path, data: &[u8]) -> std::io::Result<()> {
+    fn write_cursor(&self, dir: &Path, data: &[u8], sync: bool) -> std::io::Result<()> {
         self.cursors.fetch_add(1, Ordering::SeqCst);
-        Disk.write_cursor(dir, data)
+        Disk.write_cursor(dir, data, sync)
     }
 
     fn step(&self, step: Step) -> Result<(), Crashed> {
