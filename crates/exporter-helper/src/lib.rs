@@ -355,11 +355,18 @@ fn open_persistent(
     let provider = ctx.storages.get(&sid).ok_or_else(not_enabled)?;
     let dir = provider.directory(Kind::Exporter, &ctx.id, "sending_queue")?;
     let id = ctx.id.to_string();
-    let corrupted = ctx.telemetry.counter(
-        "stratus_exporter_queue_corrupted_records",
-        "Records of the persistent sending queue skipped because they were damaged on disk.",
-        &[("exporter", id.as_str())],
-    );
+    let counters = persistent::QueueCounters {
+        corrupted: ctx.telemetry.counter(
+            "stratus_exporter_queue_corrupted_records",
+            "Records of the persistent sending queue skipped because they were damaged on disk.",
+            &[("exporter", id.as_str())],
+        ),
+        read_errors: ctx.telemetry.counter(
+            "stratus_exporter_queue_read_errors",
+            "Failed reads of the persistent sending queue (the record is kept and read again).",
+            &[("exporter", id.as_str())],
+        ),
+    };
     let opts = PersistentOptions {
         sizer: queue.sizer,
         capacity: queue.queue_size,
@@ -367,7 +374,7 @@ fn open_persistent(
         segment_bytes: persistent::DEFAULT_SEGMENT_BYTES,
         owner: id.clone(),
     };
-    let q = PersistentQueue::open(&dir, opts, corrupted).map_err(|e| {
+    let q = PersistentQueue::open_with(&dir, opts, counters).map_err(|e| {
         ComponentError::new(format!(
             "sending_queue::storage: cannot open the persistent queue in `{}`: {e}",
             dir.display()

@@ -10,56 +10,101 @@
 //! - `cursor`: `[record number u64 LE][count u32 LE][count × record number u64 LE]
 //!   [crc32 u32 LE]`: every record below the first number is done, and so are the
 //!   listed ones above it (finished out of order while an older one was still in
-//!   flight). It is replaced atomically (`cursor.tmp`, fsync, rename). The 12-byte
-//!   cursor of earlier versions (`[record number][crc32]`) is still read.
+//!   flight). It is replaced through `cursor.tmp` and a rename; with `fsync`,
+//!   atomically and durably (fsync, rename, fsync the directory). The 12-byte cursor
+//!   of earlier versions (`[record number][crc32]`) is still read.
 //!
 //! A record's payload is a header (format version, signal, item count, encoded size,
 //! request metadata) followed by the batch as the signal's OTLP export request.
 //!
+//! # Where the I/O runs
+//!
+//! No file is touched on the async runtime's worker threads (opening the queue aside).
+//! One I/O thread per queue writes, fsyncs, updates the cursor and deletes segments;
+//! reads run on tokio's blocking pool. The state shared with them (what is queued,
+//! in flight, done) sits behind a mutex that is never held across I/O.
+//!
+//! - **Group commit.** The I/O thread takes every append waiting for it and writes
+//!   them as one group: one write per segment touched and, with `fsync`, one fsync for
+//!   the group, however many [`Queue::reserve`] calls it holds. `reserve` returns once
+//!   the group is written (and fsynced).
+//! - **Coalesced cursor.** [`Queue::done`] only updates memory; the I/O thread writes
+//!   the cursor once per round for every record finished since the last write. After
+//!   [`Queue::close`] (shutdown), `done` waits until the cursor saying so is on disk,
+//!   and so does the last `take` (the one that finds the queue closed and empty): a
+//!   graceful stop re-delivers nothing that was delivered.
+//! - **Reads** use positional reads on files kept open (the segment being appended to
+//!   shares the writer's file; older ones are opened once and a few are kept).
+//!
 //! # Guarantees
 //!
-//! - FIFO: records are handed out in the order they were offered.
+//! - FIFO: records are handed out in the order they were committed (a requeued
+//!   record, or one that could not be read for a while, goes to the back).
 //! - At-least-once: a crash re-delivers every record [`Queue::done`] was not called
-//!   for (so a record whose delivery was cut short may be delivered twice). A record
-//!   done out of order is written to the cursor and not delivered again.
+//!   for (so a record whose delivery was cut short may be delivered twice), and may
+//!   re-deliver records done just before it (the cursor write that would have said so
+//!   had not happened yet). A record whose `reserve` returned `Ok` is on disk (with
+//!   `fsync`, durably) and is never lost.
+//! - [`Queue::requeue`] puts a taken record back at the end of the queue, unchanged on
+//!   disk and still counted in the size: retries running out do not drop data.
 //! - The cursor's floor advances over the contiguous prefix of done records. A segment
 //!   is deleted once every record in it is below the floor, after the cursor saying
 //!   so is on disk.
-//! - Capacity counts every record on disk that is not done, in flight included.
+//! - Capacity counts every record on disk that is not done, in flight and requeued
+//!   included, and the room held by appends being written.
 //! - On open, a record with a bad length, a bad checksum or a truncated tail is
 //!   skipped, logged and counted in `stratus_exporter_queue_corrupted_records`; a
 //!   damaged tail of the newest segment is cut off. An unreadable cursor restarts from
 //!   the oldest segment. Corrupt data never stops the queue from opening.
+//! - A record that fails its checksum or cannot be decoded when it is read back is
+//!   skipped and counted the same way; so is one whose file is gone or too short. Any
+//!   other read error (`EMFILE`, `ENFILE`, `EINTR`, `EIO`, ...) may be transient: the
+//!   read is retried with a bounded back-off, then the record goes to the back of the
+//!   queue to be tried again later, each failed attempt counted in
+//!   `stratus_exporter_queue_read_errors`. Such a record is never dropped.
 //! - Appends go to a fresh segment after every open, so a torn write of a previous run
 //!   never sits in the middle of new records.
 
-use std::collections::{BTreeMap, VecDeque};
-use std::fs::{self, File, OpenOptions};
-use std::io::{Read, Seek, SeekFrom, Write};
-use std::net::SocketAddr;
+mod fs;
+mod io;
+mod open;
+mod record;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
 use async_trait::async_trait;
-use prost::Message;
-use stratus_core::pdata::{
-    ExportLogsServiceRequest, ExportMetricsServiceRequest, ExportTraceServiceRequest,
-};
+use bytes::Bytes;
 use stratus_core::telemetry::Counter;
-use stratus_core::{Metadata, Payload, Signal, Telemetry};
-use tokio::sync::Notify;
+use stratus_core::{ConsumeError, Metadata, Signal, Telemetry};
+use tokio::sync::{Notify, oneshot};
 
 use crate::config::Sizer;
 use crate::queue::{Entry, Part, Queue, QueueError, Reserved, Waiter};
+use fs::{Fs, SegFile};
+use io::{Append, Job, Room};
+use record::{FRAME, Header};
+
+pub use record::crc32;
 
 /// Segment files roll over once they reach this size.
 pub const DEFAULT_SEGMENT_BYTES: u64 = 8 * 1024 * 1024;
-/// The largest record accepted on replay; a larger length means corruption.
-const MAX_RECORD: u32 = 512 * 1024 * 1024;
-const FRAME: u64 = 8;
-const FORMAT: u8 = 1;
-const CURSOR: &str = "cursor";
-const CURSOR_TMP: &str = "cursor.tmp";
+
+/// A fully delivered active segment at least this large is deleted rather than kept
+/// for further appends, bounding the disk a drained queue holds.
+const DRAINED_SEGMENT_BYTES: u64 = 1024 * 1024;
+
+/// Attempts at reading a record, in a row, before it goes to the back of the queue.
+const READ_ATTEMPTS: u32 = 6;
+/// The wait after the first failed read; it doubles after each attempt.
+const READ_BACKOFF: Duration = Duration::from_millis(10);
+/// The longest wait between two reads of a record.
+const MAX_READ_BACKOFF: Duration = Duration::from_secs(1);
+/// Older segments kept open for reading, besides the one being appended to.
+const MAX_READERS: usize = 8;
 
 /// Options of a [`PersistentQueue`].
 #[derive(Debug, Clone)]
@@ -68,7 +113,7 @@ pub struct PersistentOptions {
     pub sizer: Sizer,
     /// Capacity in units of `sizer`.
     pub capacity: usize,
-    /// fsync each append before `offer` returns.
+    /// fsync each group of appends before `reserve` returns.
     pub fsync: bool,
     /// Segment roll-over size in bytes.
     pub segment_bytes: u64,
@@ -76,19 +121,40 @@ pub struct PersistentOptions {
     pub owner: String,
 }
 
-/// A bounded FIFO queue kept in a segment log; see the module docs.
-pub struct PersistentQueue {
-    shared: std::sync::Arc<Core>,
+/// What a [`PersistentQueue`] counts.
+#[derive(Debug, Clone, Default)]
+pub struct QueueCounters {
+    /// Records skipped because they were damaged
+    /// (`stratus_exporter_queue_corrupted_records`).
+    pub corrupted: Counter,
+    /// Reads that failed and will be tried again; the record is kept
+    /// (`stratus_exporter_queue_read_errors`).
+    pub read_errors: Counter,
 }
 
-/// The queue's state, shared with the room it reserved.
+/// A bounded FIFO queue kept in a segment log; see the module docs.
+pub struct PersistentQueue {
+    core: Arc<Core>,
+}
+
+/// Owns the I/O thread: dropping the last handle stops it, after it wrote the cursor.
 struct Core {
+    shared: Arc<Shared>,
+    io: Option<mpsc::Sender<Job>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+/// What the async side, the I/O thread and the readers share.
+struct Shared {
     opts: PersistentOptions,
     dir: PathBuf,
-    corrupted: Counter,
+    fs: Arc<dyn Fs>,
+    counters: QueueCounters,
     state: Mutex<State>,
     not_empty: Notify,
     not_full: Notify,
+    /// Rate limit of the read-error warning.
+    read_warn: crate::LogLimiter,
 }
 
 struct Segment {
@@ -97,82 +163,302 @@ struct Segment {
     end: u64,
     len: u64,
     path: PathBuf,
+    /// Open for reading (the writer's file for the segment being appended to).
+    file: Option<Arc<SegFile>>,
 }
 
-#[derive(Clone, Copy)]
-struct Pending {
+/// Where a record is.
+#[derive(Clone, Copy, Debug)]
+struct Loc {
     seq: u64,
     segment: u64,
     offset: u64,
     len: u32,
 }
 
-/// A fully delivered active segment at least this large is deleted rather than kept
-/// for further appends, bounding the disk a drained queue holds.
-const DRAINED_SEGMENT_BYTES: u64 = 1024 * 1024;
+/// A record that is not done.
+struct Rec {
+    /// Its size in the sizer's unit.
+    size: usize,
+    loc: Loc,
+    /// Handed out by `take` (and not requeued since).
+    taken: bool,
+}
 
 struct State {
     segments: VecDeque<Segment>,
-    /// The segment appends go to (the last of `segments`), opened lazily.
-    active: Option<File>,
-    /// Records not yet handed out, oldest first.
-    pending: VecDeque<Pending>,
-    /// Records not done (pending or in flight): number → size in the sizer's unit.
-    outstanding: BTreeMap<u64, usize>,
+    /// Records not yet handed out, in order.
+    pending: VecDeque<Loc>,
+    /// Records on disk not done (pending, in flight or reserved uncommitted).
+    outstanding: BTreeMap<u64, Rec>,
+    /// Room held: the outstanding records and the appends being written.
     size: usize,
+    /// One past the newest record written.
     next_seq: u64,
-    /// Every record below is done; what the cursor file says.
+    /// Every record below is done.
     floor: u64,
-    /// Records at or above `floor` that are done (finished out of order); in the
-    /// cursor file too.
-    done_above: std::collections::BTreeSet<u64>,
+    /// Records at or above `floor` that are done (finished out of order).
+    done_above: BTreeSet<u64>,
+    /// `floor` or `done_above` changed since the cursor was last written.
+    cursor_dirty: bool,
+    /// The I/O thread was asked to write the cursor and has not yet.
+    cursor_queued: bool,
     closed: bool,
-    /// The last append failed (disk full, I/O error): a drained active segment is then
-    /// deleted at once to give the space back.
-    append_failed: bool,
+    /// The I/O thread is gone: nothing can be written any more.
+    stopped: bool,
     /// Callers waiting for the result of a record offered in this process.
-    waiters: std::collections::HashMap<u64, Waiter>,
+    waiters: HashMap<u64, Waiter>,
 }
 
-/// What a record says about itself.
-struct Header {
-    items: u64,
-    bytes: u64,
+impl State {
+    /// Marks `seq` done in memory; the I/O thread writes the cursor. Returns whether
+    /// the I/O thread must be woken for it.
+    fn finish(&mut self, seq: u64) -> bool {
+        let Some(rec) = self.outstanding.remove(&seq) else {
+            return false;
+        };
+        self.size -= rec.size;
+        let floor = self
+            .outstanding
+            .keys()
+            .next()
+            .copied()
+            .unwrap_or(self.next_seq)
+            .max(self.floor);
+        self.done_above.insert(seq);
+        self.done_above = self.done_above.split_off(&floor);
+        self.floor = floor;
+        self.cursor_dirty = true;
+        !std::mem::replace(&mut self.cursor_queued, true)
+    }
+
+    fn segment(&mut self, first: u64) -> Option<&mut Segment> {
+        let i = self.segments.partition_point(|s| s.first < first);
+        self.segments.get_mut(i).filter(|s| s.first == first)
+    }
+
+    /// Keeps a segment open for reading, closing the oldest other one kept when there
+    /// are too many.
+    fn keep_reader(&mut self, first: u64, file: Arc<SegFile>) {
+        let Some(seg) = self.segment(first) else {
+            return;
+        };
+        if seg.file.is_some() {
+            return;
+        }
+        seg.file = Some(file);
+        let last = self.segments.len().saturating_sub(1);
+        let open: Vec<usize> = (0..last)
+            .filter(|&i| self.segments[i].file.is_some() && self.segments[i].first != first)
+            .collect();
+        if open.len() >= MAX_READERS {
+            self.segments[open[0]].file = None;
+        }
+    }
 }
 
-impl Header {
-    fn size(&self, sizer: Sizer) -> usize {
-        match sizer {
-            Sizer::Requests => 1,
-            Sizer::Items => self.items as usize,
-            Sizer::Bytes => self.bytes as usize,
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        match self.state.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        }
+    }
+}
+
+impl Core {
+    /// Hands a job to the I/O thread; `false` when it is gone.
+    fn send(&self, job: Job) -> bool {
+        self.io.as_ref().is_some_and(|io| io.send(job).is_ok())
+    }
+
+    fn wake_cursor(&self) {
+        self.send(Job::Cursor);
+    }
+
+    /// Waits until the cursor is written for every record finished so far.
+    async fn flush(&self) {
+        let (tx, rx) = oneshot::channel();
+        if self.send(Job::Flush(tx)) {
+            let _ = rx.await;
+        }
+    }
+}
+
+impl Drop for Core {
+    fn drop(&mut self) {
+        // The I/O thread writes the cursor and stops once its channel is closed. Joining
+        // keeps a queue reopened in the same process clear of the old one's writes.
+        drop(self.io.take());
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
         }
     }
 }
 
 impl PersistentQueue {
     /// Opens (or creates) the queue in `dir`, replaying what a previous run left.
-    /// `corrupted` counts records skipped because they were damaged.
+    /// `corrupted` counts records skipped because they were damaged; read errors are
+    /// not counted anywhere visible (see [`PersistentQueue::open_with`]).
     pub fn open(
         dir: &Path,
         opts: PersistentOptions,
         corrupted: Counter,
     ) -> Result<Self, std::io::Error> {
+        let counters = QueueCounters {
+            corrupted,
+            read_errors: Counter::default(),
+        };
+        Self::open_with(dir, opts, counters)
+    }
+
+    /// Opens (or creates) the queue in `dir`, replaying what a previous run left,
+    /// counting in `counters`.
+    pub fn open_with(
+        dir: &Path,
+        opts: PersistentOptions,
+        counters: QueueCounters,
+    ) -> Result<Self, std::io::Error> {
+        Self::open_on(dir, opts, counters, Arc::new(fs::Disk))
+    }
+
+    fn open_on(
+        dir: &Path,
+        opts: PersistentOptions,
+        counters: QueueCounters,
+        fs: Arc<dyn Fs>,
+    ) -> Result<Self, std::io::Error> {
+        let state = open::replay(dir, &opts, &counters, fs.as_ref())?;
+        let next_seq = state.next_seq;
+        let shared = Arc::new(Shared {
+            dir: dir.to_path_buf(),
+            opts,
+            fs,
+            counters,
+            state: Mutex::new(state),
+            not_empty: Notify::new(),
+            not_full: Notify::new(),
+            read_warn: crate::LogLimiter::new(Duration::from_secs(10)),
+        });
+        let (tx, rx) = mpsc::channel();
+        let writer = io::Writer::new(shared.clone(), next_seq);
+        let thread = std::thread::Builder::new()
+            .name("stratus-queue".into())
+            .spawn(move || writer.run(rx))?;
         Ok(PersistentQueue {
-            shared: std::sync::Arc::new(Core::open(dir, opts, corrupted)?),
+            core: Arc::new(Core {
+                shared,
+                io: Some(tx),
+                thread: Some(thread),
+            }),
         })
     }
 
     /// Records on disk that are not done (queued or in flight).
     pub fn records(&self) -> usize {
-        self.shared.records()
+        self.core.shared.lock().outstanding.len()
     }
+
+    /// Like [`Queue::take`], but hands the record out as it was stored: its batch as
+    /// the signal's OTLP export request, not decoded ([`Stored`]). A sender that can
+    /// send those bytes as they are saves decoding and encoding the batch again.
+    pub async fn take_stored(&self) -> Option<StoredEntry> {
+        loop {
+            let popped = self.pop().await?;
+            match self.read(&popped, true).await {
+                Ok(Read::Stored(stored)) => {
+                    let (loc, waiter) = popped.keep();
+                    return Some(StoredEntry {
+                        stored,
+                        token: loc.seq,
+                        waiter,
+                    });
+                }
+                Ok(Read::Data(_)) => popped.later(),
+                Err(fail) => self.failed(popped, fail).await,
+            }
+        }
+    }
+}
+
+/// A record as the persistent queue stored it, from [`PersistentQueue::take_stored`].
+pub struct Stored {
+    signal: Signal,
+    items: usize,
+    metadata: Metadata,
+    otlp: Bytes,
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for Stored {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Stored")
+            .field("signal", &self.signal)
+            .field("items", &self.items)
+            .field("bytes", &self.otlp.len())
+            .finish()
+    }
+}
+
+impl Stored {
+    /// The batch's signal.
+    pub fn signal(&self) -> Signal {
+        self.signal
+    }
+
+    /// Items (spans, data points, log records) in the batch, from the record's header.
+    pub fn items(&self) -> usize {
+        self.items
+    }
+
+    /// The request metadata stored with the batch.
+    pub fn metadata(&self) -> &Metadata {
+        &self.metadata
+    }
+
+    /// The batch as the signal's OTLP export request (`Export*ServiceRequest`), as
+    /// stored; cloning it is cheap.
+    pub fn otlp(&self) -> &Bytes {
+        &self.otlp
+    }
+
+    /// Decodes the batch. A record that cannot be decoded is damaged: it is logged and
+    /// counted in `stratus_exporter_queue_corrupted_records`, and the error is
+    /// permanent (mark the entry done).
+    pub fn decode(self) -> Result<Telemetry, ConsumeError> {
+        match record::decode_body(self.signal, &self.otlp) {
+            Ok(payload) => Ok(Telemetry::with_metadata(payload, self.metadata)),
+            Err(reason) => {
+                tracing::warn!(
+                    exporter = %self.shared.opts.owner,
+                    reason = %reason,
+                    "skipping damaged record in the persistent queue",
+                );
+                self.shared.counters.corrupted.add(1);
+                Err(ConsumeError::permanent(
+                    "the record was damaged in the persistent queue",
+                ))
+            }
+        }
+    }
+}
+
+/// A record taken with [`PersistentQueue::take_stored`]: [`Entry`] with the batch as
+/// stored.
+#[derive(Debug)]
+pub struct StoredEntry {
+    /// The batch, as stored.
+    pub stored: Stored,
+    /// Identifies the entry to [`Queue::done`] and [`Queue::requeue`].
+    pub token: u64,
+    /// The caller waiting for this batch's result, if it waits (`wait_for_result`).
+    pub waiter: Option<Waiter>,
 }
 
 /// Room held in a [`PersistentQueue`]: records written but not yet takeable.
 struct PersistentReserved {
-    queue: std::sync::Arc<Core>,
-    written: Vec<Pending>,
+    core: Arc<Core>,
+    written: Vec<(Loc, Option<Waiter>)>,
     committed: bool,
 }
 
@@ -180,10 +466,16 @@ impl Reserved for PersistentReserved {
     fn commit(mut self: Box<Self>) {
         self.committed = true;
         let written = std::mem::take(&mut self.written);
-        let mut state = self.queue.lock();
-        state.pending.extend(written);
+        let shared = &self.core.shared;
+        let mut state = shared.lock();
+        for (loc, waiter) in written {
+            if let Some(w) = waiter {
+                state.waiters.insert(loc.seq, w);
+            }
+            state.pending.push_back(loc);
+        }
         drop(state);
-        self.queue.not_empty.notify_one();
+        shared.not_empty.notify_one();
     }
 }
 
@@ -192,472 +484,262 @@ impl Drop for PersistentReserved {
         if self.committed {
             return;
         }
-        let mut state = self.queue.lock();
-        for p in self.written.drain(..) {
-            state.waiters.remove(&p.seq);
-            self.queue.finish(&mut state, p.seq);
+        let shared = &self.core.shared;
+        let mut state = shared.lock();
+        let mut wake = false;
+        for (loc, _) in self.written.drain(..) {
+            wake |= state.finish(loc.seq);
         }
         drop(state);
-        self.queue.not_full.notify_waiters();
+        shared.not_full.notify_waiters();
+        if wake {
+            self.core.wake_cursor();
+        }
     }
 }
 
-impl Core {
-    /// Opens (or creates) the queue in `dir`, replaying what a previous run left.
-    /// `corrupted` counts records skipped because they were damaged.
-    pub fn open(
-        dir: &Path,
-        opts: PersistentOptions,
-        corrupted: Counter,
-    ) -> Result<Self, std::io::Error> {
-        fs::create_dir_all(dir)?;
-        let _ = fs::remove_file(dir.join(CURSOR_TMP));
-        let cursor = read_cursor(dir, &opts.owner);
-        let (floor, done_above) = match cursor {
-            Some((floor, done)) => (Some(floor), done),
-            None => (None, Default::default()),
-        };
-        let mut names: Vec<(u64, PathBuf)> = Vec::new();
-        for entry in fs::read_dir(dir)? {
-            let entry = entry?;
-            let name = entry.file_name();
-            let Some(name) = name.to_str() else { continue };
-            if let Some(first) = name
-                .strip_prefix("seg-")
-                .and_then(|n| n.strip_suffix(".log"))
-                .and_then(|n| n.parse::<u64>().ok())
-            {
-                names.push((first, entry.path()));
-            }
+/// A record popped from `pending` while it is being read. Dropped unkept (the `take`
+/// future was cancelled), it goes back to the front.
+struct Popped<'a> {
+    shared: &'a Shared,
+    loc: Loc,
+    waiter: Option<Waiter>,
+    armed: bool,
+}
+
+impl Popped<'_> {
+    /// The record is handed out.
+    fn keep(mut self) -> (Loc, Option<Waiter>) {
+        self.armed = false;
+        (self.loc, self.waiter.take())
+    }
+
+    /// The record goes to the back of the queue.
+    fn later(mut self) {
+        self.armed = false;
+        self.put_back(false);
+    }
+
+    fn put_back(&mut self, front: bool) {
+        let mut state = self.shared.lock();
+        if let Some(rec) = state.outstanding.get_mut(&self.loc.seq) {
+            rec.taken = false;
         }
-        names.sort();
-        // Without a readable cursor, start from the oldest segment.
-        let floor = floor.unwrap_or_else(|| names.first().map_or(0, |(f, _)| *f));
-        let mut state = State {
-            segments: VecDeque::new(),
-            active: None,
-            pending: VecDeque::new(),
-            outstanding: BTreeMap::new(),
-            size: 0,
-            next_seq: floor,
-            floor,
-            done_above,
-            closed: false,
-            append_failed: false,
-            waiters: std::collections::HashMap::new(),
-        };
-        let last = names.len().saturating_sub(1);
-        for (i, (first, path)) in names.into_iter().enumerate() {
-            let segment = replay_segment(&opts, &corrupted, &mut state, first, path, i == last)?;
-            // An unreadable segment is left alone (logged and counted above).
-            let Some(segment) = segment else {
-                // Keep new record numbers clear of whatever the segment may hold.
-                state.next_seq = state.next_seq.max(first.saturating_add(1 << 32));
-                continue;
+        if let Some(w) = self.waiter.take() {
+            state.waiters.insert(self.loc.seq, w);
+        }
+        match front {
+            true => state.pending.push_front(self.loc),
+            false => state.pending.push_back(self.loc),
+        }
+        drop(state);
+        self.shared.not_empty.notify_one();
+    }
+}
+
+impl Drop for Popped<'_> {
+    fn drop(&mut self) {
+        if self.armed {
+            self.put_back(true);
+        }
+    }
+}
+
+/// A record read back.
+enum Read {
+    Data(Telemetry),
+    Stored(Stored),
+}
+
+/// Why a record could not be read.
+enum ReadFail {
+    /// Damaged or gone: it is skipped.
+    Corrupt(String),
+    /// Read errors in every attempt: it is kept, and tried again later.
+    Later(std::io::Error),
+}
+
+/// What a read on the blocking pool returns: the file it opened (to keep), and the
+/// record.
+type Blocking = (Option<Arc<SegFile>>, Result<Read, ReadError>);
+
+enum ReadError {
+    Corrupt(String),
+    Io(std::io::Error),
+}
+
+impl From<std::io::Error> for ReadError {
+    fn from(e: std::io::Error) -> Self {
+        use std::io::ErrorKind::{NotFound, UnexpectedEof};
+        match e.kind() {
+            NotFound => ReadError::Corrupt(format!("the segment file is gone: {e}")),
+            UnexpectedEof => ReadError::Corrupt("truncated record".into()),
+            _ => ReadError::Io(e),
+        }
+    }
+}
+
+/// Reads and checks one record (on the blocking pool).
+fn read_blocking(
+    shared: &Arc<Shared>,
+    file: Option<Arc<SegFile>>,
+    path: &Path,
+    loc: Loc,
+    stored: bool,
+) -> Blocking {
+    let fs = shared.fs.as_ref();
+    let (file, opened) = match file {
+        Some(f) => (f, None),
+        None => match fs.open_read(path) {
+            Ok(f) => {
+                let f = Arc::new(f);
+                (f.clone(), Some(f))
+            }
+            Err(e) => return (None, Err(e.into())),
+        },
+    };
+    let mut buf = vec![0u8; FRAME + loc.len as usize];
+    if let Err(e) = fs.read_at(&file, &mut buf, loc.offset) {
+        return (opened, Err(e.into()));
+    }
+    let read = record::check_frame(Bytes::from(buf)).and_then(|payload| {
+        if !stored {
+            return record::decode_record(&payload).map(Read::Data);
+        }
+        let d = record::decode_header(&payload)?;
+        Ok(Read::Stored(Stored {
+            signal: d.signal,
+            items: d.header.items as usize,
+            metadata: d.metadata,
+            otlp: payload.slice(d.body..),
+            shared: shared.clone(),
+        }))
+    });
+    (opened, read.map_err(ReadError::Corrupt))
+}
+
+impl PersistentQueue {
+    /// Waits for the next pending record; `None` once closed and empty.
+    async fn pop(&self) -> Option<Popped<'_>> {
+        let shared = &self.core.shared;
+        loop {
+            let wait = shared.not_empty.notified();
+            let closed = {
+                let mut state = shared.lock();
+                if let Some(loc) = state.pending.pop_front() {
+                    let waiter = state.waiters.remove(&loc.seq);
+                    if let Some(rec) = state.outstanding.get_mut(&loc.seq) {
+                        rec.taken = true;
+                    }
+                    let more = !state.pending.is_empty();
+                    drop(state);
+                    if more {
+                        shared.not_empty.notify_one();
+                    }
+                    return Some(Popped {
+                        shared,
+                        loc,
+                        waiter,
+                        armed: true,
+                    });
+                }
+                state.closed
             };
-            state.next_seq = state.next_seq.max(segment.end);
-            if segment.end <= floor || segment.end == segment.first {
-                // Fully done (a crash came between the cursor update and the delete),
-                // or holding no readable record.
-                let _ = fs::remove_file(&segment.path);
-            } else {
-                state.segments.push_back(segment);
+            if closed {
+                // The last take of a stopping sender: what it finished is on disk
+                // before it stops.
+                self.core.flush().await;
+                return None;
             }
-        }
-        if !state.pending.is_empty() {
-            tracing::info!(
-                exporter = %opts.owner,
-                records = state.pending.len(),
-                directory = %dir.display(),
-                "persistent queue holds records from a previous run; sending them",
-            );
-        }
-        Ok(Core {
-            dir: dir.to_path_buf(),
-            opts,
-            corrupted,
-            state: Mutex::new(state),
-            not_empty: Notify::new(),
-            not_full: Notify::new(),
-        })
-    }
-
-    fn lock(&self) -> MutexGuard<'_, State> {
-        match self.state.lock() {
-            Ok(g) => g,
-            Err(poisoned) => poisoned.into_inner(),
+            wait.await;
         }
     }
 
-    fn records(&self) -> usize {
-        self.lock().outstanding.len()
+    /// Reads a popped record off the runtime, retrying errors that may be transient.
+    async fn read(&self, popped: &Popped<'_>, stored: bool) -> Result<Read, ReadFail> {
+        let shared = &self.core.shared;
+        let loc = popped.loc;
+        let mut backoff = READ_BACKOFF;
+        let mut attempt = 0;
+        loop {
+            let (file, path) = {
+                let mut state = shared.lock();
+                match state.segment(loc.segment) {
+                    Some(s) => (s.file.clone(), s.path.clone()),
+                    None => return Err(ReadFail::Corrupt("its segment is gone".into())),
+                }
+            };
+            let s = shared.clone();
+            let read =
+                tokio::task::spawn_blocking(move || read_blocking(&s, file, &path, loc, stored))
+                    .await;
+            let error = match read {
+                Ok((opened, result)) => {
+                    if let Some(f) = opened {
+                        shared.lock().keep_reader(loc.segment, f);
+                    }
+                    match result {
+                        Ok(read) => return Ok(read),
+                        Err(ReadError::Corrupt(reason)) => return Err(ReadFail::Corrupt(reason)),
+                        Err(ReadError::Io(e)) => e,
+                    }
+                }
+                Err(e) => std::io::Error::other(format!("the read did not finish: {e}")),
+            };
+            shared.counters.read_errors.add(1);
+            attempt += 1;
+            if attempt >= READ_ATTEMPTS {
+                return Err(ReadFail::Later(error));
+            }
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(MAX_READ_BACKOFF);
+        }
     }
 
-    /// Writes one record; it is not takeable until pushed to `pending`.
-    fn append(&self, state: &mut State, record: &[u8]) -> Result<Pending, std::io::Error> {
-        let roll = match state.segments.back() {
-            None => true,
-            Some(_) if state.active.is_none() => true,
-            Some(s) => s.len >= self.opts.segment_bytes,
-        };
-        if roll {
-            let first = state.next_seq;
-            let path = self.dir.join(format!("seg-{first:020}.log"));
-            let file = OpenOptions::new()
-                .create(true)
-                .truncate(true)
-                .write(true)
-                .open(&path)?;
-            if self.opts.fsync {
-                sync_dir(&self.dir)?;
-            }
-            state.segments.push_back(Segment {
-                first,
-                end: first,
-                len: 0,
-                path,
-            });
-            state.active = Some(file);
-        }
-        let (Some(file), Some(segment)) = (state.active.as_mut(), state.segments.back_mut()) else {
-            return Err(std::io::Error::other("no active segment"));
-        };
-        let start = segment.len;
-        let mut frame = Vec::with_capacity(record.len() + FRAME as usize);
-        frame.extend_from_slice(&(record.len() as u32).to_le_bytes());
-        frame.extend_from_slice(&crc32(record).to_le_bytes());
-        frame.extend_from_slice(record);
-        let written = file.write_all(&frame).and_then(|()| {
-            if self.opts.fsync {
-                file.sync_data()
-            } else {
-                Ok(())
-            }
-        });
-        state.append_failed = written.is_err();
-        if let Err(e) = written {
-            // Take the partial record back; failing that, leave the segment so later
-            // appends start clean in a new one (replay skips the torn record).
-            if file.set_len(start).is_err() || file.seek(SeekFrom::Start(start)).is_err() {
-                state.active = None;
-            }
-            // A drained segment only holds delivered records: give its space back now,
-            // so the next append (in a new segment) can succeed.
-            let done_below = state
-                .outstanding
-                .keys()
-                .next()
-                .copied()
-                .unwrap_or(state.next_seq);
-            if state.segments.len() == 1
-                && state.segments.back().is_some_and(|s| s.end <= done_below)
-                && let Some(s) = state.segments.pop_back()
-            {
-                state.active = None;
-                let _ = fs::remove_file(&s.path);
-            }
-            return Err(e);
-        }
-        segment.len += frame.len() as u64;
-        let seq = state.next_seq;
-        segment.end = seq + 1;
-        state.next_seq += 1;
-        Ok(Pending {
-            seq,
-            segment: segment.first,
-            offset: start,
-            len: record.len() as u32,
-        })
-    }
-
-    /// Reads one pending record back; `None` (logged and counted) if it is damaged.
-    fn read(&self, state: &State, p: Pending) -> Option<Telemetry> {
-        let segment = state.segments.iter().find(|s| s.first == p.segment)?;
-        let result = (|| -> Result<Telemetry, String> {
-            let mut file = File::open(&segment.path).map_err(|e| e.to_string())?;
-            file.seek(SeekFrom::Start(p.offset))
-                .map_err(|e| e.to_string())?;
-            let mut buf = vec![0u8; FRAME as usize + p.len as usize];
-            file.read_exact(&mut buf).map_err(|e| e.to_string())?;
-            let crc = u32::from_le_bytes([buf[4], buf[5], buf[6], buf[7]]);
-            let payload = &buf[FRAME as usize..];
-            if crc32(payload) != crc {
-                return Err("checksum mismatch".into());
-            }
-            decode_record(payload).map(|(_, t)| t)
-        })();
-        match result {
-            Ok(t) => Some(t),
-            Err(reason) => {
+    /// Skips a damaged record, or puts one that cannot be read now at the back.
+    async fn failed(&self, popped: Popped<'_>, fail: ReadFail) {
+        let shared = &self.core.shared;
+        let segment = popped.loc.segment;
+        let offset = popped.loc.offset;
+        match fail {
+            ReadFail::Corrupt(reason) => {
                 tracing::warn!(
-                    exporter = %self.opts.owner,
-                    file = %segment.path.display(),
-                    offset = p.offset,
+                    exporter = %shared.opts.owner,
+                    segment,
+                    offset,
                     reason = %reason,
                     "skipping damaged record in the persistent queue",
                 );
-                self.corrupted.add(1);
-                None
-            }
-        }
-    }
-
-    /// Marks `seq` done; advances the cursor over the done prefix and deletes
-    /// segments that are done.
-    fn finish(&self, state: &mut State, seq: u64) {
-        let Some(size) = state.outstanding.remove(&seq) else {
-            return;
-        };
-        state.size -= size;
-        let floor = state
-            .outstanding
-            .keys()
-            .next()
-            .copied()
-            .unwrap_or(state.next_seq);
-        let floor = floor.max(state.floor);
-        state.done_above.insert(seq);
-        state.done_above = state.done_above.split_off(&floor);
-        match write_cursor(&self.dir, floor, &state.done_above) {
-            Ok(()) => state.floor = floor,
-            // The old cursor stays (the write is tried again at the next `done`): after a
-            // restart the records since are delivered again, never lost. Delivered
-            // segments are still deleted below — replay then starts at the oldest
-            // remaining one — so a full disk gets its space back.
-            Err(e) => {
-                tracing::warn!(exporter = %self.opts.owner, error = %e, "cannot update queue cursor")
-            }
-        }
-        loop {
-            let deletable = match state.segments.front() {
-                Some(s) if s.end <= floor => {
-                    // The newest segment is kept while it is being appended to, unless
-                    // it has grown past DRAINED_SEGMENT_BYTES or appends are failing
-                    // (a full disk): then it is deleted and the next append starts a
-                    // new one, so a drained queue gives its disk space back.
-                    state.segments.len() > 1
-                        || state.active.is_none()
-                        || s.len >= self.opts.segment_bytes.min(DRAINED_SEGMENT_BYTES)
-                        || state.append_failed
+                shared.counters.corrupted.add(1);
+                let (loc, waiter) = popped.keep();
+                if let Some(w) = waiter {
+                    w.finish(Err(ConsumeError::permanent(
+                        "the record was damaged in the persistent queue",
+                    )));
                 }
-                _ => false,
-            };
-            if !deletable {
-                break;
-            }
-            if let Some(s) = state.segments.pop_front() {
-                if state.segments.is_empty() {
-                    state.active = None;
+                let wake = shared.lock().finish(loc.seq);
+                shared.not_full.notify_waiters();
+                if wake {
+                    self.core.wake_cursor();
                 }
-                if let Err(e) = fs::remove_file(&s.path) {
+            }
+            ReadFail::Later(e) => {
+                if let Some(suppressed) = shared.read_warn.allow() {
                     tracing::warn!(
-                        exporter = %self.opts.owner,
-                        file = %s.path.display(),
+                        exporter = %shared.opts.owner,
+                        directory = %shared.dir.display(),
+                        segment,
+                        offset,
                         error = %e,
-                        "cannot delete delivered queue segment",
+                        attempts = READ_ATTEMPTS,
+                        suppressed,
+                        "cannot read a record of the persistent queue; it is kept and tried \
+                         again later (similar messages are logged at most every 10s)",
                     );
                 }
+                popped.later();
             }
         }
-    }
-}
-
-/// Reads one segment on open, queueing its records at or after the cursor.
-fn replay_segment(
-    opts: &PersistentOptions,
-    corrupted: &Counter,
-    state: &mut State,
-    first: u64,
-    path: PathBuf,
-    newest: bool,
-) -> Result<Option<Segment>, std::io::Error> {
-    let data = match fs::read(&path) {
-        Ok(d) => d,
-        Err(e) => {
-            tracing::warn!(
-                exporter = %opts.owner,
-                file = %path.display(),
-                error = %e,
-                "cannot read queue segment; skipping it",
-            );
-            corrupted.add(1);
-            return Ok(None);
-        }
-    };
-    let floor = state.floor;
-    let mut offset = 0usize;
-    let mut seq = first;
-    let skip = |offset: usize, reason: &str, seq: u64| {
-        tracing::warn!(
-            exporter = %opts.owner,
-            file = %path.display(),
-            offset,
-            reason,
-            "skipping damaged data in the persistent queue",
-        );
-        if seq >= floor {
-            corrupted.add(1);
-        }
-    };
-    let mut cut: Option<&str> = None;
-    while offset < data.len() {
-        if data.len() - offset < FRAME as usize {
-            cut = Some("truncated record header");
-            break;
-        }
-        let len = u32::from_le_bytes([
-            data[offset],
-            data[offset + 1],
-            data[offset + 2],
-            data[offset + 3],
-        ]);
-        let crc = u32::from_le_bytes([
-            data[offset + 4],
-            data[offset + 5],
-            data[offset + 6],
-            data[offset + 7],
-        ]);
-        if len == 0 || len > MAX_RECORD {
-            cut = Some("bad record length");
-            break;
-        }
-        let end = offset + FRAME as usize + len as usize;
-        if end > data.len() {
-            cut = Some("truncated record");
-            break;
-        }
-        let payload = &data[offset + FRAME as usize..end];
-        let checked = if crc32(payload) != crc {
-            Err("checksum mismatch".to_string())
-        } else {
-            decode_header(payload).map(|(h, _)| h)
-        };
-        match checked {
-            Ok(_) if state.done_above.contains(&seq) => {}
-            Ok(header) if seq >= floor => {
-                let size = header.size(opts.sizer);
-                state.outstanding.insert(seq, size);
-                state.size += size;
-                state.pending.push_back(Pending {
-                    seq,
-                    segment: first,
-                    offset: offset as u64,
-                    len,
-                });
-            }
-            Ok(_) => {}
-            Err(reason) if seq >= floor => skip(offset, &reason, seq),
-            Err(_) => {}
-        }
-        seq += 1;
-        offset = end;
-    }
-    if let Some(reason) = cut {
-        skip(offset, reason, seq.max(floor));
-        if newest {
-            // Cut the damaged tail off so the file reads clean from now on.
-            let cut = OpenOptions::new()
-                .write(true)
-                .open(&path)
-                .and_then(|f| f.set_len(offset as u64).and_then(|()| f.sync_all()));
-            if let Err(e) = cut {
-                tracing::warn!(
-                    exporter = %opts.owner,
-                    file = %path.display(),
-                    error = %e,
-                    "cannot cut the damaged tail of a queue segment",
-                );
-            }
-        }
-    }
-    Ok(Some(Segment {
-        first,
-        end: seq,
-        len: offset as u64,
-        path,
-    }))
-}
-
-/// The cursor: the floor, and the records above it that are done.
-fn read_cursor(dir: &Path, owner: &str) -> Option<(u64, std::collections::BTreeSet<u64>)> {
-    let path = dir.join(CURSOR);
-    let data = match fs::read(&path) {
-        Ok(d) => d,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
-        Err(e) => {
-            tracing::warn!(exporter = %owner, file = %path.display(), error = %e,
-                "cannot read queue cursor; re-sending from the oldest segment");
-            return None;
-        }
-    };
-    if let Some(cursor) = decode_cursor(&data) {
-        return Some(cursor);
-    }
-    tracing::warn!(exporter = %owner, file = %path.display(),
-        "queue cursor is damaged; re-sending from the oldest segment");
-    None
-}
-
-fn u64_at(data: &[u8], at: usize) -> Option<u64> {
-    Some(u64::from_le_bytes(data.get(at..at + 8)?.try_into().ok()?))
-}
-
-/// Decodes a cursor file (either layout, see the module docs); `None` when damaged.
-fn decode_cursor(data: &[u8]) -> Option<(u64, std::collections::BTreeSet<u64>)> {
-    let (body, crc) = data.split_at_checked(data.len().checked_sub(4)?)?;
-    if crc32(body) != u32::from_le_bytes(crc.try_into().ok()?) {
-        return None;
-    }
-    let floor = u64_at(body, 0)?;
-    if body.len() == 8 {
-        return Some((floor, Default::default()));
-    }
-    let count = u32::from_le_bytes(body.get(8..12)?.try_into().ok()?) as usize;
-    if body.len() != 12 + count.checked_mul(8)? {
-        return None;
-    }
-    let done = (0..count)
-        .map(|i| u64_at(body, 12 + i * 8))
-        .collect::<Option<_>>()?;
-    Some((floor, done))
-}
-
-fn encode_cursor(floor: u64, done_above: &std::collections::BTreeSet<u64>) -> Vec<u8> {
-    let mut data = Vec::with_capacity(16 + done_above.len() * 8);
-    data.extend_from_slice(&floor.to_le_bytes());
-    data.extend_from_slice(&(done_above.len() as u32).to_le_bytes());
-    for seq in done_above {
-        data.extend_from_slice(&seq.to_le_bytes());
-    }
-    data.extend_from_slice(&crc32(&data).to_le_bytes());
-    data
-}
-
-fn write_cursor(
-    dir: &Path,
-    floor: u64,
-    done_above: &std::collections::BTreeSet<u64>,
-) -> Result<(), std::io::Error> {
-    let data = encode_cursor(floor, done_above);
-    let tmp = dir.join(CURSOR_TMP);
-    {
-        let mut f = File::create(&tmp)?;
-        f.write_all(&data)?;
-        f.sync_all()?;
-    }
-    fs::rename(&tmp, dir.join(CURSOR))?;
-    sync_dir(dir)
-}
-
-fn sync_dir(dir: &Path) -> Result<(), std::io::Error> {
-    #[cfg(unix)]
-    {
-        File::open(dir)?.sync_all()
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = dir;
-        Ok(())
     }
 }
 
@@ -668,68 +750,42 @@ impl Queue for PersistentQueue {
         parts: Vec<Part>,
         block: bool,
     ) -> Result<Box<dyn Reserved>, (QueueError, Vec<Telemetry>)> {
-        let mut records = Vec::with_capacity(parts.len());
+        let shared = &self.core.shared;
+        let (capacity, sizer) = (shared.opts.capacity, shared.opts.sizer);
+        let mut frames = Vec::with_capacity(parts.len());
+        let mut sizes = Vec::with_capacity(parts.len());
         let mut total = 0;
         for (data, _) in &parts {
-            let header = Header {
-                items: data.item_count() as u64,
-                bytes: data.payload.encoded_len() as u64,
-            };
-            let size = header.size(self.shared.opts.sizer);
-            if size > self.shared.opts.capacity {
-                let e = QueueError::TooLarge {
-                    size,
-                    capacity: self.shared.opts.capacity,
-                };
+            let header = Header::of(data);
+            let size = header.size(sizer);
+            if size > capacity {
+                let e = QueueError::TooLarge { size, capacity };
                 return Err((e, parts.into_iter().map(|(d, _)| d).collect()));
             }
             total += size;
-            records.push((encode_record(&header, data), size));
+            sizes.push(size);
+            frames.push(record::encode_frame(&header, data));
         }
         let (data, waiters): (Vec<Telemetry>, Vec<Option<Waiter>>) = parts.into_iter().unzip();
+        let stopped = || {
+            QueueError::Storage(format!(
+                "cannot write to the persistent queue in {}: its I/O thread stopped",
+                shared.dir.display()
+            ))
+        };
         loop {
-            let wait = self.shared.not_full.notified();
+            let wait = shared.not_full.notified();
             {
-                let mut state = self.shared.lock();
+                let mut state = shared.lock();
                 if state.closed {
                     return Err((QueueError::Closed, data));
                 }
-                if crate::queue::fits(state.size, total, self.shared.opts.capacity) {
-                    let mut written = Vec::with_capacity(records.len());
-                    for ((record, size), waiter) in records.iter().zip(waiters) {
-                        match self.shared.append(&mut state, record) {
-                            Ok(p) => {
-                                state.outstanding.insert(p.seq, *size);
-                                state.size += size;
-                                if let Some(w) = waiter {
-                                    state.waiters.insert(p.seq, w);
-                                }
-                                written.push(p);
-                            }
-                            Err(e) => {
-                                tracing::error!(
-                                    exporter = %self.shared.opts.owner,
-                                    directory = %self.shared.dir.display(),
-                                    error = %e,
-                                    "cannot write to the persistent queue",
-                                );
-                                for p in written {
-                                    state.waiters.remove(&p.seq);
-                                    self.shared.finish(&mut state, p.seq);
-                                }
-                                let e = QueueError::Storage(format!(
-                                    "cannot write to the persistent queue in {}: {e}",
-                                    self.shared.dir.display()
-                                ));
-                                return Err((e, data));
-                            }
-                        }
-                    }
-                    return Ok(Box::new(PersistentReserved {
-                        queue: self.shared.clone(),
-                        written,
-                        committed: false,
-                    }));
+                if state.stopped {
+                    return Err((stopped(), data));
+                }
+                if crate::queue::fits(state.size, total, capacity) {
+                    state.size += total;
+                    break;
                 }
                 if !block {
                     return Err((QueueError::Full, data));
@@ -737,228 +793,98 @@ impl Queue for PersistentQueue {
             }
             wait.await;
         }
+        let room = Room::new(shared.clone(), total);
+        let (reply, written) = oneshot::channel();
+        let job = Job::Append(Append {
+            frames,
+            sizes,
+            room,
+            reply,
+        });
+        if !self.core.send(job) {
+            return Err((stopped(), data));
+        }
+        match written.await {
+            Ok(Ok(locs)) => Ok(Box::new(PersistentReserved {
+                core: self.core.clone(),
+                written: locs.into_iter().zip(waiters).collect(),
+                committed: false,
+            })),
+            Ok(Err(message)) => Err((QueueError::Storage(message), data)),
+            Err(_) => Err((stopped(), data)),
+        }
     }
 
     async fn take(&self) -> Option<Entry> {
         loop {
-            let wait = self.shared.not_empty.notified();
-            {
-                let mut state = self.shared.lock();
-                while let Some(p) = state.pending.pop_front() {
-                    let more = !state.pending.is_empty();
-                    let waiter = state.waiters.remove(&p.seq);
-                    match self.shared.read(&state, p) {
-                        Some(data) => {
-                            drop(state);
-                            if more {
-                                self.shared.not_empty.notify_one();
-                            }
-                            return Some(Entry {
-                                data,
-                                token: p.seq,
-                                waiter,
-                            });
-                        }
-                        None => {
-                            if let Some(w) = waiter {
-                                w.finish(Err(stratus_core::ConsumeError::permanent(
-                                    "the record was damaged in the persistent queue",
-                                )));
-                            }
-                            self.shared.finish(&mut state, p.seq);
-                            self.shared.not_full.notify_waiters();
-                        }
-                    }
+            let popped = self.pop().await?;
+            match self.read(&popped, false).await {
+                Ok(Read::Data(data)) => {
+                    let (loc, waiter) = popped.keep();
+                    return Some(Entry {
+                        data,
+                        token: loc.seq,
+                        waiter,
+                    });
                 }
-                if state.closed {
-                    return None;
-                }
+                Ok(Read::Stored(_)) => popped.later(),
+                Err(fail) => self.failed(popped, fail).await,
             }
-            wait.await;
         }
     }
 
     async fn done(&self, token: u64) {
-        let mut state = self.shared.lock();
-        self.shared.finish(&mut state, token);
-        drop(state);
-        self.shared.not_full.notify_waiters();
+        let shared = &self.core.shared;
+        let (wake, closed) = {
+            let mut state = shared.lock();
+            (state.finish(token), state.closed)
+        };
+        shared.not_full.notify_waiters();
+        if closed {
+            // Shutting down: the cursor is on disk before the caller moves on, so a
+            // graceful stop does not re-deliver what was delivered.
+            self.core.flush().await;
+        } else if wake {
+            self.core.wake_cursor();
+        }
+    }
+
+    /// Puts a taken record back at the end of the queue; it stays on disk as it is and
+    /// keeps its room. `false` only for a token that is not in the queue (done).
+    async fn requeue(&self, token: u64) -> bool {
+        let shared = &self.core.shared;
+        let mut state = shared.lock();
+        let Some(rec) = state.outstanding.get_mut(&token) else {
+            return false;
+        };
+        if rec.taken {
+            rec.taken = false;
+            let loc = rec.loc;
+            state.pending.push_back(loc);
+            drop(state);
+            shared.not_empty.notify_one();
+        }
+        true
     }
 
     fn size(&self) -> usize {
-        self.shared.lock().size
+        self.core.shared.lock().size
     }
 
     fn capacity(&self) -> usize {
-        self.shared.opts.capacity
+        self.core.shared.opts.capacity
     }
 
     fn close(&self) {
-        self.shared.lock().closed = true;
-        self.shared.not_empty.notify_waiters();
-        self.shared.not_full.notify_waiters();
+        let shared = &self.core.shared;
+        shared.lock().closed = true;
+        shared.not_empty.notify_waiters();
+        shared.not_full.notify_waiters();
     }
 
     fn persistent_records(&self) -> Option<usize> {
-        Some(self.shared.records())
+        Some(self.records())
     }
-}
-
-// ---- record encoding ----
-
-fn signal_byte(s: Signal) -> u8 {
-    match s {
-        Signal::Traces => 1,
-        Signal::Metrics => 2,
-        Signal::Logs => 3,
-    }
-}
-
-fn put_str(out: &mut Vec<u8>, s: &str) {
-    out.extend_from_slice(&(s.len() as u32).to_le_bytes());
-    out.extend_from_slice(s.as_bytes());
-}
-
-fn encode_record(header: &Header, data: &Telemetry) -> Vec<u8> {
-    let mut out = Vec::with_capacity(64 + header.bytes as usize);
-    out.push(FORMAT);
-    out.push(signal_byte(data.signal()));
-    out.extend_from_slice(&header.items.to_le_bytes());
-    out.extend_from_slice(&header.bytes.to_le_bytes());
-    let addr = data
-        .metadata
-        .client_addr()
-        .map(|a| a.to_string())
-        .unwrap_or_default();
-    put_str(&mut out, &addr);
-    let headers: Vec<_> = data.metadata.headers().collect();
-    out.extend_from_slice(&(headers.len() as u32).to_le_bytes());
-    for (k, values) in headers {
-        put_str(&mut out, k);
-        out.extend_from_slice(&(values.len() as u32).to_le_bytes());
-        for v in values {
-            put_str(&mut out, v);
-        }
-    }
-    out.extend_from_slice(&data.payload.encode_request());
-    out
-}
-
-struct Reader<'a>(&'a [u8]);
-
-impl<'a> Reader<'a> {
-    fn bytes(&mut self, n: usize) -> Result<&'a [u8], String> {
-        if self.0.len() < n {
-            return Err("record header is truncated".into());
-        }
-        let (a, b) = self.0.split_at(n);
-        self.0 = b;
-        Ok(a)
-    }
-    fn u8(&mut self) -> Result<u8, String> {
-        Ok(self.bytes(1)?[0])
-    }
-    fn u32(&mut self) -> Result<u32, String> {
-        let b = self.bytes(4)?;
-        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-    }
-    fn u64(&mut self) -> Result<u64, String> {
-        let b = self.bytes(8)?;
-        let mut a = [0u8; 8];
-        a.copy_from_slice(b);
-        Ok(u64::from_le_bytes(a))
-    }
-    fn string(&mut self) -> Result<String, String> {
-        let n = self.u32()? as usize;
-        String::from_utf8(self.bytes(n)?.to_vec()).map_err(|_| "bad text in record".into())
-    }
-}
-
-/// Parses the header; returns it with the signal, the metadata and the request bytes.
-#[allow(clippy::type_complexity)]
-fn decode_header(payload: &[u8]) -> Result<(Header, (Signal, Metadata, &[u8])), String> {
-    let mut r = Reader(payload);
-    if r.u8()? != FORMAT {
-        return Err("unknown record format".into());
-    }
-    let signal = match r.u8()? {
-        1 => Signal::Traces,
-        2 => Signal::Metrics,
-        3 => Signal::Logs,
-        _ => return Err("unknown signal in record".into()),
-    };
-    let items = r.u64()?;
-    let bytes = r.u64()?;
-    let addr = r.string()?;
-    let client: Option<SocketAddr> = if addr.is_empty() {
-        None
-    } else {
-        Some(addr.parse().map_err(|_| "bad client address in record")?)
-    };
-    let n = r.u32()?;
-    let mut headers = Vec::new();
-    for _ in 0..n {
-        let k = r.string()?;
-        let m = r.u32()?;
-        for _ in 0..m {
-            headers.push((k.clone(), r.string()?));
-        }
-    }
-    Ok((
-        Header { items, bytes },
-        (signal, Metadata::new(client, headers), r.0),
-    ))
-}
-
-fn decode_record(payload: &[u8]) -> Result<(Header, Telemetry), String> {
-    let (header, (signal, metadata, body)) = decode_header(payload)?;
-    let bad = |e: prost::DecodeError| format!("bad OTLP data in record: {e}");
-    let payload = match signal {
-        Signal::Traces => Payload::Traces(
-            ExportTraceServiceRequest::decode(body)
-                .map_err(bad)?
-                .resource_spans,
-        ),
-        Signal::Metrics => Payload::Metrics(
-            ExportMetricsServiceRequest::decode(body)
-                .map_err(bad)?
-                .resource_metrics,
-        ),
-        Signal::Logs => Payload::Logs(
-            ExportLogsServiceRequest::decode(body)
-                .map_err(bad)?
-                .resource_logs,
-        ),
-    };
-    Ok((header, Telemetry::with_metadata(payload, metadata)))
-}
-
-/// CRC-32 (IEEE 802.3, the one zlib and gzip use).
-pub fn crc32(data: &[u8]) -> u32 {
-    const TABLE: [u32; 256] = {
-        let mut table = [0u32; 256];
-        let mut i = 0;
-        while i < 256 {
-            let mut c = i as u32;
-            let mut k = 0;
-            while k < 8 {
-                c = if c & 1 != 0 {
-                    0xEDB8_8320 ^ (c >> 1)
-                } else {
-                    c >> 1
-                };
-                k += 1;
-            }
-            table[i] = c;
-            i += 1;
-        }
-        table
-    };
-    let mut crc = !0u32;
-    for &b in data {
-        crc = TABLE[((crc ^ b as u32) & 0xff) as usize] ^ (crc >> 8);
-    }
-    !crc
 }
 
 #[cfg(test)]

@@ -261,6 +261,19 @@ impl GrpcSender {
     }
 }
 
+impl GrpcSender {
+    /// The request for a batch a persistent queue stored as its signal's OTLP export
+    /// request (`otlp`): those bytes are the gRPC message, sent as they are, so the
+    /// batch is neither decoded nor encoded again. Always `Some`.
+    pub fn encode_stored(
+        &self,
+        signal: Signal,
+        otlp: Bytes,
+    ) -> Option<Result<GrpcRequest, ConsumeError>> {
+        Some(Ok(GrpcRequest { signal, body: otlp }))
+    }
+}
+
 #[async_trait]
 impl Sender for GrpcSender {
     type Request = GrpcRequest;
@@ -372,6 +385,41 @@ mod tests {
         let io = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset");
         let status = Status::from_error(Box::new(io));
         assert!(!classify_status(&status).is_permanent());
+    }
+
+    /// A batch stored by a persistent queue is sent as those very bytes: the same body
+    /// as encoding the batch, without a copy.
+    #[tokio::test]
+    async fn stored_requests_are_the_stored_bytes() {
+        let config = OtlpConfig {
+            endpoint: "http://127.0.0.1:4317".into(),
+            ..OtlpConfig::default()
+        };
+        let sender = GrpcSender::new("otlp".into(), &config).unwrap();
+        let span = stratus_core::pdata::trace::Span {
+            name: "s".into(),
+            ..Default::default()
+        };
+        let payload = Payload::Traces(vec![stratus_core::pdata::trace::ResourceSpans {
+            scope_spans: vec![stratus_core::pdata::trace::ScopeSpans {
+                spans: vec![span; 3],
+                ..Default::default()
+            }],
+            ..Default::default()
+        }]);
+        let stored = Bytes::from(payload.encode_request());
+        let request = sender
+            .encode_stored(Signal::Traces, stored.clone())
+            .unwrap()
+            .unwrap();
+        let fresh = sender.encode(Telemetry::new(payload)).unwrap();
+        assert_eq!(request.signal, Signal::Traces);
+        assert_eq!(request.body, fresh.body);
+        assert_eq!(
+            request.body.as_ptr(),
+            stored.as_ptr(),
+            "sent without a copy"
+        );
     }
 
     #[test]

@@ -48,6 +48,21 @@ pub struct HttpRequest {
 pub fn compress(compression: Compression, level: i32, body: Vec<u8>) -> std::io::Result<Vec<u8>> {
     match compression {
         Compression::None => Ok(body),
+        _ => compress_slice(compression, level, &body),
+    }
+}
+
+/// Like [`compress`], for a body held in [`Bytes`] (no copy without compression).
+pub fn compress_bytes(compression: Compression, level: i32, body: Bytes) -> std::io::Result<Bytes> {
+    match compression {
+        Compression::None => Ok(body),
+        _ => compress_slice(compression, level, &body).map(Bytes::from),
+    }
+}
+
+fn compress_slice(compression: Compression, level: i32, body: &[u8]) -> std::io::Result<Vec<u8>> {
+    match compression {
+        Compression::None => Ok(body.to_vec()),
         Compression::Gzip => {
             let level = match u32::try_from(level) {
                 Ok(l @ 1..=9) => flate2::Compression::new(l),
@@ -55,13 +70,13 @@ pub fn compress(compression: Compression, level: i32, body: Vec<u8>) -> std::io:
             };
             let mut encoder =
                 flate2::write::GzEncoder::new(Vec::with_capacity(body.len() / 4 + 64), level);
-            encoder.write_all(&body)?;
+            encoder.write_all(body)?;
             encoder.finish()
         }
         Compression::Zstd => {
             let range = zstd::compression_level_range();
             let level = level.clamp(*range.start(), *range.end());
-            zstd::bulk::compress(&body, level)
+            zstd::bulk::compress(body, level)
         }
     }
 }
@@ -268,15 +283,42 @@ impl HttpSender {
     }
 }
 
+impl HttpSender {
+    fn url(&self, signal: Signal) -> Result<Uri, ConsumeError> {
+        self.urls[signal_index(signal)].clone().ok_or_else(|| {
+            ConsumeError::permanent(format!("exporter {} has no URL for {signal}", self.id))
+        })
+    }
+
+    /// The request for a batch a persistent queue stored as its signal's OTLP export
+    /// request (`otlp`, protobuf): with `encoding: proto` the stored bytes are the body
+    /// (compressed as configured), so the batch is neither decoded nor encoded again.
+    /// `None` with `encoding: json`: the batch must be decoded and encoded as JSON.
+    pub fn encode_stored(
+        &self,
+        signal: Signal,
+        otlp: Bytes,
+    ) -> Option<Result<HttpRequest, ConsumeError>> {
+        if self.encoding != Encoding::Proto {
+            return None;
+        }
+        Some(self.url(signal).and_then(|url| {
+            let body =
+                compress_bytes(self.compression, self.compression_level, otlp).map_err(|e| {
+                    ConsumeError::permanent(format!("compressing the request failed: {e}"))
+                })?;
+            Ok(HttpRequest { signal, url, body })
+        }))
+    }
+}
+
 #[async_trait]
 impl Sender for HttpSender {
     type Request = HttpRequest;
 
     fn encode(&self, data: Telemetry) -> Result<HttpRequest, ConsumeError> {
         let signal = data.signal();
-        let url = self.urls[signal_index(signal)].clone().ok_or_else(|| {
-            ConsumeError::permanent(format!("exporter {} has no URL for {signal}", self.id))
-        })?;
+        let url = self.url(signal)?;
         let raw = match self.encoding {
             Encoding::Proto => encode_payload(data.payload).to_vec(),
             Encoding::Json => stratus_core::pdata::json::encode_request(&data.payload),
@@ -514,6 +556,69 @@ mod tests {
         .unwrap()
         .unwrap();
         assert_eq!(ps.rejected, 5);
+    }
+
+    fn sender(encoding: Encoding, compression: Compression) -> HttpSender {
+        let config = OtlpHttpConfig {
+            endpoint: "http://127.0.0.1:4318".into(),
+            encoding,
+            compression,
+            ..OtlpHttpConfig::default()
+        };
+        HttpSender::new("otlphttp".into(), &config, &[Signal::Logs]).unwrap()
+    }
+
+    fn logs() -> stratus_core::Payload {
+        use stratus_core::pdata::logs;
+        stratus_core::Payload::Logs(vec![logs::ResourceLogs {
+            scope_logs: vec![logs::ScopeLogs {
+                log_records: vec![logs::LogRecord::default(); 4],
+                ..Default::default()
+            }],
+            ..Default::default()
+        }])
+    }
+
+    /// With protobuf bodies a stored batch becomes the body as it is (compressed as
+    /// configured), the same body as encoding the batch; with JSON it must be decoded.
+    #[tokio::test]
+    async fn stored_requests_use_the_stored_bytes_for_protobuf_bodies() {
+        let payload = logs();
+        let stored = Bytes::from(payload.encode_request());
+        let plain = sender(Encoding::Proto, Compression::None);
+        let request = plain
+            .encode_stored(Signal::Logs, stored.clone())
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            request.body.as_ptr(),
+            stored.as_ptr(),
+            "sent without a copy"
+        );
+        assert_eq!(
+            request.url,
+            Uri::from_static("http://127.0.0.1:4318/v1/logs")
+        );
+        let fresh = plain.encode(Telemetry::new(payload.clone())).unwrap();
+        assert_eq!(request.body, fresh.body);
+
+        let gzip = sender(Encoding::Proto, Compression::Gzip);
+        let request = gzip
+            .encode_stored(Signal::Logs, stored.clone())
+            .unwrap()
+            .unwrap();
+        let mut unzipped = Vec::new();
+        std::io::Read::read_to_end(
+            &mut flate2::read::GzDecoder::new(request.body.as_ref()),
+            &mut unzipped,
+        )
+        .unwrap();
+        assert_eq!(unzipped, stored.as_ref());
+
+        let json = sender(Encoding::Json, Compression::None);
+        assert!(json.encode_stored(Signal::Logs, stored.clone()).is_none());
+        let traces = plain.encode_stored(Signal::Traces, stored).unwrap();
+        assert!(traces.is_ok(), "the endpoint gives every signal a URL");
     }
 
     #[test]
