@@ -132,6 +132,17 @@ pub trait Sender: Send + Sync + 'static {
     /// Builds the request for a batch. A permanent error drops the batch.
     fn encode(&self, data: Telemetry) -> Result<Self::Request, ConsumeError>;
 
+    /// Builds the request for a batch a persistent queue stored as its signal's OTLP
+    /// export request (`otlp`, protobuf), without decoding it. Default `None`: the
+    /// batch is decoded and given to [`Sender::encode`].
+    fn encode_stored(
+        &self,
+        _signal: Signal,
+        _otlp: bytes::Bytes,
+    ) -> Option<Result<Self::Request, ConsumeError>> {
+        None
+    }
+
     /// Sends one request and classifies the destination's answer.
     async fn send(&self, request: &Self::Request) -> Result<(), ConsumeError>;
 
@@ -563,8 +574,40 @@ impl<S: Sender> Inner<S> {
             }
         };
         // Behind a failover connector, keep a copy to hand over if the attempts fail.
-        let mut copy = self.destination.handover().map(|_| data.clone());
-        let (attempts, accepted) = match self.sender.encode(data) {
+        let copy = self.destination.handover().map(|_| data.clone());
+        let request = self.sender.encode(data);
+        self.send_request(signal, items, request, copy).await
+    }
+
+    /// Delivers a batch as a persistent queue stored it: sent as stored when the
+    /// sender can build its request from the stored bytes (and no failover handover
+    /// needs the decoded batch), decoded and delivered otherwise.
+    async fn deliver_stored(&self, stored: persistent::Stored) -> Delivery {
+        let (signal, items) = (stored.signal(), stored.items() as u64);
+        if self.destination.handover().is_none()
+            && let Some(request) = self.sender.encode_stored(signal, stored.otlp().clone())
+        {
+            return self.send_request(signal, items, request, None).await;
+        }
+        match stored.decode() {
+            Ok(data) => self.deliver(data).await,
+            Err(e) => {
+                self.metrics.send_failed.get(signal).add(items);
+                Delivery::Finished(Err(e))
+            }
+        }
+    }
+
+    /// Sends an encoded batch with retries and timeouts (handing `copy` over while
+    /// the destination fails), and counts the outcome.
+    async fn send_request(
+        &self,
+        signal: Signal,
+        items: u64,
+        request: Result<S::Request, ConsumeError>,
+        mut copy: Option<Telemetry>,
+    ) -> Delivery {
+        let (attempts, accepted) = match request {
             Ok(request) => {
                 let attempts = self.send_with_retry(signal, &request, &mut copy).await;
                 (attempts, self.sender.accepted_items(&request))
@@ -726,16 +769,17 @@ impl<S: Sender> Inner<S> {
     /// One sender without batching: takes an entry, delivers it, marks it done (or
     /// puts it back in a persistent queue when its retries ran out).
     async fn work(self: Arc<Self>, queue: Arc<dyn Queue>) {
-        while let Some(entry) = queue.take().await {
-            let Entry {
-                data,
-                token,
-                waiter,
-            } = entry;
-            self.track_in_flight(&data, true);
-            let (signal, items) = (data.signal(), data.item_count() as u64);
-            let delivery = self.deliver(data).await;
+        while let Some(taken) = queue.take_stored().await {
+            let (signal, items, token) = match &taken {
+                queue::Taken::Entry(e) => (e.data.signal(), e.data.item_count() as u64, e.token),
+                queue::Taken::Stored(e) => (e.stored.signal(), e.stored.items() as u64, e.token),
+            };
             let counter = &self.in_flight[queue::signal_index(signal)];
+            counter.fetch_add(items, Ordering::Relaxed);
+            let (delivery, waiter) = match taken {
+                queue::Taken::Entry(e) => (self.deliver(e.data).await, e.waiter),
+                queue::Taken::Stored(e) => (self.deliver_stored(e.stored).await, e.waiter),
+            };
             counter.fetch_sub(items, Ordering::Relaxed);
             if let Delivery::Exhausted(e) = &delivery {
                 if self.requeue(queue.as_ref(), token, e).await {

@@ -815,6 +815,12 @@ impl Queue for PersistentQueue {
         }
     }
 
+    async fn take_stored(&self) -> Option<crate::queue::Taken> {
+        PersistentQueue::take_stored(self)
+            .await
+            .map(crate::queue::Taken::Stored)
+    }
+
     async fn take(&self) -> Option<Entry> {
         loop {
             let popped = self.pop().await?;

@@ -70,6 +70,15 @@ pub struct Entry {
     pub waiter: Option<Waiter>,
 }
 
+/// What [`Queue::take_stored`] hands out.
+#[derive(Debug)]
+pub enum Taken {
+    /// A decoded batch, as [`Queue::take`] hands it out.
+    Entry(Entry),
+    /// A batch as a persistent queue stored it (its OTLP export request).
+    Stored(crate::persistent::StoredEntry),
+}
+
 /// Room held in a queue for the parts of one batch ([`Queue::reserve`]).
 ///
 /// [`Reserved::commit`] makes the parts takeable, in order. Dropping it uncommitted
@@ -128,6 +137,13 @@ pub trait Queue: Send + Sync + 'static {
 
     /// Waits for the next batch; `None` once the queue is closed and empty.
     async fn take(&self) -> Option<Entry>;
+
+    /// Like [`Queue::take`], for a taker that can send a batch as a persistent queue
+    /// stored it: such a queue hands it out undecoded ([`Taken::Stored`]). Default:
+    /// [`Queue::take`].
+    async fn take_stored(&self) -> Option<Taken> {
+        self.take().await.map(Taken::Entry)
+    }
 
     /// Marks an entry as finished (delivered, or dropped for good).
     async fn done(&self, token: u64);

@@ -1501,3 +1501,65 @@ async fn when_full_drop_takes_and_counts_refuse_hands_back() {
         other => panic!("{other:?}"),
     }
 }
+
+/// Records what it sends: the body, and whether it came from the stored bytes.
+#[derive(Default)]
+struct StoredSender {
+    sent: Mutex<Vec<(Vec<u8>, bool)>>,
+    /// Declines stored bytes (like an exporter sending JSON).
+    decline: bool,
+}
+
+#[async_trait]
+impl Sender for StoredSender {
+    type Request = (Vec<u8>, bool);
+    fn encode(&self, data: Telemetry) -> Result<Self::Request, ConsumeError> {
+        Ok((data.payload.encode_request(), false))
+    }
+    fn encode_stored(
+        &self,
+        _signal: Signal,
+        otlp: bytes::Bytes,
+    ) -> Option<Result<Self::Request, ConsumeError>> {
+        (!self.decline).then(|| Ok((otlp.to_vec(), true)))
+    }
+    async fn send(&self, request: &Self::Request) -> Result<(), ConsumeError> {
+        self.sent.lock().unwrap().push(request.clone());
+        Ok(())
+    }
+}
+
+/// From a persistent queue, a sender that can send the stored bytes gets them (and the
+/// items are counted from the record's header); one that cannot gets the decoded batch.
+#[tokio::test]
+async fn persistent_queue_hands_stored_bytes_to_a_sender_that_takes_them() {
+    for decline in [false, true] {
+        let tmp = tempfile::tempdir().unwrap();
+        let registry = Registry::new();
+        let sender = StoredSender {
+            decline,
+            ..Default::default()
+        };
+        let exp = HelperExporter::try_new(
+            &storage_ctx(&registry, tmp.path()),
+            persistent_settings("file_storage/q"),
+            sender,
+        )
+        .unwrap();
+        exp.start(&Host::ready()).await.unwrap();
+        let data = spans(3);
+        exp.consume(data.clone()).await.unwrap();
+        wait_until("sent", || !exp.sender().sent.lock().unwrap().is_empty()).await;
+        let sent = exp.sender().sent.lock().unwrap().clone();
+        assert_eq!(
+            sent,
+            [(data.payload.encode_request(), !decline)],
+            "{decline}"
+        );
+        exp.shutdown().await.unwrap();
+        assert!(metric(
+            &registry,
+            "otelcol_exporter_sent_spans{exporter=\"test/x\"} 3"
+        ));
+    }
+}

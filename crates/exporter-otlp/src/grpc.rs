@@ -261,19 +261,6 @@ impl GrpcSender {
     }
 }
 
-impl GrpcSender {
-    /// The request for a batch a persistent queue stored as its signal's OTLP export
-    /// request (`otlp`): those bytes are the gRPC message, sent as they are, so the
-    /// batch is neither decoded nor encoded again. Always `Some`.
-    pub fn encode_stored(
-        &self,
-        signal: Signal,
-        otlp: Bytes,
-    ) -> Option<Result<GrpcRequest, ConsumeError>> {
-        Some(Ok(GrpcRequest { signal, body: otlp }))
-    }
-}
-
 #[async_trait]
 impl Sender for GrpcSender {
     type Request = GrpcRequest;
@@ -284,6 +271,16 @@ impl Sender for GrpcSender {
             signal,
             body: encode_payload(data.payload),
         })
+    }
+
+    /// A batch a persistent queue stored as its signal's OTLP export request is that
+    /// gRPC message: sent as stored, neither decoded nor encoded again.
+    fn encode_stored(
+        &self,
+        signal: Signal,
+        otlp: Bytes,
+    ) -> Option<Result<GrpcRequest, ConsumeError>> {
+        Some(Ok(GrpcRequest { signal, body: otlp }))
     }
 
     async fn send(&self, request: &GrpcRequest) -> Result<(), ConsumeError> {

@@ -289,12 +289,17 @@ impl HttpSender {
             ConsumeError::permanent(format!("exporter {} has no URL for {signal}", self.id))
         })
     }
+}
+
+#[async_trait]
+impl Sender for HttpSender {
+    type Request = HttpRequest;
 
     /// The request for a batch a persistent queue stored as its signal's OTLP export
     /// request (`otlp`, protobuf): with `encoding: proto` the stored bytes are the body
     /// (compressed as configured), so the batch is neither decoded nor encoded again.
     /// `None` with `encoding: json`: the batch must be decoded and encoded as JSON.
-    pub fn encode_stored(
+    fn encode_stored(
         &self,
         signal: Signal,
         otlp: Bytes,
@@ -310,11 +315,6 @@ impl HttpSender {
             Ok(HttpRequest { signal, url, body })
         }))
     }
-}
-
-#[async_trait]
-impl Sender for HttpSender {
-    type Request = HttpRequest;
 
     fn encode(&self, data: Telemetry) -> Result<HttpRequest, ConsumeError> {
         let signal = data.signal();

@@ -10,7 +10,8 @@ use stratus_core::factory::BuildContext;
 use stratus_core::memory::{AdmissionGate, SoftLimit};
 use stratus_core::telemetry::PerSignal;
 use stratus_core::{
-    BoxConsumer, Component, ComponentError, ConsumeError, Consumer, Host, Telemetry,
+    BoxConsumer, Component, ComponentError, ConsumeError, Consumer, Destination, Host, Prepared,
+    Telemetry,
 };
 use tokio::task::JoinHandle;
 use tokio::time::MissedTickBehavior;
@@ -242,6 +243,28 @@ impl Consumer for MemoryLimiter {
             return Err(ConsumeError::throttled(DATA_REFUSED, self.retry_delay()));
         }
         self.next.consume(data).await
+    }
+
+    /// The limiter holds nothing: two-phase admission passes through (refusing first
+    /// when memory is short), so a fan-out into pipelines that start with
+    /// `memory_limiter, batch` stays all or nothing.
+    fn can_prepare(&self) -> bool {
+        self.next.can_prepare()
+    }
+
+    async fn prepare(&self, data: Telemetry) -> Prepared {
+        if !self.monitor.admits() {
+            self.refused
+                .get(data.signal())
+                .add(data.item_count() as u64);
+            let e = ConsumeError::throttled(DATA_REFUSED, self.retry_delay());
+            return Prepared::Refused(e, data);
+        }
+        self.next.prepare(data).await
+    }
+
+    fn destinations(&self) -> Vec<Arc<Destination>> {
+        self.next.destinations()
     }
 }
 

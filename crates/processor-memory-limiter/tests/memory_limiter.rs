@@ -389,3 +389,41 @@ async fn a_running_limiter_registers_its_soft_limit_with_the_admission_gate() {
     assert_eq!(gate.soft_limit(), None, "shutdown withdraws the limit");
     limiter.shutdown().await.unwrap();
 }
+
+/// Two-phase admission passes through the limiter: refused (data handed back) over
+/// the soft limit, the next consumer's reservation below it.
+#[tokio::test]
+async fn prepare_refuses_over_the_limit_and_passes_through_below() {
+    let registry = Registry::new();
+    let ctx = BuildContext::new(
+        "memory_limiter".parse().unwrap(),
+        vec![Signal::Traces],
+        registry.clone(),
+    );
+    let usage = Arc::new(FakeUsage::default());
+    let sink = RecordingConsumer::reserving();
+    let limiter = MemoryLimiter::new(
+        &ctx,
+        Limits::new(100 * MIB, 20 * MIB),
+        Duration::from_secs(1),
+        usage.clone(),
+        sink.boxed(),
+    );
+    assert!(limiter.can_prepare());
+    usage.set_mib(90);
+    limiter.check().unwrap();
+    match limiter.prepare(spans(3)).await {
+        stratus_core::Prepared::Refused(e, back) => {
+            assert_eq!(e.message(), DATA_REFUSED);
+            assert_eq!(back.item_count(), 3);
+        }
+        other => panic!("{other:?}"),
+    }
+    usage.set_mib(10);
+    limiter.check().unwrap();
+    match limiter.prepare(spans(2)).await {
+        stratus_core::Prepared::Ready(a) => a.commit().await.unwrap(),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(sink.batch_sizes(), vec![2]);
+}

@@ -440,6 +440,34 @@ fn outage_of_15s(
     start_gateway(dir, "gateway", gw)
 }
 
+/// With a `file_storage` queue, retries running out do not drop data: it goes back
+/// into the queue, and after 15 s of outage every span arrives.
+#[test]
+fn durable_queue_keeps_data_whose_retries_ran_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = dir.path().join("storage");
+    std::fs::create_dir_all(&storage).unwrap();
+    let (agent_ports, gw_ports) = (Ports::new(), Ports::new());
+    let mut ag = Stratus::start(
+        dir.path(),
+        "agent",
+        &short_retries_agent(agent_ports, gw_ports.grpc, Some(&storage)),
+    );
+    ag.wait_running();
+    let (_gw, out) = outage_of_15s(dir.path(), &ag, agent_ports, gw_ports);
+    let all: BTreeSet<u64> = (0..300).collect();
+    wait_for("every span at the gateway", || {
+        (span_ids(&out).into_iter().collect::<BTreeSet<_>>() == all).then_some(())
+    });
+    assert_eq!(
+        metric(
+            agent_ports.metrics,
+            r#"otelcol_exporter_send_failed_spans{exporter="otlp_grpc"}"#
+        ),
+        0.0
+    );
+}
+
 /// With the in-memory queue, upstream's behaviour: data whose retries ran out is
 /// dropped, and the drop is counted exactly in `otelcol_exporter_send_failed_spans`
 /// and logged with the number of items.
