@@ -23,9 +23,17 @@
 //!   limiter its data will meet, and a receiver shared by pipelines feeds them all).
 //!   Configs normally give every pipeline's limiter the same limits.
 //! - [`would_exceed`]`(extra)` is true when the live heap plus `extra` bytes (what the
-//!   next step is about to allocate) reaches that soft limit. It is false when no
-//!   limiter is registered or no heap accounting is installed (then the limiter falls
-//!   back to sampling RSS and receivers do not gate).
+//!   next step is about to allocate) plus what requests in flight reserved reaches
+//!   that soft limit. It is false when no limiter is registered or no heap accounting
+//!   is installed (then the limiter falls back to sampling RSS and receivers do not
+//!   gate).
+//! - A receiver handling a request [`reserve`](AdmissionGate::reserve)s what it is
+//!   about to allocate (body, decompressed body, decoded message) and holds the
+//!   [`Reservation`] until the data is decoded. Without it, requests arriving together
+//!   would each see the same heap, all pass, and together overshoot the limit; with
+//!   it each sees the others' share. The gate errs on the side of refusing early: a
+//!   reservation still counts after its bytes are allocated (and so are in the heap
+//!   too), by at most what is in flight.
 //!
 //! [`AdmissionGate`] is the same thing as a value, so tests can drive a gate with a
 //! chosen heap reading; the free functions use the process-wide [`AdmissionGate::global`].
@@ -74,6 +82,8 @@ pub struct AdmissionGate {
     /// The retry delay registered with the lowest soft limit, in milliseconds.
     retry_after_ms: AtomicU64,
     next_id: AtomicU64,
+    /// Bytes reserved by requests in flight.
+    reserved: AtomicU64,
 }
 
 impl std::fmt::Debug for AdmissionGate {
@@ -81,6 +91,7 @@ impl std::fmt::Debug for AdmissionGate {
         f.debug_struct("AdmissionGate")
             .field("soft_limit_bytes", &self.soft_limit())
             .field("heap_bytes", &(self.heap)())
+            .field("reserved_bytes", &self.reserved_bytes())
             .finish()
     }
 }
@@ -88,7 +99,7 @@ impl std::fmt::Debug for AdmissionGate {
 /// Why the gate refuses: the numbers it compared.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OverLimit {
-    /// Live heap bytes when asked.
+    /// Live heap bytes when asked, plus what requests in flight reserved.
     pub heap_bytes: u64,
     /// The bytes the caller was about to allocate.
     pub extra_bytes: u64,
@@ -115,6 +126,7 @@ impl AdmissionGate {
             lowest: AtomicU64::new(NO_LIMIT),
             retry_after_ms: AtomicU64::new(millis(DEFAULT_RETRY_AFTER)),
             next_id: AtomicU64::new(0),
+            reserved: AtomicU64::new(0),
         })
     }
 
@@ -168,16 +180,22 @@ impl AdmissionGate {
         (self.heap)()
     }
 
-    /// `Err` when the live heap plus `extra_bytes` reaches the soft limit in force;
-    /// `Ok` when it does not, when no soft limit is registered, or when the heap
-    /// cannot be read.
+    /// Bytes reserved by requests in flight.
+    pub fn reserved_bytes(&self) -> u64 {
+        self.reserved.load(Ordering::Relaxed)
+    }
+
+    /// `Err` when the live heap plus what is reserved plus `extra_bytes` reaches the
+    /// soft limit in force; `Ok` when it does not, when no soft limit is registered,
+    /// or when the heap cannot be read.
     pub fn check(&self, extra_bytes: u64) -> Result<(), OverLimit> {
         let Some(soft_limit_bytes) = self.soft_limit() else {
             return Ok(());
         };
-        let Some(heap_bytes) = self.heap_bytes() else {
+        let Some(heap) = self.heap_bytes() else {
             return Ok(());
         };
+        let heap_bytes = heap.saturating_add(self.reserved_bytes());
         if heap_bytes.saturating_add(extra_bytes) < soft_limit_bytes {
             return Ok(());
         }
@@ -193,6 +211,49 @@ impl AdmissionGate {
     /// limit in force. False when no limit is registered or the heap cannot be read.
     pub fn would_exceed(&self, extra_bytes: u64) -> bool {
         self.check(extra_bytes).is_err()
+    }
+
+    /// Checks `bytes` like [`check`](Self::check) and, when admitted, reserves them
+    /// until the returned guard is dropped (other requests then see them as used).
+    pub fn reserve(self: &Arc<Self>, bytes: u64) -> Result<Reservation, OverLimit> {
+        let mut reservation = Reservation {
+            gate: self.clone(),
+            bytes: 0,
+        };
+        reservation.grow(bytes)?;
+        Ok(reservation)
+    }
+}
+
+/// Bytes a request in flight reserved with a gate ([`AdmissionGate::reserve`]);
+/// released when dropped.
+#[derive(Debug)]
+pub struct Reservation {
+    gate: Arc<AdmissionGate>,
+    bytes: u64,
+}
+
+impl Reservation {
+    /// Checks `extra` more bytes against the gate and adds them to this reservation
+    /// when admitted. With no soft limit registered nothing is reserved.
+    pub fn grow(&mut self, extra: u64) -> Result<(), OverLimit> {
+        self.gate.check(extra)?;
+        if self.gate.soft_limit().is_some() {
+            self.gate.reserved.fetch_add(extra, Ordering::Relaxed);
+            self.bytes = self.bytes.saturating_add(extra);
+        }
+        Ok(())
+    }
+
+    /// The bytes this reservation holds.
+    pub fn bytes(&self) -> u64 {
+        self.bytes
+    }
+}
+
+impl Drop for Reservation {
+    fn drop(&mut self) {
+        self.gate.reserved.fetch_sub(self.bytes, Ordering::Relaxed);
     }
 }
 
@@ -300,5 +361,31 @@ mod tests {
         drop(high);
         assert_eq!(gate.soft_limit(), None);
         assert!(gate.check(u64::MAX).is_ok());
+    }
+
+    #[test]
+    fn reservations_count_until_dropped() {
+        let heap = Arc::new(AtomicU64::new(100));
+        let gate = gate_at(heap);
+        // No limit: nothing is reserved.
+        let free = gate.reserve(5_000).unwrap();
+        assert_eq!((free.bytes(), gate.reserved_bytes()), (0, 0));
+        drop(free);
+
+        let _limit = gate.register(1_000, Duration::from_secs(1));
+        let mut first = gate.reserve(400).unwrap();
+        assert_eq!(gate.reserved_bytes(), 400);
+        // A second request sees the first one's share: 100 + 400 + 500 reaches 1000.
+        let over = gate.reserve(500).unwrap_err();
+        assert_eq!(over.heap_bytes, 500);
+        assert_eq!(gate.reserved_bytes(), 400, "a refusal reserves nothing");
+        let second = gate.reserve(499).unwrap();
+        assert!(first.grow(1).is_err());
+        drop(second);
+        first.grow(1).unwrap();
+        assert_eq!((first.bytes(), gate.reserved_bytes()), (401, 401));
+        drop(first);
+        assert_eq!(gate.reserved_bytes(), 0);
+        assert!(gate.check(899).is_ok());
     }
 }

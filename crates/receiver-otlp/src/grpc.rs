@@ -196,13 +196,113 @@ impl<T: prost::Message + Default> Decoder for ProtoDecoder<T> {
     type Error = Status;
 
     fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<T>, Status> {
-        // The decoded message takes at least as much memory as its encoding.
+        // The decoded message takes at least as much memory as its encoding; reserved
+        // while decoding, so calls decoding at once see each other's share.
         let len = u64::try_from(src.remaining()).unwrap_or(u64::MAX);
-        if let Err(over) = self.gate.check(len) {
-            return Err(Refusal::memory_limited(over.retry_after).grpc_status());
-        }
+        let _reservation = self
+            .gate
+            .reserve(len)
+            .map_err(|over| Refusal::memory_limited(over.retry_after).grpc_status())?;
         T::decode(src)
             .map(Some)
             .map_err(|e| Status::invalid_argument(format!("cannot decode protobuf request: {e}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::time::Duration;
+
+    use hyper_util::rt::{TokioExecutor, TokioIo};
+    use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
+    use stratus_core::factory::SignalConsumers;
+    use stratus_core::rpc::RpcStatus;
+    use stratus_core::telemetry::{ReceiverMetrics, Registry};
+    use stratus_testkit::RecordingConsumer;
+    use stratus_testkit::otlp::traces;
+    use tonic::Code;
+
+    const MIB: u64 = 1024 * 1024;
+
+    /// Serves gRPC with `gate` on 127.0.0.1; returns its address and the trace sink.
+    async fn serve(gate: Arc<AdmissionGate>) -> (SocketAddr, Arc<RecordingConsumer>) {
+        let sink = RecordingConsumer::new();
+        let mut consumers = SignalConsumers::default();
+        consumers.set(Signal::Traces, sink.clone().boxed());
+        let shared = Arc::new(GrpcShared {
+            intake: Intake {
+                receiver: "otlp".into(),
+                transport: "grpc",
+                consumers,
+                metrics: ReceiverMetrics::new(&Registry::new(), "otlp", "grpc"),
+                include_metadata: false,
+            },
+            max_message_size: 4 * MIB as usize,
+            gate,
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((stream, peer)) = listener.accept().await {
+                let handler = GrpcHandler::new(shared.clone(), peer);
+                tokio::spawn(
+                    hyper::server::conn::http2::Builder::new(TokioExecutor::new())
+                        .serve_connection(TokioIo::new(stream), handler),
+                );
+            }
+        });
+        (addr, sink)
+    }
+
+    fn request(spans: usize) -> ExportTraceServiceRequest {
+        traces()
+            .spans((0..spans).map(|i| format!("op{i}")))
+            .request()
+    }
+
+    fn assert_memory_refusal(status: &Status) {
+        use prost::Message as _;
+        assert_eq!(status.code(), Code::Unavailable, "{status:?}");
+        assert_eq!(status.message(), crate::status::DATA_REFUSED);
+        let detail = RpcStatus::decode(status.details()).unwrap();
+        assert_eq!(detail.retry_delay(), Some(Duration::from_secs(3)));
+    }
+
+    #[tokio::test]
+    async fn refuses_at_call_start_and_by_message_length_before_decoding() {
+        use prost::Message as _;
+
+        let heap = Arc::new(AtomicU64::new(0));
+        let gate = {
+            let heap = heap.clone();
+            AdmissionGate::with_heap_reader(move || Some(heap.load(Ordering::SeqCst)))
+        };
+        let _limit = gate.register(10 * MIB, Duration::from_secs(3));
+        let (addr, sink) = serve(gate).await;
+        let mut client = TraceServiceClient::connect(format!("http://{addr}"))
+            .await
+            .unwrap();
+        let message = request(50);
+        let len = message.encoded_len() as u64;
+        assert!(len > 100, "{len}");
+
+        // Heap at the soft limit: refused when the call arrives.
+        heap.store(10 * MIB, Ordering::SeqCst);
+        let status = client.export(message.clone()).await.unwrap_err();
+        assert_memory_refusal(&status);
+
+        // Room for less than the message: refused by its length, before decoding.
+        heap.store(10 * MIB - len + 1, Ordering::SeqCst);
+        let status = client.export(message.clone()).await.unwrap_err();
+        assert_memory_refusal(&status);
+        assert!(sink.batches().is_empty());
+
+        // Room for it: decoded and delivered.
+        heap.store(10 * MIB - len - 1, Ordering::SeqCst);
+        client.export(message).await.unwrap();
+        assert_eq!(sink.batches().len(), 1);
+        assert_eq!(sink.batches()[0].item_count(), 50);
     }
 }

@@ -14,7 +14,7 @@ use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::{Body, Incoming};
 use prost::Message;
 use stratus_core::Signal;
-use stratus_core::memory::AdmissionGate;
+use stratus_core::memory::{AdmissionGate, OverLimit, Reservation};
 use stratus_core::pdata::{
     ExportLogsServiceRequest, ExportMetricsServiceRequest, ExportTraceServiceRequest,
 };
@@ -213,11 +213,14 @@ impl HttpHandler {
     /// Reads, decodes and delivers one request; returns the success body.
     ///
     /// Before each step that allocates for the request, the admission gate is asked
-    /// whether the live heap plus what that step allocates reaches the memory
-    /// limiter's soft limit: reading (the `Content-Length`), decompressing (each growth
-    /// of the output), decoding (the decoded size: the decoded message takes at least
-    /// as much memory as its encoding). Over it, the request is refused with 503 and
-    /// `Retry-After` before it is decoded, as the limiter itself would refuse it.
+    /// whether the live heap plus what requests in flight reserved plus what that step
+    /// allocates reaches the memory limiter's soft limit: reading (the
+    /// `Content-Length`), decompressing (each growth of the output), decoding (the
+    /// decoded size: the decoded message takes at least as much memory as its
+    /// encoding). Over it, the request is refused with 503 and `Retry-After` before it
+    /// is decoded, as the limiter itself would refuse it. What each step admitted stays
+    /// reserved until the request is decoded, so requests arriving together cannot all
+    /// pass on the same reading.
     async fn process<R: ExportRequest, B>(
         &self,
         encoding: Encoding,
@@ -232,9 +235,11 @@ impl HttpHandler {
             Compression::from_headers(&parts.headers).map_err(Refusal::bad_request)?;
         let max = self.shared.max_body;
         let gate = &self.shared.gate;
-        let body = read_body(body, &parts.headers, max, gate).await?;
-        let body = decompress(compression, body, max, gate)?;
-        admit(gate, body.len())?;
+        let (body, mut reservation) = read_body(body, &parts.headers, max, gate).await?;
+        let body = decompress(compression, body, max, &mut reservation)?;
+        reservation
+            .grow(len_u64(body.len()))
+            .map_err(memory_refusal)?;
         let request = match encoding {
             Encoding::Proto => R::decode(body).map_err(|e| {
                 Refusal::bad_request(format!("cannot decode protobuf request: {e}"))
@@ -242,6 +247,8 @@ impl HttpHandler {
             Encoding::Json => serde_json::from_slice::<R>(&body)
                 .map_err(|e| Refusal::bad_request(format!("cannot decode JSON request: {e}")))?,
         };
+        // Decoded: what it holds is in the heap now, where the memory limiter sees it.
+        drop(reservation);
         let intake = &self.shared.intake;
         let metadata = intake.metadata(
             self.peer,
@@ -261,13 +268,14 @@ impl HttpHandler {
 
 /// Collects the body, refusing one larger than `max` bytes without reading past it,
 /// and one whose `Content-Length` would take the heap over the memory limit without
-/// keeping it (it is read and discarded, so the client gets the answer).
+/// keeping it (it is read and discarded, so the client gets the answer). Returns the
+/// body with the reservation of its length.
 async fn read_body<B>(
     body: B,
     headers: &HeaderMap,
     max: usize,
-    gate: &AdmissionGate,
-) -> Result<Bytes, Refusal>
+    gate: &Arc<AdmissionGate>,
+) -> Result<(Bytes, Reservation), Refusal>
 where
     B: Body<Data = Bytes> + Unpin,
     B::Error: Into<BoxError>,
@@ -279,12 +287,15 @@ where
     if declared.is_some_and(|n| n > max as u64) {
         return Err(too_large(max));
     }
-    if let Err(refusal) = admit_u64(gate, declared.unwrap_or(0)) {
-        discard(body, max).await;
-        return Err(refusal);
-    }
+    let reservation = match gate.reserve(declared.unwrap_or(0)) {
+        Ok(reservation) => reservation,
+        Err(over) => {
+            discard(body, max).await;
+            return Err(memory_refusal(over));
+        }
+    };
     match Limited::new(body, max).collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
+        Ok(collected) => Ok((collected.to_bytes(), reservation)),
         Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => Err(too_large(max)),
         Err(e) => Err(Refusal::bad_request(format!(
             "cannot read request body: {e}"
@@ -311,20 +322,18 @@ where
 }
 
 /// The refusal for a request that would take the heap over the memory limit.
-fn admit(gate: &AdmissionGate, extra: usize) -> Result<(), Refusal> {
-    admit_u64(gate, u64::try_from(extra).unwrap_or(u64::MAX))
+fn memory_refusal(over: OverLimit) -> Refusal {
+    tracing::debug!(
+        heap_bytes = over.heap_bytes,
+        extra_bytes = over.extra_bytes,
+        soft_limit_bytes = over.soft_limit_bytes,
+        "request refused before decoding: memory limit"
+    );
+    Refusal::memory_limited(over.retry_after)
 }
 
-fn admit_u64(gate: &AdmissionGate, extra: u64) -> Result<(), Refusal> {
-    gate.check(extra).map_err(|over| {
-        tracing::debug!(
-            heap_bytes = over.heap_bytes,
-            extra_bytes = over.extra_bytes,
-            soft_limit_bytes = over.soft_limit_bytes,
-            "request refused before decoding: memory limit"
-        );
-        Refusal::memory_limited(over.retry_after)
-    })
+fn len_u64(len: usize) -> u64 {
+    u64::try_from(len).unwrap_or(u64::MAX)
 }
 
 fn too_large(max: usize) -> Refusal {
@@ -332,12 +341,13 @@ fn too_large(max: usize) -> Refusal {
 }
 
 /// Undoes the `Content-Encoding`, stopping as soon as the output passes `max` bytes,
-/// or would take the heap over the memory limit (`gate`).
+/// or would take the heap over the memory limit (each growth is added to
+/// `reservation`).
 fn decompress(
     compression: Compression,
     body: Bytes,
     max: usize,
-    gate: &AdmissionGate,
+    reservation: &mut Reservation,
 ) -> Result<Bytes, Refusal> {
     let input: &[u8] = &body;
     match compression {
@@ -346,18 +356,18 @@ fn decompress(
             flate2::bufread::MultiGzDecoder::new(input),
             input.len(),
             max,
-            gate,
+            reservation,
         ),
         Compression::Zlib => inflate(
             flate2::bufread::ZlibDecoder::new(input),
             input.len(),
             max,
-            gate,
+            reservation,
         ),
         Compression::Zstd => {
             let decoder = zstd::stream::read::Decoder::with_buffer(input)
                 .map_err(|e| Refusal::bad_request(format!("cannot decompress zstd body: {e}")))?;
-            inflate(decoder, input.len(), max, gate)
+            inflate(decoder, input.len(), max, reservation)
         }
     }
 }
@@ -365,21 +375,21 @@ fn decompress(
 /// Smallest growth of the decompression buffer.
 const INFLATE_STEP: usize = 64 * 1024;
 
-/// Decompresses into a buffer that grows by doubling, asking `gate` before each
-/// growth, so a small body that inflates past the memory limit is refused once the
-/// output would cross it rather than after it is all in memory.
+/// Decompresses into a buffer that grows by doubling, reserving each growth first, so
+/// a small body that inflates past the memory limit is refused once the output would
+/// cross it rather than after it is all in memory.
 fn inflate(
     reader: impl Read,
     compressed_len: usize,
     max: usize,
-    gate: &AdmissionGate,
+    reservation: &mut Reservation,
 ) -> Result<Bytes, Refusal> {
     let limit = max.saturating_add(1);
     let first = compressed_len
         .saturating_mul(4)
         .max(INFLATE_STEP)
         .min(limit);
-    admit(gate, first)?;
+    reservation.grow(len_u64(first)).map_err(memory_refusal)?;
     let mut out = vec![0u8; first];
     let mut len = 0;
     let mut reader = reader.take(u64::try_from(limit).unwrap_or(u64::MAX));
@@ -389,7 +399,7 @@ fn inflate(
                 break;
             }
             let grow = len.max(INFLATE_STEP).min(limit - len);
-            admit(gate, grow)?;
+            reservation.grow(len_u64(grow)).map_err(memory_refusal)?;
             out.resize(len + grow, 0);
         }
         match reader.read(&mut out[len..]) {
@@ -607,7 +617,8 @@ mod tests {
     #[test]
     fn decompression_is_bounded() {
         let open = AdmissionGate::with_heap_reader(|| None);
-        let decompress = |c, body, max| super::decompress(c, body, max, &open);
+        let decompress =
+            |c, body, max| super::decompress(c, body, max, &mut open.reserve(0).unwrap());
         let data = vec![7u8; 10_000];
         assert_eq!(
             decompress(Compression::Gzip, gzip(&data), 10_000).unwrap(),
@@ -729,8 +740,9 @@ mod tests {
             .await;
         assert_memory_refusal(resp).await;
 
-        // One byte more room: the body is read, and decoding it is what fails.
-        heap.store(10 * MIB - 4097, Ordering::SeqCst);
+        // Room for the declared 4096 bytes and for decoding the 16 read: the body is
+        // read, and decoding it is what fails.
+        heap.store(10 * MIB - 4096 - 16 - 1, Ordering::SeqCst);
         let resp = handler
             .clone()
             .handle(post(garbage.clone(), &declared))
