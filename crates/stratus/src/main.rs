@@ -26,10 +26,12 @@ use stratus_pipeline::self_telemetry::register_process_metrics;
 /// Counts live heap bytes for the memory limiter and `otelcol_process_runtime_heap_alloc_bytes`.
 ///
 /// Underneath is jemalloc with background threads (the `background_threads` feature
-/// turns them on at build time, no `unsafe` here): they hand freed pages back to the
-/// system over time, so resident memory follows the live heap down after a burst. Under
-/// the overload of `benches/overload.sh` it kept the high-water RSS 20-30 MiB lower
-/// than the system allocator, for +0.5 MiB idle (figures in `benches/README.md`).
+/// turns them on at build time) and a 1 s dirty-page decay (`JEMALLOC_SYS_WITH_MALLOC_CONF`
+/// in `.cargo/config.toml`, also applied at build time, so no `unsafe` here): freed
+/// pages go back to the system within about a second, so resident memory follows the
+/// live heap. Under the overload of `benches/overload.sh` it kept the high-water RSS
+/// 25-30 MiB lower than the system allocator, for +0.9 MiB idle (figures in
+/// `benches/README.md`).
 #[global_allocator]
 static ALLOCATOR: cap::Cap<tikv_jemallocator::Jemalloc> =
     cap::Cap::new(tikv_jemallocator::Jemalloc, usize::MAX);
