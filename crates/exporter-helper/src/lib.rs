@@ -618,7 +618,10 @@ impl<S: Sender> Inner<S> {
             Attempts::HandedOver => return Delivery::Finished(Ok(())),
             Attempts::Sent => Ok(()),
             Attempts::Failed(e) => {
-                if !e.is_permanent() && self.durable() && accepted.is_none() {
+                // A disk queue keeps what it could not deliver. (A sender that
+                // tracks items one by one resends the whole batch next time: at
+                // least once.)
+                if !e.is_permanent() && self.durable() {
                     return Delivery::Exhausted(e);
                 }
                 Err(e)
