@@ -275,34 +275,62 @@ fn counts(path: &std::path::Path) -> std::collections::BTreeMap<u64, usize> {
     counts
 }
 
+/// The fan-out tests' run: gateway `a` up, an agent fanning out to `a` and to `b`
+/// (`queue_size: 5` plus `b_queue_extra` in b's queue block), 1,500 spans sent while
+/// `b` comes up 10 s in.
+struct FanoutRun {
+    _dir: tempfile::TempDir,
+    _gateways: (Stratus, Stratus),
+    agent_ports: Ports,
+    ag: Stratus,
+    a_out: std::path::PathBuf,
+    b_out: std::path::PathBuf,
+}
+
+impl FanoutRun {
+    fn new(b_queue_extra: &str) -> FanoutRun {
+        let dir = tempfile::tempdir().unwrap();
+        let (pa, pb, agent_ports) = (Ports::new(), Ports::new(), Ports::new());
+        let (a, a_out) = start_gateway(dir.path(), "a", pa);
+        let b_extra = format!("    sending_queue:\n      queue_size: 5{b_queue_extra}");
+        let config = two_exporters(agent_ports, pa.grpc, "", pb.grpc, &b_extra);
+        let mut ag = Stratus::start(dir.path(), "agent", &config);
+        ag.wait_running();
+        let (b, b_out) = send_with_b_coming_up(dir.path(), agent_ports.grpc, pb);
+        FanoutRun {
+            _dir: dir,
+            _gateways: (a, b),
+            agent_ports,
+            ag,
+            a_out,
+            b_out,
+        }
+    }
+}
+
 /// A fan-out to a healthy exporter and one whose destination is down: while the
 /// slow one's queue is full the whole batch is refused, so the client's retries
 /// never duplicate spans into the healthy one. Once `b` is up, both hold every span,
 /// and `a` holds each exactly once.
 #[test]
 fn fanout_refusals_do_not_duplicate_into_the_healthy_exporter() {
-    let dir = tempfile::tempdir().unwrap();
-    let (pa, pb, agent_ports) = (Ports::new(), Ports::new(), Ports::new());
-    let (_a, a_out) = start_gateway(dir.path(), "a", pa);
-    let config = two_exporters(
+    let run = FanoutRun::new("");
+    let FanoutRun {
         agent_ports,
-        pa.grpc,
-        "",
-        pb.grpc,
-        "    sending_queue:\n      queue_size: 5",
-    );
-    let mut ag = Stratus::start(dir.path(), "agent", &config);
-    ag.wait_running();
-    let (_b, b_out) = send_with_b_coming_up(dir.path(), agent_ports.grpc, pb);
+        a_out,
+        b_out,
+        ag,
+        ..
+    } = &run;
 
     let all: BTreeSet<u64> = (0..1500).collect();
     wait_for("every span at b", || {
-        (counts(&b_out).keys().copied().collect::<BTreeSet<_>>() == all).then_some(())
+        (counts(b_out).keys().copied().collect::<BTreeSet<_>>() == all).then_some(())
     });
     wait_for("every span at a", || {
-        (counts(&a_out).len() == 1500).then_some(())
+        (counts(a_out).len() == 1500).then_some(())
     });
-    let a_counts = counts(&a_out);
+    let a_counts = counts(a_out);
     let duplicated: Vec<_> = a_counts.iter().filter(|(_, n)| **n > 1).collect();
     assert!(duplicated.is_empty(), "a got duplicates: {duplicated:?}");
     assert!(
@@ -324,24 +352,19 @@ fn fanout_refusals_do_not_duplicate_into_the_healthy_exporter() {
 /// fit is dropped and counted exactly.
 #[test]
 fn when_full_drop_isolates_the_healthy_exporter_and_counts_the_loss() {
-    let dir = tempfile::tempdir().unwrap();
-    let (pa, pb, agent_ports) = (Ports::new(), Ports::new(), Ports::new());
-    let (_a, a_out) = start_gateway(dir.path(), "a", pa);
-    let config = two_exporters(
+    let run = FanoutRun::new("\n      when_full: drop");
+    let FanoutRun {
         agent_ports,
-        pa.grpc,
-        "",
-        pb.grpc,
-        "    sending_queue:\n      queue_size: 5\n      when_full: drop",
-    );
-    let mut ag = Stratus::start(dir.path(), "agent", &config);
-    ag.wait_running();
-    let (_b, b_out) = send_with_b_coming_up(dir.path(), agent_ports.grpc, pb);
+        a_out,
+        b_out,
+        ag,
+        ..
+    } = &run;
 
     wait_for("every span at a", || {
-        (counts(&a_out).len() == 1500).then_some(())
+        (counts(a_out).len() == 1500).then_some(())
     });
-    assert!(counts(&a_out).values().all(|n| *n == 1), "a got duplicates");
+    assert!(counts(a_out).values().all(|n| *n == 1), "a got duplicates");
     let dropped = metric(
         agent_ports.metrics,
         r#"otelcol_exporter_enqueue_failed_spans{exporter="otlp_grpc/b"}"#,
@@ -349,7 +372,7 @@ fn when_full_drop_isolates_the_healthy_exporter_and_counts_the_loss() {
     assert!(dropped > 0.0, "nothing was dropped for b");
     // Whatever b did not get is exactly what was counted as dropped.
     wait_for("b's queue to drain", || {
-        let got = counts(&b_out).len() as f64;
+        let got = counts(b_out).len() as f64;
         (got + dropped == 1500.0).then_some(())
     });
     assert_eq!(
