@@ -147,6 +147,12 @@ impl MetadataClient {
     }
 }
 
+/// Whether `url` is `http://host[:port][/path]`.
+pub(crate) fn is_plain_http_url(url: &str) -> bool {
+    url.parse::<http::Uri>()
+        .is_ok_and(|u| u.scheme_str() == Some("http") && u.authority().is_some())
+}
+
 /// An error and its sources, `a: b: c`.
 fn error_chain(e: &dyn std::error::Error) -> String {
     let mut out = e.to_string();

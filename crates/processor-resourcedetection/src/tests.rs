@@ -448,6 +448,23 @@ async fn not_on_ec2_adds_nothing_unless_metadata_is_required() {
 }
 
 #[tokio::test]
+async fn a_wrong_endpoint_override_is_an_error_not_a_missing_cloud() {
+    let env = FixedEnvironment::new()
+        .with_var(
+            "AWS_EC2_METADATA_SERVICE_ENDPOINT",
+            "https://169.254.169.254",
+        )
+        .with_var("STRATUS_AZURE_IMDS_ENDPOINT", "169.254.169.254:80");
+    let r = build(env, json!({"detectors": ["ec2", "azure"], "timeout": "1m"})).await;
+    let err = start(&r).await.unwrap_err();
+    assert!(
+        err.contains("ec2: AWS_EC2_METADATA_SERVICE_ENDPOINT `https://169.254.169.254` is not a plain http:// URL"),
+        "{err}"
+    );
+    assert!(err.contains("azure: STRATUS_AZURE_IMDS_ENDPOINT"), "{err}");
+}
+
+#[tokio::test]
 async fn ec2_document_failure_after_the_probe_fails_start() {
     let imds = RecordingHttpServer::start().await;
     imds.route("PUT", "/latest/api/token", Response::ok().body(TOKEN));

@@ -80,14 +80,28 @@ pub(crate) struct Tag {
     pub value: String,
 }
 
-/// Reads the compute metadata; `Err` says why IMDS did not answer.
-pub(crate) async fn compute_metadata(cx: &DetectContext) -> Result<ComputeMetadata, String> {
-    let base = cx
-        .env
+/// The IMDS base URL; an error when `STRATUS_AZURE_IMDS_ENDPOINT` is not a plain
+/// `http://` URL (a config error, not "not on Azure").
+pub(crate) fn endpoint(env: &dyn crate::environment::Environment) -> Result<String, DetectError> {
+    let base = env
         .var(ENDPOINT_VAR)
         .map(|v| v.trim().trim_end_matches('/').to_string())
         .filter(|v| !v.is_empty())
         .unwrap_or_else(|| DEFAULT_ENDPOINT.to_string());
+    if !crate::http::is_plain_http_url(&base) {
+        return Err(DetectError::new(
+            "invalid_input",
+            format!("{ENDPOINT_VAR} `{base}` is not a plain http:// URL (IMDS speaks HTTP only)"),
+        ));
+    }
+    Ok(base)
+}
+
+/// Reads the compute metadata from `base`; `Err` says why IMDS did not answer.
+pub(crate) async fn compute_metadata(
+    cx: &DetectContext,
+    base: &str,
+) -> Result<ComputeMetadata, String> {
     let url = format!("{base}{COMPUTE_PATH}?{COMPUTE_QUERY}");
     let answer = cx
         .http
@@ -155,7 +169,8 @@ impl Detector for AzureDetector {
     }
 
     async fn detect(&self, cx: &DetectContext) -> Result<DetectedResource, DetectError> {
-        let m = match compute_metadata(cx).await {
+        let base = endpoint(cx.env.as_ref())?;
+        let m = match compute_metadata(cx, &base).await {
             Ok(m) => m,
             Err(reason) => return missing("azure", self.fail_on_missing, reason),
         };
@@ -215,7 +230,8 @@ impl Detector for AksDetector {
             tracing::debug!("not in Kubernetes; aks detector adds nothing");
             return Ok(DetectedResource::default());
         }
-        let m = match compute_metadata(cx).await {
+        let base = endpoint(cx.env.as_ref())?;
+        let m = match compute_metadata(cx, &base).await {
             Ok(m) => m,
             Err(reason) => return missing("aks", self.fail_on_missing, reason),
         };

@@ -65,6 +65,7 @@ impl Detector for Ec2Detector {
     }
 
     async fn detect(&self, cx: &DetectContext) -> Result<DetectedResource, DetectError> {
+        super::imds::check_endpoint(cx.env.as_ref())?;
         let session = match Session::open(cx, self.attempts, self.max_backoff).await {
             Ok(s) => s,
             Err(reason) => {

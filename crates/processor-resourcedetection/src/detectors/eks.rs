@@ -147,6 +147,7 @@ impl Detector for EksDetector {
         if !self.wants_imds() {
             return Ok(rb.finish(SCHEMA_1_6_1));
         }
+        super::imds::check_endpoint(env)?;
         let session = match Session::open(cx, self.attempts, self.max_backoff).await {
             Ok(s) => s,
             Err(reason) => {

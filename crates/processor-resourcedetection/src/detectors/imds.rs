@@ -92,6 +92,18 @@ pub(crate) fn endpoint(env: &dyn Environment) -> Option<String> {
     )
 }
 
+/// Fails when `AWS_EC2_METADATA_SERVICE_ENDPOINT` is set to something that is not a
+/// plain `http://host[:port]` URL: a wrong override is a config error, not "not on EC2".
+pub(crate) fn check_endpoint(env: &dyn Environment) -> Result<(), DetectError> {
+    match endpoint(env) {
+        Some(ep) if !crate::http::is_plain_http_url(&ep) => Err(DetectError::new(
+            "invalid_input",
+            format!("{ENDPOINT_VAR} `{ep}` is not a plain http:// URL (IMDS speaks HTTP only)"),
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// An open IMDS session.
 #[derive(Debug)]
 pub(crate) struct Session<'a> {
