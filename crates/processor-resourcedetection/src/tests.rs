@@ -257,10 +257,10 @@ fn schema_url(batch: &Telemetry) -> String {
     }
 }
 
-/// A port nothing listens on.
-async fn closed_port() -> u16 {
-    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    l.local_addr().unwrap().port()
+/// A port nothing listens on, and that no other test is given (the test kit's
+/// marker files; ports below the ephemeral range, so no `:0` bind takes it).
+fn closed_port() -> u16 {
+    stratus_testkit::net::free_port()
 }
 
 fn ec2_expected() -> BTreeMap<String, String> {
@@ -415,7 +415,7 @@ async fn ec2_falls_back_to_imdsv1_when_tokens_are_refused() {
 
 #[tokio::test]
 async fn not_on_ec2_adds_nothing_unless_metadata_is_required() {
-    let port = closed_port().await;
+    let port = closed_port();
     let env = || {
         FixedEnvironment::new().with_var(
             "AWS_EC2_METADATA_SERVICE_ENDPOINT",
@@ -700,7 +700,7 @@ async fn azure_imds_compute_metadata() {
 
 #[tokio::test]
 async fn not_on_azure_adds_nothing_unless_required() {
-    let port = closed_port().await;
+    let port = closed_port();
     let env = FixedEnvironment::new().with_var(
         "STRATUS_AZURE_IMDS_ENDPOINT",
         format!("http://127.0.0.1:{port}"),
@@ -848,7 +848,7 @@ async fn eks_node_attributes_and_cluster_name_from_imds() {
 
 #[tokio::test]
 async fn eks_without_imds_or_not_eks() {
-    let port = closed_port().await;
+    let port = closed_port();
     let no_imds = eks_env(EKS_ISSUER).with_var(
         "AWS_EC2_METADATA_SERVICE_ENDPOINT",
         format!("http://127.0.0.1:{port}"),
