@@ -12,6 +12,9 @@ pub fn factories() -> Factories {
     let f = f.processor(stratus_processor_batch::BatchProcessorFactory);
     #[cfg(feature = "processor-memory-limiter")]
     let f = f.processor(stratus_processor_memory_limiter::MemoryLimiterProcessorFactory);
+    #[cfg(feature = "processor-resourcedetection")]
+    let f =
+        f.processor(stratus_processor_resourcedetection::ResourceDetectionProcessorFactory::new());
     #[cfg(feature = "exporter-otlp")]
     let f = f
         .exporter(stratus_exporter_otlp::OtlpExporterFactory)

@@ -113,6 +113,12 @@ fn components_and_version() {
         ("receivers", "otlp".into(), all("stable")),
         ("processors", "batch".into(), all("stable")),
         ("processors", "memory_limiter".into(), all("beta")),
+        ("processors", "resource_detection".into(), all("beta")),
+        (
+            "processors",
+            "resourcedetection".into(),
+            format!("{} [deprecated name of resource_detection]", all("beta")),
+        ),
         ("exporters", "awscloudwatch".into(), "metrics (beta)".into()),
         ("exporters", "awsemf".into(), "metrics (beta)".into()),
         (
