@@ -9,7 +9,7 @@ use stratus_core::Metadata;
 use stratus_core::factory::ConfigProblem;
 use stratus_core::pdata::common::{AnyValue, KeyValue, any_value::Value as V};
 
-use crate::hash::hash_value;
+use crate::hash::{hash_value, hashed};
 use crate::value::{as_string, find, from_config, get, kind_name};
 
 /// One attribute action, as configured (upstream's `attraction.ActionKeyValue`).
@@ -220,22 +220,30 @@ impl Actions {
     /// Applies every action, in order, to `attrs`. `metadata` is the request's, for
     /// `from_context`.
     pub fn apply(&self, attrs: &mut Vec<KeyValue>, metadata: &Metadata) {
-        self.run(Edit { attrs, save: None }, metadata);
+        self.run(
+            Edit {
+                attrs,
+                record: None,
+            },
+            metadata,
+        );
     }
 
-    /// As [`Actions::apply`], and hands `save` the attributes as they were just before
-    /// the first change (at most once; never when nothing changes), so a caller can
-    /// undo the changes.
-    pub fn apply_saving(
+    /// As [`Actions::apply`], and hands `record` each change as it is made, so a
+    /// caller can undo them: [`Change::revert`] the changes in the reverse order they
+    /// were recorded and the list is as it was, element for element. Nothing is
+    /// recorded when nothing changes. A change holds what it replaced or removed
+    /// (moved, not copied), so recording costs little more than the edit itself.
+    pub fn apply_recording(
         &self,
         attrs: &mut Vec<KeyValue>,
         metadata: &Metadata,
-        save: &mut dyn FnMut(&[KeyValue]),
+        record: &mut dyn FnMut(Change),
     ) {
         self.run(
             Edit {
                 attrs,
-                save: Some(save),
+                record: Some(record),
             },
             metadata,
         );
@@ -249,11 +257,7 @@ impl Actions {
                         continue;
                     }
                     if let Some(v) = w.resolve(edit.attrs, metadata) {
-                        edit.vec().push(KeyValue {
-                            key: w.key.clone(),
-                            value: Some(v),
-                            ..Default::default()
-                        });
+                        edit.push(w.key.clone(), v);
                     }
                 }
                 Op::Update(w) => {
@@ -261,7 +265,7 @@ impl Actions {
                         continue;
                     };
                     if let Some(v) = w.resolve(edit.attrs, metadata) {
-                        edit.vec()[i].value = Some(v);
+                        edit.set(i, v);
                     }
                 }
                 Op::Upsert(w) => {
@@ -271,13 +275,13 @@ impl Actions {
                 }
                 Op::Delete(keys) => {
                     if edit.attrs.iter().any(|kv| keys.matches(&kv.key)) {
-                        edit.vec().retain(|kv| !keys.matches(&kv.key));
+                        edit.remove_where(|kv| keys.matches(&kv.key));
                     }
                 }
                 Op::Hash(keys) => {
                     for i in 0..edit.attrs.len() {
                         if keys.matches(&edit.attrs[i].key) {
-                            hash_value(&mut edit.vec()[i].value);
+                            edit.hash(i);
                         }
                     }
                 }
@@ -288,35 +292,106 @@ impl Actions {
     }
 }
 
-/// What [`Actions::apply_saving`] hands the attributes to before the first change.
-type Save<'s> = &'s mut dyn FnMut(&[KeyValue]);
+/// One change [`Actions::apply_recording`] made to an attribute list, holding what it
+/// replaced or removed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Change(ChangeKind);
 
-/// The attribute list being changed, with the hook that saves it before the first
-/// change.
-struct Edit<'a, 's> {
+#[derive(Debug, Clone, PartialEq)]
+enum ChangeKind {
+    /// An attribute was appended.
+    Pushed,
+    /// The value at this index was replaced; this was the old one.
+    Replaced(usize, Option<AnyValue>),
+    /// This attribute was removed from this index.
+    Removed(usize, KeyValue),
+}
+
+impl Change {
+    /// Undoes this change on the list it was made to, which must be as the changes
+    /// recorded after this one left it (revert them last to first).
+    pub fn revert(self, attrs: &mut Vec<KeyValue>) {
+        match self.0 {
+            ChangeKind::Pushed => {
+                attrs.pop();
+            }
+            ChangeKind::Replaced(i, old) => {
+                if let Some(kv) = attrs.get_mut(i) {
+                    kv.value = old;
+                }
+            }
+            ChangeKind::Removed(i, kv) => {
+                if i <= attrs.len() {
+                    attrs.insert(i, kv);
+                }
+            }
+        }
+    }
+}
+
+/// Where [`Actions::apply_recording`] hands its changes.
+type Record<'r> = &'r mut dyn FnMut(Change);
+
+/// The attribute list being changed; every change goes through here, so it can be
+/// recorded.
+struct Edit<'a, 'r> {
     attrs: &'a mut Vec<KeyValue>,
-    save: Option<Save<'s>>,
+    record: Option<Record<'r>>,
 }
 
 impl Edit<'_, '_> {
-    /// The list, to change it.
-    #[inline]
-    fn vec(&mut self) -> &mut Vec<KeyValue> {
-        if let Some(save) = self.save.take() {
-            save(&self.attrs[..]);
+    fn note(&mut self, change: ChangeKind) {
+        if let Some(record) = self.record.as_mut() {
+            record(Change(change));
         }
-        self.attrs
+    }
+
+    fn push(&mut self, key: String, value: AnyValue) {
+        self.attrs.push(KeyValue {
+            key,
+            value: Some(value),
+            ..Default::default()
+        });
+        self.note(ChangeKind::Pushed);
+    }
+
+    fn set(&mut self, i: usize, value: AnyValue) {
+        let old = self.attrs[i].value.replace(value);
+        if self.record.is_some() {
+            self.note(ChangeKind::Replaced(i, old));
+        }
+    }
+
+    fn remove_where(&mut self, matches: impl Fn(&KeyValue) -> bool) {
+        if self.record.is_none() {
+            self.attrs.retain(|kv| !matches(kv));
+            return;
+        }
+        // Last to first, so each recorded index is where the attribute goes back.
+        for i in (0..self.attrs.len()).rev() {
+            if matches(&self.attrs[i]) {
+                let kv = self.attrs.remove(i);
+                self.note(ChangeKind::Removed(i, kv));
+            }
+        }
+    }
+
+    fn hash(&mut self, i: usize) {
+        if self.record.is_none() {
+            // In place: a string value keeps its buffer.
+            hash_value(&mut self.attrs[i].value);
+            return;
+        }
+        let hashed = hashed(self.attrs[i].value.as_ref());
+        let old = self.attrs[i].value.replace(hashed);
+        self.note(ChangeKind::Replaced(i, old));
     }
 }
 
 fn upsert(edit: &mut Edit<'_, '_>, key: &str, v: AnyValue) {
     match find(edit.attrs, key) {
-        Some(i) => edit.vec()[i].value = Some(v),
-        None => edit.vec().push(KeyValue {
-            key: key.to_string(),
-            value: Some(v),
-            ..Default::default()
-        }),
+        Some(i) => edit.set(i, v),
+        None => edit.push(key.to_string(), v),
     }
 }
 
@@ -419,7 +494,7 @@ fn convert(edit: &mut Edit<'_, '_>, key: &str, to: Target) {
         }
     };
     if let Some(new) = new {
-        edit.vec()[i].value = Some(AnyValue { value: Some(new) });
+        edit.set(i, AnyValue { value: Some(new) });
     }
 }
 

@@ -9,42 +9,47 @@ use stratus_core::pdata::common::{AnyValue, any_value::Value as V};
 /// IEEE 754 bits. Any other kind (bytes, list, map, empty) becomes the empty string,
 /// as upstream does. A string value keeps its buffer.
 pub fn hash_value(value: &mut Option<AnyValue>) {
-    let digest = {
-        let inner = value.as_ref().and_then(|v| v.value.as_ref());
-        let mut h = Sha256::new();
-        match inner {
-            Some(V::StringValue(s)) => h.update(s.as_bytes()),
-            Some(V::BoolValue(b)) => h.update([u8::from(*b)]),
-            Some(V::IntValue(i)) => h.update(i.to_le_bytes()),
-            Some(V::DoubleValue(d)) => h.update(d.to_bits().to_le_bytes()),
-            _ => {
-                set_string(value, "");
-                return;
-            }
-        }
-        h.finalize()
-    };
     let mut hex = [0u8; 64];
-    // 32 bytes always fit 64 hex digits.
-    if hex::encode_to_slice(digest.as_slice(), &mut hex).is_err() {
-        return;
-    }
-    set_string(value, std::str::from_utf8(&hex).unwrap_or_default());
-}
-
-/// Sets a value to a string, reusing the buffer of a string value.
-fn set_string(value: &mut Option<AnyValue>, s: &str) {
+    let text = digest_hex(value.as_ref(), &mut hex);
     if let Some(AnyValue {
         value: Some(V::StringValue(old)),
     }) = value
     {
         old.clear();
-        old.push_str(s);
+        old.push_str(text);
         return;
     }
-    *value = Some(AnyValue {
+    *value = Some(string(text));
+}
+
+/// The value [`hash_value`] would turn `value` into, leaving `value` as it is.
+pub fn hashed(value: Option<&AnyValue>) -> AnyValue {
+    let mut hex = [0u8; 64];
+    string(digest_hex(value, &mut hex))
+}
+
+fn string(s: &str) -> AnyValue {
+    AnyValue {
         value: Some(V::StringValue(s.to_string())),
-    });
+    }
+}
+
+/// The hex SHA-256 of a value's bytes, written into `buf`; `""` for kinds upstream does
+/// not hash.
+fn digest_hex<'b>(value: Option<&AnyValue>, buf: &'b mut [u8; 64]) -> &'b str {
+    let mut h = Sha256::new();
+    match value.and_then(|v| v.value.as_ref()) {
+        Some(V::StringValue(s)) => h.update(s.as_bytes()),
+        Some(V::BoolValue(b)) => h.update([u8::from(*b)]),
+        Some(V::IntValue(i)) => h.update(i.to_le_bytes()),
+        Some(V::DoubleValue(d)) => h.update(d.to_bits().to_le_bytes()),
+        _ => return "",
+    }
+    // 32 bytes always fill the 64 hex digits.
+    if hex::encode_to_slice(h.finalize().as_slice(), buf).is_err() {
+        return "";
+    }
+    std::str::from_utf8(buf).unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -86,5 +91,9 @@ mod tests {
         let mut absent = None;
         hash_value(&mut absent);
         assert_eq!(absent, Some("".into_any_value()));
+        let v = 24.into_any_value();
+        let mut in_place = Some(v.clone());
+        hash_value(&mut in_place);
+        assert_eq!(Some(super::hashed(Some(&v))), in_place);
     }
 }

@@ -36,8 +36,8 @@ mod hash;
 mod matching;
 pub mod value;
 
-pub use action::{ActionConfig, Actions};
-pub use hash::hash_value;
+pub use action::{ActionConfig, Actions, Change};
+pub use hash::{hash_value, hashed};
 pub use matching::{
     AtResource, AtScope, AttributeMatch, Filter, LibraryMatch, MatchProperties, RegexpOptions,
     SeverityLevel, SeverityNumberMatch,

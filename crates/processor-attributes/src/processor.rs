@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use stratus_attraction::{Actions, Filter};
+use stratus_attraction::{Actions, Change, Filter};
 use stratus_core::factory::ConfigProblem;
 use stratus_core::pdata::common::KeyValue;
 use stratus_core::pdata::logs::ResourceLogs;
@@ -34,10 +34,10 @@ pub struct AttributesProcessor {
 /// metrics) data point index.
 type Path = [usize; 4];
 
-/// The attribute lists as they were before an edit, to give refused data back as it
-/// came.
+/// The changes made to a payload, in order, to give refused data back as it came.
+/// One batch-wide list, so recording allocates nothing per item once it has grown.
 #[derive(Default)]
-struct Undo(Vec<(Path, Vec<KeyValue>)>);
+struct Undo(Vec<(Path, Change)>);
 
 impl AttributesProcessor {
     /// The processor for `config`, compiled for the pipelines' `signals` (each
@@ -92,14 +92,14 @@ impl AttributesProcessor {
         })
     }
 
-    /// Applies the actions to every matching item of `payload`. With `undo`, the
-    /// attribute lists are saved before their first change.
+    /// Applies the actions to every matching item of `payload`. With `undo`, every
+    /// change is recorded.
     fn process(&self, payload: &mut Payload, metadata: &Metadata, mut undo: Option<&mut Undo>) {
         let mut apply = |attrs: &mut Vec<KeyValue>, at: Path| match undo.as_deref_mut() {
             None => self.actions.apply(attrs, metadata),
             Some(u) => self
                 .actions
-                .apply_saving(attrs, metadata, &mut |old| u.0.push((at, old.to_vec()))),
+                .apply_recording(attrs, metadata, &mut |c| u.0.push((at, c))),
         };
         match payload {
             Payload::Traces(r) => self.traces(r, &mut apply),
@@ -187,10 +187,10 @@ fn point_attrs(metric: &mut Metric, i: usize) -> Option<&mut Vec<KeyValue>> {
 }
 
 impl Undo {
-    /// Puts the saved attribute lists back into `payload` (the data this processor
-    /// edited, handed back unchanged by the consumer that refused it).
+    /// Reverts the recorded changes, last to first, in `payload` (the data this
+    /// processor edited, handed back unchanged by the consumer that refused it).
     fn restore(self, payload: &mut Payload) {
-        for ([r, s, k, p], old) in self.0 {
+        for ([r, s, k, p], change) in self.0.into_iter().rev() {
             let attrs = match payload {
                 Payload::Traces(rss) => rss
                     .get_mut(r)
@@ -209,7 +209,7 @@ impl Undo {
                     .and_then(|m| point_attrs(m, p)),
             };
             if let Some(attrs) = attrs {
-                *attrs = old;
+                change.revert(attrs);
             }
         }
     }

@@ -44,15 +44,26 @@ fn run_with(
         let mut got = input.clone();
         actions.apply(&mut got, metadata);
         assert_eq!(sorted(got), sorted(want.clone()), "case {name}");
-        // The saving variant changes the same, and hands back the input when it changes.
+        // The recording variant changes the same, and reverting what it recorded, last
+        // to first, gives the input back element for element.
         let mut again = input.clone();
-        let mut saved = None;
-        actions.apply_saving(&mut again, metadata, &mut |old| saved = Some(old.to_vec()));
-        assert_eq!(sorted(again.clone()), sorted(want), "case {name} (saving)");
-        match saved {
-            Some(old) => assert_eq!(old, input, "case {name}: saved what was there"),
-            None => assert_eq!(again, input, "case {name}: nothing saved, nothing changed"),
+        let mut changes = Vec::new();
+        actions.apply_recording(&mut again, metadata, &mut |c| changes.push(c));
+        assert_eq!(
+            sorted(again.clone()),
+            sorted(want),
+            "case {name} (recording)"
+        );
+        if changes.is_empty() {
+            assert_eq!(
+                again, input,
+                "case {name}: nothing recorded, nothing changed"
+            );
         }
+        for c in changes.into_iter().rev() {
+            c.revert(&mut again);
+        }
+        assert_eq!(again, input, "case {name}: reverted");
     }
 }
 
@@ -777,7 +788,7 @@ fn invalid_configs_are_reported_at_their_key_paths() {
 }
 
 #[test]
-fn nothing_is_saved_when_no_action_applies() {
+fn nothing_is_recorded_when_no_action_applies() {
     let a = actions(json!([
         {"key": "present", "action": "insert", "value": 1},
         {"key": "absent", "action": "update", "value": 1},
@@ -789,6 +800,34 @@ fn nothing_is_saved_when_no_action_applies() {
     let input = attrs!["present" => 5, "other" => "y"];
     let mut got = input.clone();
     let mut calls = 0;
-    a.apply_saving(&mut got, &Metadata::default(), &mut |_| calls += 1);
+    a.apply_recording(&mut got, &Metadata::default(), &mut |_| calls += 1);
     assert_eq!((got, calls), (input, 0));
+}
+
+#[test]
+fn reverting_restores_order_and_values_exactly() {
+    let a = actions(json!([
+        {"key": "b", "action": "hash"},
+        {"pattern": "^x", "action": "delete"},
+        {"key": "new", "value": 1, "action": "insert"},
+        {"key": "d", "action": "upsert", "value": "D"},
+        {"key": "c", "action": "convert", "converted_type": "int"},
+        {"key": "b", "action": "delete"},
+        {"key": "path", "pattern": "^/(?P<p1>\\w+)/(?P<new>\\w+)$", "action": "extract"},
+    ]));
+    let input = attrs![
+        "x1" => 1, "b" => "secret", "x2" => 2, "c" => "42", "d" => "old", "x3" => 3,
+        "path" => "/a/b"
+    ];
+    let mut got = input.clone();
+    let mut changes = Vec::new();
+    a.apply_recording(&mut got, &Metadata::default(), &mut |c| changes.push(c));
+    assert_eq!(
+        got,
+        attrs!["c" => 42, "d" => "D", "path" => "/a/b", "new" => "b", "p1" => "a"]
+    );
+    for c in changes.into_iter().rev() {
+        c.revert(&mut got);
+    }
+    assert_eq!(got, input);
 }
