@@ -274,8 +274,8 @@ impl Actions {
                     }
                 }
                 Op::Delete(keys) => {
-                    if edit.attrs.iter().any(|kv| keys.matches(&kv.key)) {
-                        edit.remove_where(|kv| keys.matches(&kv.key));
+                    if let Some(first) = edit.attrs.iter().position(|kv| keys.matches(&kv.key)) {
+                        edit.remove_from(first, |kv| keys.matches(&kv.key));
                     }
                 }
                 Op::Hash(keys) => {
@@ -362,14 +362,21 @@ impl Edit<'_, '_> {
         }
     }
 
-    fn remove_where(&mut self, matches: impl Fn(&KeyValue) -> bool) {
+    /// Removes the attribute at `first` (known to match) and every later one that
+    /// matches; earlier ones are not looked at again.
+    fn remove_from(&mut self, first: usize, matches: impl Fn(&KeyValue) -> bool) {
         if self.record.is_none() {
-            self.attrs.retain(|kv| !matches(kv));
+            let mut i = 0;
+            self.attrs.retain(|kv| {
+                let keep = i < first || (i > first && !matches(kv));
+                i += 1;
+                keep
+            });
             return;
         }
         // Last to first, so each recorded index is where the attribute goes back.
-        for i in (0..self.attrs.len()).rev() {
-            if matches(&self.attrs[i]) {
+        for i in (first..self.attrs.len()).rev() {
+            if i == first || matches(&self.attrs[i]) {
                 let kv = self.attrs.remove(i);
                 self.note(ChangeKind::Removed(i, kv));
             }
