@@ -328,6 +328,20 @@ fn log_bodies_and_severity_texts() {
         &[("int body as its string", log(42), true)],
     );
     logs_table(
+        Some(json!({"match_type": "regexp", "log_severity_texts": ["^(?i)warn", "ERROR"]})),
+        None,
+        &[
+            (
+                "regexp, case-insensitive",
+                log("x").severity_text("Warning"),
+                true,
+            ),
+            ("regexp, unanchored", log("x").severity_text("ERROR2"), true),
+            ("regexp, no match", log("x").severity_text("INFO"), false),
+            ("no severity text", log("x"), false),
+        ],
+    );
+    logs_table(
         None,
         Some(json!({"match_type": "strict", "log_severity_texts": ["DEBUG", "TRACE"]})),
         &[
