@@ -206,7 +206,7 @@ fn bench(c: &mut Criterion<ThreadCpuTime>) {
             false,
         ),
         (
-            // Two-phase admission: the attribute lists are saved before their edit.
+            // Two-phase admission: every change is journaled, to be reverted on a refusal.
             "3_actions_apply_prepare",
             json!({"actions": [
                 {"key": "env", "value": "prod", "action": "insert"},
