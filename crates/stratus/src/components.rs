@@ -15,6 +15,10 @@ pub fn factories() -> Factories {
     #[cfg(feature = "processor-resourcedetection")]
     let f =
         f.processor(stratus_processor_resourcedetection::ResourceDetectionProcessorFactory::new());
+    #[cfg(feature = "processor-attributes")]
+    let f = f.processor(stratus_processor_attributes::AttributesProcessorFactory);
+    #[cfg(feature = "processor-resource")]
+    let f = f.processor(stratus_processor_resource::ResourceProcessorFactory);
     #[cfg(feature = "exporter-otlp")]
     let f = f
         .exporter(stratus_exporter_otlp::OtlpExporterFactory)

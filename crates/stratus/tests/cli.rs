@@ -111,7 +111,9 @@ fn components_and_version() {
         |st: &str| format!("traces->traces ({st}), metrics->metrics ({st}), logs->logs ({st})");
     let expected: Vec<(&str, String, String)> = vec![
         ("receivers", "otlp".into(), all("stable")),
+        ("processors", "attributes".into(), all("beta")),
         ("processors", "batch".into(), all("stable")),
+        ("processors", "resource".into(), all("beta")),
         ("processors", "memory_limiter".into(), all("beta")),
         ("processors", "resource_detection".into(), all("beta")),
         (
