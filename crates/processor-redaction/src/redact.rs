@@ -126,12 +126,12 @@ pub struct Redactor {
     /// `allowed_keys` plus [`SUMMARY_KEYS`].
     allowed: HashSet<String>,
     ignored: HashSet<String>,
-    ignored_patterns: RegexSet,
-    blocked_keys: RegexSet,
+    ignored_patterns: Patterns,
+    blocked_keys: Patterns,
     blocked_values: Vec<Regex>,
     /// Every blocked value at once: one pass tells whether a value needs any of them.
-    blocked_any: RegexSet,
-    allowed_values: RegexSet,
+    blocked_any: Patterns,
+    allowed_values: Patterns,
     redact_all_types: bool,
     hasher: Hasher,
     summary: Summary,
@@ -214,7 +214,7 @@ impl Redactor {
             return Err(problems);
         }
         let set = |key: &str, patterns: &[String]| {
-            RegexSet::new(patterns).map_err(|e| vec![ConfigProblem::new(key, e.to_string())])
+            Patterns::new(patterns).map_err(|e| vec![ConfigProblem::new(key, e.to_string())])
         };
         let mut blocked_values = Vec::with_capacity(config.blocked_values.len());
         for (i, pattern) in config.blocked_values.iter().enumerate() {
@@ -339,7 +339,8 @@ impl Redactor {
     }
 
     fn is_ignored(&self, key: &str) -> bool {
-        self.ignored.contains(key) || self.ignored_patterns.is_match(key)
+        (!self.ignored.is_empty() && self.ignored.contains(key))
+            || self.ignored_patterns.is_match(key)
     }
 
     fn is_removed(&self, key: &str) -> bool {
@@ -362,8 +363,8 @@ impl Redactor {
         }
         let mut current: Cow<'_, str> = Cow::Borrowed(text);
         for re in &self.blocked_values {
-            if re.is_match(&current) {
-                let next = self.mask(&current, re).into_owned();
+            // `replace_all` borrows when nothing matches: upstream's MatchString check.
+            if let Cow::Owned(next) = self.mask(&current, re) {
                 current = Cow::Owned(next);
             }
         }
@@ -504,6 +505,24 @@ impl Redactor {
                 }
             }
         }
+    }
+}
+
+/// A list of regexes asked only whether any matches; an empty list answers without
+/// running a regex engine.
+#[derive(Debug, Clone)]
+struct Patterns(Option<RegexSet>);
+
+impl Patterns {
+    fn new(patterns: &[String]) -> Result<Patterns, regex::Error> {
+        if patterns.is_empty() {
+            return Ok(Patterns(None));
+        }
+        RegexSet::new(patterns).map(|set| Patterns(Some(set)))
+    }
+
+    fn is_match(&self, text: &str) -> bool {
+        self.0.as_ref().is_some_and(|set| set.is_match(text))
     }
 }
 

@@ -425,6 +425,66 @@ fn redact_all_types_checks_non_string_values() {
     });
 }
 
+/// The README's data-privacy example, read from the README itself.
+#[test]
+fn readme_example_does_what_the_readme_says() {
+    let readme = include_str!("../README.md");
+    let start = readme
+        .find("```yaml\nprocessors:\n  redaction/pii:")
+        .unwrap()
+        + "```yaml\n".len();
+    let end = start + readme[start..].find("```").unwrap();
+    let key = "k".repeat(32);
+    let yaml = readme[start..end].replace("${env:REDACTION_HMAC_KEY}", &key);
+    let doc: Json = serde_yaml_ng::from_str(&yaml).unwrap();
+    let r = redactor(doc["processors"]["redaction/pii"].clone());
+    let hmac = |text: &str| {
+        use hmac::{Hmac, KeyInit, Mac};
+        let mut mac = Hmac::<sha2::Sha256>::new_from_slice(key.as_bytes()).unwrap();
+        mac.update(text.as_bytes());
+        hex::encode(mac.finalize().into_bytes())
+    };
+    let a = vec![
+        kv("service.name", "checkout"),
+        kv("user.email", "jane.doe@example.com"),
+        kv("payment.note", "card 4111 1111 1111 1111 charged"),
+        kv("http.request.header.authorization", "Bearer abc.def"),
+        kv("DB_PASSWORD", "hunter2"),
+        kv("http.route", "/checkout"),
+    ];
+    check_everywhere(&r, &a, |label, got| {
+        assert_eq!(str_at(got, "service.name"), "checkout", "{label}");
+        assert_eq!(
+            str_at(got, "user.email"),
+            hmac("jane.doe@example.com"),
+            "{label}"
+        );
+        assert_eq!(
+            str_at(got, "payment.note"),
+            format!("card {} charged", hmac("4111 1111 1111 1111")),
+            "{label}"
+        );
+        assert_eq!(
+            str_at(got, "http.request.header.authorization"),
+            hmac("Bearer abc.def"),
+            "{label}"
+        );
+        assert_eq!(str_at(got, "DB_PASSWORD"), hmac("hunter2"), "{label}");
+        assert_eq!(str_at(got, "http.route"), "/checkout", "{label}");
+        assert_eq!(int_at(got, MASKED_COUNT), 4, "{label}");
+        assert!(get(got, MASKED_KEYS).is_none(), "{label}: summary is info");
+    });
+    // The fail-closed example validates too.
+    let start = readme
+        .find("```yaml\nprocessors:\n  redaction/allowlist:")
+        .unwrap()
+        + 8;
+    let end = start + readme[start..].find("```").unwrap();
+    let doc: Json = serde_yaml_ng::from_str(&readme[start..end]).unwrap();
+    let r = redactor(doc["processors"]["redaction/allowlist"].clone());
+    assert!(!r.removes_every_attribute());
+}
+
 // --- hashing -----------------------------------------------------------------------
 
 /// Digests computed independently (Python's hashlib and hmac); the MD5 ones are also
