@@ -19,6 +19,8 @@ pub fn factories() -> Factories {
     let f = f.processor(stratus_processor_attributes::AttributesProcessorFactory);
     #[cfg(feature = "processor-resource")]
     let f = f.processor(stratus_processor_resource::ResourceProcessorFactory);
+    #[cfg(feature = "processor-redaction")]
+    let f = f.processor(stratus_processor_redaction::RedactionProcessorFactory);
     #[cfg(feature = "exporter-otlp")]
     let f = f
         .exporter(stratus_exporter_otlp::OtlpExporterFactory)

@@ -113,6 +113,7 @@ fn components_and_version() {
         ("receivers", "otlp".into(), all("stable")),
         ("processors", "attributes".into(), all("beta")),
         ("processors", "batch".into(), all("stable")),
+        ("processors", "redaction".into(), "traces (beta), metrics (alpha), logs (alpha)".into()),
         ("processors", "resource".into(), all("beta")),
         ("processors", "memory_limiter".into(), all("beta")),
         ("processors", "resource_detection".into(), all("beta")),
