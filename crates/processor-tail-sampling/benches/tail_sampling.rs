@@ -1,15 +1,19 @@
 //! Cost of the tail sampler: `cargo bench -p stratus-processor-tail-sampling`.
 //!
-//! - `ingest/*`: `consume` of a request of 100 spans (10 traces of 10 spans) into a
-//!   processor at its `num_traces` limit, so every new trace also evicts the oldest:
-//!   the steady state of a busy gateway. Time per request / 100 = ns per span.
+//! - `ingest/*`: `consume` of 100 requests of 100 spans (10 traces of 10 spans, 8
+//!   attributes each) into a processor; time / 10,000 = ns per span.
 //!   `one_trace_per_resource` moves each resource whole; `mixed_resource` has the 10
 //!   traces interleaved in one resource, which is split (resource and scope copied
-//!   per trace).
-//! - `decide/1000_traces`: one run of the decision timer over 1,000 pending traces of
-//!   10 spans with four policies (status_code, latency, probabilistic 10 %,
-//!   string_attribute regex), sampled traces handed to a consumer that drops them.
-//!   Time / 1000 = ns per trace decided.
+//!   per trace). `fresh/*` starts from an empty processor; `at_limit/*` from one at
+//!   its `num_traces` limit, so every new trace evicts the oldest and frees its spans.
+//! - `evaluate/four_policies`: the four policies below on one 10-span trace already in
+//!   cache, combined: policy evaluation alone, per trace.
+//! - `decide/*`: one run of the decision timer over 1,000 pending traces of 10 spans;
+//!   time / 1000 = ns per trace decided. `four_policies` has status_code, latency,
+//!   probabilistic 10 % and a string_attribute regex, and frees the spans of the
+//!   traces it does not sample; `always_sample_kept` samples every trace into a
+//!   consumer that keeps them, so no span is freed in the run; `free_only` frees the
+//!   same 1,000 traces' spans and does nothing else, for comparison.
 //!
 //! Before the benchmarks, the memory held per buffered span is measured with a
 //! counting global allocator ([`cap::Cap`] over the system allocator): bytes allocated
@@ -27,7 +31,8 @@ use criterion::{BatchSize, Criterion, Throughput, criterion_group};
 use serde_json::{Value, json};
 use stratus_core::factory::{BuildContext, decode_config};
 use stratus_core::telemetry::Registry;
-use stratus_core::{ComponentId, ConsumeError, Consumer, Signal, Telemetry};
+use stratus_core::{ComponentId, ConsumeError, Consumer, Payload, Signal, Telemetry};
+use stratus_processor_tail_sampling::policy::{self, TraceData};
 use stratus_processor_tail_sampling::{TailSampling, TailSamplingConfig};
 use stratus_testkit::otlp::{SAMPLE_TIME_NS, SpanBuilder, SpanKind, TracesBuilder, span, traces};
 
@@ -172,47 +177,164 @@ fn memory_report() {
     }
 }
 
+/// Keeps what it is given (freed after the measurement).
+#[derive(Default)]
+struct Keep(std::sync::Mutex<Vec<Telemetry>>);
+
+#[async_trait]
+impl Consumer for Keep {
+    async fn consume(&self, data: Telemetry) -> Result<(), ConsumeError> {
+        if let Ok(mut kept) = self.0.lock() {
+            kept.push(data);
+        }
+        Ok(())
+    }
+}
+
+const REQUESTS: u64 = 100;
+
+fn requests(first: u64, mixed: bool) -> Vec<Telemetry> {
+    (0..REQUESTS)
+        .map(|r| request(first + r * TRACES_PER_REQUEST, mixed))
+        .collect()
+}
+
 fn bench(c: &mut Criterion) {
     let rt = runtime();
     let mut g = c.benchmark_group("ingest");
-    g.throughput(Throughput::Elements(TRACES_PER_REQUEST * SPANS_PER_TRACE));
-    for (name, mixed) in [("one_trace_per_resource", false), ("mixed_resource", true)] {
-        let p =
-            processor(json!({"decision_wait": "1h", "num_traces": 10_000, "policies": policies()}));
-        let mut next = 0u64;
-        // Fill the table so the measured requests evict as they insert.
-        while p.traces_in_memory() < 10_000 {
-            consume(&rt, &p, request(next, mixed));
-            next += TRACES_PER_REQUEST;
-        }
+    g.throughput(Throughput::Elements(
+        REQUESTS * TRACES_PER_REQUEST * SPANS_PER_TRACE,
+    ));
+    // Into an empty processor: the table grows, nothing is evicted.
+    for (name, mixed) in [
+        ("fresh/one_trace_per_resource", false),
+        ("fresh/mixed_resource", true),
+    ] {
         g.bench_function(name, |b| {
             b.iter_batched(
                 || {
-                    next += TRACES_PER_REQUEST;
-                    request(next, mixed)
+                    let p = processor(json!({"decision_wait": "1h", "policies": policies()}));
+                    (p, requests(0, mixed))
                 },
-                |data| consume(&rt, &p, data),
-                BatchSize::SmallInput,
+                |(p, data)| {
+                    for d in data {
+                        consume(&rt, &p, d);
+                    }
+                    p
+                },
+                BatchSize::PerIteration,
             )
         });
     }
+    // At num_traces: every new trace evicts (and frees) the oldest.
+    let p = processor(json!({"decision_wait": "1h", "num_traces": 10_000, "policies": policies()}));
+    let mut next = 0u64;
+    while p.traces_in_memory() < 10_000 {
+        consume(&rt, &p, request(next, false));
+        next += TRACES_PER_REQUEST;
+    }
+    g.bench_function("at_limit/one_trace_per_resource", |b| {
+        b.iter_batched(
+            || {
+                next += REQUESTS * TRACES_PER_REQUEST;
+                requests(next, false)
+            },
+            |data| {
+                for d in data {
+                    consume(&rt, &p, d);
+                }
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    g.finish();
+
+    // The four policies on one 10-span trace, warm in cache: evaluation alone.
+    let mut g = c.benchmark_group("evaluate");
+    g.throughput(Throughput::Elements(1));
+    let config: TailSamplingConfig = match decode_config(&json!({"policies": policies()})) {
+        Ok(c) => c,
+        Err(e) => panic!("bench config: {e:?}"),
+    };
+    let epoch = tokio::time::Instant::now();
+    let mut evaluators: Vec<_> = config
+        .policies
+        .iter()
+        .map(|p| match policy::build(p, epoch) {
+            Ok(e) => e,
+            Err(e) => panic!("bench policy: {e}"),
+        })
+        .collect();
+    let Payload::Traces(batches) = request(7, false).payload else {
+        panic!("traces")
+    };
+    let trace = TraceData {
+        trace_id: [7; 16],
+        span_count: SPANS_PER_TRACE,
+        batches: batches.into_iter().take(1).collect(),
+        decision_time: tokio::time::Instant::now(),
+    };
+    g.bench_function("four_policies", |b| {
+        b.iter(|| {
+            let decisions = evaluators.iter_mut().map(|e| e.evaluate(black_box(&trace)));
+            black_box(policy::combine(decisions.filter_map(Result::ok)))
+        })
+    });
     g.finish();
 
     let mut g = c.benchmark_group("decide");
     const TRACES: u64 = 1000;
     g.throughput(Throughput::Elements(TRACES));
-    g.bench_function("1000_traces", |b| {
+    let filled = |policies: Value, next: Arc<dyn Consumer>| {
+        let config: TailSamplingConfig =
+            match decode_config(&json!({"decision_wait": "0s", "policies": policies})) {
+                Ok(c) => c,
+                Err(e) => panic!("bench config: {e:?}"),
+            };
+        let ctx = BuildContext::new(
+            ComponentId::new("tail_sampling"),
+            vec![Signal::Traces],
+            Registry::new(),
+        );
+        let p = match TailSampling::new(&ctx, &config, next) {
+            Ok(p) => p,
+            Err(e) => panic!("bench processor: {e}"),
+        };
+        for d in requests(0, false) {
+            consume(&rt, &p, d);
+        }
+        p
+    };
+    // Four policies; the ~90 % of traces not sampled are freed in the run.
+    g.bench_function("four_policies", |b| {
         b.iter_batched(
-            || {
-                let p = processor(json!({"decision_wait": "0s", "policies": policies()}));
-                for r in 0..TRACES / TRACES_PER_REQUEST {
-                    consume(&rt, &p, request(r * TRACES_PER_REQUEST, false));
-                }
-                p
-            },
+            || filled(policies(), Arc::new(Nop)),
             |p| {
                 rt.block_on(p.decide_due());
                 p
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    // For comparison: freeing the same 1,000 traces' spans, nothing else.
+    g.bench_function("free_only", |b| {
+        b.iter_batched(|| requests(0, false), drop, BatchSize::PerIteration)
+    });
+    // One always_sample policy, every trace handed on and kept: the processor's own
+    // bookkeeping, with no span freed in the run.
+    g.bench_function("always_sample_kept", |b| {
+        b.iter_batched(
+            || {
+                let keep = Arc::new(Keep::default());
+                let p = filled(
+                    json!([{"name": "all", "type": "always_sample"}]),
+                    keep.clone(),
+                );
+                (p, keep)
+            },
+            |(p, keep)| {
+                rt.block_on(p.decide_due());
+                (p, keep)
             },
             BatchSize::PerIteration,
         )

@@ -116,9 +116,10 @@ pub fn combine(decisions: impl IntoIterator<Item = Decision>) -> Decision {
     }
 }
 
-/// The evaluator for a top-level policy. `epoch` is the start of the rate limiters'
-/// one-second windows.
-pub(crate) fn build(cfg: &PolicyConfig, epoch: Instant) -> Result<Box<dyn Evaluator>, String> {
+/// The evaluator for a top-level policy (validated: see
+/// [`TailSamplingConfig`](crate::TailSamplingConfig)). `epoch` is the start of the
+/// rate limiters' one-second windows; decisions are made after it.
+pub fn build(cfg: &PolicyConfig, epoch: Instant) -> Result<Box<dyn Evaluator>, String> {
     match PolicyType::parse(&cfg.policy_type) {
         Some(PolicyType::And) => compound::and(&cfg.and, epoch),
         Some(PolicyType::Drop) => compound::drop(&cfg.drop, epoch),
