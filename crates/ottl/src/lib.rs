@@ -299,11 +299,16 @@ impl Conditions {
     }
 
     /// Whether any condition holds for `item`, in order, stopping at the first that
-    /// does. A condition that fails to evaluate fails the call under `propagate`, and is
-    /// taken as not matching (logged under `ignore`) otherwise.
+    /// does. A condition that fails to evaluate fails the call under `propagate` (the
+    /// error starts with the condition's text), and is taken as not matching (logged
+    /// under `ignore`) otherwise.
     pub fn any(&self, item: &Item<'_>) -> Result<bool, EvalError> {
         for c in &self.list {
-            if self.mode.resolve(c, c.eval(item))? {
+            let matched = self
+                .mode
+                .resolve(c, c.eval(item))
+                .map_err(|e| EvalError::new(format!("condition `{}`: {}", c.text(), e)))?;
+            if matched {
                 return Ok(true);
             }
         }
