@@ -183,7 +183,12 @@ impl Consumer for Router {
             Routed::Nothing(dropped) => committed(Vec::new(), dropped),
             Routed::One(t, part, dropped) => match self.targets[t].prepare(part).await {
                 Prepared::Ready(a) => committed(vec![a], dropped),
-                other => other,
+                other => {
+                    // What comes back (or goes on through `consume`) no longer holds the
+                    // unrouted items: they are dropped for good, count them now.
+                    self.dropped.add(dropped);
+                    other
+                }
             },
             Routed::Many(parts, dropped) => {
                 let mut held = Vec::with_capacity(parts.len());
