@@ -15,9 +15,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 use stratus_core::factory::{ConfigProblem, Validate};
-
-/// What `ottl_condition` reports until the condition language is wired in.
-pub const OTTL_UNAVAILABLE: &str = "ottl_condition needs the stratus-ottl condition language";
+use stratus_ottl::ErrorMode;
 
 /// Config of the `tail_sampling` processor.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -179,30 +177,19 @@ pub struct BooleanAttributeConfig {
     pub invert_match: bool,
 }
 
-/// What an `ottl_condition` policy does when a condition fails to evaluate.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum OttlErrorMode {
-    /// The policy reports an error for the trace (counted in
-    /// `sampling_policy_evaluation_error`). Upstream's default.
-    #[default]
-    Propagate,
-    /// The condition counts as false; the error is logged.
-    Ignore,
-    /// The condition counts as false, nothing is logged.
-    Silent,
-}
-
-/// `ottl_condition`: any span or span event matching a condition.
+/// `ottl_condition`: any span or span event matching a condition (the OTTL subset of
+/// `stratus-ottl`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct OttlConditionConfig {
-    /// What a failed evaluation does: `propagate`, `ignore` or `silent`. Default
-    /// `propagate`.
-    pub error_mode: OttlErrorMode,
-    /// Conditions on spans, any of which samples the trace. Default empty.
+    /// What a condition that fails to evaluate does: `propagate` (the policy reports
+    /// an error for the trace, counted in `sampling_policy_evaluation_error`),
+    /// `ignore` (false, logged) or `silent` (false). Default `propagate`, upstream's.
+    pub error_mode: ErrorMode,
+    /// Conditions in the span context, any of which samples the trace. Default empty.
     pub span: Vec<String>,
-    /// Conditions on span events, any of which samples the trace. Default empty.
+    /// Conditions in the span event context, any of which samples the trace. Default
+    /// empty.
     pub spanevent: Vec<String>,
 }
 
@@ -931,7 +918,7 @@ mod tests {
         assert_eq!(err[0].path, "policies");
     }
 
-    /// Upstream's README example, minus `ottl_condition` (refused until wired).
+    /// Upstream's README example.
     #[test]
     fn upstreams_readme_example_decodes() {
         let c: TailSamplingConfig = decode_config(&json!({
@@ -951,6 +938,17 @@ mod tests {
                 {"name": "test-policy-9", "type": "span_count", "span_count": {"min_spans": 2, "max_spans": 20}},
                 {"name": "test-policy-10", "type": "trace_state", "trace_state": {"key": "key3", "values": ["value1", "value2"]}},
                 {"name": "test-policy-11", "type": "boolean_attribute", "boolean_attribute": {"key": "key4", "value": true}},
+                {"name": "test-policy-12", "type": "ottl_condition", "ottl_condition": {
+                    "error_mode": "ignore",
+                    "span": [
+                        "attributes[\"test_attr_key_1\"] == \"test_attr_val_1\"",
+                        "attributes[\"test_attr_key_2\"] != \"test_attr_val_1\"",
+                    ],
+                    "spanevent": [
+                        "name != \"test_span_event_name\"",
+                        "attributes[\"test_event_attr_key_2\"] != \"test_event_attr_val_1\"",
+                    ],
+                }},
                 {"name": "and-policy-1", "type": "and", "and": {"and_sub_policy": [
                     {"name": "test-and-policy-1", "type": "numeric_attribute", "numeric_attribute": {"key": "key1", "min_value": 50, "max_value": 100}},
                     {"name": "test-and-policy-2", "type": "string_attribute", "string_attribute": {"key": "key2", "values": ["value1", "value2"]}},
@@ -975,8 +973,9 @@ mod tests {
         }))
         .unwrap();
         assert_eq!(c.decision_wait, Duration::from_secs(10));
-        assert_eq!(c.policies.len(), 14);
-        assert_eq!(c.policies[13].composite.rate_allocation[1].percent, 25);
+        assert_eq!(c.policies.len(), 15);
+        assert_eq!(c.policies[14].composite.rate_allocation[1].percent, 25);
+        assert_eq!(c.policies[11].ottl_condition.error_mode, ErrorMode::Ignore);
         assert_eq!(c.decision_cache.non_sampled_cache_size, 100_000);
     }
 
@@ -1150,9 +1149,25 @@ mod tests {
             (
                 "ottl without conditions",
                 p(json!({"name": "a", "type": "ottl_condition"})),
+                vec![("policies::0::ottl_condition", "at least one condition")],
+            ),
+            (
+                "ottl conditions that do not parse",
+                p(
+                    json!({"name": "a", "type": "ottl_condition", "ottl_condition": {
+                        "span": ["name == \"x\"", "nmae == \"x\""],
+                        "spanevent": ["name == "],
+                    }}),
+                ),
                 vec![
-                    ("policies::0::ottl_condition", "at least one condition"),
-                    ("policies::0::ottl_condition", OTTL_UNAVAILABLE),
+                    (
+                        "policies::0::ottl_condition::span::1",
+                        "invalid span condition: column 1",
+                    ),
+                    (
+                        "policies::0::ottl_condition::spanevent::0",
+                        "invalid spanevent condition: column 9",
+                    ),
                 ],
             ),
             (

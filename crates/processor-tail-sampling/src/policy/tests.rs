@@ -11,9 +11,9 @@ use stratus_testkit::otlp::{
 };
 use tokio::time::Instant;
 
-use super::ottl::{OttlCondition, SpanCondition, Target};
 use super::*;
-use crate::config::{OttlErrorMode, TailSamplingConfig};
+use crate::config::TailSamplingConfig;
+use stratus_ottl::ErrorMode;
 
 use Decision::*;
 
@@ -718,63 +718,95 @@ fn composite_sub_policy_may_be_and() {
     assert_eq!(e.evaluate(&ten(false, "a", t)).unwrap(), NotSampled);
 }
 
-/// A stand-in condition: matches spans or events by name; "fail" cannot be evaluated.
-struct NameIs(&'static str);
-
-impl SpanCondition for NameIs {
-    fn eval(&self, target: Target<'_>) -> Result<bool, String> {
-        let name = match target {
-            Target::Span { span, .. } => &span.name,
-            Target::SpanEvent { event, .. } => &event.name,
-        };
-        if self.0 == "fail" {
-            return Err("attribute missing".into());
-        }
-        Ok(name == self.0)
-    }
+fn ottl(mode: &str, span: Value, spanevent: Value) -> Box<dyn Evaluator> {
+    policy(json!({"name": "o", "type": "ottl_condition",
+        "ottl_condition": {"error_mode": mode, "span": span, "spanevent": spanevent}}))
 }
 
 #[test]
 fn ottl_condition_ors_conditions_over_spans_and_events() {
-    let t = trace(traces().span(span("a")).span(span("keep").event("ev")));
-    let mut spans = OttlCondition::new(
-        vec![NameIs("x"), NameIs("keep")],
-        vec![],
-        OttlErrorMode::Propagate,
-    );
-    assert_eq!(spans.evaluate(&t).unwrap(), Sampled);
-    let mut events = OttlCondition::new(vec![], vec![NameIs("ev")], OttlErrorMode::Propagate);
-    assert_eq!(events.evaluate(&t).unwrap(), Sampled);
-    let mut none = OttlCondition::new(
-        vec![NameIs("zzz")],
-        vec![NameIs("zzz")],
-        OttlErrorMode::Propagate,
-    );
-    assert_eq!(none.evaluate(&t).unwrap(), NotSampled);
-    let t2 = trace(one(span("a").event(event("other"))));
-    assert_eq!(events.evaluate(&t2).unwrap(), NotSampled);
+    let t = || {
+        trace(
+            traces()
+                .resource([("cloud.region", "eu-west-1")])
+                .span(span("a").attr("http.route", "/cart"))
+                .span(span("b").error("boom").event(event("retry").attr("n", 2))),
+        )
+    };
+    let cases = vec![
+        (
+            "no span matches",
+            json!([r#"name == "zzz""#]),
+            json!([]),
+            NotSampled,
+        ),
+        (
+            "the second condition matches the second span",
+            json!([r#"name == "zzz""#, "status.code == STATUS_CODE_ERROR"]),
+            json!([]),
+            Sampled,
+        ),
+        (
+            "resource path",
+            json!([r#"resource.attributes["cloud.region"] == "eu-west-1""#]),
+            json!([]),
+            Sampled,
+        ),
+        (
+            "span event",
+            json!([]),
+            json!([r#"name == "retry" and attributes["n"] > 1"#]),
+            Sampled,
+        ),
+        (
+            "span event, no match",
+            json!([]),
+            json!([r#"name == "other""#]),
+            NotSampled,
+        ),
+        (
+            // Upstream's README example: `!=` on a missing attribute is true.
+            "span conditions first, then events",
+            json!([r#"name == "zzz""#]),
+            json!([r#"attributes["missing"] != "x""#]),
+            Sampled,
+        ),
+    ];
+    for (what, span_conds, event_conds, want) in cases {
+        let mut e = ottl("propagate", span_conds, event_conds);
+        assert_eq!(e.evaluate(&t()).unwrap(), want, "{what}");
+    }
 }
 
 #[test]
 fn ottl_condition_error_modes() {
-    let t = trace(one(span("keep")));
-    let make = |mode| OttlCondition::new(vec![NameIs("fail"), NameIs("keep")], vec![], mode);
-    let err = make(OttlErrorMode::Propagate).evaluate(&t).unwrap_err();
-    assert!(err.0.contains("attribute missing"), "{err}");
+    // Indexing into a double fails to evaluate; the next condition matches.
+    let conds = json!([r#"attributes["ratio"]["x"] == "a""#, r#"name == "keep""#]);
+    let t = trace(one(span("keep").attr("ratio", 0.5)));
+    let err = ottl("propagate", conds.clone(), json!([]))
+        .evaluate(&t)
+        .unwrap_err();
+    assert!(err.0.contains("does not support indexing"), "{err}");
     // ignore and silent: the failing condition is false, the next one still counts.
-    assert_eq!(make(OttlErrorMode::Ignore).evaluate(&t).unwrap(), Sampled);
-    assert_eq!(make(OttlErrorMode::Silent).evaluate(&t).unwrap(), Sampled);
-}
-
-#[test]
-fn ottl_condition_is_refused_until_the_language_is_wired() {
-    let err = decode_config::<TailSamplingConfig>(&json!({"policies": [
-        {"name": "o", "type": "ottl_condition", "ottl_condition": {"error_mode": "ignore", "span": ["name == \"x\""]}}
+    assert_eq!(
+        ottl("ignore", conds.clone(), json!([]))
+            .evaluate(&t)
+            .unwrap(),
+        Sampled
+    );
+    assert_eq!(
+        ottl("silent", conds, json!([])).evaluate(&t).unwrap(),
+        Sampled
+    );
+    // The default is propagate, as upstream's.
+    let c: TailSamplingConfig = decode_config(&json!({"policies": [
+        {"name": "o", "type": "ottl_condition", "ottl_condition": {"span": ["true"]}}
     ]}))
-    .unwrap_err();
-    assert_eq!(err.len(), 1, "{err:?}");
-    assert_eq!(err[0].path, "policies::0::ottl_condition");
-    assert_eq!(err[0].message, crate::config::OTTL_UNAVAILABLE);
+    .unwrap();
+    assert_eq!(
+        c.policies[0].ottl_condition.error_mode,
+        ErrorMode::Propagate
+    );
 }
 
 #[test]

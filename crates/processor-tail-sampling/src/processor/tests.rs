@@ -420,6 +420,57 @@ async fn sample_on_first_match_stops_at_the_first_sampler() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_policy_error_is_counted_and_the_other_policies_decide() {
+    let r = rig(json!({
+        "decision_wait": "1s",
+        "policies": [
+            {"name": "errors", "type": "status_code", "status_code": {"status_codes": ["ERROR"]}},
+            {"name": "eu", "type": "ottl_condition", "ottl_condition": {
+                "span": [r#"attributes["ratio"]["x"] == "a""#],
+            }},
+        ],
+    }))
+    .await;
+    r.send(
+        traces()
+            .span(sp(1, "1", 1).attr("ratio", 0.5).error("x"))
+            .span(sp(2, "2", 1).attr("ratio", 0.5)),
+    )
+    .await;
+    r.advance(Duration::from_secs(1)).await;
+    assert_eq!(r.kept().into_keys().collect::<Vec<_>>(), vec![1]);
+    assert_eq!(r.metric("sampling_policy_evaluation_error", &[]), 2.0);
+    assert_eq!(
+        r.metric("count_traces_sampled", &[("policy", "eu")]),
+        0.0,
+        "no decision to count"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn ottl_condition_samples_eu_traces() {
+    let r = rig(json!({
+        "decision_wait": "1s",
+        "policies": [{"name": "eu", "type": "ottl_condition", "ottl_condition": {
+            "error_mode": "ignore",
+            "span": [r#"resource.attributes["cloud.region"] == "eu-west-1" and kind == SPAN_KIND_SERVER"#],
+        }}],
+    }))
+    .await;
+    r.send(
+        traces()
+            .resource([("cloud.region", "eu-west-1")])
+            .span(sp(1, "1", 1).kind(stratus_testkit::otlp::SpanKind::Server))
+            .span(sp(2, "2", 1).kind(stratus_testkit::otlp::SpanKind::Client))
+            .resource([("cloud.region", "us-east-1")])
+            .span(sp(3, "3", 1).kind(stratus_testkit::otlp::SpanKind::Server)),
+    )
+    .await;
+    r.advance(Duration::from_secs(1)).await;
+    assert_eq!(r.kept().into_keys().collect::<Vec<_>>(), vec![1]);
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_refused_late_span_is_returned_and_nothing_of_the_request_is_buffered() {
     let r = rig(errors_and_slow()).await;
     r.send(traces().span(sp(1, "1a", 5).error("x"))).await;
