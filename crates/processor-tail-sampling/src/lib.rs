@@ -17,8 +17,9 @@
 //! ```
 //!
 //! - [`config`]: the keys, defaults and checks ([`TailSamplingConfig`]).
-//! - [`policy`]: the policies ([`policy::Evaluator`]) and upstream's rule for
-//!   combining their decisions ([`policy::combine`]).
+//! - [`policy`]: the policies ([`policy::Evaluator`]; `ottl_condition` on the
+//!   `stratus-ottl` condition subset) and upstream's rule for combining their
+//!   decisions ([`policy::combine`]).
 //! - [`processor`]: the running processor ([`TailSampling`]): the trace table bounded
 //!   by `num_traces`, the one decision timer, late spans and the decision caches.
 //!
