@@ -21,6 +21,8 @@ pub fn factories() -> Factories {
     let f = f.processor(stratus_processor_resource::ResourceProcessorFactory);
     #[cfg(feature = "processor-redaction")]
     let f = f.processor(stratus_processor_redaction::RedactionProcessorFactory);
+    #[cfg(feature = "processor-tail-sampling")]
+    let f = f.processor(stratus_processor_tail_sampling::TailSamplingProcessorFactory);
     #[cfg(feature = "exporter-otlp")]
     let f = f
         .exporter(stratus_exporter_otlp::OtlpExporterFactory)

@@ -115,6 +115,7 @@ fn components_and_version() {
         ("processors", "batch".into(), all("stable")),
         ("processors", "redaction".into(), "traces (beta), metrics (alpha), logs (alpha)".into()),
         ("processors", "resource".into(), all("beta")),
+        ("processors", "tail_sampling".into(), "traces (beta)".into()),
         ("processors", "memory_limiter".into(), all("beta")),
         ("processors", "resource_detection".into(), all("beta")),
         (
