@@ -731,13 +731,16 @@ impl Component for LoadBalancer {
             let _ = task.await;
         }
         let _serial = shared.update.lock().await;
-        let routing = shared.set_routing(Arc::new(Routing::empty()));
+        // The ring stays in place while the backends drain, so a failing one can still
+        // hand its data to a backend whose queue is open; then it is emptied.
+        let routing = shared.routing();
         let retiring: Vec<JoinHandle<()>> = lock(&shared.retiring).drain(..).collect();
         let results =
             futures::future::join_all(routing.backends.iter().map(|b| b.exporter.shutdown())).await;
         for task in retiring {
             let _ = task.await;
         }
+        shared.set_routing(Arc::new(Routing::empty()));
         for b in &routing.backends {
             b.destination.set_handover(None);
         }
