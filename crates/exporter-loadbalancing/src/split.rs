@@ -453,7 +453,7 @@ fn split_metrics(
     }
     let all: Vec<usize> = metric_targets.iter().flatten().copied().collect();
     if all.is_empty() {
-        // Metrics without points still go somewhere: the first metric's name decides.
+        // Metrics without points still go somewhere: the owner of the empty key.
         return match rms.is_empty() {
             true => Vec::new(),
             false => vec![(route(position(b"")), Payload::Metrics(rms))],

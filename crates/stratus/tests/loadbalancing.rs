@@ -391,3 +391,45 @@ fn a_gateway_killed_mid_run_loses_nothing() {
     let since: Vec<(Vec<u8>, u64)> = gateways[1].spans().split_off(written_before);
     assert!(since.iter().all(|(tid, _)| ring.owner_of(tid) == Some(me)));
 }
+
+/// `stratus validate` takes both type names and a DNS resolver, and rejects upstream's
+/// k8s resolver with advice and its key path (exit code 78).
+#[test]
+fn validate_accepts_dns_and_explains_unsupported_resolvers() {
+    let dir = tempfile::tempdir().unwrap();
+    let validate = |name: &str, exporter: &str| {
+        let path = dir.path().join(name);
+        let config = format!(
+            "receivers: {{otlp: {{protocols: {{grpc: {{endpoint: 127.0.0.1:0}}}}}}}}\n\
+             exporters:\n{exporter}\n\
+             service: {{pipelines: {{traces: {{receivers: [otlp], exporters: [load_balancing]}}}}}}\n"
+        );
+        std::fs::write(&path, config).unwrap();
+        std::process::Command::new(env!("CARGO_BIN_EXE_stratus"))
+            .args(["validate", "--config"])
+            .arg(&path)
+            .output()
+            .unwrap()
+    };
+    let ok = validate(
+        "dns.yaml",
+        "  load_balancing:\n    protocol: {otlp: {tls: {insecure: true}}}\n    \
+         resolver: {dns: {hostname: otelcol-gateway.observability.svc.cluster.local, port: \"4317\"}}",
+    );
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let bad = validate(
+        "k8s.yaml",
+        "  load_balancing:\n    resolver: {k8s: {service: lb-svc.observability}}",
+    );
+    assert_eq!(bad.status.code(), Some(78));
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        err.contains("exporters::load_balancing::resolver::k8s")
+            && err.contains("headless Service"),
+        "{err}"
+    );
+}
