@@ -176,7 +176,8 @@ macro_rules! split_leaves {
         }
         let backends = $backends.max(targets.iter().max().map_or(0, |m| m + 1));
         let mut out = per::<$R>(backends);
-        let mut next = targets.into_iter();
+        let mut at = 0usize;
+        let mut counts = vec![0usize; backends];
         for r in $resources {
             let $R {
                 resource,
@@ -192,12 +193,17 @@ macro_rules! split_leaves {
                     schema_url: scope_url,
                     ..
                 } = s;
+                let mine = &targets[at..(at + $items.len()).min(targets.len())];
+                at += mine.len();
+                // Each part's list sized once: items are large, growing copies them.
+                counts.iter_mut().for_each(|c| *c = 0);
+                mine.iter().for_each(|t| counts[*t] += 1);
                 let mut scoped: Vec<Option<$S>> = (0..backends).map(|_| None).collect();
-                for item in $items {
-                    let Some(t) = next.next() else { break };
-                    scoped[t]
+                for (item, t) in $items.into_iter().zip(mine) {
+                    scoped[*t]
                         .get_or_insert_with(|| $S {
                             scope: scope.clone(),
+                            $items: Vec::with_capacity(counts[*t]),
                             schema_url: scope_url.clone(),
                             ..Default::default()
                         })
@@ -232,6 +238,7 @@ macro_rules! split_leaves {
 }
 
 /// By trace id; consecutive spans of one trace are routed once.
+#[allow(clippy::needless_update)] // kept for fields newer protos add
 fn split_spans(
     rss: Vec<ResourceSpans>,
     backends: usize,
@@ -267,6 +274,7 @@ fn split_spans(
 }
 
 /// By trace id; records without one share one random position per batch.
+#[allow(clippy::needless_update)] // kept for fields newer protos add
 fn split_logs(
     rls: Vec<ResourceLogs>,
     backends: usize,
