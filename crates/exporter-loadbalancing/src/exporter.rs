@@ -449,6 +449,13 @@ impl LoadBalancer {
                 .map_err(|e| ComponentError::new(format!("exporter {id}: {e}")))?;
             keys[signal_index(*signal)] = Some(key);
         }
+        if !config.protocol.otlp.endpoint.trim().is_empty() {
+            tracing::warn!(
+                exporter = %id,
+                "protocol::otlp::endpoint is ignored: each backend's address from the resolver \
+                 takes its place",
+            );
+        }
         let resolver = Resolver::from_config(&config.resolver, lookup).ok_or_else(|| {
             ComponentError::new(format!(
                 "exporter {id}: resolver: `static` or `dns` is required"

@@ -433,3 +433,35 @@ fn validate_accepts_dns_and_explains_unsupported_resolvers() {
         "{err}"
     );
 }
+
+/// The DNS resolver through the system resolver: `localhost` (from /etc/hosts) is the
+/// gateway's address, so everything sent reaches that gateway.
+#[test]
+fn a_dns_name_resolves_to_the_gateway() {
+    let dir = tempfile::tempdir().unwrap();
+    let gateway = Gateway::start(dir.path(), "gateway");
+    let (grpc, metrics) = (free_port(), free_port());
+    let config = agent_config(grpc, metrics, &[]).replace(
+        "      static:\n        hostnames:\n",
+        &format!(
+            "      dns:\n        hostname: localhost\n        port: {}\n        interval: 1s\n",
+            gateway.grpc
+        ),
+    );
+    assert!(config.contains("hostname: localhost"), "{config}");
+    let mut agent = Stratus::start(dir.path(), "agent", &config);
+    agent.wait_running();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let mut client: Client = rt.block_on(trace_client(grpc));
+    rt.block_on(client.export(request(0..10, 3, 0))).unwrap();
+    wait_for("the spans at the gateway behind `localhost`", || {
+        (gateway.spans().len() == 30).then_some(())
+    });
+    assert_eq!(
+        metric(
+            metrics,
+            "otelcol_loadbalancer_num_backends{exporter=\"loadbalancing\",resolver=\"dns\"}"
+        ),
+        1.0
+    );
+}
