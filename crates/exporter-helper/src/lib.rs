@@ -485,6 +485,12 @@ impl<S: Sender> HelperExporter<S> {
     pub fn sender(&self) -> &S {
         &self.inner.sender
     }
+
+    /// What the sending queue holds now, in its sizer's units (0 without a queue): for
+    /// components that run several helper exporters and report one queue size.
+    pub fn queue_size(&self) -> usize {
+        self.inner.queue.as_ref().map_or(0, |q| q.size())
+    }
 }
 
 /// How delivering one batch ended.

@@ -21,8 +21,8 @@ use stratus_core::{ComponentError, ConsumeError, Signal, Telemetry};
 use stratus_exporter_helper::Sender;
 
 use crate::config::{Compression, Encoding, OtlpHttpConfig};
-use crate::grpc::encode_payload;
-use crate::rpc::{ExportResponse, PartialSuccess, RpcStatus};
+use stratus_otlp_client::grpc::encode_payload;
+use stratus_otlp_client::rpc::{ExportResponse, PartialSuccess, RpcStatus};
 
 /// The largest response body read, in bytes; OTLP answers are a few bytes.
 const MAX_RESPONSE_BODY: usize = 4 * 1024 * 1024;

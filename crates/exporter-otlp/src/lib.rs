@@ -6,6 +6,9 @@
 //! - [`OtlpHttpExporterFactory`] (`otlphttp`): OTLP over HTTP/1.1 or HTTP/2, protobuf
 //!   or JSON bodies, gzip/zstd compression, `Retry-After` honoured.
 //!
+//! The gRPC sender and its config live in the foundation crate `stratus-otlp-client`
+//! (shared with the `loadbalancing` exporter) and are re-exported here.
+//!
 //! Both run on the shared exporter helper (sending queue, retry with back-off, per
 //! attempt timeout, `otelcol_exporter_*` metrics); this crate only encodes a batch,
 //! sends one request and classifies the answer the way the collector does (see
@@ -24,9 +27,12 @@
 
 pub mod config;
 pub mod factory;
-pub mod grpc;
 pub mod http;
-pub mod rpc;
+
+/// The gRPC sender, from the shared OTLP client crate (`stratus-otlp-client`).
+pub use stratus_otlp_client::grpc;
+/// Export responses and partial success, from the shared OTLP client crate.
+pub use stratus_otlp_client::rpc;
 
 pub use config::{Compression, Encoding, OtlpConfig, OtlpHttpConfig, TlsClientConfig};
 pub use factory::{OtlpExporterFactory, OtlpHttpExporterFactory};

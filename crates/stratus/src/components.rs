@@ -27,6 +27,8 @@ pub fn factories() -> Factories {
     let f = f
         .exporter(stratus_exporter_otlp::OtlpExporterFactory)
         .exporter(stratus_exporter_otlp::OtlpHttpExporterFactory);
+    #[cfg(feature = "exporter-loadbalancing")]
+    let f = f.exporter(stratus_exporter_loadbalancing::LoadBalancingExporterFactory::default());
     #[cfg(feature = "exporter-debug")]
     let f = f.exporter(stratus_exporter_debug::DebugExporterFactory);
     #[cfg(feature = "exporter-file")]

@@ -136,6 +136,17 @@ fn components_and_version() {
         ("exporters", "azuremonitor".into(), all("beta")),
         ("exporters", "debug".into(), all("development")),
         ("exporters", "file".into(), all("alpha")),
+        (
+            "exporters",
+            "load_balancing".into(),
+            "traces (beta), metrics (development), logs (beta) [deprecated name of loadbalancing]"
+                .into(),
+        ),
+        (
+            "exporters",
+            "loadbalancing".into(),
+            "traces (beta), metrics (development), logs (beta)".into(),
+        ),
         ("exporters", "nop".into(), all("beta")),
         (
             "exporters",
