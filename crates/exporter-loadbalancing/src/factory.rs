@@ -10,7 +10,7 @@ use crate::config::LoadBalancingConfig;
 use crate::exporter::LoadBalancer;
 use crate::resolver::{Lookup, SystemLookup};
 
-/// The `loadbalancing` exporter (also `load_balancing`): OTLP/gRPC to a set of
+/// The `loadbalancing` exporter: OTLP/gRPC to a set of
 /// backends, each trace (or service, metric, stream) to one of them.
 #[derive(Clone)]
 pub struct LoadBalancingExporterFactory {
@@ -45,7 +45,6 @@ impl Factory for LoadBalancingExporterFactory {
     type Config = LoadBalancingConfig;
     const TYPE: &'static str = "loadbalancing";
     /// Accepted as well: the spelling of newer upstream configs.
-    const DEPRECATED_TYPES: &'static [&'static str] = &["load_balancing"];
     /// As upstream: traces and logs beta, metrics development.
     const SIGNALS: &'static [(Signal, Stability)] = &[
         (Signal::Traces, Stability::Beta),

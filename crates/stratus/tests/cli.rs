@@ -113,7 +113,11 @@ fn components_and_version() {
         ("receivers", "otlp".into(), all("stable")),
         ("processors", "attributes".into(), all("beta")),
         ("processors", "batch".into(), all("stable")),
-        ("processors", "redaction".into(), "traces (beta), metrics (alpha), logs (alpha)".into()),
+        (
+            "processors",
+            "redaction".into(),
+            "traces (beta), metrics (alpha), logs (alpha)".into(),
+        ),
         ("processors", "resource".into(), all("beta")),
         ("processors", "tail_sampling".into(), "traces (beta)".into()),
         ("processors", "memory_limiter".into(), all("beta")),
@@ -136,12 +140,6 @@ fn components_and_version() {
         ("exporters", "azuremonitor".into(), all("beta")),
         ("exporters", "debug".into(), all("development")),
         ("exporters", "file".into(), all("alpha")),
-        (
-            "exporters",
-            "load_balancing".into(),
-            "traces (beta), metrics (development), logs (beta) [deprecated name of loadbalancing]"
-                .into(),
-        ),
         (
             "exporters",
             "loadbalancing".into(),

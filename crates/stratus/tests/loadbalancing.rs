@@ -392,7 +392,7 @@ fn a_gateway_killed_mid_run_loses_nothing() {
     assert!(since.iter().all(|(tid, _)| ring.owner_of(tid) == Some(me)));
 }
 
-/// `stratus validate` takes both type names and a DNS resolver, and rejects upstream's
+/// `stratus validate` takes a DNS resolver, and rejects upstream's
 /// k8s resolver with advice and its key path (exit code 78).
 #[test]
 fn validate_accepts_dns_and_explains_unsupported_resolvers() {
@@ -402,7 +402,7 @@ fn validate_accepts_dns_and_explains_unsupported_resolvers() {
         let config = format!(
             "receivers: {{otlp: {{protocols: {{grpc: {{endpoint: 127.0.0.1:0}}}}}}}}\n\
              exporters:\n{exporter}\n\
-             service: {{pipelines: {{traces: {{receivers: [otlp], exporters: [load_balancing]}}}}}}\n"
+             service: {{pipelines: {{traces: {{receivers: [otlp], exporters: [loadbalancing]}}}}}}\n"
         );
         std::fs::write(&path, config).unwrap();
         std::process::Command::new(env!("CARGO_BIN_EXE_stratus"))
@@ -413,7 +413,7 @@ fn validate_accepts_dns_and_explains_unsupported_resolvers() {
     };
     let ok = validate(
         "dns.yaml",
-        "  load_balancing:\n    protocol: {otlp: {tls: {insecure: true}}}\n    \
+        "  loadbalancing:\n    protocol: {otlp: {tls: {insecure: true}}}\n    \
          resolver: {dns: {hostname: otelcol-gateway.observability.svc.cluster.local, port: \"4317\"}}",
     );
     assert!(
@@ -423,13 +423,12 @@ fn validate_accepts_dns_and_explains_unsupported_resolvers() {
     );
     let bad = validate(
         "k8s.yaml",
-        "  load_balancing:\n    resolver: {k8s: {service: lb-svc.observability}}",
+        "  loadbalancing:\n    resolver: {k8s: {service: lb-svc.observability}}",
     );
     assert_eq!(bad.status.code(), Some(78));
     let err = String::from_utf8_lossy(&bad.stderr);
     assert!(
-        err.contains("exporters::load_balancing::resolver::k8s")
-            && err.contains("headless Service"),
+        err.contains("exporters::loadbalancing::resolver::k8s") && err.contains("headless Service"),
         "{err}"
     );
 }
