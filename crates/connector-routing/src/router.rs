@@ -483,10 +483,23 @@ fn scope_of(scope: &Option<InstrumentationScope>) -> Option<InstrumentationScope
     scope.clone()
 }
 
+/// The next `n` targets of the plan (fewer if the plan is short, which a plan made for
+/// the same payload never is).
+fn next_targets<'p>(items: &mut &'p [Target], n: usize) -> &'p [Target] {
+    let (now, rest) = items.split_at(n.min(items.len()));
+    *items = rest;
+    now
+}
+
+/// How many of `ts` go to target `t`: the capacity of its piece.
+fn count(ts: &[Target], t: u16) -> usize {
+    ts.iter().filter(|x| **x == Some(t)).count()
+}
+
 /// Splits `payload` by `plan` into one payload per target (of `targets`), moving the
 /// items and copying only the resource and scope headers of resources that are split.
 pub(crate) fn split(payload: Payload, plan: &Plan, targets: usize) -> Split {
-    let mut items = plan.items.iter().copied();
+    let mut items: &[Target] = &plan.items;
     let mut dropped = 0u64;
     let parts = match payload {
         Payload::Traces(resources) => {
@@ -511,13 +524,14 @@ pub(crate) fn split(payload: Payload, plan: &Plan, targets: usize) -> Split {
                                 ..
                             } = ss;
                             let mut scoped = Pieces::new();
-                            for span in spans {
-                                match items.next().flatten() {
+                            let ts = next_targets(&mut items, spans.len());
+                            for (span, t) in spans.into_iter().zip(ts) {
+                                match *t {
                                     Some(t) => scoped
                                         .get(t, || ScopeSpans {
                                             scope: scope_of(&scope),
                                             schema_url: scope_url.clone(),
-                                            ..Default::default()
+                                            spans: Vec::with_capacity(count(ts, t)),
                                         })
                                         .spans
                                         .push(span),
@@ -565,13 +579,14 @@ pub(crate) fn split(payload: Payload, plan: &Plan, targets: usize) -> Split {
                                 ..
                             } = sl;
                             let mut scoped = Pieces::new();
-                            for record in log_records {
-                                match items.next().flatten() {
+                            let ts = next_targets(&mut items, log_records.len());
+                            for (record, t) in log_records.into_iter().zip(ts) {
+                                match *t {
                                     Some(t) => scoped
                                         .get(t, || ScopeLogs {
                                             scope: scope_of(&scope),
                                             schema_url: scope_url.clone(),
-                                            ..Default::default()
+                                            log_records: Vec::with_capacity(count(ts, t)),
                                         })
                                         .log_records
                                         .push(record),
@@ -627,7 +642,7 @@ pub(crate) fn split(payload: Payload, plan: &Plan, targets: usize) -> Split {
                                     ..Default::default()
                                 };
                                 if !by_point {
-                                    match items.next().flatten() {
+                                    match next_targets(&mut items, 1).first().copied().flatten() {
                                         Some(t) => scoped.get(t, new_scope).metrics.push(metric),
                                         None => dropped += points_in(&metric) as u64,
                                     }
@@ -639,7 +654,9 @@ pub(crate) fn split(payload: Payload, plan: &Plan, targets: usize) -> Split {
                                     }
                                     continue;
                                 }
-                                for (t, piece) in split_metric(metric, &mut items, &mut dropped) {
+                                let n = points_in(&metric);
+                                let ts = next_targets(&mut items, n);
+                                for (t, piece) in split_metric(metric, ts, &mut dropped) {
                                     scoped.get(t, new_scope).metrics.push(piece);
                                 }
                             }
@@ -668,13 +685,7 @@ pub(crate) fn split(payload: Payload, plan: &Plan, targets: usize) -> Split {
 
 /// Splits a metric's points by their targets (next in `items`) into one copy of the
 /// metric (name, description, unit, metadata, aggregation) per target.
-fn split_metric(
-    metric: Metric,
-    items: &mut impl Iterator<Item = Target>,
-    dropped: &mut u64,
-) -> Vec<(u16, Metric)> {
-    let n = points_in(&metric);
-    let targets: Vec<Target> = items.by_ref().take(n).collect();
+fn split_metric(metric: Metric, targets: &[Target], dropped: &mut u64) -> Vec<(u16, Metric)> {
     if let Some(&t) = targets.first()
         && targets.iter().all(|x| *x == t)
     {
@@ -682,12 +693,12 @@ fn split_metric(
         return match t {
             Some(t) => vec![(t, metric)],
             None => {
-                *dropped += n as u64;
+                *dropped += targets.len() as u64;
                 Vec::new()
             }
         };
     }
-    let mut items = targets.into_iter();
+    let mut items = targets.iter().copied();
     let items = &mut items;
     let Metric {
         name,

@@ -131,6 +131,7 @@ impl IsMatch {
 }
 
 impl Operand {
+    #[inline]
     fn value<'v>(&'v self, item: &Item<'v>) -> Result<Value<'v>, EvalError> {
         match self {
             Operand::Lit(l) => Ok(match l {
@@ -148,6 +149,7 @@ impl Operand {
 }
 
 impl Path {
+    #[inline]
     fn value<'v>(&self, item: &Item<'v>) -> Result<Value<'v>, EvalError> {
         let mut v = read(self.base, &self.key, item);
         for key in self.keys.iter() {

@@ -5,7 +5,7 @@ use stratus_core::pdata::metrics::{Metric, metric::Data, number_data_point};
 use stratus_core::pdata::trace::Span;
 
 use crate::item::{Context, Item, Point};
-use crate::value::{Hex, Value, lookup};
+use crate::value::{Value, lookup};
 
 /// What a path reads, before any `[key]` beyond the first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -321,6 +321,7 @@ fn temporality(m: &Metric) -> Value<'static> {
 /// that is absent (no resource, no scope) reads as nil; so does a base the item does not
 /// have (which a parsed condition never asks for: the parser only accepts the paths of
 /// its context, and eval checks the item's context first).
+#[inline]
 pub(crate) fn read<'a>(base: Base, key: &str, item: &Item<'a>) -> Value<'a> {
     use Base as B;
     let span = || item.span();
@@ -361,9 +362,9 @@ pub(crate) fn read<'a>(base: Base, key: &str, item: &Item<'a>) -> Value<'a> {
             s(|s| Value::Int(s.status.as_ref().map_or(0, |st| i64::from(st.code))))
         }
         B::SpanStatusMessage => s(|s| Value::Str(s.status.as_ref().map_or("", |st| &st.message))),
-        B::SpanTraceId => s(|s| Value::Hex(Hex::of(&s.trace_id, 16))),
-        B::SpanSpanId => s(|s| Value::Hex(Hex::of(&s.span_id, 8))),
-        B::SpanParentSpanId => s(|s| Value::Hex(Hex::of(&s.parent_span_id, 8))),
+        B::SpanTraceId => s(|s| Value::Id(&s.trace_id, 16)),
+        B::SpanSpanId => s(|s| Value::Id(&s.span_id, 8)),
+        B::SpanParentSpanId => s(|s| Value::Id(&s.parent_span_id, 8)),
         B::SpanTraceState => s(|s| Value::Str(&s.trace_state)),
         B::SpanStart => s(|s| int(s.start_time_unix_nano)),
         B::SpanEnd => s(|s| int(s.end_time_unix_nano)),
@@ -376,8 +377,8 @@ pub(crate) fn read<'a>(base: Base, key: &str, item: &Item<'a>) -> Value<'a> {
         B::LogSeverityText => l(|r| Value::Str(&r.severity_text)),
         B::LogTime => l(|r| int(r.time_unix_nano)),
         B::LogObservedTime => l(|r| int(r.observed_time_unix_nano)),
-        B::LogTraceId => l(|r| Value::Hex(Hex::of(&r.trace_id, 16))),
-        B::LogSpanId => l(|r| Value::Hex(Hex::of(&r.span_id, 8))),
+        B::LogTraceId => l(|r| Value::Id(&r.trace_id, 16)),
+        B::LogSpanId => l(|r| Value::Id(&r.span_id, 8)),
         B::LogEventName => l(|r| Value::Str(&r.event_name)),
         B::LogFlags => l(|r| Value::Int(i64::from(r.flags))),
         B::MetricName => m(|m| Value::Str(&m.name)),

@@ -45,7 +45,10 @@ pub(crate) enum Value<'a> {
     Int(i64),
     Float(f64),
     Str(&'a str),
-    Hex(Hex),
+    /// A trace or span id, read as lowercase hex of `width` bytes. Kept as the bytes
+    /// (the hex is written on the stack only when compared or matched) so that a value
+    /// stays small to pass around.
+    Id(&'a [u8], u8),
     Bytes(&'a [u8]),
     Map(&'a [KeyValue]),
     Array(&'a [AnyValue]),
@@ -75,7 +78,7 @@ impl<'a> Value<'a> {
             Value::Bool(_) => "Bool",
             Value::Int(_) => "Int",
             Value::Float(_) => "Double",
-            Value::Str(_) | Value::Hex(_) => "Str",
+            Value::Str(_) | Value::Id(..) => "Str",
             Value::Bytes(_) => "Bytes",
             Value::Map(_) => "Map",
             Value::Array(_) => "Slice",
@@ -85,6 +88,7 @@ impl<'a> Value<'a> {
 
 /// The value of attribute `key` in `attrs`, nil when absent. A linear scan, as OTLP
 /// attribute lists are short; no allocation.
+#[inline]
 pub(crate) fn lookup<'a>(attrs: &'a [KeyValue], key: &str) -> Value<'a> {
     match attrs.iter().find(|kv| kv.key == key) {
         Some(kv) => Value::of_any(kv.value.as_ref()),
@@ -115,6 +119,7 @@ fn invalid(op: CmpOp) -> bool {
 /// - strings compare bytewise (lexicographic), bools with `false < true`, bytes bytewise;
 /// - values of different types, and maps or arrays, are not comparable: `!=` is true and
 ///   every other operator false. Never an error.
+#[inline]
 pub(crate) fn compare(a: &Value<'_>, b: &Value<'_>, op: CmpOp) -> bool {
     use Value as V;
     match (a, b) {
@@ -125,18 +130,29 @@ pub(crate) fn compare(a: &Value<'_>, b: &Value<'_>, op: CmpOp) -> bool {
         (V::Float(x), V::Float(y)) => ordered(x, y, op),
         (V::Bool(x), V::Bool(y)) => ordered(x, y, op),
         (V::Bytes(x), V::Bytes(y)) => ordered(x, y, op),
-        (x, y) => match (as_str(x), as_str(y)) {
-            (Some(x), Some(y)) => ordered(x, y, op),
-            _ => invalid(op),
-        },
-    }
-}
-
-fn as_str<'v>(v: &'v Value<'_>) -> Option<&'v str> {
-    match v {
-        Value::Str(s) => Some(s),
-        Value::Hex(h) => Some(h.as_str()),
-        _ => None,
+        (x, y) => {
+            let (hx, hy);
+            let sx = match x {
+                V::Str(s) => Some(*s),
+                V::Id(id, width) => {
+                    hx = Hex::of(id, usize::from(*width));
+                    Some(hx.as_str())
+                }
+                _ => None,
+            };
+            let sy = match y {
+                V::Str(s) => Some(*s),
+                V::Id(id, width) => {
+                    hy = Hex::of(id, usize::from(*width));
+                    Some(hy.as_str())
+                }
+                _ => None,
+            };
+            match (sx, sy) {
+                (Some(x), Some(y)) => ordered(x, y, op),
+                _ => invalid(op),
+            }
+        }
     }
 }
 
@@ -187,7 +203,7 @@ pub(crate) fn with_text<R>(v: &Value<'_>, f: impl FnOnce(&str) -> R) -> Option<R
     let mut text = StackText::new();
     match v {
         Value::Str(s) => return Some(f(s)),
-        Value::Hex(h) => return Some(f(h.as_str())),
+        Value::Id(id, width) => return Some(f(Hex::of(id, usize::from(*width)).as_str())),
         Value::Bool(b) => return Some(f(if *b { "true" } else { "false" })),
         Value::Int(i) => {
             let _ = write!(text, "{i}");
