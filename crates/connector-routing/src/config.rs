@@ -21,7 +21,8 @@ pub struct RoutingConfig {
     pub default_pipelines: Vec<String>,
     /// What a condition that fails to evaluate does: `propagate` (the batch is refused
     /// with a permanent error), `ignore` (logged; the item goes to `default_pipelines`)
-    /// or `silent` (the same, not logged). Default `propagate`.
+    /// or `silent` (the same, not logged). Default `ignore`, upstream's current
+    /// default.
     pub error_mode: ErrorMode,
     /// Upstream's `match_once`, removed in v0.120.0. Rejected with an explanation.
     /// Default: absent.
@@ -33,7 +34,7 @@ impl Default for RoutingConfig {
         RoutingConfig {
             table: Vec::new(),
             default_pipelines: Vec::new(),
-            error_mode: ErrorMode::Propagate,
+            error_mode: ErrorMode::Ignore,
             match_once: None,
         }
     }

@@ -11,7 +11,7 @@ use stratus_ottl::{Condition, Context, ErrorMode};
 pub struct FilterConfig {
     /// What a condition that fails to evaluate does: `propagate` (the batch is refused
     /// with a permanent error), `ignore` (logged, taken as not matching) or `silent`
-    /// (not matching, not logged). Default `propagate`.
+    /// (not matching, not logged). Default `ignore`, upstream's current default.
     pub error_mode: ErrorMode,
     /// Span and span event conditions. Default: none.
     pub traces: TracesConditions,
@@ -36,7 +36,7 @@ pub struct FilterConfig {
 impl Default for FilterConfig {
     fn default() -> Self {
         FilterConfig {
-            error_mode: ErrorMode::Propagate,
+            error_mode: ErrorMode::Ignore,
             traces: TracesConditions::default(),
             metrics: MetricsConditions::default(),
             logs: LogsConditions::default(),

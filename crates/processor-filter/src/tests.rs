@@ -325,7 +325,7 @@ fn config_problems_name_the_list_index_and_column() {
     let ok: FilterConfig =
         stratus_core::factory::decode_config(&json!({"traces": {"span": null}})).unwrap();
     assert!(ok.traces.span.is_empty());
-    assert_eq!(ok.error_mode, stratus_ottl::ErrorMode::Propagate);
+    assert_eq!(ok.error_mode, stratus_ottl::ErrorMode::Ignore);
     let problems = f.check_config(&json!({"error_mode": "loud"})).unwrap_err();
     assert_eq!(problems[0].path, "error_mode");
 }

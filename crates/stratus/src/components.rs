@@ -23,6 +23,8 @@ pub fn factories() -> Factories {
     let f = f.processor(stratus_processor_redaction::RedactionProcessorFactory);
     #[cfg(feature = "processor-tail-sampling")]
     let f = f.processor(stratus_processor_tail_sampling::TailSamplingProcessorFactory);
+    #[cfg(feature = "processor-filter")]
+    let f = f.processor(stratus_processor_filter::FilterProcessorFactory);
     #[cfg(feature = "exporter-otlp")]
     let f = f
         .exporter(stratus_exporter_otlp::OtlpExporterFactory)
@@ -58,5 +60,7 @@ pub fn factories() -> Factories {
     let f = f.connector(stratus_connector_forward::ForwardConnectorFactory);
     #[cfg(feature = "connector-failover")]
     let f = f.connector(stratus_connector_failover::FailoverConnectorFactory);
+    #[cfg(feature = "connector-routing")]
+    let f = f.connector(stratus_connector_routing::RoutingConnectorFactory);
     f
 }

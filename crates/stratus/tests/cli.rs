@@ -113,6 +113,7 @@ fn components_and_version() {
         ("receivers", "otlp".into(), all("stable")),
         ("processors", "attributes".into(), all("beta")),
         ("processors", "batch".into(), all("stable")),
+        ("processors", "filter".into(), all("alpha")),
         (
             "processors",
             "redaction".into(),
@@ -160,6 +161,7 @@ fn components_and_version() {
         ),
         ("connectors", "failover".into(), routes("alpha")),
         ("connectors", "forward".into(), routes("beta")),
+        ("connectors", "routing".into(), routes("alpha")),
         ("extensions", "file_storage".into(), String::new()),
         ("extensions", "health_check".into(), String::new()),
     ];
