@@ -345,14 +345,16 @@ impl TraceState {
             if items >= MAX_W3C_MEMBERS {
                 return Some(SamplingError::TraceStateSize);
             }
-            let end = input[start..].find(',').map_or(len, |i| start + i);
+            let end = find_byte(&input.as_bytes()[start..], b',').map_or(len, |i| start + i);
             let member = trim_ows_range(input, start..end);
             start = end + 1;
             if member.is_empty() {
                 continue;
             }
             let text = &input[member.clone()];
-            let Some(eq) = text.find('=') else { continue };
+            let Some(eq) = find_byte(text.as_bytes(), b'=') else {
+                continue;
+            };
             let key = &text[..eq];
             if let Some(e) = key_size_problem(key) {
                 error.get_or_insert(e);
@@ -468,8 +470,8 @@ fn key_size_problem(key: &str) -> Option<SamplingError> {
     if key.len() > MAX_KEY_LENGTH {
         return Some(SamplingError::TraceStateSize);
     }
-    if let Some((tenant, system)) = key.split_once('@')
-        && (tenant.len() > MAX_TENANT_LENGTH || system.len() > MAX_SYSTEM_LENGTH)
+    if let Some(at) = find_byte(key.as_bytes(), b'@')
+        && (at > MAX_TENANT_LENGTH || key.len() - at - 1 > MAX_SYSTEM_LENGTH)
     {
         return Some(SamplingError::TraceStateSize);
     }
@@ -489,13 +491,12 @@ fn parse_otel(input: &str, range: Range<usize>) -> (OtelState, Option<SamplingEr
     let mut error = None;
     let mut start = range.start;
     while start < range.end {
-        let end = input[start..range.end]
-            .find(';')
-            .map_or(range.end, |i| start + i);
+        let end =
+            find_byte(&input.as_bytes()[start..range.end], b';').map_or(range.end, |i| start + i);
         let member = start..end;
         start = end + 1;
         let text = &input[member.clone()];
-        let Some(colon) = text.find(':') else {
+        let Some(colon) = find_byte(text.as_bytes(), b':') else {
             continue;
         };
         let value = member.start + colon + 1..member.end;
@@ -520,8 +521,29 @@ fn parse_otel(input: &str, range: Range<usize>) -> (OtelState, Option<SamplingEr
     (ot, error)
 }
 
+/// The first `needle` in `haystack`: tracestate members are short, so a plain loop
+/// beats setting up a vectorised search.
+fn find_byte(haystack: &[u8], needle: u8) -> Option<usize> {
+    haystack.iter().position(|&b| b == needle)
+}
+
 fn is_ows(b: u8) -> bool {
     b == b' ' || b == b'\t'
+}
+
+/// `bytes` without optional white space (spaces, tabs) at either end.
+fn trim_ows(mut bytes: &[u8]) -> &[u8] {
+    while let [first, rest @ ..] = bytes
+        && is_ows(*first)
+    {
+        bytes = rest;
+    }
+    while let [rest @ .., last] = bytes
+        && is_ows(*last)
+    {
+        bytes = rest;
+    }
+    bytes
 }
 
 /// `range` of `input` without optional white space at either end.
@@ -539,12 +561,12 @@ fn trim_ows_range(input: &str, range: Range<usize>) -> Range<usize> {
 
 /// The W3C tracestate syntax, member by member (sizes are checked while scanning).
 fn valid_w3c(input: &str) -> bool {
-    input.split(',').all(|member| {
-        let member = member.trim_matches([' ', '\t']);
+    input.as_bytes().split(|&b| b == b',').all(|member| {
+        let member = trim_ows(member);
         if member.is_empty() {
             return true;
         }
-        match member.find('=') {
+        match find_byte(member, b'=') {
             Some(eq) if eq >= 1 => {
                 valid_w3c_key(&member[..eq]) && valid_w3c_value(&member[eq + 1..])
             }
@@ -567,8 +589,7 @@ fn valid_key_chars(s: &[u8]) -> bool {
 }
 
 /// `simple-key` or `tenant-id@system-id`.
-fn valid_w3c_key(key: &str) -> bool {
-    let key = key.as_bytes();
+fn valid_w3c_key(key: &[u8]) -> bool {
     if key.is_empty() {
         return false;
     }
@@ -591,8 +612,7 @@ fn is_non_blank_value_char(b: u8) -> bool {
 }
 
 /// `0*255(chr) nblk-chr`.
-fn valid_w3c_value(value: &str) -> bool {
-    let v = value.as_bytes();
+fn valid_w3c_value(v: &[u8]) -> bool {
     let Some((&last, rest)) = v.split_last() else {
         return false;
     };
@@ -608,12 +628,11 @@ fn valid_otel(input: &str) -> bool {
     if input.is_empty() || input.ends_with(';') {
         return false;
     }
-    input.split(';').all(|member| {
-        let Some(colon) = member.find(':') else {
+    input.as_bytes().split(|&b| b == b';').all(|member| {
+        let Some(colon) = find_byte(member, b':') else {
             return false;
         };
-        let bytes = member.as_bytes();
-        let (key, value) = (&bytes[..colon], &bytes[colon + 1..]);
+        let (key, value) = (&member[..colon], &member[colon + 1..]);
         !key.is_empty()
             && is_lc_alpha(key[0])
             && key[1..].iter().all(|&b| is_lc_alnum(b))
@@ -749,6 +768,14 @@ mod tests {
         s.clear_threshold();
         s.set_randomness(Randomness::from_unsigned(0xab).unwrap());
         assert_eq!(s.serialize(), "ot=rv:000000000000ab;x:y,other=1,k@sys=v");
+        let (s, e) = TraceState::parse(" \tvendor=a\t, ot=th:c ,");
+        assert_eq!(e, None);
+        assert_eq!(s.serialize(), "ot=th:c,vendor=a");
+        assert_eq!(
+            TraceState::parse("a=b,\nc=d").1,
+            Some(SamplingError::TraceStateSyntax),
+            "a newline is not optional white space"
+        );
         let (s, _) = TraceState::parse("vendor=a");
         assert_eq!(s.serialize(), "vendor=a");
         assert_eq!(s.into_raw(), "vendor=a");
