@@ -25,6 +25,9 @@ pub fn factories() -> Factories {
     let f = f.processor(stratus_processor_tail_sampling::TailSamplingProcessorFactory);
     #[cfg(feature = "processor-filter")]
     let f = f.processor(stratus_processor_filter::FilterProcessorFactory);
+    #[cfg(feature = "processor-probabilistic-sampler")]
+    let f =
+        f.processor(stratus_processor_probabilistic_sampler::ProbabilisticSamplerProcessorFactory);
     #[cfg(feature = "exporter-otlp")]
     let f = f
         .exporter(stratus_exporter_otlp::OtlpExporterFactory)

@@ -154,6 +154,13 @@ fn print_components() {
         Kind::Extension,
     ] {
         println!("{}:", kind.section());
+        let width = factories
+            .types(kind)
+            .iter()
+            .map(|ty| ty.len())
+            .max()
+            .unwrap_or(0)
+            .max(16);
         for ty in factories.types(kind) {
             if let Some(connector) = factories.connectors.get(ty)
                 && kind == Kind::Connector
@@ -163,7 +170,7 @@ fn print_components() {
                     .iter()
                     .map(|(from, to, st)| format!("{from}->{to} ({st})"))
                     .collect();
-                println!("  {ty:<16} {}", routes.join(", "));
+                println!("  {ty:<width$} {}", routes.join(", "));
                 continue;
             }
             let Some(info) = factories.info(kind, ty) else {
@@ -174,7 +181,7 @@ fn print_components() {
                 .iter()
                 .map(|(s, st)| format!("{s} ({st})"))
                 .collect();
-            let mut row = format!("  {ty:<16} {}", signals.join(", "));
+            let mut row = format!("  {ty:<width$} {}", signals.join(", "));
             if info.type_name() != ty {
                 row.push_str(&format!(" [deprecated name of {}]", info.type_name()));
             }

@@ -116,6 +116,11 @@ fn components_and_version() {
         ("processors", "filter".into(), all("alpha")),
         (
             "processors",
+            "probabilistic_sampler".into(),
+            "traces (beta), logs (alpha)".into(),
+        ),
+        (
+            "processors",
             "redaction".into(),
             "traces (beta), metrics (alpha), logs (alpha)".into(),
         ),
