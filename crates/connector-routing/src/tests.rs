@@ -455,8 +455,15 @@ async fn error_mode_decides_what_a_failing_condition_does() {
         "{err}"
     );
     assert!(s.sinks.iter().all(|(_, sink)| sink.calls() == 0));
-    for mode in ["ignore", "silent"] {
-        let s = setup(config(mode), Signal::Traces, &pipelines).await;
+    // Without `error_mode`, the default is upstream's current one: ignore.
+    let mut unset = config("ignore");
+    unset.as_object_mut().unwrap().remove("error_mode");
+    for (mode, cfg) in [
+        ("ignore", config("ignore")),
+        ("silent", config("silent")),
+        ("unset", unset),
+    ] {
+        let s = setup(cfg, Signal::Traces, &pipelines).await;
         s.router.consume(tenant_spans()).await.unwrap();
         // As upstream: an item whose condition fails goes to the default pipelines.
         assert_eq!(s.sink("traces/other").item_count(), 4, "{mode}");

@@ -216,7 +216,7 @@ const FAILS: &str = r#"attributes["http.route"]["x"] == nil"#;
 
 #[tokio::test]
 async fn propagate_refuses_the_batch_with_a_permanent_error() {
-    let s = setup(json!({"traces": {"span": [FAILS]}})).await;
+    let s = setup(json!({"error_mode": "propagate", "traces": {"span": [FAILS]}})).await;
     let err = s.filter.consume(spans()).await.unwrap_err();
     assert!(err.is_permanent());
     assert!(
@@ -281,7 +281,7 @@ async fn two_phase_admission_passes_through() {
     assert_eq!(all.next.calls(), 0);
     // A failing condition under propagate refuses at prepare.
     let bad = setup_with(
-        json!({"traces": {"span": [FAILS]}}),
+        json!({"error_mode": "propagate", "traces": {"span": [FAILS]}}),
         RecordingConsumer::reserving(),
     )
     .await;

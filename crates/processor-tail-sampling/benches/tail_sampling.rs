@@ -345,7 +345,11 @@ fn bench(c: &mut Criterion) {
 criterion_group!(benches, bench);
 
 fn main() {
-    memory_report();
+    // `--list` (how nextest and `cargo bench -- --list` enumerate benchmarks) must
+    // print only benchmark names on stdout.
+    if !std::env::args().any(|a| a == "--list") {
+        memory_report();
+    }
     benches();
     Criterion::default().configure_from_args().final_summary();
 }
