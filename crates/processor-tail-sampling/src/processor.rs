@@ -573,14 +573,27 @@ impl Shared {
         self.metrics
             .removal_age
             .record(Duration::from_nanos(now_ns.saturating_sub(entry.arrival_ns)).as_secs() as f64);
-        if let TraceState::Pending(_) = entry.state {
-            st.held_spans = st.held_spans.saturating_sub(entry.span_count);
-            self.metrics.dropped_too_early.add(1);
-            tracing::debug!(
-                processor = %self.processor,
-                spans = entry.span_count,
-                "trace removed before its decision: num_traces reached (sampling_trace_dropped_too_early)"
-            );
+        match entry.state {
+            TraceState::Pending(_) => {
+                st.held_spans = st.held_spans.saturating_sub(entry.span_count);
+                self.metrics.dropped_too_early.add(1);
+                tracing::debug!(
+                    processor = %self.processor,
+                    spans = entry.span_count,
+                    "trace removed before its decision: num_traces reached (sampling_trace_dropped_too_early)"
+                );
+            }
+            // Spans that arrived while the trace's decision was being taken: they
+            // leave with the trace, so they are counted like an early drop.
+            TraceState::Deciding(batches) if !batches.is_empty() => {
+                self.metrics.dropped_too_early.add(1);
+                tracing::debug!(
+                    processor = %self.processor,
+                    batches = batches.len(),
+                    "spans that arrived during their trace's decision removed: num_traces reached (sampling_trace_dropped_too_early)"
+                );
+            }
+            _ => {}
         }
     }
 
