@@ -11,6 +11,8 @@
 //!   the pair for one signal, and [`Filter::resource`] → [`AtResource::scope`] →
 //!   [`AtScope::skip_span`] (or `skip_log`, `skip_metric`) tells whether an item is to
 //!   be left alone, evaluating resource and scope properties once per group.
+//! - [`Journal`] notes the [`Change`]s a processor makes on the way to the next
+//!   consumer's `prepare`, and undoes them when the data is handed back.
 //!
 //! ```
 //! use stratus_attraction::{ActionConfig, Actions};
@@ -33,11 +35,13 @@
 
 mod action;
 mod hash;
+mod journal;
 mod matching;
 pub mod value;
 
 pub use action::{ActionConfig, Actions, Change};
 pub use hash::{hash_value, hashed};
+pub use journal::Journal;
 pub use matching::{
     AtResource, AtScope, AttributeMatch, Filter, LibraryMatch, MatchProperties, RegexpOptions,
     SeverityLevel, SeverityNumberMatch,

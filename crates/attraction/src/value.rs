@@ -144,8 +144,10 @@ fn write_json(out: &mut String, v: Option<&V>) {
     }
 }
 
-/// A JSON string as Go's `encoding/json` escapes it (HTML-safe).
-fn write_json_string(out: &mut String, s: &str) {
+/// Writes `s` as a JSON string the way Go's `encoding/json` escapes it (HTML-safe):
+/// `"`, `\` and control characters escaped (`\n`, `\r`, `\t`, else `\u00XX`), and `<`,
+/// `>`, `&`, U+2028, U+2029 as `\u` escapes.
+pub fn write_json_string(out: &mut String, s: &str) {
     out.push('"');
     for c in s.chars() {
         match c {

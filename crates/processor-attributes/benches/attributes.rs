@@ -9,16 +9,15 @@
 
 use std::hint::black_box;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use async_trait::async_trait;
-use criterion::measurement::{Measurement, ValueFormatter, WallTime};
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use serde_json::{Value, json};
 use stratus_core::factory::{BuildContext, Processor, ProcessorFactory};
 use stratus_core::telemetry::Registry;
 use stratus_core::{Admission, ComponentId, ConsumeError, Consumer, Prepared, Signal, Telemetry};
 use stratus_processor_attributes::AttributesProcessorFactory;
+use stratus_testkit::bench::ThreadCpuTime;
 use stratus_testkit::otlp::{SpanKind, span, traces};
 
 const SPANS: u64 = 100;
@@ -57,44 +56,6 @@ impl Consumer for Sink {
     }
     async fn prepare(&self, data: Telemetry) -> Prepared {
         Prepared::Ready(Box::new(Held(data)))
-    }
-}
-
-/// Criterion's measurement as the thread's CPU time (`CLOCK_THREAD_CPUTIME_ID`): on a
-/// machine shared with other builds, time the benchmark thread spent preempted is not
-/// counted. The processor runs on this thread (a current-thread runtime).
-struct ThreadCpuTime;
-
-fn thread_cpu_now() -> Duration {
-    let t = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
-    Duration::new(
-        u64::try_from(t.tv_sec).unwrap_or(0),
-        u32::try_from(t.tv_nsec).unwrap_or(0),
-    )
-}
-
-impl Measurement for ThreadCpuTime {
-    type Intermediate = Duration;
-    type Value = Duration;
-    fn start(&self) -> Duration {
-        thread_cpu_now()
-    }
-    fn end(&self, start: Duration) -> Duration {
-        thread_cpu_now().saturating_sub(start)
-    }
-    fn add(&self, a: &Duration, b: &Duration) -> Duration {
-        *a + *b
-    }
-    fn zero(&self) -> Duration {
-        Duration::ZERO
-    }
-    fn to_f64(&self, v: &Duration) -> f64 {
-        v.as_nanos() as f64
-    }
-    fn formatter(&self) -> &dyn ValueFormatter {
-        // Nanoseconds, formatted as wall time is.
-        static WALL: WallTime = WallTime;
-        WALL.formatter()
     }
 }
 

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use stratus_attraction::{Actions, Change, Filter};
+use stratus_attraction::{Actions, Change, Filter, Journal};
 use stratus_core::factory::ConfigProblem;
 use stratus_core::pdata::common::KeyValue;
 use stratus_core::pdata::logs::ResourceLogs;
@@ -35,9 +35,7 @@ pub struct AttributesProcessor {
 type Path = [usize; 4];
 
 /// The changes made to a payload, in order, to give refused data back as it came.
-/// One batch-wide list, so recording allocates nothing per item once it has grown.
-#[derive(Default)]
-struct Undo(Vec<(Path, Change)>);
+type Undo = Journal<(Path, Change)>;
 
 impl AttributesProcessor {
     /// The processor for `config`, compiled for the pipelines' `signals` (each
@@ -99,7 +97,7 @@ impl AttributesProcessor {
             None => self.actions.apply(attrs, metadata),
             Some(u) => self
                 .actions
-                .apply_recording(attrs, metadata, &mut |c| u.0.push((at, c))),
+                .apply_recording(attrs, metadata, &mut |c| u.record((at, c))),
         };
         match payload {
             Payload::Traces(r) => self.traces(r, &mut apply),
@@ -186,32 +184,28 @@ fn point_attrs(metric: &mut Metric, i: usize) -> Option<&mut Vec<KeyValue>> {
     })
 }
 
-impl Undo {
-    /// Reverts the recorded changes, last to first, in `payload` (the data this
-    /// processor edited, handed back unchanged by the consumer that refused it).
-    fn restore(self, payload: &mut Payload) {
-        for ([r, s, k, p], change) in self.0.into_iter().rev() {
-            let attrs = match payload {
-                Payload::Traces(rss) => rss
-                    .get_mut(r)
-                    .and_then(|rs| rs.scope_spans.get_mut(s))
-                    .and_then(|ss| ss.spans.get_mut(k))
-                    .map(|span| &mut span.attributes),
-                Payload::Logs(rls) => rls
-                    .get_mut(r)
-                    .and_then(|rl| rl.scope_logs.get_mut(s))
-                    .and_then(|sl| sl.log_records.get_mut(k))
-                    .map(|record| &mut record.attributes),
-                Payload::Metrics(rms) => rms
-                    .get_mut(r)
-                    .and_then(|rm| rm.scope_metrics.get_mut(s))
-                    .and_then(|sm| sm.metrics.get_mut(k))
-                    .and_then(|m| point_attrs(m, p)),
-            };
-            if let Some(attrs) = attrs {
-                change.revert(attrs);
-            }
-        }
+/// Reverts one recorded change in `payload` (the data this processor edited, handed
+/// back unchanged by the consumer that refused it).
+fn revert(([r, s, k, p], change): (Path, Change), payload: &mut Payload) {
+    let attrs = match payload {
+        Payload::Traces(rss) => rss
+            .get_mut(r)
+            .and_then(|rs| rs.scope_spans.get_mut(s))
+            .and_then(|ss| ss.spans.get_mut(k))
+            .map(|span| &mut span.attributes),
+        Payload::Logs(rls) => rls
+            .get_mut(r)
+            .and_then(|rl| rl.scope_logs.get_mut(s))
+            .and_then(|sl| sl.log_records.get_mut(k))
+            .map(|record| &mut record.attributes),
+        Payload::Metrics(rms) => rms
+            .get_mut(r)
+            .and_then(|rm| rm.scope_metrics.get_mut(s))
+            .and_then(|sm| sm.metrics.get_mut(k))
+            .and_then(|m| point_attrs(m, p)),
+    };
+    if let Some(attrs) = attrs {
+        change.revert(attrs);
     }
 }
 
@@ -232,20 +226,14 @@ impl Consumer for AttributesProcessor {
     /// or to be offered through `consume` instead) gets its attributes back as they
     /// came, so a retry, or another failover level, sees the data it sent and the
     /// actions (`hash`!) never apply twice.
-    async fn prepare(&self, mut data: Telemetry) -> Prepared {
-        let mut undo = Undo::default();
-        self.process(&mut data.payload, &data.metadata, Some(&mut undo));
-        match self.next.prepare(data).await {
-            Prepared::Refused(e, mut back) => {
-                undo.restore(&mut back.payload);
-                Prepared::Refused(e, back)
-            }
-            Prepared::Unsupported(mut back) => {
-                undo.restore(&mut back.payload);
-                Prepared::Unsupported(back)
-            }
-            ready => ready,
-        }
+    async fn prepare(&self, data: Telemetry) -> Prepared {
+        Journal::prepare(
+            &*self.next,
+            data,
+            |data, undo| self.process(&mut data.payload, &data.metadata, Some(undo)),
+            revert,
+        )
+        .await
     }
 
     fn destinations(&self) -> Vec<Arc<Destination>> {

@@ -20,6 +20,7 @@
 use std::borrow::Cow;
 use std::fmt::Write as _;
 
+use stratus_attraction::value::{go_json_float, write_json_string};
 use stratus_core::Signal;
 use stratus_core::pdata::common::{AnyValue, KeyValue, any_value};
 use stratus_core::pdata::logs::{LogRecord, ResourceLogs};
@@ -431,42 +432,11 @@ fn write_as_string(out: &mut String, value: Option<&any_value::Value>) {
         Some(any_value::Value::IntValue(i)) => {
             let _ = write!(out, "{i}");
         }
-        Some(any_value::Value::DoubleValue(d)) => write_go_float(out, *d),
+        Some(any_value::Value::DoubleValue(d)) => out.push_str(&go_json_float(*d)),
         Some(any_value::Value::BytesValue(b)) => write_base64(out, b),
         Some(v @ (any_value::Value::ArrayValue(_) | any_value::Value::KvlistValue(_))) => {
             write_json(out, Some(v))
         }
-    }
-}
-
-/// pcommon's float formatting: ES6 number-to-string (shortest, exponent form below
-/// 1e-6 and from 1e21), and Go's `json: unsupported value` text for NaN and ±Inf.
-fn write_go_float(out: &mut String, f: f64) {
-    if !f.is_finite() {
-        let text = if f.is_nan() {
-            "NaN"
-        } else if f > 0.0 {
-            "+Inf"
-        } else {
-            "-Inf"
-        };
-        let _ = write!(out, "json: unsupported value: {text}");
-        return;
-    }
-    let abs = f.abs();
-    if abs != 0.0 && !(1e-6..1e21).contains(&abs) {
-        let text = format!("{f:e}");
-        let (mantissa, exp) = text.split_once('e').unwrap_or((&text, "0"));
-        let exp: i32 = exp.parse().unwrap_or(0);
-        let sign = if exp < 0 { '-' } else { '+' };
-        let _ = write!(out, "{mantissa}e{sign}{:02}", exp.unsigned_abs());
-        // Go writes e-07 and then cleans it to e-7 (two-digit exponents only).
-        if exp < 0 && exp > -10 {
-            let len = out.len();
-            out.remove(len - 2);
-        }
-    } else {
-        let _ = write!(out, "{f}");
     }
 }
 
@@ -499,7 +469,7 @@ fn write_json(out: &mut String, value: Option<&any_value::Value>) {
         Some(any_value::Value::IntValue(i)) => {
             let _ = write!(out, "{i}");
         }
-        Some(any_value::Value::DoubleValue(d)) => write_go_float(out, *d),
+        Some(any_value::Value::DoubleValue(d)) => out.push_str(&go_json_float(*d)),
         Some(any_value::Value::BytesValue(b)) => {
             out.push('"');
             write_base64(out, b);
@@ -534,27 +504,6 @@ fn write_json(out: &mut String, value: Option<&any_value::Value>) {
             out.push('}');
         }
     }
-}
-
-fn write_json_string(out: &mut String, s: &str) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '<' | '>' | '&' | '\u{2028}' | '\u{2029}' => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
 }
 
 /// The sampler of one signal, built from the config: what the processor applies to

@@ -6,6 +6,7 @@ use std::fmt::Write;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use stratus_attraction::value::{go_json_float, write_json_string};
 use stratus_core::pdata::common::{AnyValue, KeyValue, any_value::Value};
 
 /// The string held by a string value; `""` for any other kind (or none), like the
@@ -28,7 +29,7 @@ pub(crate) fn as_string(v: Option<&AnyValue>) -> Cow<'_, str> {
         Some(Value::StringValue(s)) => Cow::Borrowed(s),
         Some(Value::IntValue(i)) => Cow::Owned(i.to_string()),
         Some(Value::BoolValue(b)) => Cow::Borrowed(if *b { "true" } else { "false" }),
-        Some(Value::DoubleValue(d)) => Cow::Owned(double_as_string(*d)),
+        Some(Value::DoubleValue(d)) => Cow::Owned(go_json_float(*d)),
         Some(Value::BytesValue(b)) => Cow::Owned(STANDARD.encode(b)),
         Some(Value::ArrayValue(_) | Value::KvlistValue(_)) => {
             let mut out = String::new();
@@ -51,39 +52,6 @@ pub(crate) fn set_value_str(v: &mut AnyValue, s: String) {
     v.value = Some(Value::StringValue(s));
 }
 
-/// A double the way the collector writes one: `strconv.FormatFloat(f, 'f', -1, 64)`,
-/// or the `'e'` form below 1e-6 and from 1e21 with the exponent unpadded (`1e-7`,
-/// `1e+21`). NaN and infinities give Go's encoder error text, as the collector does.
-fn double_as_string(f: f64) -> String {
-    if !f.is_finite() {
-        let g = if f.is_nan() {
-            "NaN"
-        } else if f > 0.0 {
-            "+Inf"
-        } else {
-            "-Inf"
-        };
-        return format!("json: unsupported value: {g}");
-    }
-    format_finite(f)
-}
-
-fn format_finite(f: f64) -> String {
-    let abs = f.abs();
-    if abs != 0.0 && !(1e-6..1e21).contains(&abs) {
-        // Rust's `{:e}` is the shortest form too; Go writes a sign on the exponent.
-        let s = format!("{f:e}");
-        match s.split_once('e') {
-            Some((mantissa, exp)) if !exp.starts_with('-') => format!("{mantissa}e+{exp}"),
-            _ => s,
-        }
-    } else {
-        // Rust's `Display` for f64 is the shortest round-trip form without exponent,
-        // which is Go's `'f'` with precision -1.
-        format!("{f}")
-    }
-}
-
 /// A map or array holds a value Go's JSON encoder refuses (NaN, an infinity).
 struct Unsupported;
 
@@ -92,7 +60,7 @@ struct Unsupported;
 fn write_json(out: &mut String, v: Option<&AnyValue>) -> Result<(), Unsupported> {
     match v.and_then(|v| v.value.as_ref()) {
         None | Some(Value::StringValueStrindex(_)) => out.push_str("null"),
-        Some(Value::StringValue(s)) => write_json_str(out, s),
+        Some(Value::StringValue(s)) => write_json_string(out, s),
         Some(Value::BoolValue(b)) => out.push_str(if *b { "true" } else { "false" }),
         Some(Value::IntValue(i)) => {
             let _ = write!(out, "{i}");
@@ -101,9 +69,9 @@ fn write_json(out: &mut String, v: Option<&AnyValue>) -> Result<(), Unsupported>
             if !d.is_finite() {
                 return Err(Unsupported);
             }
-            out.push_str(&format_finite(*d));
+            out.push_str(&go_json_float(*d));
         }
-        Some(Value::BytesValue(b)) => write_json_str(out, &STANDARD.encode(b)),
+        Some(Value::BytesValue(b)) => write_json_string(out, &STANDARD.encode(b)),
         Some(Value::ArrayValue(a)) => {
             out.push('[');
             for (i, v) in a.values.iter().enumerate() {
@@ -129,7 +97,7 @@ fn write_json(out: &mut String, v: Option<&AnyValue>) -> Result<(), Unsupported>
                 if i > 0 {
                     out.push(',');
                 }
-                write_json_str(out, &kv.key);
+                write_json_string(out, &kv.key);
                 out.push(':');
                 write_json(out, kv.value.as_ref())?;
             }
@@ -137,29 +105,6 @@ fn write_json(out: &mut String, v: Option<&AnyValue>) -> Result<(), Unsupported>
         }
     }
     Ok(())
-}
-
-/// A JSON string as Go writes one: `"`, `\` and control characters escaped (`\n`,
-/// `\r`, `\t`, else `\u00XX`), and `<`, `>`, `&`, U+2028, U+2029 as `\u` escapes.
-fn write_json_str(out: &mut String, s: &str) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '<' | '>' | '&' | '\u{2028}' | '\u{2029}' => {
-                let _ = write!(out, "\\u{:04x}", u32::from(c));
-            }
-            c if u32::from(c) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", u32::from(c));
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use stratus_attraction::{Actions, Change};
+use stratus_attraction::{Actions, Change, Journal};
 use stratus_core::factory::ConfigProblem;
 use stratus_core::pdata::resource::Resource;
 use stratus_core::{
@@ -22,8 +22,7 @@ pub struct ResourceProcessor {
 
 /// The changes made to a payload's resources, in order, by resource index: `None`
 /// where a resource was created for a group that had none.
-#[derive(Default)]
-struct Undo(Vec<(usize, Option<Change>)>);
+type Undo = Journal<(usize, Option<Change>)>;
 
 /// Calls `f` with the index and resource of every resource group of a payload.
 fn for_each_resource(payload: &mut Payload, mut f: impl FnMut(usize, &mut Option<Resource>)) {
@@ -72,7 +71,7 @@ impl ResourceProcessor {
                 None => self.actions.apply(&mut r.attributes, metadata),
                 Some(u) => self
                     .actions
-                    .apply_recording(&mut r.attributes, metadata, &mut |c| u.0.push((i, Some(c)))),
+                    .apply_recording(&mut r.attributes, metadata, &mut |c| u.record((i, Some(c)))),
             },
             None => {
                 // No resource: act on an empty one, kept only if an action wrote to it.
@@ -80,7 +79,7 @@ impl ResourceProcessor {
                 self.actions.apply(&mut attrs, metadata);
                 if !attrs.is_empty() {
                     if let Some(u) = undo.as_deref_mut() {
-                        u.0.push((i, None));
+                        u.record((i, None));
                     }
                     *resource = Some(Resource {
                         attributes: attrs,
@@ -92,20 +91,16 @@ impl ResourceProcessor {
     }
 }
 
-impl Undo {
-    /// Reverts the recorded changes, last to first, in `payload` (the data this
-    /// processor edited, handed back unchanged by the consumer that refused it).
-    fn restore(self, payload: &mut Payload) {
-        for (i, change) in self.0.into_iter().rev() {
-            let Some(resource) = resource_at(payload, i) else {
-                continue;
-            };
-            match (change, resource.as_mut()) {
-                (None, _) => *resource = None,
-                (Some(c), Some(r)) => c.revert(&mut r.attributes),
-                (Some(_), None) => {}
-            }
-        }
+/// Reverts one recorded change in `payload` (the data this processor edited, handed
+/// back unchanged by the consumer that refused it).
+fn revert((i, change): (usize, Option<Change>), payload: &mut Payload) {
+    let Some(resource) = resource_at(payload, i) else {
+        return;
+    };
+    match (change, resource.as_mut()) {
+        (None, _) => *resource = None,
+        (Some(c), Some(r)) => c.revert(&mut r.attributes),
+        (Some(_), None) => {}
     }
 }
 
@@ -124,20 +119,14 @@ impl Consumer for ResourceProcessor {
     /// Edits the data and asks the next consumer for room. Data handed back (refused,
     /// or to be offered through `consume` instead) gets its resources back as they
     /// came, so a retry or another failover level sees the data as sent.
-    async fn prepare(&self, mut data: Telemetry) -> Prepared {
-        let mut undo = Undo::default();
-        self.process(&mut data.payload, &data.metadata, Some(&mut undo));
-        match self.next.prepare(data).await {
-            Prepared::Refused(e, mut back) => {
-                undo.restore(&mut back.payload);
-                Prepared::Refused(e, back)
-            }
-            Prepared::Unsupported(mut back) => {
-                undo.restore(&mut back.payload);
-                Prepared::Unsupported(back)
-            }
-            ready => ready,
-        }
+    async fn prepare(&self, data: Telemetry) -> Prepared {
+        Journal::prepare(
+            &*self.next,
+            data,
+            |data, undo| self.process(&mut data.payload, &data.metadata, Some(undo)),
+            revert,
+        )
+        .await
     }
 
     fn destinations(&self) -> Vec<Arc<Destination>> {

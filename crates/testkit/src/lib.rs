@@ -22,6 +22,8 @@
 //! - [`conformance`]: the contract every component keeps, one line per component.
 //! - [`net::free_port`], [`metric_value`], [`wait_until`]: free ports shared safely
 //!   across test processes, reading internal metrics, bounded polling.
+//! - `bench::ThreadCpuTime` (feature `bench`): a criterion measurement of the
+//!   benchmark thread's CPU time.
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")] async fn main() {
@@ -41,6 +43,8 @@
 //! # }
 //! ```
 
+#[cfg(feature = "bench")]
+pub mod bench;
 pub mod conformance;
 mod consumer;
 pub mod grpc;
