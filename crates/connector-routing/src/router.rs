@@ -9,12 +9,12 @@
 //! metric or request); items no route takes go to the default target, or are dropped.
 
 use stratus_core::Metadata;
-use stratus_core::pdata::common::InstrumentationScope;
-use stratus_core::pdata::logs::{ResourceLogs, ScopeLogs};
-use stratus_core::pdata::metrics::{self, Metric, ResourceMetrics, ScopeMetrics, metric::Data};
-use stratus_core::pdata::points_in;
+use stratus_core::pdata::common::{InstrumentationScope, KeyValue};
+use stratus_core::pdata::logs::LogRecord;
+use stratus_core::pdata::metrics::{Metric, metric::Data};
 use stratus_core::pdata::resource::Resource;
-use stratus_core::pdata::trace::{ResourceSpans, ScopeSpans};
+use stratus_core::pdata::trace::Span;
+use stratus_core::pdata::{Assign, Partitioned, Route, partition, points_in};
 use stratus_core::{Payload, Signal};
 use stratus_ottl::{Condition, Context, ErrorMode, EvalError, Item, Point};
 
@@ -440,384 +440,85 @@ pub(crate) struct Split {
     pub dropped: u64,
 }
 
-/// A piece of one resource or scope, keyed by target.
-struct Pieces<T>(Vec<(u16, T)>);
+/// Replays a [`Plan`] to [`partition`]: resources and items get their targets in the
+/// order the plan was made in.
+struct Replay<'p> {
+    resources: std::slice::Iter<'p, ResourcePlan>,
+    items: std::slice::Iter<'p, Target>,
+    by_point: bool,
+    default: Target,
+}
 
-impl<T> Pieces<T> {
-    fn new() -> Self {
-        Pieces(Vec::new())
-    }
-
-    fn get(&mut self, t: u16, make: impl FnOnce() -> T) -> &mut T {
-        let at = match self.0.iter().position(|(k, _)| *k == t) {
-            Some(at) => at,
-            None => {
-                self.0.push((t, make()));
-                self.0.len() - 1
-            }
-        };
-        &mut self.0[at].1
+impl Replay<'_> {
+    fn next_item(&mut self) -> Option<usize> {
+        self.items.next().copied().flatten().map(usize::from)
     }
 }
 
-fn spans_in(rs: &ResourceSpans) -> u64 {
-    rs.scope_spans.iter().map(|s| s.spans.len() as u64).sum()
-}
+impl Assign for Replay<'_> {
+    fn resource(&mut self, _: Option<&Resource>) -> Route {
+        match self.resources.next() {
+            Some(ResourcePlan::Whole(t)) => t.map(usize::from).into(),
+            Some(ResourcePlan::Items) => Route::Split,
+            // A plan made for this payload never runs short.
+            None => Route::Drop,
+        }
+    }
 
-fn records_in(rl: &ResourceLogs) -> u64 {
-    rl.scope_logs
-        .iter()
-        .map(|s| s.log_records.len() as u64)
-        .sum()
-}
+    fn span(
+        &mut self,
+        _: Option<&Resource>,
+        _: Option<&InstrumentationScope>,
+        _: &Span,
+    ) -> Option<usize> {
+        self.next_item()
+    }
 
-fn points_in_resource(rm: &ResourceMetrics) -> u64 {
-    rm.scope_metrics
-        .iter()
-        .flat_map(|s| &s.metrics)
-        .map(|m| points_in(m) as u64)
-        .sum()
-}
+    fn log(
+        &mut self,
+        _: Option<&Resource>,
+        _: Option<&InstrumentationScope>,
+        _: &LogRecord,
+    ) -> Option<usize> {
+        self.next_item()
+    }
 
-fn scope_of(scope: &Option<InstrumentationScope>) -> Option<InstrumentationScope> {
-    scope.clone()
-}
+    fn metric(
+        &mut self,
+        _: Option<&Resource>,
+        _: Option<&InstrumentationScope>,
+        metric: &Metric,
+    ) -> Route {
+        if !self.by_point {
+            return self.next_item().into();
+        }
+        if points_in(metric) == 0 {
+            // No point to route it by: it goes where unmatched items go.
+            return self.default.map(usize::from).into();
+        }
+        Route::Split
+    }
 
-/// The next `n` targets of the plan (fewer if the plan is short, which a plan made for
-/// the same payload never is).
-fn next_targets<'p>(items: &mut &'p [Target], n: usize) -> &'p [Target] {
-    let (now, rest) = items.split_at(n.min(items.len()));
-    *items = rest;
-    now
-}
-
-/// How many of `ts` go to target `t`: the capacity of its piece.
-fn count(ts: &[Target], t: u16) -> usize {
-    ts.iter().filter(|x| **x == Some(t)).count()
+    fn point(
+        &mut self,
+        _: Option<&Resource>,
+        _: Option<&InstrumentationScope>,
+        _: &Metric,
+        _: &[KeyValue],
+    ) -> Option<usize> {
+        self.next_item()
+    }
 }
 
 /// Splits `payload` by `plan` into one payload per target (of `targets`), moving the
 /// items and copying only the resource and scope headers of resources that are split.
 pub(crate) fn split(payload: Payload, plan: &Plan, targets: usize) -> Split {
-    let mut items: &[Target] = &plan.items;
-    let mut dropped = 0u64;
-    let parts = match payload {
-        Payload::Traces(resources) => {
-            let mut out: Vec<Vec<ResourceSpans>> = (0..targets).map(|_| Vec::new()).collect();
-            for (rs, rp) in resources.into_iter().zip(&plan.resources) {
-                match *rp {
-                    ResourcePlan::Whole(Some(t)) => out[usize::from(t)].push(rs),
-                    ResourcePlan::Whole(None) => dropped += spans_in(&rs),
-                    ResourcePlan::Items => {
-                        let ResourceSpans {
-                            resource,
-                            scope_spans,
-                            schema_url,
-                            ..
-                        } = rs;
-                        let mut pieces = Pieces::new();
-                        for ss in scope_spans {
-                            let ScopeSpans {
-                                scope,
-                                spans,
-                                schema_url: scope_url,
-                                ..
-                            } = ss;
-                            let mut scoped = Pieces::new();
-                            let ts = next_targets(&mut items, spans.len());
-                            for (span, t) in spans.into_iter().zip(ts) {
-                                match *t {
-                                    Some(t) => scoped
-                                        .get(t, || ScopeSpans {
-                                            scope: scope_of(&scope),
-                                            schema_url: scope_url.clone(),
-                                            spans: Vec::with_capacity(count(ts, t)),
-                                        })
-                                        .spans
-                                        .push(span),
-                                    None => dropped += 1,
-                                }
-                            }
-                            for (t, piece) in scoped.0 {
-                                pieces
-                                    .get(t, || ResourceSpans {
-                                        resource: resource.clone(),
-                                        schema_url: schema_url.clone(),
-                                        ..Default::default()
-                                    })
-                                    .scope_spans
-                                    .push(piece);
-                            }
-                        }
-                        for (t, piece) in pieces.0 {
-                            out[usize::from(t)].push(piece);
-                        }
-                    }
-                }
-            }
-            out.into_iter().map(Payload::Traces).collect()
-        }
-        Payload::Logs(resources) => {
-            let mut out: Vec<Vec<ResourceLogs>> = (0..targets).map(|_| Vec::new()).collect();
-            for (rl, rp) in resources.into_iter().zip(&plan.resources) {
-                match *rp {
-                    ResourcePlan::Whole(Some(t)) => out[usize::from(t)].push(rl),
-                    ResourcePlan::Whole(None) => dropped += records_in(&rl),
-                    ResourcePlan::Items => {
-                        let ResourceLogs {
-                            resource,
-                            scope_logs,
-                            schema_url,
-                            ..
-                        } = rl;
-                        let mut pieces = Pieces::new();
-                        for sl in scope_logs {
-                            let ScopeLogs {
-                                scope,
-                                log_records,
-                                schema_url: scope_url,
-                                ..
-                            } = sl;
-                            let mut scoped = Pieces::new();
-                            let ts = next_targets(&mut items, log_records.len());
-                            for (record, t) in log_records.into_iter().zip(ts) {
-                                match *t {
-                                    Some(t) => scoped
-                                        .get(t, || ScopeLogs {
-                                            scope: scope_of(&scope),
-                                            schema_url: scope_url.clone(),
-                                            log_records: Vec::with_capacity(count(ts, t)),
-                                        })
-                                        .log_records
-                                        .push(record),
-                                    None => dropped += 1,
-                                }
-                            }
-                            for (t, piece) in scoped.0 {
-                                pieces
-                                    .get(t, || ResourceLogs {
-                                        resource: resource.clone(),
-                                        schema_url: schema_url.clone(),
-                                        ..Default::default()
-                                    })
-                                    .scope_logs
-                                    .push(piece);
-                            }
-                        }
-                        for (t, piece) in pieces.0 {
-                            out[usize::from(t)].push(piece);
-                        }
-                    }
-                }
-            }
-            out.into_iter().map(Payload::Logs).collect()
-        }
-        Payload::Metrics(resources) => {
-            let by_point = plan.by_point;
-            let mut out: Vec<Vec<ResourceMetrics>> = (0..targets).map(|_| Vec::new()).collect();
-            for (rm, rp) in resources.into_iter().zip(&plan.resources) {
-                match *rp {
-                    ResourcePlan::Whole(Some(t)) => out[usize::from(t)].push(rm),
-                    ResourcePlan::Whole(None) => dropped += points_in_resource(&rm),
-                    ResourcePlan::Items => {
-                        let ResourceMetrics {
-                            resource,
-                            scope_metrics,
-                            schema_url,
-                            ..
-                        } = rm;
-                        let mut pieces = Pieces::new();
-                        for sm in scope_metrics {
-                            let ScopeMetrics {
-                                scope,
-                                metrics,
-                                schema_url: scope_url,
-                                ..
-                            } = sm;
-                            let mut scoped = Pieces::new();
-                            for metric in metrics {
-                                let new_scope = || ScopeMetrics {
-                                    scope: scope_of(&scope),
-                                    schema_url: scope_url.clone(),
-                                    ..Default::default()
-                                };
-                                if !by_point {
-                                    match next_targets(&mut items, 1).first().copied().flatten() {
-                                        Some(t) => scoped.get(t, new_scope).metrics.push(metric),
-                                        None => dropped += points_in(&metric) as u64,
-                                    }
-                                    continue;
-                                }
-                                if points_in(&metric) == 0 {
-                                    if let Some(t) = plan.default {
-                                        scoped.get(t, new_scope).metrics.push(metric);
-                                    }
-                                    continue;
-                                }
-                                let n = points_in(&metric);
-                                let ts = next_targets(&mut items, n);
-                                for (t, piece) in split_metric(metric, ts, &mut dropped) {
-                                    scoped.get(t, new_scope).metrics.push(piece);
-                                }
-                            }
-                            for (t, piece) in scoped.0 {
-                                pieces
-                                    .get(t, || ResourceMetrics {
-                                        resource: resource.clone(),
-                                        schema_url: schema_url.clone(),
-                                        ..Default::default()
-                                    })
-                                    .scope_metrics
-                                    .push(piece);
-                            }
-                        }
-                        for (t, piece) in pieces.0 {
-                            out[usize::from(t)].push(piece);
-                        }
-                    }
-                }
-            }
-            out.into_iter().map(Payload::Metrics).collect()
-        }
+    let mut replay = Replay {
+        resources: plan.resources.iter(),
+        items: plan.items.iter(),
+        by_point: plan.by_point,
+        default: plan.default,
     };
+    let Partitioned { parts, dropped } = partition(payload, targets, &mut replay);
     Split { parts, dropped }
-}
-
-/// Splits a metric's points by their targets (next in `items`) into one copy of the
-/// metric (name, description, unit, metadata, aggregation) per target.
-fn split_metric(metric: Metric, targets: &[Target], dropped: &mut u64) -> Vec<(u16, Metric)> {
-    if let Some(&t) = targets.first()
-        && targets.iter().all(|x| *x == t)
-    {
-        // All its points go to one place: the metric moves whole.
-        return match t {
-            Some(t) => vec![(t, metric)],
-            None => {
-                *dropped += targets.len() as u64;
-                Vec::new()
-            }
-        };
-    }
-    let mut items = targets.iter().copied();
-    let items = &mut items;
-    let Metric {
-        name,
-        description,
-        unit,
-        metadata,
-        data,
-        ..
-    } = metric;
-    let shell = |data: Data| Metric {
-        name: name.clone(),
-        description: description.clone(),
-        unit: unit.clone(),
-        metadata: metadata.clone(),
-        data: Some(data),
-    };
-    fn route<P>(
-        points: Vec<P>,
-        items: &mut impl Iterator<Item = Target>,
-        dropped: &mut u64,
-        empty: impl Fn() -> Data,
-        push: impl Fn(&mut Data, P),
-        shell: &impl Fn(Data) -> Metric,
-    ) -> Vec<(u16, Metric)> {
-        let mut pieces: Pieces<Data> = Pieces::new();
-        for p in points {
-            match items.next().flatten() {
-                Some(t) => push(pieces.get(t, &empty), p),
-                None => *dropped += 1,
-            }
-        }
-        pieces.0.into_iter().map(|(t, d)| (t, shell(d))).collect()
-    }
-    match data {
-        Some(Data::Gauge(g)) => route(
-            g.data_points,
-            items,
-            dropped,
-            || Data::Gauge(metrics::Gauge::default()),
-            |d, p| {
-                if let Data::Gauge(g) = d {
-                    g.data_points.push(p)
-                }
-            },
-            &shell,
-        ),
-        Some(Data::Sum(s)) => {
-            let (temporality, monotonic) = (s.aggregation_temporality, s.is_monotonic);
-            route(
-                s.data_points,
-                items,
-                dropped,
-                || {
-                    Data::Sum(metrics::Sum {
-                        data_points: Vec::new(),
-                        aggregation_temporality: temporality,
-                        is_monotonic: monotonic,
-                    })
-                },
-                |d, p| {
-                    if let Data::Sum(s) = d {
-                        s.data_points.push(p)
-                    }
-                },
-                &shell,
-            )
-        }
-        Some(Data::Histogram(h)) => {
-            let temporality = h.aggregation_temporality;
-            route(
-                h.data_points,
-                items,
-                dropped,
-                || {
-                    Data::Histogram(metrics::Histogram {
-                        data_points: Vec::new(),
-                        aggregation_temporality: temporality,
-                    })
-                },
-                |d, p| {
-                    if let Data::Histogram(h) = d {
-                        h.data_points.push(p)
-                    }
-                },
-                &shell,
-            )
-        }
-        Some(Data::ExponentialHistogram(h)) => {
-            let temporality = h.aggregation_temporality;
-            route(
-                h.data_points,
-                items,
-                dropped,
-                || {
-                    Data::ExponentialHistogram(metrics::ExponentialHistogram {
-                        data_points: Vec::new(),
-                        aggregation_temporality: temporality,
-                    })
-                },
-                |d, p| {
-                    if let Data::ExponentialHistogram(h) = d {
-                        h.data_points.push(p)
-                    }
-                },
-                &shell,
-            )
-        }
-        Some(Data::Summary(s)) => route(
-            s.data_points,
-            items,
-            dropped,
-            || Data::Summary(metrics::Summary::default()),
-            |d, p| {
-                if let Data::Summary(s) = d {
-                    s.data_points.push(p)
-                }
-            },
-            &shell,
-        ),
-        None => Vec::new(),
-    }
 }

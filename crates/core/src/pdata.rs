@@ -18,6 +18,9 @@ pub use opentelemetry_proto::tonic::resource::v1 as resource;
 pub use opentelemetry_proto::tonic::trace::v1 as trace;
 
 pub mod json;
+pub mod partition;
+
+pub use partition::{Assign, Partitioned, Route, partition, point_attributes};
 
 use logs::{ResourceLogs, ScopeLogs};
 use metrics::{Metric, ResourceMetrics, ScopeMetrics, metric::Data};

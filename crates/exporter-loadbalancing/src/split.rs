@@ -21,10 +21,11 @@
 use prost::Message;
 use stratus_core::Payload;
 use stratus_core::pdata::common::{InstrumentationScope, KeyValue, any_value};
-use stratus_core::pdata::logs::{ResourceLogs, ScopeLogs};
-use stratus_core::pdata::metrics::{Metric, ResourceMetrics, ScopeMetrics, metric::Data};
+use stratus_core::pdata::logs::LogRecord;
+use stratus_core::pdata::metrics::{Metric, metric::Data};
 use stratus_core::pdata::resource::Resource;
-use stratus_core::pdata::trace::{ResourceSpans, ScopeSpans};
+use stratus_core::pdata::trace::Span;
+use stratus_core::pdata::{Assign, Route, partition, points_in};
 
 use crate::config::RoutingKey;
 use crate::ring::position;
@@ -42,86 +43,200 @@ pub fn split(
     route: &mut dyn FnMut(u32) -> usize,
     random: &mut dyn FnMut() -> u32,
 ) -> Parts {
-    match payload {
-        Payload::Traces(rss) => match key {
-            RoutingKey::Service => {
-                by_resource(rss, |r| service_key(&r.resource), route).map(Payload::Traces)
-            }
-            _ => split_spans(rss, backends, route),
-        },
-        Payload::Logs(rls) => match key {
-            RoutingKey::Service => {
-                by_resource(rls, |r| service_key(&r.resource), route).map(Payload::Logs)
-            }
-            _ => split_logs(rls, backends, route, random),
-        },
-        Payload::Metrics(rms) => match key {
-            RoutingKey::Resource => {
-                by_resource(rms, |r| resource_key(&r.resource), route).map(Payload::Metrics)
-            }
-            RoutingKey::Metric => split_metrics(rms, backends, route, false),
-            RoutingKey::StreamId => split_metrics(rms, backends, route, true),
-            _ => by_resource(rms, |r| service_key(&r.resource), route).map(Payload::Metrics),
-        },
+    let by = match (&payload, key) {
+        (_, RoutingKey::Service) => By::Service,
+        (Payload::Traces(_) | Payload::Logs(_), _) => By::TraceId,
+        (Payload::Metrics(_), RoutingKey::Resource) => By::Resource,
+        (Payload::Metrics(_), RoutingKey::Metric) => By::Metric,
+        (Payload::Metrics(_), RoutingKey::StreamId) => By::Stream,
+        (Payload::Metrics(_), _) => By::Service,
+    };
+    if let Payload::Metrics(rms) = &payload
+        && !rms.is_empty()
+    {
+        let metrics = || {
+            rms.iter()
+                .flat_map(|r| &r.scope_metrics)
+                .flat_map(|s| &s.metrics)
+        };
+        let nothing_to_route_by = match by {
+            By::Metric => metrics().next().is_none(),
+            By::Stream => metrics().all(|m| points_in(m) == 0),
+            _ => false,
+        };
+        if nothing_to_route_by {
+            // Metrics without points still go somewhere: the owner of the empty key.
+            return vec![(route(position(b"")), payload)];
+        }
     }
+    let mut keyed = Keyed {
+        by,
+        backends,
+        route,
+        random,
+        last: None,
+        no_trace: None,
+        prefix: Vec::new(),
+        scoped: Vec::new(),
+        base: Vec::new(),
+    };
+    partition(payload, backends, &mut keyed)
+        .parts
+        .into_iter()
+        .enumerate()
+        .filter(|(_, p)| !p.is_empty())
+        .collect()
 }
 
-/// Per-backend lists being filled, or the whole batch when it went to one backend.
-enum Grouped<T> {
-    Whole(usize, Vec<T>),
-    Per(Vec<Vec<T>>),
-    Empty,
+/// What a batch is split by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum By {
+    /// Whole resources by `service.name`.
+    Service,
+    /// Whole resources by their attributes.
+    Resource,
+    /// Spans or log records by trace id.
+    TraceId,
+    /// Whole metrics by name.
+    Metric,
+    /// Data points by stream.
+    Stream,
 }
 
-impl<T> Grouped<T> {
-    fn map(self, wrap: fn(Vec<T>) -> Payload) -> Parts {
-        match self {
-            Grouped::Whole(b, all) => vec![(b, wrap(all))],
-            Grouped::Empty => Vec::new(),
-            Grouped::Per(per) => per
-                .into_iter()
-                .enumerate()
-                .filter(|(_, v)| !v.is_empty())
-                .map(|(b, v)| (b, wrap(v)))
-                .collect(),
+/// Where each part goes, by routing key, for [`partition`].
+struct Keyed<'r> {
+    by: By,
+    backends: usize,
+    route: &'r mut dyn FnMut(u32) -> usize,
+    random: &'r mut dyn FnMut() -> u32,
+    /// The last trace id routed and its backend: consecutive items of one trace are
+    /// routed once.
+    last: Option<(Vec<u8>, usize)>,
+    /// The backend of log records without a trace id, once drawn.
+    no_trace: Option<usize>,
+    /// Stream identity so far: of the resource, then the scope, then the metric.
+    prefix: Vec<u8>,
+    scoped: Vec<u8>,
+    base: Vec<u8>,
+}
+
+impl Keyed<'_> {
+    fn by_trace(&mut self, id: &[u8]) -> usize {
+        match &mut self.last {
+            Some((prev, t)) if prev.as_slice() == id => *t,
+            last => {
+                let t = (self.route)(position(id));
+                match last {
+                    Some((prev, bt)) => {
+                        prev.clear();
+                        prev.extend_from_slice(id);
+                        *bt = t;
+                    }
+                    None => *last = Some((id.to_vec(), t)),
+                }
+                t
+            }
         }
     }
 }
 
-fn per<T>(backends: usize) -> Vec<Vec<T>> {
-    (0..backends).map(|_| Vec::new()).collect()
-}
-
-/// Targets with all-the-same detection.
-fn uniform(targets: &[usize]) -> Option<usize> {
-    let first = *targets.first()?;
-    targets.iter().all(|t| *t == first).then_some(first)
-}
-
-/// Whole resources to the backend of their key.
-fn by_resource<T>(
-    resources: Vec<T>,
-    key: impl Fn(&T) -> Vec<u8>,
-    route: &mut dyn FnMut(u32) -> usize,
-) -> Grouped<T> {
-    let targets: Vec<usize> = resources.iter().map(|r| route(position(&key(r)))).collect();
-    let Some(backends) = targets.iter().max().map(|m| m + 1) else {
-        return Grouped::Empty;
-    };
-    if let Some(b) = uniform(&targets) {
-        return Grouped::Whole(b, resources);
+impl Assign for Keyed<'_> {
+    fn resource(&mut self, resource: Option<&Resource>) -> Route {
+        match self.by {
+            By::Service => Route::To((self.route)(position(&service_key(resource)))),
+            By::Resource => Route::To((self.route)(position(&resource_key(resource)))),
+            By::Stream => {
+                self.prefix = resource_key(resource);
+                Route::Split
+            }
+            By::TraceId | By::Metric => Route::Split,
+        }
     }
-    let mut out = per(backends);
-    for (r, t) in resources.into_iter().zip(targets) {
-        out[t].push(r);
+
+    fn scope(&mut self, _: Option<&Resource>, scope: Option<&InstrumentationScope>) -> Route {
+        if self.by == By::Stream {
+            self.scoped.clear();
+            self.scoped.extend_from_slice(&self.prefix);
+            scope_identity(&mut self.scoped, scope);
+        }
+        Route::Split
     }
-    Grouped::Per(out)
+
+    fn span(
+        &mut self,
+        _: Option<&Resource>,
+        _: Option<&InstrumentationScope>,
+        span: &Span,
+    ) -> Option<usize> {
+        Some(self.by_trace(&span.trace_id))
+    }
+
+    fn log(
+        &mut self,
+        _: Option<&Resource>,
+        _: Option<&InstrumentationScope>,
+        record: &LogRecord,
+    ) -> Option<usize> {
+        let id = record.trace_id.as_slice();
+        if id.iter().all(|b| *b == 0) {
+            let t = match self.no_trace {
+                Some(t) => t,
+                None => {
+                    let t = (self.route)((self.random)() % crate::ring::MAX_POSITIONS);
+                    *self.no_trace.insert(t)
+                }
+            };
+            return Some(t);
+        }
+        Some(self.by_trace(id))
+    }
+
+    fn metric(
+        &mut self,
+        _: Option<&Resource>,
+        _: Option<&InstrumentationScope>,
+        m: &Metric,
+    ) -> Route {
+        if self.by == By::Metric {
+            return Route::To((self.route)(position(m.name.as_bytes())));
+        }
+        self.base.clear();
+        self.base.extend_from_slice(&self.scoped);
+        metric_identity(&mut self.base, m);
+        Route::Split
+    }
+
+    fn point(
+        &mut self,
+        _: Option<&Resource>,
+        _: Option<&InstrumentationScope>,
+        _: &Metric,
+        attributes: &[KeyValue],
+    ) -> Option<usize> {
+        let mut key = self.base.clone();
+        push_attributes(&mut key, b'p', attributes);
+        Some((self.route)(position(&key)))
+    }
+
+    /// A metric without points: wherever its name goes.
+    fn metric_without_points(
+        &mut self,
+        _: Option<&Resource>,
+        _: Option<&InstrumentationScope>,
+        m: &Metric,
+    ) -> Option<usize> {
+        let t = (self.route)(position(m.name.as_bytes()));
+        Some(t.min(self.backends.saturating_sub(1)))
+    }
 }
 
 /// The string value of `service.name`, empty when absent.
 pub fn service_name(resource: &Option<Resource>) -> &str {
+    service_of(resource.as_ref())
+}
+
+fn service_of(resource: Option<&Resource>) -> &str {
     resource
-        .as_ref()
         .and_then(|r| r.attributes.iter().find(|kv| kv.key == "service.name"))
         .and_then(|kv| kv.value.as_ref())
         .and_then(|v| match &v.value {
@@ -131,8 +246,8 @@ pub fn service_name(resource: &Option<Resource>) -> &str {
         .unwrap_or("")
 }
 
-fn service_key(resource: &Option<Resource>) -> Vec<u8> {
-    service_name(resource).as_bytes().to_vec()
+fn service_key(resource: Option<&Resource>) -> Vec<u8> {
+    service_of(resource).as_bytes().to_vec()
 }
 
 /// Attributes sorted by key, each protobuf-encoded after a tag byte.
@@ -145,7 +260,7 @@ fn push_attributes(out: &mut Vec<u8>, tag: u8, attributes: &[KeyValue]) {
     }
 }
 
-fn resource_key(resource: &Option<Resource>) -> Vec<u8> {
+fn resource_key(resource: Option<&Resource>) -> Vec<u8> {
     let mut key = Vec::new();
     if let Some(r) = resource {
         push_attributes(&mut key, b'r', &r.attributes);
@@ -153,196 +268,13 @@ fn resource_key(resource: &Option<Resource>) -> Vec<u8> {
     key
 }
 
-fn scope_identity(out: &mut Vec<u8>, scope: &Option<InstrumentationScope>) {
+fn scope_identity(out: &mut Vec<u8>, scope: Option<&InstrumentationScope>) {
     if let Some(s) = scope {
         out.push(b's');
         out.extend_from_slice(s.name.as_bytes());
         out.push(0);
         out.extend_from_slice(s.version.as_bytes());
         push_attributes(out, b'a', &s.attributes);
-    }
-}
-
-/// Splits items (spans, log records) by a per-item key, keeping resource and scope.
-/// `$targets` is the target of each item, in order.
-macro_rules! split_leaves {
-    ($resources:expr, $backends:expr, $targets:expr, $R:ident, $S:ident, $scopes:ident, $items:ident, $wrap:path) => {{
-        let targets: Vec<usize> = $targets;
-        if targets.is_empty() {
-            return Vec::new();
-        }
-        if let Some(b) = uniform(&targets) {
-            return vec![(b, $wrap($resources))];
-        }
-        let backends = $backends.max(targets.iter().max().map_or(0, |m| m + 1));
-        let mut out = per::<$R>(backends);
-        let mut at = 0usize;
-        let mut counts = vec![0usize; backends];
-        for r in $resources {
-            let $R {
-                resource,
-                $scopes,
-                schema_url,
-                ..
-            } = r;
-            let mut by_backend: Vec<Option<$R>> = (0..backends).map(|_| None).collect();
-            for s in $scopes {
-                let $S {
-                    scope,
-                    $items,
-                    schema_url: scope_url,
-                    ..
-                } = s;
-                let mine = &targets[at..(at + $items.len()).min(targets.len())];
-                at += mine.len();
-                // Each part's list sized once: items are large, growing copies them.
-                counts.iter_mut().for_each(|c| *c = 0);
-                mine.iter().for_each(|t| counts[*t] += 1);
-                let mut scoped: Vec<Option<$S>> = (0..backends).map(|_| None).collect();
-                for (item, t) in $items.into_iter().zip(mine) {
-                    scoped[*t]
-                        .get_or_insert_with(|| $S {
-                            scope: scope.clone(),
-                            $items: Vec::with_capacity(counts[*t]),
-                            schema_url: scope_url.clone(),
-                            ..Default::default()
-                        })
-                        .$items
-                        .push(item);
-                }
-                for (t, s) in scoped.into_iter().enumerate() {
-                    if let Some(s) = s {
-                        by_backend[t]
-                            .get_or_insert_with(|| $R {
-                                resource: resource.clone(),
-                                schema_url: schema_url.clone(),
-                                ..Default::default()
-                            })
-                            .$scopes
-                            .push(s);
-                    }
-                }
-            }
-            for (t, r) in by_backend.into_iter().enumerate() {
-                if let Some(r) = r {
-                    out[t].push(r);
-                }
-            }
-        }
-        out.into_iter()
-            .enumerate()
-            .filter(|(_, v)| !v.is_empty())
-            .map(|(b, v)| (b, $wrap(v)))
-            .collect()
-    }};
-}
-
-/// By trace id; consecutive spans of one trace are routed once.
-#[allow(clippy::needless_update)] // kept for fields newer protos add
-fn split_spans(
-    rss: Vec<ResourceSpans>,
-    backends: usize,
-    route: &mut dyn FnMut(u32) -> usize,
-) -> Parts {
-    let mut targets = Vec::new();
-    let mut last: Option<(&[u8], usize)> = None;
-    for s in rss
-        .iter()
-        .flat_map(|r| &r.scope_spans)
-        .flat_map(|s| &s.spans)
-    {
-        let t = match last {
-            Some((id, t)) if id == s.trace_id.as_slice() => t,
-            _ => {
-                let t = route(position(&s.trace_id));
-                last = Some((&s.trace_id, t));
-                t
-            }
-        };
-        targets.push(t);
-    }
-    split_leaves!(
-        rss,
-        backends,
-        targets,
-        ResourceSpans,
-        ScopeSpans,
-        scope_spans,
-        spans,
-        Payload::Traces
-    )
-}
-
-/// By trace id; records without one share one random position per batch.
-#[allow(clippy::needless_update)] // kept for fields newer protos add
-fn split_logs(
-    rls: Vec<ResourceLogs>,
-    backends: usize,
-    route: &mut dyn FnMut(u32) -> usize,
-    random: &mut dyn FnMut() -> u32,
-) -> Parts {
-    let mut targets = Vec::new();
-    let mut last: Option<(&[u8], usize)> = None;
-    let mut no_trace: Option<usize> = None;
-    for l in rls
-        .iter()
-        .flat_map(|r| &r.scope_logs)
-        .flat_map(|s| &s.log_records)
-    {
-        let id = l.trace_id.as_slice();
-        let t = if id.iter().all(|b| *b == 0) {
-            *no_trace.get_or_insert_with(|| route(random() % crate::ring::MAX_POSITIONS))
-        } else {
-            match last {
-                Some((prev, t)) if prev == id => t,
-                _ => {
-                    let t = route(position(id));
-                    last = Some((id, t));
-                    t
-                }
-            }
-        };
-        targets.push(t);
-    }
-    split_leaves!(
-        rls,
-        backends,
-        targets,
-        ResourceLogs,
-        ScopeLogs,
-        scope_logs,
-        log_records,
-        Payload::Logs
-    )
-}
-
-/// A metric with the same name, description, unit, metadata and type parameters as
-/// `m`, and no data points.
-fn empty_like(m: &Metric) -> Metric {
-    use stratus_core::pdata::metrics::{ExponentialHistogram, Gauge, Histogram, Sum, Summary};
-    let data = m.data.as_ref().map(|d| match d {
-        Data::Gauge(_) => Data::Gauge(Gauge::default()),
-        Data::Sum(s) => Data::Sum(Sum {
-            aggregation_temporality: s.aggregation_temporality,
-            is_monotonic: s.is_monotonic,
-            ..Default::default()
-        }),
-        Data::Histogram(h) => Data::Histogram(Histogram {
-            aggregation_temporality: h.aggregation_temporality,
-            ..Default::default()
-        }),
-        Data::ExponentialHistogram(h) => Data::ExponentialHistogram(ExponentialHistogram {
-            aggregation_temporality: h.aggregation_temporality,
-            ..Default::default()
-        }),
-        Data::Summary(_) => Data::Summary(Summary::default()),
-    });
-    Metric {
-        name: m.name.clone(),
-        description: m.description.clone(),
-        unit: m.unit.clone(),
-        metadata: m.metadata.clone(),
-        data,
     }
 }
 
@@ -364,178 +296,4 @@ fn metric_identity(out: &mut Vec<u8>, m: &Metric) {
     out.push(kind);
     out.extend_from_slice(&temporality.to_le_bytes());
     out.push(u8::from(monotonic));
-}
-
-/// The attributes of each data point of `m`.
-fn point_attributes(m: &Metric) -> Vec<&[KeyValue]> {
-    match &m.data {
-        None => Vec::new(),
-        Some(Data::Gauge(g)) => g
-            .data_points
-            .iter()
-            .map(|p| p.attributes.as_slice())
-            .collect(),
-        Some(Data::Sum(s)) => s
-            .data_points
-            .iter()
-            .map(|p| p.attributes.as_slice())
-            .collect(),
-        Some(Data::Histogram(h)) => h
-            .data_points
-            .iter()
-            .map(|p| p.attributes.as_slice())
-            .collect(),
-        Some(Data::ExponentialHistogram(h)) => h
-            .data_points
-            .iter()
-            .map(|p| p.attributes.as_slice())
-            .collect(),
-        Some(Data::Summary(s)) => s
-            .data_points
-            .iter()
-            .map(|p| p.attributes.as_slice())
-            .collect(),
-    }
-}
-
-/// Moves the points of `m` into copies of it (from [`empty_like`]) by `targets`.
-fn split_points(m: Metric, targets: &[usize], into: &mut [Option<Metric>]) {
-    let shell = empty_like(&m);
-    macro_rules! points {
-        ($variant:ident, $data:expr) => {{
-            for (p, t) in $data.data_points.into_iter().zip(targets) {
-                let copy = into[*t].get_or_insert_with(|| shell.clone());
-                if let Some(Data::$variant(d)) = &mut copy.data {
-                    d.data_points.push(p);
-                }
-            }
-        }};
-    }
-    match m.data {
-        None => {}
-        Some(Data::Gauge(g)) => points!(Gauge, g),
-        Some(Data::Sum(s)) => points!(Sum, s),
-        Some(Data::Histogram(h)) => points!(Histogram, h),
-        Some(Data::ExponentialHistogram(h)) => points!(ExponentialHistogram, h),
-        Some(Data::Summary(s)) => points!(Summary, s),
-    }
-}
-
-/// By metric name (`streams: false`) or by each data point's stream (`true`).
-fn split_metrics(
-    rms: Vec<ResourceMetrics>,
-    backends: usize,
-    route: &mut dyn FnMut(u32) -> usize,
-    streams: bool,
-) -> Parts {
-    // Targets per metric (by name) or per point (by stream), in order.
-    let mut metric_targets: Vec<Vec<usize>> = Vec::new();
-    for rm in &rms {
-        let mut prefix = Vec::new();
-        if streams {
-            prefix = resource_key(&rm.resource);
-        }
-        for sm in &rm.scope_metrics {
-            let mut scoped = prefix.clone();
-            if streams {
-                scope_identity(&mut scoped, &sm.scope);
-            }
-            for m in &sm.metrics {
-                if !streams {
-                    metric_targets.push(vec![route(position(m.name.as_bytes()))]);
-                    continue;
-                }
-                let mut base = scoped.clone();
-                metric_identity(&mut base, m);
-                let targets = point_attributes(m)
-                    .into_iter()
-                    .map(|attrs| {
-                        let mut key = base.clone();
-                        push_attributes(&mut key, b'p', attrs);
-                        route(position(&key))
-                    })
-                    .collect();
-                metric_targets.push(targets);
-            }
-        }
-    }
-    let all: Vec<usize> = metric_targets.iter().flatten().copied().collect();
-    if all.is_empty() {
-        // Metrics without points still go somewhere: the owner of the empty key.
-        return match rms.is_empty() {
-            true => Vec::new(),
-            false => vec![(route(position(b"")), Payload::Metrics(rms))],
-        };
-    }
-    if let Some(b) = uniform(&all) {
-        return vec![(b, Payload::Metrics(rms))];
-    }
-    let backends = backends.max(all.iter().max().map_or(0, |m| m + 1));
-    let mut out = per::<ResourceMetrics>(backends);
-    let mut next = metric_targets.into_iter();
-    for rm in rms {
-        let ResourceMetrics {
-            resource,
-            scope_metrics,
-            schema_url,
-            ..
-        } = rm;
-        let mut by_backend: Vec<Option<ResourceMetrics>> = (0..backends).map(|_| None).collect();
-        for sm in scope_metrics {
-            let ScopeMetrics {
-                scope,
-                metrics,
-                schema_url: scope_url,
-                ..
-            } = sm;
-            let mut scoped: Vec<Option<ScopeMetrics>> = (0..backends).map(|_| None).collect();
-            for m in metrics {
-                let targets = next.next().unwrap_or_default();
-                let mut copies: Vec<Option<Metric>> = (0..backends).map(|_| None).collect();
-                match uniform(&targets) {
-                    Some(t) => copies[t] = Some(m),
-                    // A metric without points: wherever its name goes.
-                    None if targets.is_empty() => {
-                        let t = route(position(m.name.as_bytes())).min(backends - 1);
-                        copies[t] = Some(m);
-                    }
-                    None => split_points(m, &targets, &mut copies),
-                }
-                for (t, c) in copies.into_iter().enumerate() {
-                    if let Some(c) = c {
-                        scoped[t]
-                            .get_or_insert_with(|| ScopeMetrics {
-                                scope: scope.clone(),
-                                schema_url: scope_url.clone(),
-                                ..Default::default()
-                            })
-                            .metrics
-                            .push(c);
-                    }
-                }
-            }
-            for (t, s) in scoped.into_iter().enumerate() {
-                if let Some(s) = s {
-                    by_backend[t]
-                        .get_or_insert_with(|| ResourceMetrics {
-                            resource: resource.clone(),
-                            schema_url: schema_url.clone(),
-                            ..Default::default()
-                        })
-                        .scope_metrics
-                        .push(s);
-                }
-            }
-        }
-        for (t, r) in by_backend.into_iter().enumerate() {
-            if let Some(r) = r {
-                out[t].push(r);
-            }
-        }
-    }
-    out.into_iter()
-        .enumerate()
-        .filter(|(_, v)| !v.is_empty())
-        .map(|(b, v)| (b, Payload::Metrics(v)))
-        .collect()
 }
