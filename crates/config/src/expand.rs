@@ -4,6 +4,11 @@
 //! - `${NAME}` and `${env:NAME}`: the variable's value.
 //! - `${env:NAME:-default}` (or `${NAME:-default}`): the default when the variable is
 //!   unset (a set but empty variable gives `""`).
+//! - `${file:PATH}`: the file's content read as YAML, as the collector's `file`
+//!   provider does: a value that is exactly one such reference takes the content's
+//!   type (a number, a string, a map), and inside a longer string a scalar content
+//!   stands as text (a map or list there is an error). The usual use is a secret
+//!   mounted as a file: `token: ${file:/var/run/secrets/token}`.
 //! - `$$`: a literal `$`. A bare `$NAME` is left as written.
 //! - A value that is exactly one reference is typed like YAML (`4317` becomes a
 //!   number, `true` a bool) unless it was quoted in the YAML; a reference inside a
@@ -11,7 +16,7 @@
 
 use serde_json::Value;
 
-use crate::yaml::type_scalar;
+use crate::yaml::{parse_any, type_scalar};
 
 /// The result of expanding one string.
 #[derive(Debug, PartialEq)]
@@ -33,6 +38,9 @@ pub(crate) fn expand(
     let mut unset = Vec::new();
     let mut references = 0usize;
     let mut literal = false;
+    // The value of the last `${file:...}` reference, for a value that is only that.
+    let mut file_value = None;
+    let mut structured = false;
     let mut rest = text;
     while !rest.is_empty() {
         if let Some(after) = rest.strip_prefix("$$") {
@@ -45,7 +53,18 @@ pub(crate) fn expand(
             && let Some(end) = after.find('}')
         {
             let inner = &after[..end];
-            out.push_str(&resolve(inner, env, &mut unset)?);
+            match resolve(inner, env, &mut unset)? {
+                Resolved::Text(t) => out.push_str(&t),
+                Resolved::File(v) => {
+                    match &v {
+                        Value::String(t) => out.push_str(t),
+                        Value::Null => {}
+                        Value::Bool(_) | Value::Number(_) => out.push_str(&v.to_string()),
+                        Value::Array(_) | Value::Object(_) => structured = true,
+                    }
+                    file_value = Some((inner.to_string(), v));
+                }
+            }
             references += 1;
             rest = &after[end + 1..];
             continue;
@@ -57,7 +76,20 @@ pub(crate) fn expand(
         literal = true;
         rest = chars.as_str();
     }
-    let value = if references == 1 && !literal && !quoted {
+    let lone = references == 1 && !literal;
+    if structured && !lone {
+        let inner = file_value.map(|(inner, _)| inner).unwrap_or_default();
+        return Err(format!(
+            "`${{{inner}}}`: the file holds a map or a list, which can only be a whole value, \
+             not part of a longer string"
+        ));
+    }
+    let value = if let (true, Some((_, v))) = (lone, &file_value) {
+        match v {
+            Value::String(_) | Value::Bool(_) | Value::Number(_) if quoted => Value::String(out),
+            v => v.clone(),
+        }
+    } else if lone && !quoted {
         type_scalar(&out)
     } else {
         Value::String(out)
@@ -65,22 +97,34 @@ pub(crate) fn expand(
     Ok(Expanded { value, unset })
 }
 
-/// The text one reference (`inner` is what stands between `${` and `}`) stands for.
+/// What one reference stands for.
+enum Resolved {
+    /// An environment variable's text.
+    Text(String),
+    /// A file's content, read as YAML.
+    File(Value),
+}
+
+/// What one reference (`inner` is what stands between `${` and `}`) stands for.
 fn resolve(
     inner: &str,
     env: &dyn Fn(&str) -> Option<String>,
     unset: &mut Vec<String>,
-) -> Result<String, String> {
+) -> Result<Resolved, String> {
     let (scheme, rest) = match inner.find(':') {
         // `${NAME:-default}`: the default scheme with a default value.
         Some(i) if inner[i + 1..].starts_with('-') => ("env", inner),
         Some(i) => (&inner[..i], &inner[i + 1..]),
         None => ("env", inner),
     };
+    if scheme == "file" {
+        return read_file(inner, rest).map(Resolved::File);
+    }
     if scheme != "env" {
         return Err(format!(
-            "`${{{inner}}}`: the `{scheme}` scheme is not supported; stratus expands only \
-             environment variables (`${{env:NAME}}` or `${{NAME}}`)"
+            "`${{{inner}}}`: the `{scheme}` scheme is not supported; stratus expands \
+             environment variables (`${{env:NAME}}` or `${{NAME}}`) and files \
+             (`${{file:PATH}}`)"
         ));
     }
     let (name, default) = match rest.split_once(":-") {
@@ -93,14 +137,26 @@ fn resolve(
              digits and `_`, not starting with a digit)"
         ));
     }
-    Ok(match (env(name), default) {
+    Ok(Resolved::Text(match (env(name), default) {
         (Some(value), _) => value,
         (None, Some(default)) => default.to_string(),
         (None, None) => {
             unset.push(name.to_string());
             String::new()
         }
-    })
+    }))
+}
+
+/// The content of the file at `path`, read as YAML. Errors name the file, never its
+/// content (files referenced this way usually hold secrets).
+fn read_file(inner: &str, path: &str) -> Result<Value, String> {
+    if path.is_empty() {
+        return Err(format!("`${{{inner}}}`: no file path after `file:`"));
+    }
+    let content = std::fs::read_to_string(path)
+        .map_err(|e| format!("`${{{inner}}}`: cannot read `{path}`: {e}"))?;
+    parse_any(&content)
+        .map_err(|_| format!("`${{{inner}}}`: the content of `{path}` is not valid YAML"))
 }
 
 /// `^[a-zA-Z_][a-zA-Z0-9_]*$`
@@ -166,10 +222,57 @@ mod tests {
         assert_eq!(e.value, json!(""));
     }
 
+    /// `${file:PATH}` as the collector's file provider: the content read as YAML.
+    #[test]
+    fn file_references() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, content: &str| {
+            let p = dir.path().join(name);
+            std::fs::write(&p, content).unwrap();
+            p.display().to_string()
+        };
+        let token = write("token", "s3cr3t-token\n");
+        let port = write("port", "4317\n");
+        let map = write("headers", "api-key: abc\ntenant: acme\n");
+        let empty = write("empty", "");
+        assert_eq!(ok(&format!("${{file:{token}}}")), json!("s3cr3t-token"));
+        assert_eq!(ok(&format!("${{file:{port}}}")), json!(4317));
+        assert_eq!(
+            expand(&format!("${{file:{port}}}"), true, &env)
+                .unwrap()
+                .value,
+            json!("4317")
+        );
+        assert_eq!(
+            ok(&format!("Bearer ${{file:{token}}}")),
+            json!("Bearer s3cr3t-token")
+        );
+        assert_eq!(
+            ok(&format!("${{HOST}}:${{file:{port}}}")),
+            json!("gw.example:4317")
+        );
+        assert_eq!(
+            ok(&format!("${{file:{map}}}")),
+            json!({"api-key": "abc", "tenant": "acme"})
+        );
+        assert_eq!(ok(&format!("${{file:{empty}}}")), Value::Null);
+        let e = expand(&format!("x ${{file:{map}}}"), false, &env).unwrap_err();
+        assert!(e.contains("can only be a whole value"), "{e}");
+        let missing = dir.path().join("missing").display().to_string();
+        let e = expand(&format!("${{file:{missing}}}"), false, &env).unwrap_err();
+        assert!(e.contains("cannot read") && e.contains(&missing), "{e}");
+        let e = expand("${file:}", false, &env).unwrap_err();
+        assert!(e.contains("no file path"), "{e}");
+        let bad = write("bad", "key: [unclosed\n");
+        let e = expand(&format!("${{file:{bad}}}"), false, &env).unwrap_err();
+        assert!(
+            e.contains("is not valid YAML") && !e.contains("unclosed"),
+            "{e}"
+        );
+    }
+
     #[test]
     fn bad_references() {
-        let e = expand("${file:/etc/key}", false, &env).unwrap_err();
-        assert!(e.contains("the `file` scheme is not supported"), "{e}");
         let e = expand("${http://x}", false, &env).unwrap_err();
         assert!(e.contains("the `http` scheme is not supported"), "{e}");
         let e = expand("${env:1BAD}", false, &env).unwrap_err();

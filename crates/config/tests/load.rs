@@ -192,12 +192,12 @@ exporters:
             (
                 "exporters::otlp::endpoint".to_string(),
                 at("config.yaml", 3, 5),
-                "`${file:/run/secrets/endpoint}`: the `file` scheme is not supported; stratus expands only environment variables (`${env:NAME}` or `${NAME}`)".to_string()
+                "`${file:/run/secrets/endpoint}`: cannot read `/run/secrets/endpoint`: No such file or directory (os error 2)".to_string()
             ),
             (
                 "exporters::otlp::headers::0".to_string(),
                 at("config.yaml", 5, 9),
-                "`${http://example/x}`: the `http` scheme is not supported; stratus expands only environment variables (`${env:NAME}` or `${NAME}`)".to_string()
+                "`${http://example/x}`: the `http` scheme is not supported; stratus expands environment variables (`${env:NAME}` or `${NAME}`) and files (`${file:PATH}`)".to_string()
             ),
             (
                 "exporters::otlp::other".to_string(),

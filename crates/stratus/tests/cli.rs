@@ -238,15 +238,23 @@ fn merged_configs_and_set_override_take_effect() {
 }
 
 #[test]
-fn env_references_expand_in_a_running_config() {
+fn env_and_file_references_expand_in_a_running_config() {
     let dir = tempfile::tempdir().unwrap();
     let ports = Ports::new();
     let out = dir.path().join("out");
     std::fs::create_dir_all(&out).unwrap();
-    let config = gateway(ports, &out, "{timeout: 10ms}").replace(
-        &format!("endpoint: 127.0.0.1:{}", ports.grpc),
-        "endpoint: ${env:STRATUS_E2E_HOST:-127.0.0.1}:${STRATUS_E2E_PORT}",
-    );
+    // The HTTP endpoint comes from a file, as a mounted secret or config map would.
+    let endpoint_file = dir.path().join("http-endpoint");
+    std::fs::write(&endpoint_file, format!("127.0.0.1:{}\n", ports.http)).unwrap();
+    let config = gateway(ports, &out, "{timeout: 10ms}")
+        .replace(
+            &format!("endpoint: 127.0.0.1:{}", ports.grpc),
+            "endpoint: ${env:STRATUS_E2E_HOST:-127.0.0.1}:${STRATUS_E2E_PORT}",
+        )
+        .replace(
+            &format!("endpoint: 127.0.0.1:{}", ports.http),
+            &format!("endpoint: ${{file:{}}}", endpoint_file.display()),
+        );
     let path = dir.path().join("env.yaml");
     std::fs::write(&path, config).unwrap();
     let out_log = std::fs::File::create(dir.path().join("env.log")).unwrap();
@@ -260,6 +268,7 @@ fn env_references_expand_in_a_running_config() {
             .unwrap(),
     );
     wait_port(ports.grpc);
+    wait_port(ports.http);
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         trace_client(ports.grpc)
