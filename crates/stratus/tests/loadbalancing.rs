@@ -48,7 +48,8 @@ service:
     )
 }
 
-/// An agent: OTLP/gRPC in, `loadbalancing` to `backends` (static resolver).
+/// An agent: OTLP/gRPC in, `loadbalancing` to `backends` (static resolver), with
+/// upstream's default timeout, retry and queue settings: only TLS is turned off.
 fn agent_config(grpc: u16, metrics: u16, backends: &[String]) -> String {
     let hostnames = backends
         .iter()
@@ -68,10 +69,6 @@ exporters:
       otlp:
         tls:
           insecure: true
-        timeout: 1s
-        retry_on_failure:
-          initial_interval: 100ms
-          max_interval: 500ms
     resolver:
       static:
         hostnames:{hostnames}
