@@ -520,9 +520,10 @@ exporters:
     assert!(String::from_utf8_lossy(&logs[0][2]).contains("payment accepted"));
 }
 
-/// A gateway's tail sampling, as upstream's docs configure it: traces with an error
-/// and traces slower than 500 ms are kept whole, the rest dropped, once
-/// `decision_wait` has passed since each trace's first span.
+/// A gateway's tail sampling, as upstream's docs configure it and with its defaults
+/// (`decision_wait` 30 s, `num_traces` 50000): traces with an error and traces slower
+/// than 500 ms are kept whole, the rest dropped, once `decision_wait` has passed since
+/// each trace's first span.
 #[test]
 fn tail_sampling_at_the_gateway_keeps_error_and_slow_traces() {
     let dir = tempfile::tempdir().unwrap();
@@ -531,7 +532,6 @@ fn tail_sampling_at_the_gateway_keeps_error_and_slow_traces() {
         r#"{receiver}
 processors:
   tail_sampling:
-    decision_wait: 1s
     policies:
       - name: errors
         type: status_code
