@@ -198,6 +198,7 @@ pub fn validate(doc: &Document, factories: &Factories) -> Result<Validated, Conf
     let mut used: BTreeSet<(Kind, ComponentId)> = BTreeSet::new();
     let service = v.service(root.get("service"), &defs, &mut used);
     v.connectors(&defs, &service, factories);
+    v.extension_references(&defs, &service);
     for (kind, section) in &defs {
         for id in section.keys() {
             if *kind == Kind::Extension {
@@ -593,6 +594,45 @@ impl<'d> Validator<'d> {
             }
         }
         out
+    }
+
+    /// Extensions a component's config names (`auth::authenticator`): each must be
+    /// defined and enabled in `service::extensions`.
+    fn extension_references(&mut self, defs: &Definitions<'_>, service: &Service) {
+        let defined: Vec<String> = defs
+            .get(&Kind::Extension)
+            .map(|d| d.keys().map(ToString::to_string).collect())
+            .unwrap_or_default();
+        for (kind, section) in defs {
+            for (id, def) in section {
+                let Some(factory) = def.factory else { continue };
+                for (key, name) in factory.extension_references(&def.value) {
+                    let mut path = vec![kind.section().to_string(), id.to_string()];
+                    path.extend(problem_segments(&key));
+                    let Ok(eid) = name.parse::<ComponentId>() else {
+                        self.error(&path, format!("`{name}` is not a component id"));
+                        continue;
+                    };
+                    if !defined.iter().any(|d| *d == name) {
+                        self.error(
+                            &path,
+                            format!(
+                                "extension `{name}` is not defined in `extensions`{}",
+                                did_you_mean(&name, defined.iter().map(String::as_str))
+                            ),
+                        );
+                    } else if !service.extensions.contains(&eid) {
+                        self.error(
+                            &path,
+                            format!(
+                                "extension `{name}` is defined but not enabled: add it to \
+                                 `service::extensions`"
+                            ),
+                        );
+                    }
+                }
+            }
+        }
     }
 
     /// Connectors: ids unique across receivers, exporters and connectors; each used as

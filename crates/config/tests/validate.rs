@@ -1396,6 +1396,43 @@ fn metrics_endpoint_can_be_turned_off() {
 }
 
 #[test]
+fn authenticators_must_be_defined_and_enabled_extensions() {
+    let base = "receivers:\n  authed: {auth: {authenticator: bearertokenauth/in}}\n\
+                exporters: {debug: }\n";
+    let pipelines = "  pipelines:\n    traces: {receivers: [authed], exporters: [debug]}\n";
+    let ok = format!(
+        "{base}extensions: {{bearertokenauth/in: }}\nservice:\n  extensions: [bearertokenauth/in]\n{pipelines}"
+    );
+    support::check_with_auth(&ok).unwrap();
+
+    let undefined = format!(
+        "{base}extensions: {{bearertokenauth/inn: }}\nservice:\n  extensions: [bearertokenauth/inn]\n{pipelines}"
+    );
+    let errors = support::check_with_auth(&undefined).unwrap_err().0;
+    let got = summary(&errors);
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0].0, "receivers::authed::auth::authenticator");
+    assert!(
+        got[0]
+            .2
+            .contains("extension `bearertokenauth/in` is not defined in `extensions`")
+            && got[0].2.contains("did you mean `bearertokenauth/inn`"),
+        "{got:?}"
+    );
+
+    let not_enabled = format!("{base}extensions: {{bearertokenauth/in: }}\nservice:\n{pipelines}");
+    let errors = support::check_with_auth(&not_enabled).unwrap_err().0;
+    let got = summary(&errors);
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert!(
+        got[0]
+            .2
+            .contains("not enabled: add it to `service::extensions`"),
+        "{got:?}"
+    );
+}
+
+#[test]
 fn unused_components_are_warnings_not_errors() {
     let v = check(
         "\

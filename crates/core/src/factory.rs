@@ -66,6 +66,7 @@ use async_trait::async_trait;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+use crate::auth::{ClientAuthenticator, ServerAuthenticator};
 use crate::component::Component;
 use crate::consumer::{BoxConsumer, Consumer};
 use crate::error::ComponentError;
@@ -191,6 +192,19 @@ pub struct BuildContext {
     pub telemetry: Registry,
     /// The storage extensions running in this collector, by id.
     pub storages: BTreeMap<ComponentId, Arc<dyn StorageProvider>>,
+    /// The authenticator extensions running in this collector, by id.
+    pub authenticators: BTreeMap<ComponentId, Authenticators>,
+}
+
+/// What one authenticator extension offers: a server side (receivers check clients
+/// with it), a client side (exporters add credentials with it), or both
+/// (`bearertokenauth`).
+#[derive(Clone, Debug, Default)]
+pub struct Authenticators {
+    /// Checks incoming requests.
+    pub server: Option<Arc<dyn ServerAuthenticator>>,
+    /// Adds credentials to outgoing requests.
+    pub client: Option<Arc<dyn ClientAuthenticator>>,
 }
 
 impl BuildContext {
@@ -201,7 +215,60 @@ impl BuildContext {
             signals,
             telemetry,
             storages: BTreeMap::new(),
+            authenticators: BTreeMap::new(),
         }
+    }
+
+    /// The same context with the authenticator extensions of the running collector.
+    pub fn with_authenticators(
+        mut self,
+        authenticators: BTreeMap<ComponentId, Authenticators>,
+    ) -> Self {
+        self.authenticators = authenticators;
+        self
+    }
+
+    /// The server authenticator `id` names (a receiver's `auth.authenticator`, found
+    /// at key path `key` of its config). Fails with a message naming the key when the
+    /// extension is not enabled in `service::extensions` or cannot check clients.
+    pub fn server_authenticator(
+        &self,
+        key: &str,
+        id: &str,
+    ) -> Result<Arc<dyn ServerAuthenticator>, ComponentError> {
+        self.authenticator(key, id)?.server.clone().ok_or_else(|| {
+            ComponentError::new(format!(
+                "{key}: extension `{id}` cannot authenticate incoming requests \
+                 (it is a client-side authenticator)"
+            ))
+        })
+    }
+
+    /// The client authenticator `id` names (an exporter's `auth.authenticator`, found
+    /// at key path `key` of its config). Fails with a message naming the key when the
+    /// extension is not enabled in `service::extensions` or cannot add credentials.
+    pub fn client_authenticator(
+        &self,
+        key: &str,
+        id: &str,
+    ) -> Result<Arc<dyn ClientAuthenticator>, ComponentError> {
+        self.authenticator(key, id)?.client.clone().ok_or_else(|| {
+            ComponentError::new(format!(
+                "{key}: extension `{id}` cannot add credentials to outgoing requests \
+                 (it is a server-side authenticator)"
+            ))
+        })
+    }
+
+    fn authenticator(&self, key: &str, id: &str) -> Result<&Authenticators, ComponentError> {
+        let not_enabled = || {
+            ComponentError::new(format!(
+                "{key}: `{id}` is not an authenticator extension enabled in \
+                 service::extensions"
+            ))
+        };
+        let aid: ComponentId = id.parse().map_err(|_| not_enabled())?;
+        self.authenticators.get(&aid).ok_or_else(not_enabled)
     }
 
     /// The same context with the storage extensions of the running collector.
@@ -279,6 +346,13 @@ pub trait FactoryInfo: Send + Sync {
         Vec::new()
     }
 
+    /// Extension ids the config refers to (`auth::authenticator`), each with its key
+    /// path inside the config, so `stratus validate` can check that each is enabled
+    /// in `service::extensions` before anything runs. Default: none.
+    fn extension_references(&self, _raw: &Value) -> Vec<(String, String)> {
+        Vec::new()
+    }
+
     /// Whether the component supports `signal`.
     fn supports(&self, signal: Signal) -> bool {
         self.signals().iter().any(|(s, _)| *s == signal)
@@ -325,6 +399,13 @@ pub trait Extension: Component {
     /// The storage this extension provides, if it is a storage extension
     /// (`file_storage`): what `sending_queue.storage` refers to.
     fn storage(&self) -> Option<Arc<dyn StorageProvider>> {
+        None
+    }
+
+    /// The authenticators this extension offers, if it is an authenticator
+    /// (`bearertokenauth`, `basicauth`, `oidc`, `oauth2client`): what
+    /// `auth.authenticator` refers to.
+    fn authenticators(&self) -> Option<Authenticators> {
         None
     }
 }
@@ -410,6 +491,11 @@ pub trait Factory: Send + Sync + 'static {
     fn pipeline_references(&self, _config: &Self::Config) -> Vec<(String, String)> {
         Vec::new()
     }
+
+    /// Extension ids a valid config refers to, with their key paths. Default: none.
+    fn extension_references(&self, _config: &Self::Config) -> Vec<(String, String)> {
+        Vec::new()
+    }
 }
 
 impl<F: Factory> FactoryInfo for F {
@@ -432,6 +518,12 @@ impl<F: Factory> FactoryInfo for F {
     fn pipeline_references(&self, raw: &Value) -> Vec<(String, String)> {
         decode_config::<F::Config>(raw)
             .map(|config| Factory::pipeline_references(self, &config))
+            .unwrap_or_default()
+    }
+
+    fn extension_references(&self, raw: &Value) -> Vec<(String, String)> {
+        decode_config::<F::Config>(raw)
+            .map(|config| Factory::extension_references(self, &config))
             .unwrap_or_default()
     }
 }

@@ -9,9 +9,11 @@
 //! - [`factory`]: one factory per component kind, with a pure config check and a `build`.
 //! - [`telemetry`]: stratus's own metrics, rendered in Prometheus text format.
 //! - [`storage`]: what a storage extension offers (persistent queues use it).
+//! - [`auth`]: what authenticator extensions offer receivers and exporters.
 //! - [`confval`]: config value types shared by every component (durations, secrets).
 //! - [`endpoint`]: the one parser of listen endpoints (`:4317`, `host:port`, `[::1]:4317`).
 
+pub mod auth;
 pub mod component;
 pub mod confval;
 pub mod consumer;

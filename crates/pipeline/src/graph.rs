@@ -184,9 +184,6 @@ impl Service {
                 .collect();
             set.into_iter().collect()
         };
-        let ctx = |id: &ComponentId, signals: Vec<Signal>| {
-            BuildContext::new(id.clone(), signals, registry.clone())
-        };
         let err = |kind: Kind, id: &ComponentId, message: String| BuildError {
             kind,
             id: id.clone(),
@@ -196,6 +193,7 @@ impl Service {
         // Extensions, in the order service.extensions lists them.
         let mut extensions = Vec::new();
         let mut storages = BTreeMap::new();
+        let mut authenticators = BTreeMap::new();
         for id in &config.service.extensions {
             let raw = config.extensions.get(id).unwrap_or(&Value::Null);
             let factory = factories
@@ -203,11 +201,17 @@ impl Service {
                 .get(id.ty())
                 .ok_or_else(|| err(Kind::Extension, id, "unknown extension type".into()))?;
             let extension = factory
-                .build(ctx(id, Vec::new()), raw)
+                .build(
+                    BuildContext::new(id.clone(), Vec::new(), registry.clone()),
+                    raw,
+                )
                 .await
                 .map_err(|e| err(Kind::Extension, id, e.to_string()))?;
             if let Some(storage) = extension.storage() {
                 storages.insert(id.clone(), storage);
+            }
+            if let Some(auth) = extension.authenticators() {
+                authenticators.insert(id.clone(), auth);
             }
             extensions.push(Started {
                 kind: Kind::Extension,
@@ -215,6 +219,13 @@ impl Service {
                 component: extension,
             });
         }
+
+        // Every other component sees the extensions' services.
+        let ctx = |id: &ComponentId, signals: Vec<Signal>| {
+            BuildContext::new(id.clone(), signals, registry.clone())
+                .with_storages(storages.clone())
+                .with_authenticators(authenticators.clone())
+        };
 
         // Exporters: one instance per id used by any pipeline.
         let is_connector = |id: &ComponentId| config.connectors.contains_key(id);
@@ -232,10 +243,7 @@ impl Service {
                 .get(id.ty())
                 .ok_or_else(|| err(Kind::Exporter, id, "unknown exporter type".into()))?;
             let exporter = factory
-                .build(
-                    ctx(id, signals_of(Kind::Exporter, id)).with_storages(storages.clone()),
-                    raw,
-                )
+                .build(ctx(id, signals_of(Kind::Exporter, id)), raw)
                 .await
                 .map_err(|e| err(Kind::Exporter, id, e.to_string()))?;
             exporter_consumers.insert(id.clone(), exporter.clone());

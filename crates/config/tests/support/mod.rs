@@ -343,6 +343,48 @@ impl ConnectorFactory for FakeConnector {
 /// otlp receiver (all signals), batch processor, debug (all), logonly (logs), otlp
 /// and otlphttp exporters, health_check extension, forward (same signal) and count (traces to
 /// metrics) connectors.
+/// `authed: { auth: { authenticator: ID } }`: a receiver that names an
+/// authenticator extension, as the OTLP receiver's protocols do.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthedConfig {
+    pub auth: Option<stratus_core::auth::AuthConfig>,
+}
+impl Validate for AuthedConfig {}
+
+pub struct AuthedReceiver;
+
+impl FactoryInfo for AuthedReceiver {
+    fn type_name(&self) -> &'static str {
+        "authed"
+    }
+    fn signals(&self) -> &'static [(Signal, Stability)] {
+        ALL
+    }
+    fn check_config(&self, raw: &Value) -> Result<(), Vec<ConfigProblem>> {
+        decode_config::<AuthedConfig>(raw).map(|_| ())
+    }
+    fn extension_references(&self, raw: &Value) -> Vec<(String, String)> {
+        decode_config::<AuthedConfig>(raw)
+            .ok()
+            .and_then(|c| c.auth)
+            .map(|a| vec![("auth::authenticator".to_string(), a.authenticator)])
+            .unwrap_or_default()
+    }
+}
+
+#[async_trait]
+impl ReceiverFactory for AuthedReceiver {
+    async fn build(
+        &self,
+        _ctx: BuildContext,
+        _raw: &Value,
+        _next: SignalConsumers,
+    ) -> Result<Arc<dyn Component>, ComponentError> {
+        Err(not_built())
+    }
+}
+
 pub fn factories() -> Factories {
     Factories::new()
         .connector(FakeConnector {
@@ -390,6 +432,15 @@ pub fn no_env(_: &str) -> Option<String> {
 pub fn check(yaml: &str) -> Result<Validated, ConfigErrors> {
     let doc = load(&[inline("config.yaml", yaml)], &[], &no_env)?;
     validate(&doc, &factories())
+}
+
+/// Like [`check`], with a receiver that names an authenticator extension.
+pub fn check_with_auth(yaml: &str) -> Result<Validated, ConfigErrors> {
+    let doc = load(&[inline("config.yaml", yaml)], &[], &no_env)?;
+    let factories = factories()
+        .receiver(AuthedReceiver)
+        .extension(Fake::<EmptyConfig>::new("bearertokenauth", &[]));
+    validate(&doc, &factories)
 }
 
 pub fn load_one(
