@@ -613,7 +613,7 @@ impl<'d> Validator<'d> {
                         self.error(&path, format!("`{name}` is not a component id"));
                         continue;
                     };
-                    if !defined.iter().any(|d| *d == name) {
+                    if !defined.contains(&name) {
                         self.error(
                             &path,
                             format!(
