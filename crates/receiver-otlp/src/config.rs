@@ -261,8 +261,8 @@ pub struct HttpConfig {
     /// the receiver's value. A map `{name: value}` or upstream's list form
     /// `[{name, value}]`; values are secrets (never logged). Default: none.
     pub response_headers: ResponseHeaders,
-    /// The `Content-Encoding`s accepted (`""` is none); any other answers 400 before
-    /// the body is read. Names: `""`, `identity`, `gzip`, `zstd`, `zlib`, `deflate`,
+    /// The `Content-Encoding`s accepted (`""` is none; an empty list takes only
+    /// uncompressed bodies); any other answers 400 before the body is read. Names: `""`, `identity`, `gzip`, `zstd`, `zlib`, `deflate`,
     /// `snappy`, `x-snappy-framed`, `lz4` (an encoding listed here that stratus
     /// cannot decode is still refused with 400). Default: upstream's list, `["",
     /// "gzip", "zstd", "zlib", "snappy", "deflate", "lz4", "x-snappy-framed"]`.
@@ -412,7 +412,8 @@ impl Default for CompressionAlgorithms {
 impl CompressionAlgorithms {
     /// Whether a request whose `Content-Encoding` is `value` (absent: `""`) is
     /// accepted. Names compare without case; `identity` is the same as none, and
-    /// `x-gzip` the same as `gzip`.
+    /// `x-gzip` the same as `gzip`. An empty list takes uncompressed bodies only (as
+    /// upstream, which then decompresses nothing).
     pub fn allows(&self, value: &str) -> bool {
         let canonical = |v: &str| -> String {
             let v = v.trim().to_ascii_lowercase();
@@ -423,6 +424,9 @@ impl CompressionAlgorithms {
             }
         };
         let wanted = canonical(value);
+        if self.0.is_empty() {
+            return wanted.is_empty();
+        }
         self.0.iter().any(|a| canonical(a) == wanted)
     }
 }
@@ -862,5 +866,204 @@ mod tests {
             err[0].path,
             "protocols::grpc::keepalive::server_parameters::timeout"
         );
+    }
+
+    #[test]
+    fn new_keys_have_upstream_defaults() {
+        let c: Config = decode_config(&json!({"protocols": {"grpc": null, "http": null}})).unwrap();
+        let g = c.protocols.grpc.unwrap();
+        assert_eq!(g.read_buffer_size, 524_288);
+        assert_eq!(g.write_buffer_size, 0);
+        assert_eq!(g.auth, None);
+        assert_eq!(g.dialer.timeout, Duration::ZERO);
+        assert!(g.middlewares.is_empty());
+        let h = c.protocols.http.unwrap();
+        assert_eq!(h.auth, None);
+        assert!(h.response_headers.0.is_empty());
+        assert_eq!(
+            h.compression_algorithms.0,
+            [
+                "",
+                "gzip",
+                "zstd",
+                "zlib",
+                "snappy",
+                "deflate",
+                "lz4",
+                "x-snappy-framed"
+            ]
+        );
+        assert!(h.keep_alives_enabled);
+        assert_eq!(h.transport, "tcp");
+        assert_eq!(h.dialer.timeout, Duration::ZERO);
+        assert!(h.middlewares.is_empty());
+        assert!(CorsConfig::default().exposed_headers.is_empty());
+    }
+
+    #[test]
+    fn new_keys_take_upstream_values() {
+        let c: Config = decode_config(&json!({"protocols": {
+            "grpc": {"read_buffer_size": 1_048_576, "write_buffer_size": 65536,
+                     "auth": {"authenticator": "oidc/in"}, "dialer": {"timeout": "5s"},
+                     "middlewares": null},
+            "http": {"auth": {"authenticator": "basicauth", "request_params": ["token"]},
+                     "response_headers": {"X-B": "2", "X-A": "1"},
+                     "compression_algorithms": ["gzip", "zstd"],
+                     "keep_alives_enabled": false, "transport": "tcp", "middlewares": [],
+                     "cors": {"allowed_origins": ["*"], "exposed_headers": ["X-Ack"]}},
+        }}))
+        .unwrap();
+        let g = c.protocols.grpc.unwrap();
+        assert_eq!(
+            (g.read_buffer_size, g.write_buffer_size),
+            (1_048_576, 65536)
+        );
+        assert_eq!(g.auth.unwrap().authenticator, "oidc/in");
+        assert_eq!(g.dialer.timeout, Duration::from_secs(5));
+        let h = c.protocols.http.unwrap();
+        assert_eq!(
+            h.auth,
+            Some(HttpAuthConfig {
+                authenticator: "basicauth".into(),
+                request_params: vec!["token".into()],
+            })
+        );
+        // The map form is kept sorted by name.
+        let names: Vec<&str> = h
+            .response_headers
+            .0
+            .iter()
+            .map(|(n, _)| n.as_str())
+            .collect();
+        assert_eq!(names, ["X-A", "X-B"]);
+        assert_eq!(h.compression_algorithms.0, ["gzip", "zstd"]);
+        assert!(!h.keep_alives_enabled);
+        assert_eq!(h.cors.unwrap().exposed_headers, ["X-Ack"]);
+    }
+
+    #[test]
+    fn auth_blocks() {
+        // `auth:` with no body would read as "no authentication": an error instead.
+        let err =
+            decode_config::<Config>(&json!({"protocols": {"grpc": {"auth": null}}})).unwrap_err();
+        assert_eq!(err[0].path, "protocols::grpc::auth");
+        assert!(
+            err[0].message.contains("needs `authenticator"),
+            "{}",
+            err[0].message
+        );
+        let err =
+            decode_config::<Config>(&json!({"protocols": {"http": {"auth": {}}}})).unwrap_err();
+        assert!(
+            err[0].message.contains("authenticator"),
+            "{}",
+            err[0].message
+        );
+        // gRPC's auth is configauth's: no request_params.
+        let err = decode_config::<Config>(&json!({"protocols": {"grpc": {"auth": {
+            "authenticator": "a", "request_params": ["x"]}}}}))
+        .unwrap_err();
+        assert_eq!(err[0].path, "protocols::grpc::auth::request_params");
+        let err = decode_config::<Config>(&json!({"protocols": {
+            "grpc": {"auth": {"authenticator": "not an id!"}},
+            "http": {"auth": {"authenticator": "basicauth", "request_params": ["ok", "bad param"]}},
+        }}))
+        .unwrap_err();
+        let paths: Vec<&str> = err.iter().map(|p| p.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "protocols::grpc::auth::authenticator",
+                "protocols::http::auth::request_params::1"
+            ]
+        );
+    }
+
+    #[test]
+    fn response_headers_take_both_forms_and_hide_values() {
+        let list: Config = decode_config(&json!({"protocols": {"http": {"response_headers": [
+            {"name": "X-Api-Key", "value": "hunter2"}, {"name": "X-A", "value": "1"}]}}}))
+        .unwrap();
+        let h = list.protocols.http.unwrap();
+        assert_eq!(h.response_headers.0[0].0, "X-Api-Key");
+        assert_eq!(h.response_headers.0[0].1.expose(), "hunter2");
+        assert!(!format!("{h:?}").contains("hunter2"));
+        let null: Config =
+            decode_config(&json!({"protocols": {"http": {"response_headers": null}}})).unwrap();
+        assert!(null.protocols.http.unwrap().response_headers.0.is_empty());
+
+        let err = decode_config::<Config>(&json!({"protocols": {"http": {"response_headers": [
+            {"name": "X-A", "value": "1"}, {"name": "X-A", "value": "2"},
+            {"name": "bad name", "value": "1"},
+            {"name": "Connection", "value": "close"},
+            {"name": "X-Secret", "value": "line1\nhunter2"},
+        ]}}}))
+        .unwrap_err();
+        let paths: Vec<&str> = err.iter().map(|p| p.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "protocols::http::response_headers::X-A",
+                "protocols::http::response_headers::bad name",
+                "protocols::http::response_headers::Connection",
+                "protocols::http::response_headers::X-Secret",
+            ]
+        );
+        assert!(err[0].message.contains("duplicate"));
+        assert!(err[2].message.contains("the server manages it"));
+        assert!(!err[3].message.contains("hunter2"));
+        let err = decode_config::<Config>(&json!({"protocols": {"http": {"response_headers": [
+            {"name": "X-A", "valu": "1"}]}}}))
+        .unwrap_err();
+        assert!(err[0].message.contains("valu"), "{}", err[0].message);
+    }
+
+    #[test]
+    fn compression_algorithms() {
+        let c: Config =
+            decode_config(&json!({"protocols": {"http": {"compression_algorithms": null}}}))
+                .unwrap();
+        assert_eq!(
+            c.protocols.http.unwrap().compression_algorithms,
+            CompressionAlgorithms::default()
+        );
+        let err = decode_config::<Config>(&json!({"protocols": {"http": {
+            "compression_algorithms": ["gzip", "br"]}}}))
+        .unwrap_err();
+        assert_eq!(err[0].path, "protocols::http::compression_algorithms::1");
+        assert!(err[0].message.contains("`br`"));
+
+        let default = CompressionAlgorithms::default();
+        for ok in [
+            "", "identity", "GZIP", "x-gzip", "zstd", "deflate", "zlib", "snappy", "lz4",
+        ] {
+            assert!(default.allows(ok), "{ok}");
+        }
+        assert!(!default.allows("br"));
+        let only_gzip = CompressionAlgorithms(vec!["gzip".into()]);
+        assert!(only_gzip.allows("gzip") && !only_gzip.allows("") && !only_gzip.allows("zstd"));
+        let none = CompressionAlgorithms(Vec::new());
+        assert!(none.allows("") && none.allows("identity") && !none.allows("gzip"));
+    }
+
+    #[test]
+    fn keys_stratus_cannot_honour_are_errors_that_say_why() {
+        let err = decode_config::<Config>(&json!({"protocols": {
+            "grpc": {"middlewares": [{"id": "mw"}], "write_buffer_size": 4_294_967_296u64},
+            "http": {"middlewares": [{"id": "mw"}], "transport": "unix"},
+        }}))
+        .unwrap_err();
+        let paths: Vec<&str> = err.iter().map(|p| p.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "protocols::grpc::write_buffer_size",
+                "protocols::grpc::middlewares",
+                "protocols::http::transport",
+                "protocols::http::middlewares",
+            ]
+        );
+        assert!(err[1].message.contains("no middleware extensions"));
+        assert!(err[2].message.contains("only `tcp`"));
     }
 }
