@@ -269,7 +269,8 @@ pub struct HttpConfig {
     #[serde(deserialize_with = "null_default")]
     pub compression_algorithms: CompressionAlgorithms,
     /// Whether HTTP/1.1 connections stay open for further requests; `false` closes
-    /// each after its response. HTTP/2 connections are not affected. Default: `true`.
+    /// each after its response. HTTP/2 connections are not affected (Go's server
+    /// also ends those once idle; stratus does not yet). Default: `true`.
     pub keep_alives_enabled: bool,
     /// Network transport; only `tcp` is supported. Default: `tcp`.
     pub transport: String,

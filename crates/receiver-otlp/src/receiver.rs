@@ -68,16 +68,13 @@ impl OtlpReceiver {
             metrics: ReceiverMetrics::new(&ctx.telemetry, &receiver, transport),
             include_metadata,
         };
-        let mut auth =
-            |key: &str, id: &str, transport: &'static str, params: &[String]| match Auth::resolve(
-                ctx, key, id, transport, params,
-            ) {
-                Ok(auth) => Some(auth),
-                Err(e) => {
+        let mut auth = |key: &str, id: &str, transport: &'static str, params: &[String]| {
+            Auth::resolve(ctx, key, id, transport, params)
+                .inspect_err(|e| {
                     broken.get_or_insert_with(|| e.to_string());
-                    None
-                }
-            };
+                })
+                .ok()
+        };
         let grpc = config.protocols.grpc.map(|g| {
             let shared = Arc::new(GrpcShared {
                 intake: intake("grpc", g.include_metadata),
