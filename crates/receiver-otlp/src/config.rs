@@ -2,7 +2,10 @@
 
 use std::time::Duration;
 
+use serde::de::{self, IgnoredAny};
 use serde::{Deserialize, Deserializer};
+use stratus_core::auth::AuthConfig;
+use stratus_core::confval::Secret;
 use stratus_core::factory::{ConfigProblem, Validate};
 use stratus_tls::TlsServerConfig;
 
@@ -75,6 +78,30 @@ pub struct GrpcConfig {
     /// absent means plaintext (h2c). Default: absent.
     #[serde(deserialize_with = "present")]
     pub tls: Option<TlsServerConfig>,
+    /// Upstream's gRPC read buffer (bytes read per socket read). In stratus: the
+    /// HTTP/2 `SETTINGS_MAX_FRAME_SIZE` the server advertises, which is also how far
+    /// the connection's read buffer grows (h2 reads a whole frame into it, so one
+    /// read takes up to a frame). Bytes, clamped to HTTP/2's range 16384..=16777215;
+    /// `0` keeps the HTTP/2 default frame size (16384). Default: `524288` (512 KiB,
+    /// upstream's default for this receiver).
+    pub read_buffer_size: u64,
+    /// Upstream's gRPC write buffer. In stratus: the most response data buffered per
+    /// HTTP/2 stream before the writer waits (hyper's `max_send_buf_size`); export
+    /// responses are a few bytes, so this rarely matters. Bytes, at most
+    /// 4294967295; `0` keeps hyper's default (409600). Default: `0`.
+    pub write_buffer_size: u64,
+    /// Which authenticator extension checks every call (`auth.authenticator`, an id
+    /// listed in `service.extensions`). Default: absent (no authentication).
+    #[serde(deserialize_with = "required")]
+    pub auth: Option<AuthConfig>,
+    /// Upstream's `confignet` dialer settings. A receiver only listens, so they have
+    /// no effect here, exactly as upstream. Default: `timeout: 0s`.
+    #[serde(deserialize_with = "null_default")]
+    pub dialer: DialerConfig,
+    /// Upstream's middleware extensions. stratus has none, so a non-empty list is
+    /// a config error. Default: empty.
+    #[serde(deserialize_with = "null_default")]
+    pub middlewares: Vec<IgnoredAny>,
 }
 
 impl Default for GrpcConfig {
@@ -87,6 +114,32 @@ impl Default for GrpcConfig {
             keepalive: KeepaliveConfig::default(),
             include_metadata: false,
             tls: None,
+            read_buffer_size: 512 * 1024,
+            write_buffer_size: 0,
+            auth: None,
+            dialer: DialerConfig::default(),
+            middlewares: Vec::new(),
+        }
+    }
+}
+
+/// `dialer:` (upstream's `confignet.DialerConfig`), accepted because upstream's
+/// server configs carry it; it configures outgoing connections, which a receiver
+/// does not make.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DialerConfig {
+    /// Dial timeout. No effect on a receiver. Duration. Default: `0s`.
+    #[serde(with = "stratus_core::confval::duration")]
+    pub timeout: Duration,
+}
+
+// Written out so every default is visible in one place.
+#[allow(clippy::derivable_impls)]
+impl Default for DialerConfig {
+    fn default() -> Self {
+        DialerConfig {
+            timeout: Duration::ZERO,
         }
     }
 }
@@ -199,6 +252,36 @@ pub struct HttpConfig {
     /// Cross-origin (browser) access. Default: absent (no CORS headers).
     #[serde(deserialize_with = "present")]
     pub cors: Option<CorsConfig>,
+    /// Which authenticator extension checks every request, and which query
+    /// parameters it also sees. Default: absent (no authentication).
+    #[serde(deserialize_with = "required")]
+    pub auth: Option<HttpAuthConfig>,
+    /// Headers added to every response (success, error, CORS preflight); a header
+    /// the receiver sets itself (`Content-Type`, `Retry-After`, CORS headers) keeps
+    /// the receiver's value. A map `{name: value}` or upstream's list form
+    /// `[{name, value}]`; values are secrets (never logged). Default: none.
+    pub response_headers: ResponseHeaders,
+    /// The `Content-Encoding`s accepted (`""` is none; an empty list takes only
+    /// uncompressed bodies); any other answers 400 before the body is read. Names: `""`, `identity`, `gzip`, `zstd`, `zlib`, `deflate`,
+    /// `snappy`, `x-snappy-framed`, `lz4` (an encoding listed here that stratus
+    /// cannot decode is still refused with 400). Default: upstream's list, `["",
+    /// "gzip", "zstd", "zlib", "snappy", "deflate", "lz4", "x-snappy-framed"]`.
+    #[serde(deserialize_with = "null_default")]
+    pub compression_algorithms: CompressionAlgorithms,
+    /// Whether HTTP/1.1 connections stay open for further requests; `false` closes
+    /// each after its response. HTTP/2 connections are not affected (Go's server
+    /// also ends those once idle; stratus does not yet). Default: `true`.
+    pub keep_alives_enabled: bool,
+    /// Network transport; only `tcp` is supported. Default: `tcp`.
+    pub transport: String,
+    /// Upstream's `confignet` dialer settings; no effect on a receiver, as upstream.
+    /// Default: `timeout: 0s`.
+    #[serde(deserialize_with = "null_default")]
+    pub dialer: DialerConfig,
+    /// Upstream's middleware extensions. stratus has none, so a non-empty list is
+    /// a config error. Default: empty.
+    #[serde(deserialize_with = "null_default")]
+    pub middlewares: Vec<IgnoredAny>,
 }
 
 impl Default for HttpConfig {
@@ -212,7 +295,140 @@ impl Default for HttpConfig {
             include_metadata: false,
             tls: None,
             cors: None,
+            auth: None,
+            response_headers: ResponseHeaders::default(),
+            compression_algorithms: CompressionAlgorithms::default(),
+            keep_alives_enabled: true,
+            transport: "tcp".into(),
+            dialer: DialerConfig::default(),
+            middlewares: Vec::new(),
         }
+    }
+}
+
+/// `http: { auth: ... }` (upstream's `confighttp.AuthConfig`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpAuthConfig {
+    /// The id of an authenticator extension listed in `service.extensions`
+    /// (`bearertokenauth/gateway`). Required.
+    pub authenticator: String,
+    /// Query parameters handed to the authenticator as if they were headers of the
+    /// same name; a parameter present in the query replaces a header of that name.
+    /// Each must be a valid header name. Default: empty.
+    #[serde(default)]
+    pub request_params: Vec<String>,
+}
+
+/// `response_headers:`: name and value pairs, kept sorted by name (as upstream's
+/// `configopaque.MapList` stores a map).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ResponseHeaders(pub Vec<(String, Secret)>);
+
+impl<'de> Deserialize<'de> for ResponseHeaders {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        /// One element of the list form.
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Pair {
+            name: String,
+            value: Secret,
+        }
+
+        struct Visitor;
+        impl<'de> de::Visitor<'de> for Visitor {
+            type Value = ResponseHeaders;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a map of header names to values, or a list of {name, value}")
+            }
+
+            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(ResponseHeaders::default())
+            }
+
+            fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(ResponseHeaders::default())
+            }
+
+            fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut pairs = Vec::new();
+                while let Some((name, value)) = map.next_entry::<String, Secret>()? {
+                    pairs.push((name, value));
+                }
+                pairs.sort_by(|a, b| a.0.cmp(&b.0));
+                Ok(ResponseHeaders(pairs))
+            }
+
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut pairs = Vec::new();
+                while let Some(Pair { name, value }) = seq.next_element()? {
+                    pairs.push((name, value));
+                }
+                Ok(ResponseHeaders(pairs))
+            }
+        }
+
+        d.deserialize_any(Visitor)
+    }
+}
+
+/// The `Content-Encoding` names upstream's `confighttp` knows.
+pub const KNOWN_COMPRESSION_ALGORITHMS: [&str; 9] = [
+    "",
+    "identity",
+    "gzip",
+    "zstd",
+    "zlib",
+    "deflate",
+    "snappy",
+    "x-snappy-framed",
+    "lz4",
+];
+
+/// `compression_algorithms:`: the accepted `Content-Encoding` names.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(transparent)]
+pub struct CompressionAlgorithms(pub Vec<String>);
+
+impl Default for CompressionAlgorithms {
+    fn default() -> Self {
+        CompressionAlgorithms(
+            [
+                "",
+                "gzip",
+                "zstd",
+                "zlib",
+                "snappy",
+                "deflate",
+                "lz4",
+                "x-snappy-framed",
+            ]
+            .map(String::from)
+            .to_vec(),
+        )
+    }
+}
+
+impl CompressionAlgorithms {
+    /// Whether a request whose `Content-Encoding` is `value` (absent: `""`) is
+    /// accepted. Names compare without case; `identity` is the same as none, and
+    /// `x-gzip` the same as `gzip`. An empty list takes uncompressed bodies only (as
+    /// upstream, which then decompresses nothing).
+    pub fn allows(&self, value: &str) -> bool {
+        let canonical = |v: &str| -> String {
+            let v = v.trim().to_ascii_lowercase();
+            match v.as_str() {
+                "identity" => String::new(),
+                "x-gzip" => "gzip".into(),
+                _ => v,
+            }
+        };
+        let wanted = canonical(value);
+        if self.0.is_empty() {
+            return wanted.is_empty();
+        }
+        self.0.iter().any(|a| canonical(a) == wanted)
     }
 }
 
@@ -230,6 +446,9 @@ pub struct CorsConfig {
     /// How long browsers may cache a preflight answer, in seconds; `0` sends no
     /// `Access-Control-Max-Age`. Default: `0`.
     pub max_age: u64,
+    /// Response headers browsers may show to the page (`Access-Control-Expose-Headers`
+    /// on answers to allowed origins). Default: empty.
+    pub exposed_headers: Vec<String>,
 }
 
 // Written out so every default is visible in one place.
@@ -240,6 +459,7 @@ impl Default for CorsConfig {
             allowed_origins: Vec::new(),
             allowed_headers: Vec::new(),
             max_age: 0,
+            exposed_headers: Vec::new(),
         }
     }
 }
@@ -251,6 +471,18 @@ where
     T: Deserialize<'de> + Default,
 {
     Option::<T>::deserialize(d).map(|v| Some(v.unwrap_or_default()))
+}
+
+/// A block that must have a body when present: `auth:` with no `authenticator`
+/// would otherwise read as "no authentication".
+fn required<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d)?
+        .map(Some)
+        .ok_or_else(|| de::Error::custom("needs `authenticator: <extension id>`"))
 }
 
 /// A null value is the default (`keepalive:` alone).
@@ -268,6 +500,114 @@ fn check_endpoint(path: &str, endpoint: &str, problems: &mut Vec<ConfigProblem>)
     if let Err(e) = endpoint.parse::<stratus_core::endpoint::Endpoint>() {
         problems.push(ConfigProblem::new(path, format!("invalid endpoint: {e}")));
     }
+}
+
+/// Key path of the gRPC authenticator id (for errors and `extension_references`).
+pub const GRPC_AUTH_KEY: &str = "protocols::grpc::auth::authenticator";
+/// Key path of the HTTP authenticator id (for errors and `extension_references`).
+pub const HTTP_AUTH_KEY: &str = "protocols::http::auth::authenticator";
+
+/// An authenticator id must be a component id (`type[/name]`).
+fn check_authenticator(path: &str, id: &str, problems: &mut Vec<ConfigProblem>) {
+    if id.parse::<stratus_core::ComponentId>().is_err() {
+        problems.push(ConfigProblem::new(
+            path,
+            format!("`{id}` is not a component id (`type[/name]`)"),
+        ));
+    }
+}
+
+/// `middlewares` names upstream middleware extensions, which stratus does not have.
+fn check_middlewares(at: &str, middlewares: &[IgnoredAny], problems: &mut Vec<ConfigProblem>) {
+    if !middlewares.is_empty() {
+        problems.push(ConfigProblem::new(
+            format!("{at}::middlewares"),
+            "not supported: stratus has no middleware extensions, so the listed \
+             middlewares cannot run; remove `middlewares`",
+        ));
+    }
+}
+
+/// Headers a response must not carry from config: they frame the message or belong
+/// to the connection (HTTP/2 forbids them outright), and the server sets them itself.
+const CONNECTION_HEADERS: [&str; 8] = [
+    "connection",
+    "content-length",
+    "keep-alive",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+];
+
+/// The HTTP keys beyond the endpoint, paths, size and TLS.
+fn check_http_extras(h: &HttpConfig, problems: &mut Vec<ConfigProblem>) {
+    if h.transport != "tcp" {
+        problems.push(ConfigProblem::new(
+            "protocols::http::transport",
+            format!(
+                "unsupported transport `{}`: only `tcp` is supported",
+                h.transport
+            ),
+        ));
+    }
+    if let Some(auth) = &h.auth {
+        check_authenticator(HTTP_AUTH_KEY, &auth.authenticator, problems);
+        for (i, param) in auth.request_params.iter().enumerate() {
+            if http::HeaderName::from_bytes(param.as_bytes()).is_err() {
+                problems.push(ConfigProblem::new(
+                    format!("protocols::http::auth::request_params::{i}"),
+                    format!(
+                        "`{param}` cannot be handed to the authenticator as a header: \
+                         not a valid header name"
+                    ),
+                ));
+            }
+        }
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for (name, value) in &h.response_headers.0 {
+        let path = format!("protocols::http::response_headers::{name}");
+        if !seen.insert(name.as_str()) {
+            problems.push(ConfigProblem::new(
+                &path,
+                format!("duplicate header `{name}`"),
+            ));
+        }
+        match http::HeaderName::from_bytes(name.as_bytes()) {
+            Err(_) => problems.push(ConfigProblem::new(&path, "not a valid header name")),
+            Ok(n) if CONNECTION_HEADERS.contains(&n.as_str()) => {
+                problems.push(ConfigProblem::new(
+                    &path,
+                    format!(
+                        "`{name}` cannot be set from config: the server manages it (it frames \
+                         the message or belongs to the connection)"
+                    ),
+                ));
+            }
+            Ok(_) => {}
+        }
+        // The value is a secret: the message never repeats it.
+        if http::HeaderValue::from_str(value.expose()).is_err() {
+            problems.push(ConfigProblem::new(
+                &path,
+                "the value is not a valid header value (control characters or non-ASCII text)",
+            ));
+        }
+    }
+    for (i, algorithm) in h.compression_algorithms.0.iter().enumerate() {
+        if !KNOWN_COMPRESSION_ALGORITHMS.contains(&algorithm.as_str()) {
+            problems.push(ConfigProblem::new(
+                format!("protocols::http::compression_algorithms::{i}"),
+                format!(
+                    "unknown compression algorithm `{algorithm}`: known are \"\", identity, \
+                     gzip, zstd, zlib, deflate, snappy, x-snappy-framed, lz4"
+                ),
+            ));
+        }
+    }
+    check_middlewares("protocols::http", &h.middlewares, problems);
 }
 
 impl Validate for Config {
@@ -315,6 +655,16 @@ impl Validate for Config {
                     tls.validate(),
                 ));
             }
+            if g.write_buffer_size > u64::from(u32::MAX) {
+                problems.push(ConfigProblem::new(
+                    "protocols::grpc::write_buffer_size",
+                    "must be at most 4294967295",
+                ));
+            }
+            if let Some(auth) = &g.auth {
+                check_authenticator(GRPC_AUTH_KEY, &auth.authenticator, &mut problems);
+            }
+            check_middlewares("protocols::grpc", &g.middlewares, &mut problems);
         }
         if let Some(h) = &p.http {
             check_endpoint("protocols::http::endpoint", &h.endpoint, &mut problems);
@@ -351,6 +701,7 @@ impl Validate for Config {
                     tls.validate(),
                 ));
             }
+            check_http_extras(h, &mut problems);
         }
         problems
     }
@@ -516,5 +867,204 @@ mod tests {
             err[0].path,
             "protocols::grpc::keepalive::server_parameters::timeout"
         );
+    }
+
+    #[test]
+    fn new_keys_have_upstream_defaults() {
+        let c: Config = decode_config(&json!({"protocols": {"grpc": null, "http": null}})).unwrap();
+        let g = c.protocols.grpc.unwrap();
+        assert_eq!(g.read_buffer_size, 524_288);
+        assert_eq!(g.write_buffer_size, 0);
+        assert_eq!(g.auth, None);
+        assert_eq!(g.dialer.timeout, Duration::ZERO);
+        assert!(g.middlewares.is_empty());
+        let h = c.protocols.http.unwrap();
+        assert_eq!(h.auth, None);
+        assert!(h.response_headers.0.is_empty());
+        assert_eq!(
+            h.compression_algorithms.0,
+            [
+                "",
+                "gzip",
+                "zstd",
+                "zlib",
+                "snappy",
+                "deflate",
+                "lz4",
+                "x-snappy-framed"
+            ]
+        );
+        assert!(h.keep_alives_enabled);
+        assert_eq!(h.transport, "tcp");
+        assert_eq!(h.dialer.timeout, Duration::ZERO);
+        assert!(h.middlewares.is_empty());
+        assert!(CorsConfig::default().exposed_headers.is_empty());
+    }
+
+    #[test]
+    fn new_keys_take_upstream_values() {
+        let c: Config = decode_config(&json!({"protocols": {
+            "grpc": {"read_buffer_size": 1_048_576, "write_buffer_size": 65536,
+                     "auth": {"authenticator": "oidc/in"}, "dialer": {"timeout": "5s"},
+                     "middlewares": null},
+            "http": {"auth": {"authenticator": "basicauth", "request_params": ["token"]},
+                     "response_headers": {"X-B": "2", "X-A": "1"},
+                     "compression_algorithms": ["gzip", "zstd"],
+                     "keep_alives_enabled": false, "transport": "tcp", "middlewares": [],
+                     "cors": {"allowed_origins": ["*"], "exposed_headers": ["X-Ack"]}},
+        }}))
+        .unwrap();
+        let g = c.protocols.grpc.unwrap();
+        assert_eq!(
+            (g.read_buffer_size, g.write_buffer_size),
+            (1_048_576, 65536)
+        );
+        assert_eq!(g.auth.unwrap().authenticator, "oidc/in");
+        assert_eq!(g.dialer.timeout, Duration::from_secs(5));
+        let h = c.protocols.http.unwrap();
+        assert_eq!(
+            h.auth,
+            Some(HttpAuthConfig {
+                authenticator: "basicauth".into(),
+                request_params: vec!["token".into()],
+            })
+        );
+        // The map form is kept sorted by name.
+        let names: Vec<&str> = h
+            .response_headers
+            .0
+            .iter()
+            .map(|(n, _)| n.as_str())
+            .collect();
+        assert_eq!(names, ["X-A", "X-B"]);
+        assert_eq!(h.compression_algorithms.0, ["gzip", "zstd"]);
+        assert!(!h.keep_alives_enabled);
+        assert_eq!(h.cors.unwrap().exposed_headers, ["X-Ack"]);
+    }
+
+    #[test]
+    fn auth_blocks() {
+        // `auth:` with no body would read as "no authentication": an error instead.
+        let err =
+            decode_config::<Config>(&json!({"protocols": {"grpc": {"auth": null}}})).unwrap_err();
+        assert_eq!(err[0].path, "protocols::grpc::auth");
+        assert!(
+            err[0].message.contains("needs `authenticator"),
+            "{}",
+            err[0].message
+        );
+        let err =
+            decode_config::<Config>(&json!({"protocols": {"http": {"auth": {}}}})).unwrap_err();
+        assert!(
+            err[0].message.contains("authenticator"),
+            "{}",
+            err[0].message
+        );
+        // gRPC's auth is configauth's: no request_params.
+        let err = decode_config::<Config>(&json!({"protocols": {"grpc": {"auth": {
+            "authenticator": "a", "request_params": ["x"]}}}}))
+        .unwrap_err();
+        assert_eq!(err[0].path, "protocols::grpc::auth::request_params");
+        let err = decode_config::<Config>(&json!({"protocols": {
+            "grpc": {"auth": {"authenticator": "not an id!"}},
+            "http": {"auth": {"authenticator": "basicauth", "request_params": ["ok", "bad param"]}},
+        }}))
+        .unwrap_err();
+        let paths: Vec<&str> = err.iter().map(|p| p.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "protocols::grpc::auth::authenticator",
+                "protocols::http::auth::request_params::1"
+            ]
+        );
+    }
+
+    #[test]
+    fn response_headers_take_both_forms_and_hide_values() {
+        let list: Config = decode_config(&json!({"protocols": {"http": {"response_headers": [
+            {"name": "X-Api-Key", "value": "hunter2"}, {"name": "X-A", "value": "1"}]}}}))
+        .unwrap();
+        let h = list.protocols.http.unwrap();
+        assert_eq!(h.response_headers.0[0].0, "X-Api-Key");
+        assert_eq!(h.response_headers.0[0].1.expose(), "hunter2");
+        assert!(!format!("{h:?}").contains("hunter2"));
+        let null: Config =
+            decode_config(&json!({"protocols": {"http": {"response_headers": null}}})).unwrap();
+        assert!(null.protocols.http.unwrap().response_headers.0.is_empty());
+
+        let err = decode_config::<Config>(&json!({"protocols": {"http": {"response_headers": [
+            {"name": "X-A", "value": "1"}, {"name": "X-A", "value": "2"},
+            {"name": "bad name", "value": "1"},
+            {"name": "Connection", "value": "close"},
+            {"name": "X-Secret", "value": "line1\nhunter2"},
+        ]}}}))
+        .unwrap_err();
+        let paths: Vec<&str> = err.iter().map(|p| p.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "protocols::http::response_headers::X-A",
+                "protocols::http::response_headers::bad name",
+                "protocols::http::response_headers::Connection",
+                "protocols::http::response_headers::X-Secret",
+            ]
+        );
+        assert!(err[0].message.contains("duplicate"));
+        assert!(err[2].message.contains("the server manages it"));
+        assert!(!err[3].message.contains("hunter2"));
+        let err = decode_config::<Config>(&json!({"protocols": {"http": {"response_headers": [
+            {"name": "X-A", "valu": "1"}]}}}))
+        .unwrap_err();
+        assert!(err[0].message.contains("valu"), "{}", err[0].message);
+    }
+
+    #[test]
+    fn compression_algorithms() {
+        let c: Config =
+            decode_config(&json!({"protocols": {"http": {"compression_algorithms": null}}}))
+                .unwrap();
+        assert_eq!(
+            c.protocols.http.unwrap().compression_algorithms,
+            CompressionAlgorithms::default()
+        );
+        let err = decode_config::<Config>(&json!({"protocols": {"http": {
+            "compression_algorithms": ["gzip", "br"]}}}))
+        .unwrap_err();
+        assert_eq!(err[0].path, "protocols::http::compression_algorithms::1");
+        assert!(err[0].message.contains("`br`"));
+
+        let default = CompressionAlgorithms::default();
+        for ok in [
+            "", "identity", "GZIP", "x-gzip", "zstd", "deflate", "zlib", "snappy", "lz4",
+        ] {
+            assert!(default.allows(ok), "{ok}");
+        }
+        assert!(!default.allows("br"));
+        let only_gzip = CompressionAlgorithms(vec!["gzip".into()]);
+        assert!(only_gzip.allows("gzip") && !only_gzip.allows("") && !only_gzip.allows("zstd"));
+        let none = CompressionAlgorithms(Vec::new());
+        assert!(none.allows("") && none.allows("identity") && !none.allows("gzip"));
+    }
+
+    #[test]
+    fn keys_stratus_cannot_honour_are_errors_that_say_why() {
+        let err = decode_config::<Config>(&json!({"protocols": {
+            "grpc": {"middlewares": [{"id": "mw"}], "write_buffer_size": 4_294_967_296u64},
+            "http": {"middlewares": [{"id": "mw"}], "transport": "unix"},
+        }}))
+        .unwrap_err();
+        let paths: Vec<&str> = err.iter().map(|p| p.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "protocols::grpc::write_buffer_size",
+                "protocols::grpc::middlewares",
+                "protocols::http::transport",
+                "protocols::http::middlewares",
+            ]
+        );
+        assert!(err[1].message.contains("no middleware extensions"));
+        assert!(err[2].message.contains("only `tcp`"));
     }
 }

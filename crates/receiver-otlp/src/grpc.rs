@@ -34,6 +34,7 @@ use tonic::codec::{
 use tonic::metadata::KeyAndValueRef;
 use tonic::server::{Grpc, UnaryService};
 
+use crate::auth::Auth;
 use crate::intake::{ExportRequest, Intake};
 use crate::status::Refusal;
 
@@ -52,6 +53,8 @@ pub(crate) struct GrpcShared {
     pub max_message_size: usize,
     /// Where memory limiters publish their soft limit.
     pub gate: Arc<AdmissionGate>,
+    /// Checks every call by its metadata before its message is read.
+    pub auth: Option<Auth>,
 }
 
 /// The request handler of one gRPC connection.
@@ -84,6 +87,13 @@ impl hyper::service::Service<Request<Incoming>> for GrpcHandler {
         .filter(|s| self.shared.intake.serves(*s));
         let handler = self.clone();
         Box::pin(async move {
+            // Before anything else, the method included: an unauthenticated client
+            // learns nothing, and its message is never read.
+            if let Some(auth) = &handler.shared.auth
+                && let Err(refusal) = auth.check(req.headers(), None, handler.peer).await
+            {
+                return Ok(refusal.grpc_status().into_http());
+            }
             Ok(match signal {
                 Some(Signal::Traces) => handler.unary::<ExportTraceServiceRequest>(req).await,
                 Some(Signal::Metrics) => handler.unary::<ExportMetricsServiceRequest>(req).await,
@@ -241,6 +251,7 @@ mod tests {
             },
             max_message_size: 4 * MIB as usize,
             gate,
+            auth: None,
         });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();

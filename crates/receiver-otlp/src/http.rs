@@ -19,7 +19,8 @@ use stratus_core::pdata::{
     ExportLogsServiceRequest, ExportMetricsServiceRequest, ExportTraceServiceRequest,
 };
 
-use crate::config::CorsConfig;
+use crate::auth::Auth;
+use crate::config::{CompressionAlgorithms, CorsConfig};
 use crate::intake::{ExportRequest, Intake};
 use crate::status::Refusal;
 
@@ -97,6 +98,12 @@ pub(crate) struct HttpShared {
     /// Where memory limiters publish their soft limit: asked before each step that
     /// allocates for a request (reading, decompressing, decoding).
     pub gate: Arc<AdmissionGate>,
+    /// Checks every request but CORS preflights, before its body is read.
+    pub auth: Option<Auth>,
+    /// Added to every response, where the receiver did not set the header itself.
+    pub response_headers: Vec<(header::HeaderName, HeaderValue)>,
+    /// The `Content-Encoding`s accepted.
+    pub compression: CompressionAlgorithms,
 }
 
 impl HttpShared {
@@ -136,7 +143,25 @@ impl hyper::service::Service<Request<Incoming>> for HttpHandler {
 
     fn call(&self, req: Request<Incoming>) -> Self::Future {
         let handler = self.clone();
-        Box::pin(async move { Ok(handler.handle(req).await) })
+        Box::pin(async move {
+            let shared = handler.shared.clone();
+            let mut response = handler.handle(req).await;
+            add_response_headers(&shared.response_headers, &mut response);
+            Ok(response)
+        })
+    }
+}
+
+/// Adds the configured `response_headers` the response does not already carry.
+fn add_response_headers(
+    headers: &[(header::HeaderName, HeaderValue)],
+    response: &mut HttpResponse,
+) {
+    let h = response.headers_mut();
+    for (name, value) in headers {
+        if !h.contains_key(name) {
+            h.insert(name.clone(), value.clone());
+        }
     }
 }
 
@@ -146,12 +171,13 @@ impl HttpHandler {
         B: Body<Data = Bytes> + Unpin,
         B::Error: Into<BoxError>,
     {
-        let Some(signal) = self.shared.route(req.uri().path()) else {
-            return text(StatusCode::NOT_FOUND, "404 page not found");
-        };
+        let route = self.shared.route(req.uri().path());
         let cors = self.shared.cors.as_ref();
         let origin = req.headers().get(header::ORIGIN).cloned();
-        if req.method() == Method::OPTIONS
+        // A CORS preflight carries no credentials (browsers never send them on one),
+        // so it is answered before authentication, as upstream does.
+        if route.is_some()
+            && req.method() == Method::OPTIONS
             && let (Some(cors), Some(origin)) = (cors, &origin)
             && req
                 .headers()
@@ -159,11 +185,43 @@ impl HttpHandler {
         {
             return cors.preflight(origin, req.headers());
         }
-        let mut response = self.export(signal, req).await;
+        let mut response = match self.authenticate(&req).await {
+            Err(response) => response,
+            Ok(()) => match route {
+                None => text(StatusCode::NOT_FOUND, "404 page not found"),
+                Some(signal) => self.export(signal, req).await,
+            },
+        };
         if let (Some(cors), Some(origin)) = (cors, origin) {
             cors.decorate(&origin, &mut response);
         }
         response
+    }
+
+    /// Checks the request's headers with the configured authenticator, before
+    /// anything else looks at the request: the route is not revealed and the body is
+    /// not read for an unauthenticated client. The refusal is 401 with a
+    /// `google.rpc.Status` (`UNAUTHENTICATED`) in the request's encoding, JSON when
+    /// the `Content-Type` is neither protobuf nor JSON.
+    async fn authenticate<B>(&self, req: &Request<B>) -> Result<(), HttpResponse> {
+        let Some(auth) = &self.shared.auth else {
+            return Ok(());
+        };
+        match auth
+            .check(req.headers(), req.uri().query(), self.peer)
+            .await
+        {
+            // The authenticated subject has no place in the pipeline's metadata yet.
+            Ok(_info) => Ok(()),
+            Err(refusal) => {
+                let encoding = req
+                    .headers()
+                    .get(header::CONTENT_TYPE)
+                    .and_then(Encoding::from_content_type)
+                    .unwrap_or(Encoding::Json);
+                Err(refused(encoding, &refusal))
+            }
+        }
     }
 
     async fn export<B>(&self, signal: Signal, req: Request<B>) -> HttpResponse
@@ -190,6 +248,19 @@ impl HttpHandler {
                 "415 unsupported media type, supported: [application/json, application/x-protobuf]",
             );
         };
+        let content_encoding = req.headers().get(header::CONTENT_ENCODING);
+        let named = content_encoding.map_or(Some(""), |v| v.to_str().ok());
+        if !named.is_some_and(|name| self.shared.compression.allows(name)) {
+            let shown = content_encoding
+                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+                .unwrap_or_default();
+            return refused(
+                encoding,
+                &Refusal::bad_request(format!(
+                    "unsupported Content-Encoding `{shown}`: not in compression_algorithms"
+                )),
+            );
+        }
         let result = match signal {
             Signal::Traces => {
                 self.process::<ExportTraceServiceRequest, B>(encoding, req)
@@ -469,6 +540,8 @@ pub(crate) struct Cors {
     origins: Vec<String>,
     headers: Vec<String>,
     max_age: u64,
+    /// `Access-Control-Expose-Headers` for allowed origins' answers.
+    exposed: Option<HeaderValue>,
 }
 
 impl Cors {
@@ -489,6 +562,9 @@ impl Cors {
                 .map(|h| h.to_ascii_lowercase())
                 .collect(),
             max_age: cfg.max_age,
+            exposed: (!cfg.exposed_headers.is_empty())
+                .then(|| HeaderValue::from_str(&cfg.exposed_headers.join(", ")).ok())
+                .flatten(),
         })
     }
 
@@ -564,6 +640,9 @@ impl Cors {
             let h = response.headers_mut();
             h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone());
             h.insert(header::VARY, HeaderValue::from_static("Origin"));
+            if let Some(exposed) = &self.exposed {
+                h.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, exposed.clone());
+            }
         }
     }
 }
@@ -680,6 +759,9 @@ mod tests {
             max_body: 20 * MIB as usize,
             cors: None,
             gate,
+            auth: None,
+            response_headers: Vec::new(),
+            compression: CompressionAlgorithms::default(),
         };
         let peer = "127.0.0.1:5555".parse().unwrap();
         (HttpHandler::new(Arc::new(shared), peer), sink)
@@ -825,6 +907,7 @@ mod tests {
             ],
             allowed_headers: vec!["X-Tenant".into()],
             max_age: 60,
+            exposed_headers: Vec::new(),
         })
         .unwrap();
         let ok = |o: &'static str| cors.origin_allowed(&HeaderValue::from_static(o));

@@ -18,12 +18,17 @@
 //! - Refusals by the pipeline are reported so clients do the right thing: retryable
 //!   errors as gRPC `UNAVAILABLE` / HTTP 503 (with `RetryInfo` / `Retry-After` when the
 //!   pipeline asked for a delay), permanent ones as `INVALID_ARGUMENT` / HTTP 400.
+//! - `auth.authenticator` on either protocol names an authenticator extension
+//!   (`bearertokenauth`, `basicauth`, `oidc`) that checks every request by its
+//!   headers before the body is read; failures answer `UNAUTHENTICATED` / 401 and
+//!   are counted in `stratus_receiver_auth_failures{receiver, transport, reason}`.
 //! - Counts `otelcol_receiver_accepted_*` and `otelcol_receiver_refused_*` per
 //!   transport.
 //!
 //! [`OtlpReceiverFactory`] is what a stratus build registers; [`OtlpReceiver`] is the
 //! running component, and [`Config`] its configuration.
 
+mod auth;
 pub mod config;
 mod factory;
 mod grpc;
@@ -36,4 +41,6 @@ mod status;
 pub use config::Config;
 pub use factory::OtlpReceiverFactory;
 pub use receiver::{DEFAULT_DRAIN_TIMEOUT, OtlpReceiver};
+/// The name of the counter of authentication failures.
+pub const AUTH_FAILURES_METRIC: &str = auth::AUTH_FAILURES;
 pub use stratus_tls::TlsServerConfig;

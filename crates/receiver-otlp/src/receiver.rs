@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use http::header::{HeaderName, HeaderValue};
 use stratus_core::factory::{BuildContext, SignalConsumers};
 use stratus_core::memory::AdmissionGate;
 use stratus_core::telemetry::ReceiverMetrics;
@@ -16,7 +17,8 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 
-use crate::config::{Config, GrpcConfig, HttpConfig, MIB};
+use crate::auth::Auth;
+use crate::config::{Config, GRPC_AUTH_KEY, GrpcConfig, HTTP_AUTH_KEY, HttpConfig, MIB};
 use crate::grpc::{GrpcHandler, GrpcShared};
 use crate::http::{Cors, HttpHandler, HttpShared};
 use crate::intake::Intake;
@@ -34,6 +36,9 @@ pub struct OtlpReceiver {
     drain: Duration,
     started: AtomicBool,
     state: Mutex<State>,
+    /// Why the receiver cannot run (an `auth.authenticator` that is not an enabled
+    /// authenticator extension); `start` fails with it.
+    broken: Option<String>,
 }
 
 #[derive(Default)]
@@ -50,15 +55,25 @@ struct Running {
 
 impl OtlpReceiver {
     /// A receiver for a validated `config`, delivering to `next`. Nothing is bound
-    /// until [`Component::start`].
+    /// until [`Component::start`]. An `auth.authenticator` that `ctx` does not offer
+    /// makes `start` fail (nothing is ever served unauthenticated); use
+    /// [`OtlpReceiver::try_new`] to get that error at once.
     pub fn new(ctx: &BuildContext, config: Config, next: SignalConsumers) -> Self {
         let receiver = ctx.id.to_string();
+        let mut broken = None;
         let intake = |transport: &'static str, include_metadata: bool| Intake {
             receiver: receiver.clone(),
             transport,
             consumers: next.clone(),
             metrics: ReceiverMetrics::new(&ctx.telemetry, &receiver, transport),
             include_metadata,
+        };
+        let mut auth = |key: &str, id: &str, transport: &'static str, params: &[String]| {
+            Auth::resolve(ctx, key, id, transport, params)
+                .inspect_err(|e| {
+                    broken.get_or_insert_with(|| e.to_string());
+                })
+                .ok()
         };
         let grpc = config.protocols.grpc.map(|g| {
             let shared = Arc::new(GrpcShared {
@@ -67,6 +82,10 @@ impl OtlpReceiver {
                     .unwrap_or(usize::MAX)
                     .saturating_mul(MIB),
                 gate: AdmissionGate::global().clone(),
+                auth: g
+                    .auth
+                    .as_ref()
+                    .and_then(|a| auth(GRPC_AUTH_KEY, &a.authenticator, "grpc", &[])),
             });
             (g, shared)
         });
@@ -79,6 +98,12 @@ impl OtlpReceiver {
                 max_body: usize::try_from(h.max_request_body_size).unwrap_or(usize::MAX),
                 cors: h.cors.as_ref().and_then(Cors::new),
                 gate: AdmissionGate::global().clone(),
+                auth: h
+                    .auth
+                    .as_ref()
+                    .and_then(|a| auth(HTTP_AUTH_KEY, &a.authenticator, "http", &a.request_params)),
+                response_headers: response_headers(&h),
+                compression: h.compression_algorithms.clone(),
             });
             (h, shared)
         });
@@ -89,6 +114,22 @@ impl OtlpReceiver {
             drain: DEFAULT_DRAIN_TIMEOUT,
             started: AtomicBool::new(false),
             state: Mutex::new(State::default()),
+            broken,
+        }
+    }
+
+    /// Like [`OtlpReceiver::new`], but fails when an `auth.authenticator` is not an
+    /// authenticator extension `ctx` offers (not enabled in `service::extensions`,
+    /// or client-side only). What the factory builds with.
+    pub fn try_new(
+        ctx: &BuildContext,
+        config: Config,
+        next: SignalConsumers,
+    ) -> Result<Self, ComponentError> {
+        let receiver = OtlpReceiver::new(ctx, config, next);
+        match &receiver.broken {
+            Some(e) => Err(ComponentError::new(e.clone())),
+            None => Ok(receiver),
         }
     }
 
@@ -152,7 +193,12 @@ impl OtlpReceiver {
                     (cfg.max_concurrent_streams > 0).then_some(cfg.max_concurrent_streams),
                 )
                 .keep_alive_interval((!sp.time.is_zero()).then_some(sp.time))
-                .keep_alive_timeout(sp.timeout);
+                .keep_alive_timeout(sp.timeout)
+                .max_frame_size(max_frame_size(cfg.read_buffer_size));
+            if let Ok(size @ 1..) = usize::try_from(cfg.write_buffer_size.min(u64::from(u32::MAX)))
+            {
+                builder.http2().max_send_buf_size(size);
+            }
             let nonzero = |d: Duration| (!d.is_zero()).then_some(d);
             servers.0 = Some(Server {
                 listener: self.bind("gRPC", &cfg.endpoint).await?,
@@ -174,10 +220,12 @@ impl OtlpReceiver {
                 &[b"h2", b"http/1.1"],
                 "protocols::http::tls",
             )?;
+            let mut builder = server::builder();
+            builder.http1().keep_alive(cfg.keep_alives_enabled);
             servers.1 = Some(Server {
                 listener: self.bind("HTTP", &cfg.endpoint).await?,
                 tls,
-                builder: server::builder(),
+                builder,
                 limits: ConnLimits::default(),
                 drain: self.drain,
                 receiver: self.id.to_string(),
@@ -201,9 +249,38 @@ impl OtlpReceiver {
     }
 }
 
+/// HTTP/2's smallest and largest `SETTINGS_MAX_FRAME_SIZE` (RFC 9113, 6.5.2).
+const FRAME_SIZE_RANGE: (u32, u32) = (16_384, 16_777_215);
+
+/// The HTTP/2 frame size for `read_buffer_size`: `None` (the default) for `0`,
+/// else the size clamped to what HTTP/2 allows.
+fn max_frame_size(read_buffer_size: u64) -> Option<u32> {
+    let (min, max) = FRAME_SIZE_RANGE;
+    (read_buffer_size > 0).then(|| {
+        u32::try_from(read_buffer_size.clamp(u64::from(min), u64::from(max))).unwrap_or(max)
+    })
+}
+
+/// `response_headers` as header names and values (`validate` checked each).
+fn response_headers(h: &HttpConfig) -> Vec<(HeaderName, HeaderValue)> {
+    h.response_headers
+        .0
+        .iter()
+        .filter_map(|(name, value)| {
+            let name = HeaderName::from_bytes(name.as_bytes()).ok()?;
+            let mut value = HeaderValue::from_str(value.expose()).ok()?;
+            value.set_sensitive(true);
+            Some((name, value))
+        })
+        .collect()
+}
+
 #[async_trait]
 impl Component for OtlpReceiver {
     async fn start(&self, _host: &Host) -> Result<(), ComponentError> {
+        if let Some(e) = &self.broken {
+            return Err(ComponentError::new(e.clone()));
+        }
         if self.started.swap(true, Ordering::SeqCst) {
             return Err(ComponentError::new(format!(
                 "receiver `{}` is already started",
