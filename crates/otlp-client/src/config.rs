@@ -544,9 +544,9 @@ mod tests {
         assert_eq!(
             paths,
             [
-                "auth::authenticator",
-                "authority",
                 "balancer_name",
+                "authority",
+                "auth::authenticator",
                 "middlewares"
             ]
         );
