@@ -437,6 +437,110 @@ mod tests {
     }
 
     #[test]
+    fn otlphttp_client_keys_defaults_match_upstream() {
+        let c: OtlpHttpConfig = decode_config(&json!({"endpoint": "http://c:4318"})).unwrap();
+        assert!(c.proxy_url.is_empty());
+        assert_eq!(c.proxy().unwrap().map(|p| p.uri), None);
+        assert_eq!(c.auth, None);
+        assert_eq!(c.max_idle_conns, 100);
+        assert_eq!(c.max_idle_conns_per_host, 0);
+        assert_eq!(c.max_conns_per_host, 0);
+        assert_eq!(c.idle_conn_timeout, Duration::from_secs(90));
+        assert!(!c.disable_keep_alives);
+        assert_eq!(c.http2_read_idle_timeout, Duration::ZERO);
+        assert_eq!(c.http2_ping_timeout, Duration::ZERO);
+        assert!(c.force_attempt_http2);
+        assert_eq!(c.read_buffer_size, 0);
+        assert_eq!(c.write_buffer_size, 512 * 1024);
+        assert_eq!(c.cookies, None);
+        assert!(c.middlewares.is_empty());
+        assert_eq!(c.profiles_endpoint, "");
+        // Go's per-host default of 2 idle connections, under the total of 100.
+        assert_eq!(c.idle_per_host(1), 2);
+    }
+
+    #[test]
+    fn otlphttp_client_keys_decode_and_reject_with_reasons() {
+        let c: OtlpHttpConfig = decode_config(&json!({
+            "endpoint": "http://c:4318",
+            "proxy_url": "http://user:p%40ss@proxy.internal:3128",
+            "auth": {"authenticator": "basicauth/client"},
+            "max_idle_conns": 3,
+            "max_idle_conns_per_host": 10,
+            "idle_conn_timeout": "0s",
+            "disable_keep_alives": false,
+            "http2_read_idle_timeout": "10s",
+            "http2_ping_timeout": "5s",
+            "force_attempt_http2": false,
+            "read_buffer_size": 4096,
+            "write_buffer_size": 0,
+        }))
+        .unwrap();
+        let proxy = c.proxy().unwrap().unwrap();
+        assert_eq!(proxy.uri.to_string(), "http://proxy.internal:3128/");
+        assert_eq!(
+            proxy.authorization.unwrap().to_str().unwrap(),
+            "Basic dXNlcjpwQHNz" // user:p@ss
+        );
+        assert_eq!(c.idle_per_host(1), 3, "the total caps one host");
+        assert_eq!(c.idle_per_host(3), 1, "the total is shared out");
+        let quiet = OtlpHttpConfig {
+            disable_keep_alives: true,
+            ..c.clone()
+        };
+        assert_eq!(quiet.idle_per_host(1), 0);
+        let unlimited = OtlpHttpConfig {
+            max_idle_conns: 0,
+            ..c
+        };
+        assert_eq!(unlimited.idle_per_host(3), 10);
+        let c: OtlpHttpConfig =
+            decode_config(&json!({"endpoint": "http://c:4318", "proxy_url": "http://p"})).unwrap();
+        assert_eq!(c.proxy().unwrap().unwrap().uri.to_string(), "http://p:80/");
+
+        let problems = decode_config::<OtlpHttpConfig>(&json!({
+            "endpoint": "http://c:4318",
+            "proxy_url": "https://u:hunter2@p:443",
+            "auth": {"authenticator": ""},
+            "max_conns_per_host": 10,
+            "cookies": {},
+            "middlewares": [{"id": "x"}],
+            "profiles_endpoint": "http://c:4318/v1development/profiles",
+        }))
+        .unwrap_err();
+        let paths: Vec<_> = problems.iter().map(|p| p.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "proxy_url",
+                "auth::authenticator",
+                "max_conns_per_host",
+                "cookies",
+                "middlewares",
+                "profiles_endpoint"
+            ]
+        );
+        assert!(problems.iter().all(|p| !p.message.contains("hunter2")));
+        assert!(
+            problems
+                .iter()
+                .filter(|p| p.path != "auth::authenticator")
+                .all(|p| p.message.contains("not supported")),
+            "{problems:?}"
+        );
+        // max_conns_per_host at its default is fine.
+        decode_config::<OtlpHttpConfig>(
+            &json!({"endpoint": "http://c:4318", "max_conns_per_host": 0}),
+        )
+        .unwrap();
+        let e = decode_config::<OtlpHttpConfig>(
+            &json!({"endpoint": "http://c:4318", "proxy_url": "ftp://p:21"}),
+        )
+        .unwrap_err();
+        assert!(e[0].message.contains("http://"), "{e:?}");
+    }
+
+    #[test]
     fn otlphttp_problems() {
         let e = decode_config::<OtlpHttpConfig>(&json!({})).unwrap_err();
         assert_eq!(e[0].path, "endpoint");
