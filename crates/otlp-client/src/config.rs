@@ -16,15 +16,33 @@ pub use stratus_tls::TlsClientConfig;
 
 /// Request compression.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(try_from = "String")]
 pub enum Compression {
     /// gzip.
     Gzip,
     /// Zstandard.
     Zstd,
     /// No compression (also written `""`).
-    #[serde(alias = "")]
     None,
+}
+
+impl TryFrom<String> for Compression {
+    type Error = String;
+
+    fn try_from(name: String) -> Result<Self, String> {
+        match name.as_str() {
+            "gzip" => Ok(Compression::Gzip),
+            "zstd" => Ok(Compression::Zstd),
+            "none" | "" => Ok(Compression::None),
+            other @ ("snappy" | "x-snappy-framed" | "zlib" | "deflate" | "lz4") => Err(format!(
+                "`{other}` request compression is not supported by stratus's OTLP exporters \
+                 (it has no {other} encoder): use `gzip`, `zstd` or `none`"
+            )),
+            other => Err(format!(
+                "unknown compression `{other}`: use `gzip`, `zstd` or `none`"
+            )),
+        }
+    }
 }
 
 impl Compression {
@@ -579,6 +597,17 @@ mod tests {
         let e = decode_config::<OtlpConfig>(&json!({"endpoint": "a:1", "compression": "snappy"}))
             .unwrap_err();
         assert_eq!(e[0].path, "compression");
+        assert!(
+            e[0].message
+                .contains("`snappy` request compression is not supported"),
+            "{e:?}"
+        );
+        let e = decode_config::<OtlpConfig>(&json!({"endpoint": "a:1", "compression": "brotli"}))
+            .unwrap_err();
+        assert!(
+            e[0].message.contains("unknown compression `brotli`"),
+            "{e:?}"
+        );
         let e = decode_config::<OtlpConfig>(&json!({"endpoint": "a:1", "tls": {"insecur": true}}))
             .unwrap_err();
         assert_eq!(e[0].path, "tls::insecur");
