@@ -485,6 +485,44 @@ async fn round_robin_with_the_system_resolver() {
     }
 }
 
+/// A batch of about 3 MiB: many HTTP/2 frames, past the flow-control windows.
+fn big_batch() -> Payload {
+    let Payload::Traces(mut rs) = spans(200) else {
+        unreachable!()
+    };
+    for span in &mut rs[0].scope_spans[0].spans {
+        span.name = "x".repeat(15_000);
+    }
+    Payload::Traces(rs)
+}
+
+#[tokio::test]
+async fn large_requests_pass_the_write_and_read_buffers() {
+    let server = serve().await;
+    for (read, write) in [(0, 512 * 1024), (1, 1), (64 * 1024, 0)] {
+        let sender = GrpcSender::new(
+            "otlp/big".into(),
+            &config(json!({
+                "endpoint": format!("127.0.0.1:{}", server.addr.port()),
+                "compression": "none",
+                "read_buffer_size": read,
+                "write_buffer_size": write,
+            })),
+        )
+        .unwrap();
+        let before = server.recorder.count();
+        sender
+            .send(&sender.encode(Telemetry::new(big_batch())).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(server.recorder.count(), before + 1);
+        assert!(
+            server.recorder.0.lock().unwrap().last().unwrap().0 == big_batch(),
+            "read {read}, write {write}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn wait_for_ready_waits_for_a_late_server() {
     let port = free_port();

@@ -24,7 +24,7 @@ use serde_json::json;
 use stratus_core::auth::{AuthError, ClientAuthenticator};
 use stratus_core::factory::{Authenticators, Exporter, ExporterFactory, FactoryInfo};
 use stratus_core::telemetry::Registry;
-use stratus_core::{ComponentId, Host, Telemetry};
+use stratus_core::{ComponentId, Host, Payload, Telemetry};
 use stratus_exporter_otlp::OtlpHttpExporterFactory;
 use tokio::net::TcpListener;
 use tokio::sync::Barrier;
@@ -37,6 +37,8 @@ struct Seen {
     open: AtomicUsize,
     /// Per request: path, `authorization`, body length.
     requests: Mutex<Vec<(String, Option<String>, usize)>>,
+    /// Per request: the HTTP version.
+    versions: Mutex<Vec<http::Version>>,
 }
 
 impl Seen {
@@ -79,6 +81,7 @@ async fn serve(
                     let record = record.clone();
                     let gate = gate.clone();
                     async move {
+                        record.versions.lock().unwrap().push(req.version());
                         let path = req.uri().path().to_string();
                         let auth = req
                             .headers()
@@ -496,4 +499,59 @@ async fn auth_signs_every_request_and_a_failure_is_retried() {
         .unwrap()
         .to_string();
     assert!(err.contains("auth::authenticator"), "{err}");
+}
+
+#[tokio::test]
+async fn large_bodies_pass_the_buffers_over_http1_and_http2() {
+    let Payload::Traces(mut rs) = spans(200) else {
+        unreachable!()
+    };
+    for span in &mut rs[0].scope_spans[0].spans {
+        span.name = "x".repeat(15_000);
+    }
+    let big = Payload::Traces(rs);
+    let pki = Pki::new(&["127.0.0.1"]);
+    let (tls_addr, tls_seen) = serve(Some(server_tls(&pki)), None).await;
+    let (addr, seen) = serve(None, None).await;
+    for (url, extra, seen, version) in [
+        (
+            format!("https://127.0.0.1:{}", tls_addr.port()),
+            json!({"tls": {"ca_file": pki.path("ca.pem")}}),
+            &tls_seen,
+            http::Version::HTTP_2,
+        ),
+        (
+            format!("https://127.0.0.1:{}", tls_addr.port()),
+            json!({"tls": {"ca_file": pki.path("ca.pem")}, "force_attempt_http2": false,
+                   "read_buffer_size": 1, "write_buffer_size": 1}),
+            &tls_seen,
+            http::Version::HTTP_11,
+        ),
+        (
+            format!("http://127.0.0.1:{}", addr.port()),
+            json!({"read_buffer_size": 65536, "write_buffer_size": 3}),
+            &seen,
+            http::Version::HTTP_11,
+        ),
+    ] {
+        let exp = exporter(
+            &Registry::new(),
+            direct(url, {
+                let mut e = extra.clone();
+                e["compression"] = json!("none");
+                e
+            }),
+        )
+        .await;
+        let before = seen.requests();
+        exp.consume(Telemetry::new(big.clone())).await.unwrap();
+        assert_eq!(seen.requests(), before + 1, "{extra}");
+        let expected = big.encode_request().len();
+        assert_eq!(seen.requests.lock().unwrap().last().unwrap().2, expected);
+        assert_eq!(
+            *seen.versions.lock().unwrap().last().unwrap(),
+            version,
+            "{extra}"
+        );
+    }
 }
