@@ -678,6 +678,19 @@ impl GrpcSender {
             Err(e) => return Attempt::NotReady(e),
         };
         let n = subchannels.len();
+        if n == 1 {
+            // One address (an IP endpoint, a name with one record): no rotation.
+            let sub = &subchannels[0];
+            let attempt = self.call(&sub.grpc, request, metadata, remaining()).await;
+            match &attempt {
+                Attempt::Done(_) => sub.mark_up(),
+                Attempt::NotReady(_) => {
+                    sub.mark_down();
+                    rr.mark_all_failed();
+                }
+            }
+            return attempt;
+        }
         let start = rr.next.fetch_add(1, Ordering::Relaxed) % n;
         let now = Instant::now();
         let rotation = (0..n).map(|i| &subchannels[(start + i) % n]);
