@@ -13,6 +13,7 @@ use stratus_exporter_helper::try_build_exporter;
 use crate::config::{OtlpConfig, OtlpHttpConfig};
 use crate::grpc::GrpcSender;
 use crate::http::HttpSender;
+use stratus_otlp_client::config::auth_reference;
 
 /// The `otlp_grpc` exporter (also `otlp`): OTLP over gRPC.
 #[derive(Debug, Clone, Copy, Default)]
@@ -23,6 +24,11 @@ impl Factory for OtlpExporterFactory {
     const TYPE: &'static str = "otlp_grpc";
     const DEPRECATED_TYPES: &'static [&'static str] = &["otlp"];
     const SIGNALS: &'static [(Signal, Stability)] = ALL_SIGNALS_STABLE;
+
+    /// `auth::authenticator`, checked by `validate` to name an enabled extension.
+    fn extension_references(&self, config: &OtlpConfig) -> Vec<(String, String)> {
+        auth_reference(&config.auth)
+    }
 }
 
 #[async_trait]
@@ -32,7 +38,7 @@ impl BuildExporter for OtlpExporterFactory {
         ctx: BuildContext,
         config: OtlpConfig,
     ) -> Result<Arc<dyn Exporter>, ComponentError> {
-        let sender = GrpcSender::new(ctx.id.to_string(), &config)?;
+        let sender = GrpcSender::from_context(&ctx, ctx.id.to_string(), &config)?;
         try_build_exporter(&ctx, config.settings(), sender)
     }
 }
@@ -46,6 +52,11 @@ impl Factory for OtlpHttpExporterFactory {
     const TYPE: &'static str = "otlp_http";
     const DEPRECATED_TYPES: &'static [&'static str] = &["otlphttp"];
     const SIGNALS: &'static [(Signal, Stability)] = ALL_SIGNALS_STABLE;
+
+    /// `auth::authenticator`, checked by `validate` to name an enabled extension.
+    fn extension_references(&self, config: &OtlpHttpConfig) -> Vec<(String, String)> {
+        auth_reference(&config.auth)
+    }
 }
 
 #[async_trait]
@@ -55,7 +66,7 @@ impl BuildExporter for OtlpHttpExporterFactory {
         ctx: BuildContext,
         config: OtlpHttpConfig,
     ) -> Result<Arc<dyn Exporter>, ComponentError> {
-        let sender = HttpSender::new(ctx.id.to_string(), &config, &ctx.signals)?;
+        let sender = HttpSender::from_context(&ctx, &config)?;
         try_build_exporter(&ctx, config.settings(), sender)
     }
 }

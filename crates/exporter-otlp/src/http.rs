@@ -12,15 +12,24 @@ use bytes::Bytes;
 use http::header::{CONTENT_ENCODING, CONTENT_TYPE, RETRY_AFTER, USER_AGENT};
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Uri};
 use http_body_util::{BodyExt, Full, Limited};
-use hyper_rustls::{FixedServerNameResolver, HttpsConnector, HttpsConnectorBuilder};
+use hyper_rustls::{
+    FixedServerNameResolver, HttpsConnector, HttpsConnectorBuilder, MaybeHttpsStream,
+};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
+use hyper_util::client::legacy::connect::proxy::Tunnel;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
 use prost::Message;
+use std::sync::Arc;
+use stratus_core::auth::ClientAuthenticator;
+use stratus_core::factory::BuildContext;
+use stratus_core::telemetry::Registry;
 use stratus_core::{ComponentError, ConsumeError, Signal, Telemetry};
 use stratus_exporter_helper::Sender;
+use stratus_otlp_client::connect::Buffered;
+use stratus_otlp_client::grpc::AUTH_FAILURES_METRIC;
 
-use crate::config::{Compression, Encoding, OtlpHttpConfig};
+use crate::config::{Compression, DEFAULT_HTTP2_PING_TIMEOUT, Encoding, OtlpHttpConfig};
 use stratus_otlp_client::grpc::encode_payload;
 use stratus_otlp_client::rpc::{ExportResponse, PartialSuccess, RpcStatus};
 
@@ -189,15 +198,78 @@ fn error_chain(e: &dyn std::error::Error) -> String {
     text
 }
 
+/// Connects `otlphttp` requests: directly, or through `proxy_url` (a `CONNECT` tunnel
+/// for `https://`, the proxy itself for `http://`), with the connection buffers.
+#[derive(Clone)]
+pub struct HttpDialer {
+    direct: HttpsConnector<HttpConnector>,
+    tunnel: Option<HttpsConnector<Tunnel<HttpConnector>>>,
+    /// The plain connector and the proxy's URI, for `http://` URLs through a proxy.
+    forward: Option<(HttpConnector, Uri)>,
+    read_buffer_size: usize,
+    write_buffer_size: usize,
+}
+
+type Dialling = std::pin::Pin<
+    Box<dyn Future<Output = Result<Buffered, Box<dyn std::error::Error + Send + Sync>>> + Send>,
+>;
+
+impl tonic::codegen::Service<Uri> for HttpDialer {
+    type Response = Buffered;
+    type Error = Box<dyn std::error::Error + Send + Sync>;
+    type Future = Dialling;
+
+    fn poll_ready(
+        &mut self,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        // Every connector below is always ready.
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, dst: Uri) -> Self::Future {
+        let (read, write) = (self.read_buffer_size, self.write_buffer_size);
+        let https = dst.scheme_str() == Some("https");
+        match (&mut self.tunnel, &mut self.forward) {
+            (Some(tunnel), _) if https => {
+                let connecting = tunnel.call(dst);
+                Box::pin(async move { Ok(Buffered::new(connecting.await?, read, write)) })
+            }
+            (_, Some((plain, proxy))) if !https => {
+                let connecting = plain.call(proxy.clone());
+                Box::pin(async move {
+                    let io = MaybeHttpsStream::Http(connecting.await?);
+                    Ok(Buffered::new(io, read, write).proxied())
+                })
+            }
+            _ => {
+                let connecting = self.direct.call(dst);
+                Box::pin(async move { Ok(Buffered::new(connecting.await?, read, write)) })
+            }
+        }
+    }
+}
+
 /// The `otlphttp` exporter's [`Sender`].
 pub struct HttpSender {
     id: String,
-    client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    client: Client<HttpDialer, Full<Bytes>>,
     urls: [Option<Uri>; 3],
     encoding: Encoding,
     compression: Compression,
     compression_level: i32,
     headers: HeaderMap,
+    /// `Proxy-Authorization` for `http://` URLs sent through a proxy.
+    proxy_authorization: Option<HeaderValue>,
+    auth: Option<ClientAuth>,
+}
+
+/// The client authenticator of `auth::authenticator`, and where its failures are
+/// counted.
+struct ClientAuth {
+    id: String,
+    authenticator: Arc<dyn ClientAuthenticator>,
+    telemetry: Registry,
 }
 
 fn signal_index(signal: Signal) -> usize {
@@ -208,13 +280,79 @@ fn signal_index(signal: Signal) -> usize {
     }
 }
 
+/// TLS (for `https://` URLs) over `inner`, offering HTTP/2 by ALPN when `h2`.
+fn https_connector<T>(
+    tls_config: rustls::ClientConfig,
+    server_name: &Option<rustls_pki_types::ServerName<'static>>,
+    h2: bool,
+    inner: T,
+) -> HttpsConnector<T> {
+    let builder = HttpsConnectorBuilder::new()
+        .with_tls_config(tls_config)
+        .https_or_http();
+    let builder = match server_name.clone() {
+        Some(name) => builder.with_server_name_resolver(FixedServerNameResolver::new(name)),
+        None => builder,
+    };
+    let builder = builder.enable_http1();
+    if h2 {
+        builder.enable_http2().wrap_connector(inner)
+    } else {
+        builder.wrap_connector(inner)
+    }
+}
+
+fn tcp_connector() -> HttpConnector {
+    let mut connector = HttpConnector::new();
+    connector.enforce_http(false);
+    connector.set_nodelay(true);
+    connector
+}
+
 impl HttpSender {
+    /// Builds the sender of a component built with `ctx`, for the signals of its
+    /// pipelines; `auth::authenticator` is looked up among `ctx`'s authenticators.
+    pub fn from_context(
+        ctx: &BuildContext,
+        config: &OtlpHttpConfig,
+    ) -> Result<Self, ComponentError> {
+        let id = ctx.id.to_string();
+        let auth = match &config.auth {
+            Some(auth) => Some(ClientAuth {
+                id: auth.authenticator.clone(),
+                authenticator: ctx
+                    .client_authenticator("auth::authenticator", &auth.authenticator)
+                    .map_err(|e| ComponentError::new(format!("exporter {id}: {e}")))?,
+                telemetry: ctx.telemetry.clone(),
+            }),
+            None => None,
+        };
+        Self::build(id, config, &ctx.signals, auth)
+    }
+
     /// Builds the sender for the signals in `signals`: every one of them needs a URL.
-    /// Reads the TLS files when a URL is `https://`.
+    /// Reads the TLS files when a URL is `https://`. A config with `auth` needs the
+    /// collector's authenticators: use [`HttpSender::from_context`].
     pub fn new(
         id: String,
         config: &OtlpHttpConfig,
         signals: &[Signal],
+    ) -> Result<Self, ComponentError> {
+        if let Some(auth) = &config.auth {
+            return Err(ComponentError::new(format!(
+                "exporter {id}: auth::authenticator `{}` needs the collector's \
+                 authenticator extensions: build the sender with `from_context`",
+                auth.authenticator
+            )));
+        }
+        Self::build(id, config, signals, None)
+    }
+
+    fn build(
+        id: String,
+        config: &OtlpHttpConfig,
+        signals: &[Signal],
+        auth: Option<ClientAuth>,
     ) -> Result<Self, ComponentError> {
         let fail = |msg: String| ComponentError::new(format!("exporter {id}: {msg}"));
         let mut urls: [Option<Uri>; 3] = [None, None, None];
@@ -231,6 +369,12 @@ impl HttpSender {
                 None => {}
             }
         }
+        if config.max_conns_per_host != 0 {
+            return Err(fail(
+                "max_conns_per_host: not supported by stratus (set 0)".to_string(),
+            ));
+        }
+        let proxy = config.proxy().map_err(|e| fail(format!("proxy_url {e}")))?;
         let any_https = urls
             .iter()
             .flatten()
@@ -247,21 +391,63 @@ impl HttpSender {
                 .with_root_certificates(rustls::RootCertStore::empty())
                 .with_no_client_auth()
         };
-        let mut connector = HttpConnector::new();
-        connector.enforce_http(false);
-        connector.set_nodelay(true);
-        let builder = HttpsConnectorBuilder::new()
-            .with_tls_config(tls_config)
-            .https_or_http();
-        let builder = match config.tls.server_name_override().map_err(tls_error)? {
-            Some(name) => builder.with_server_name_resolver(FixedServerNameResolver::new(name)),
-            None => builder,
+        let server_name = config.tls.server_name_override().map_err(tls_error)?;
+        let h2 = config.force_attempt_http2;
+        let direct = https_connector(tls_config.clone(), &server_name, h2, tcp_connector());
+        let (tunnel, forward, proxy_authorization) = match proxy {
+            None => (None, None, None),
+            Some(proxy) => {
+                let mut tunnel = Tunnel::new(proxy.uri.clone(), tcp_connector());
+                if let Some(value) = &proxy.authorization {
+                    tunnel = tunnel.with_auth(value.clone());
+                }
+                (
+                    Some(https_connector(tls_config, &server_name, h2, tunnel)),
+                    Some((tcp_connector(), proxy.uri)),
+                    proxy.authorization,
+                )
+            }
         };
-        let https = builder
-            .enable_http1()
-            .enable_http2()
-            .wrap_connector(connector);
-        let client = Client::builder(TokioExecutor::new()).build(https);
+        let dialer = HttpDialer {
+            direct,
+            tunnel,
+            forward,
+            read_buffer_size: config.read_buffer_size,
+            write_buffer_size: config.write_buffer_size,
+        };
+        let mut hosts: Vec<String> = urls
+            .iter()
+            .flatten()
+            .map(|u| {
+                format!(
+                    "{}://{}",
+                    u.scheme_str().unwrap_or_default(),
+                    u.authority().map(|a| a.as_str()).unwrap_or_default()
+                )
+            })
+            .collect();
+        hosts.sort();
+        hosts.dedup();
+        let idle_timeout =
+            (!config.idle_conn_timeout.is_zero()).then_some(config.idle_conn_timeout);
+        let mut builder = Client::builder(TokioExecutor::new());
+        builder
+            .timer(TokioTimer::new())
+            .pool_timer(TokioTimer::new())
+            .pool_max_idle_per_host(config.idle_per_host(hosts.len()))
+            .pool_idle_timeout(idle_timeout);
+        if !config.http2_read_idle_timeout.is_zero() {
+            let ping_timeout = if config.http2_ping_timeout.is_zero() {
+                DEFAULT_HTTP2_PING_TIMEOUT
+            } else {
+                config.http2_ping_timeout
+            };
+            builder
+                .http2_keep_alive_interval(config.http2_read_idle_timeout)
+                .http2_keep_alive_timeout(ping_timeout)
+                .http2_keep_alive_while_idle(true);
+        }
+        let client = builder.build(dialer);
         let mut headers = HeaderMap::new();
         for (name, value) in &config.headers {
             let key = HeaderName::from_bytes(name.as_bytes())
@@ -279,6 +465,38 @@ impl HttpSender {
             compression: config.compression,
             compression_level: config.compression_params.level,
             headers,
+            proxy_authorization,
+            auth,
+        })
+    }
+
+    /// Adds the authenticator's credentials to a request's headers. A failed
+    /// authenticator is a retryable failure of the send, counted in
+    /// [`AUTH_FAILURES_METRIC`] and logged (its message never holds a credential).
+    async fn authenticate(&self, headers: &mut HeaderMap) -> Result<(), ConsumeError> {
+        let Some(auth) = &self.auth else {
+            return Ok(());
+        };
+        auth.authenticator.apply(headers).await.map_err(|e| {
+            auth.telemetry
+                .counter(
+                    AUTH_FAILURES_METRIC,
+                    "Requests an exporter could not send because its client \
+                     authenticator gave no credentials",
+                    &[("exporter", &self.id), ("failure", e.failure.as_str())],
+                )
+                .add(1);
+            tracing::warn!(
+                exporter = %self.id,
+                authenticator = %auth.id,
+                failure = %e.failure,
+                error = %e.message,
+                "client authentication failed; the request will be retried",
+            );
+            ConsumeError::retryable(format!(
+                "client authenticator `{}` failed ({}): {}",
+                auth.id, e.failure, e.message
+            ))
         })
     }
 }
@@ -349,6 +567,14 @@ impl Sender for HttpSender {
         for (name, value) in &self.headers {
             http_request.headers_mut().append(name, value.clone());
         }
+        if let Some(value) = &self.proxy_authorization
+            && request.url.scheme_str() == Some("http")
+        {
+            http_request
+                .headers_mut()
+                .insert(http::header::PROXY_AUTHORIZATION, value.clone());
+        }
+        self.authenticate(http_request.headers_mut()).await?;
         let response = self.client.request(http_request).await.map_err(|e| {
             ConsumeError::retryable(format!(
                 "OTLP/HTTP request to {} failed: {}",

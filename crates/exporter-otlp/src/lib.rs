@@ -1,10 +1,13 @@
 //! The OTLP exporters: send telemetry on to another collector or any OTLP endpoint.
 //!
 //! - [`OtlpExporterFactory`] (`otlp`): OTLP over gRPC, with TLS (and mutual TLS),
-//!   gzip/zstd compression, headers and keepalive. The channel connects lazily, so
+//!   gzip/zstd compression, headers, keepalive, client authentication
+//!   (`auth.authenticator`), `authority`, `round_robin` / `pick_first` balancing and
+//!   `wait_for_ready`. The channel connects lazily, so
 //!   stratus starts while the destination is down and delivers once it is up.
 //! - [`OtlpHttpExporterFactory`] (`otlphttp`): OTLP over HTTP/1.1 or HTTP/2, protobuf
-//!   or JSON bodies, gzip/zstd compression, `Retry-After` honoured.
+//!   or JSON bodies, gzip/zstd compression, `Retry-After` honoured, client
+//!   authentication, an HTTP proxy (`proxy_url`) and Go's connection pool keys.
 //!
 //! The gRPC sender and its config live in the foundation crate `stratus-otlp-client`
 //! (shared with the `loadbalancing` exporter) and are re-exported here.

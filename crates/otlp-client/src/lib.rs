@@ -3,7 +3,10 @@
 //!
 //! - [`config::OtlpConfig`]: the collector's `otlp_grpc` exporter keys (`endpoint`,
 //!   `tls`, `headers`, `compression`, `timeout`, `retry_on_failure`, `sending_queue`,
-//!   `keepalive`) with upstream's defaults.
+//!   `keepalive`, `balancer_name`, `auth`, `authority`, `wait_for_ready`,
+//!   `read_buffer_size`, `write_buffer_size`, `user_agent`) with upstream's defaults.
+//! - [`connect`]: TCP (to the host, or one of its addresses for `round_robin`), TLS,
+//!   and the read/write buffers of a connection.
 //! - [`grpc::GrpcSender`]: the exporter helper's [`stratus_exporter_helper::Sender`]
 //!   for OTLP export requests over gRPC (tonic, rustls): a lazily connecting channel,
 //!   one encoding per batch, the collector's classification of gRPC answers
@@ -22,6 +25,7 @@
 //! ```
 
 pub mod config;
+pub mod connect;
 pub mod grpc;
 pub mod rpc;
 
