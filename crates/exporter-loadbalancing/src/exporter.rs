@@ -549,7 +549,8 @@ async fn start_backend(
 ) -> Result<Arc<Backend>, ComponentError> {
     let endpoint = endpoint_with_port(label);
     let config = shared.config.backend_config(&endpoint);
-    let inner = GrpcSender::new(format!("{}[{endpoint}]", shared.id), &config)?;
+    let inner =
+        GrpcSender::from_context(&shared.ctx, format!("{}[{endpoint}]", shared.id), &config)?;
     let sender = BackendSender {
         endpoint: endpoint.clone(),
         inner,

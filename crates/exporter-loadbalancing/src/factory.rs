@@ -51,6 +51,13 @@ impl Factory for LoadBalancingExporterFactory {
         (Signal::Metrics, Stability::Development),
         (Signal::Logs, Stability::Beta),
     ];
+
+    fn extension_references(&self, config: &Self::Config) -> Vec<(String, String)> {
+        stratus_otlp_client::config::auth_reference(&config.protocol.otlp.auth)
+            .into_iter()
+            .map(|(key, id)| (format!("protocol::otlp::{key}"), id))
+            .collect()
+    }
 }
 
 #[async_trait]
