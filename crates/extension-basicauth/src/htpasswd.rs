@@ -12,9 +12,10 @@
 //! | anything else | plain text (`htpasswd -p`); `{PLAIN}` before the password is allowed |
 //!
 //! Differences from upstream, both stricter: `$2b$` is bcrypt (upstream takes it as
-//! plain text, so the hash itself would be the password), and another `$id$` hash
-//! (`$1$` md5-crypt, `$y$` yescrypt) is refused with a warning instead of being taken
-//! as a plain-text password.
+//! plain text, so the hash itself would be the password), and a hash in another
+//! well-known modular-crypt format (`$1$` md5-crypt, `$y$` yescrypt, argon2, scrypt,
+//! …: [`UNSUPPORTED_CRYPT_IDS`]) is refused with a warning instead of being taken as a
+//! plain-text password. Any other text is a plain-text password, as upstream.
 
 use std::collections::HashMap;
 
@@ -174,15 +175,38 @@ impl Hash {
     }
 }
 
-/// The id of a `$id$...` modular-crypt hash that none of the formats above reads.
-fn unsupported_crypt_id(encoded: &str) -> Option<&str> {
+/// Modular-crypt ids of hash formats upstream does not read either (it would take
+/// such a line as a plain-text password: the hash itself would log in).
+pub const UNSUPPORTED_CRYPT_IDS: &[&str] = &[
+    "1",
+    "2x",
+    "3",
+    "7",
+    "md5",
+    "sha1",
+    "y",
+    "gy",
+    "sm3",
+    "argon2i",
+    "argon2d",
+    "argon2id",
+    "pbkdf2",
+    "pbkdf2-sha256",
+    "pbkdf2-sha512",
+    "scrypt",
+];
+
+/// The id of a `$id$…` hash in a format this module does not read.
+fn unsupported_crypt_id(encoded: &str) -> Option<&'static str> {
     let rest = encoded.strip_prefix('$')?;
     let (id, tail) = rest.split_once('$')?;
-    let looks_like_id = !id.is_empty()
-        && id.len() <= 8
-        && id.bytes().all(|b| b.is_ascii_alphanumeric())
-        && !tail.is_empty();
-    looks_like_id.then_some(id)
+    if tail.is_empty() {
+        return None;
+    }
+    UNSUPPORTED_CRYPT_IDS
+        .iter()
+        .copied()
+        .find(|known| *known == id)
 }
 
 /// Apache's MD5 crypt (`$apr1$`): the FreeBSD MD5 crypt with another magic string.
@@ -407,9 +431,12 @@ mod tests {
             // The message may name the prefix, never the rest.
             assert!(bad.len() <= 4 || !e.contains(bad), "{e}");
         }
-        // Things that look a bit like a hash but are not `$id$…` are plain text.
-        assert!(matches!(Hash::parse("$money$").unwrap(), Hash::Plain(_)));
-        assert!(matches!(Hash::parse("pa$$word").unwrap(), Hash::Plain(_)));
+        // Things that look a bit like a hash but are no known format are plain text.
+        for plain in ["$money$", "pa$$word", "$ecret$pass", "$1$"] {
+            let h = Hash::parse(plain).unwrap();
+            assert!(matches!(h, Hash::Plain(_)), "{plain}");
+            assert!(h.verify(plain.as_bytes()), "{plain}");
+        }
     }
 
     #[test]

@@ -264,6 +264,15 @@ impl BearerTokenAuthExtension {
     /// Builds the extension from a valid config, reading the token file if one is
     /// set. Fails when the file cannot be read or holds no usable token.
     pub fn new(id: &ComponentId, config: &BearerTokenAuthConfig) -> Result<Self, ComponentError> {
+        use stratus_core::factory::Validate;
+        if let Some(p) = config.validate().first() {
+            return Err(ComponentError::new(format!(
+                "{id}: invalid config: {}{}{}",
+                p.path,
+                if p.path.is_empty() { "" } else { ": " },
+                p.message
+            )));
+        }
         let header = HeaderName::from_bytes(config.header.as_bytes())
             .map_err(|_| ComponentError::new(format!("{id}: header: not a valid header name")))?;
         let tokens = match &config.filename {
@@ -393,6 +402,14 @@ impl Component for BearerTokenAuthExtension {
             let _ = handle.await;
         }
         Ok(())
+    }
+}
+
+impl Drop for BearerTokenAuthExtension {
+    fn drop(&mut self) {
+        if let Some(handle) = self.watcher().take() {
+            handle.abort();
+        }
     }
 }
 

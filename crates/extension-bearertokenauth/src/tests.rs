@@ -291,6 +291,22 @@ async fn an_unreadable_token_file_fails_the_build_without_showing_content() {
 }
 
 #[test]
+fn an_unvalidated_config_is_refused_by_new() {
+    let config = BearerTokenAuthConfig::default();
+    let err = BearerTokenAuthExtension::new(&id(), &config).unwrap_err();
+    assert!(
+        err.to_string().contains("no bearer token provided"),
+        "{err}"
+    );
+    let config = BearerTokenAuthConfig {
+        tokens: vec![stratus_core::confval::Secret::new("")],
+        ..BearerTokenAuthConfig::default()
+    };
+    let err = BearerTokenAuthExtension::new(&id(), &config).unwrap_err();
+    assert!(err.to_string().contains("tokens::0"), "{err}");
+}
+
+#[test]
 fn debug_of_the_extension_never_shows_a_token() {
     let ext = ext(json!({"tokens": ["marker-one", "marker-two"]}));
     let shown = format!("{ext:?} {:?}", ext.authenticator());
