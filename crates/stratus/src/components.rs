@@ -59,6 +59,10 @@ pub fn factories() -> Factories {
     let f = f.extension(stratus_extension_health_check::HealthCheckExtensionFactory);
     #[cfg(feature = "extension-file-storage")]
     let f = f.extension(stratus_extension_file_storage::FileStorageExtensionFactory);
+    #[cfg(feature = "extension-bearertokenauth")]
+    let f = f.extension(stratus_extension_bearertokenauth::BearerTokenAuthExtensionFactory);
+    #[cfg(feature = "extension-basicauth")]
+    let f = f.extension(stratus_extension_basicauth::BasicAuthExtensionFactory);
     #[cfg(feature = "connector-forward")]
     let f = f.connector(stratus_connector_forward::ForwardConnectorFactory);
     #[cfg(feature = "connector-failover")]

@@ -167,6 +167,8 @@ fn components_and_version() {
         ("connectors", "failover".into(), routes("alpha")),
         ("connectors", "forward".into(), routes("beta")),
         ("connectors", "routing".into(), routes("alpha")),
+        ("extensions", "basicauth".into(), String::new()),
+        ("extensions", "bearertokenauth".into(), String::new()),
         ("extensions", "file_storage".into(), String::new()),
         ("extensions", "health_check".into(), String::new()),
     ];
