@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! Hostile input against the real stratus binary, with the OTLP receiver's default
 //! settings (only the endpoints are set, to free ports): every case gets a clear HTTP
 //! status or gRPC code, the process stays up and keeps serving, and its peak memory
