@@ -67,7 +67,9 @@ pub struct GrpcConfig {
     pub transport: String,
     /// Largest request message accepted, after decompression, in MiB. Default: `4`.
     pub max_recv_msg_size_mib: u64,
-    /// HTTP/2 concurrent streams allowed per connection; `0` means no limit. Default: `0`.
+    /// HTTP/2 concurrent streams allowed per connection; `0` means the default of
+    /// [`DEFAULT_MAX_CONCURRENT_STREAMS`] (200; upstream's gRPC server has no limit).
+    /// Default: `0`.
     pub max_concurrent_streams: u32,
     /// Connection keepalive and lifetime settings. Default: see [`KeepaliveConfig`].
     #[serde(deserialize_with = "null_default")]
@@ -102,6 +104,10 @@ pub struct GrpcConfig {
     /// a config error. Default: empty.
     #[serde(deserialize_with = "null_default")]
     pub middlewares: Vec<IgnoredAny>,
+    /// Most connections served at once; a connection accepted beyond it is closed at
+    /// once (and logged). `0` means no limit. A stratus key: upstream has no such
+    /// limit. Default: `1024`.
+    pub max_connections: u32,
 }
 
 impl Default for GrpcConfig {
@@ -119,6 +125,7 @@ impl Default for GrpcConfig {
             auth: None,
             dialer: DialerConfig::default(),
             middlewares: Vec::new(),
+            max_connections: DEFAULT_MAX_CONNECTIONS,
         }
     }
 }
@@ -143,6 +150,13 @@ impl Default for DialerConfig {
         }
     }
 }
+
+/// The HTTP/2 concurrent stream limit per connection when `max_concurrent_streams`
+/// is `0` (hyper's default), on both protocols.
+pub const DEFAULT_MAX_CONCURRENT_STREAMS: u32 = 200;
+
+/// Default of `max_connections` for both protocols.
+pub const DEFAULT_MAX_CONNECTIONS: u32 = 1024;
 
 /// `grpc: { keepalive: ... }`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -282,6 +296,31 @@ pub struct HttpConfig {
     /// a config error. Default: empty.
     #[serde(deserialize_with = "null_default")]
     pub middlewares: Vec<IgnoredAny>,
+    /// Longest time to read a whole request, body included, from when its headers
+    /// were read; past it the request answers `408` and the connection is closed.
+    /// Duration; `0` means no limit. Default: `0` (as upstream).
+    #[serde(with = "stratus_core::confval::duration")]
+    pub read_timeout: Duration,
+    /// Longest time to read a request's headers (HTTP/1.1), counted from the
+    /// connection's start or the end of the previous request; past it the connection
+    /// is closed. Duration; `0` means `read_timeout`, and both `0` means no limit.
+    /// Default: `1m` (confighttp's default; upstream's OTLP receiver sets `0`).
+    #[serde(with = "stratus_core::confval::duration")]
+    pub read_header_timeout: Duration,
+    /// Longest time from reading a request's headers to answering it; past it the
+    /// request is abandoned with `503` (retryable). Duration; `0` means no limit.
+    /// Default: `0` (as upstream's OTLP receiver).
+    #[serde(with = "stratus_core::confval::duration")]
+    pub write_timeout: Duration,
+    /// A connection with no request in flight for this long is closed. Duration; `0`
+    /// means `read_timeout`, and both `0` means no limit. Default: `1m` (confighttp's
+    /// default; upstream's OTLP receiver sets `0`).
+    #[serde(with = "stratus_core::confval::duration")]
+    pub idle_timeout: Duration,
+    /// Most connections served at once; a connection accepted beyond it is closed at
+    /// once (and logged). `0` means no limit. A stratus key: upstream has no such
+    /// limit. Default: `1024`.
+    pub max_connections: u32,
 }
 
 impl Default for HttpConfig {
@@ -302,6 +341,11 @@ impl Default for HttpConfig {
             transport: "tcp".into(),
             dialer: DialerConfig::default(),
             middlewares: Vec::new(),
+            read_timeout: Duration::ZERO,
+            read_header_timeout: Duration::from_secs(60),
+            write_timeout: Duration::ZERO,
+            idle_timeout: Duration::from_secs(60),
+            max_connections: DEFAULT_MAX_CONNECTIONS,
         }
     }
 }
@@ -430,6 +474,25 @@ impl CompressionAlgorithms {
         }
         self.0.iter().any(|a| canonical(a) == wanted)
     }
+}
+
+impl HttpConfig {
+    /// The header read limit in force: `read_header_timeout`, else `read_timeout`
+    /// (Go's `http.Server` rule); `None` is no limit.
+    pub fn effective_read_header_timeout(&self) -> Option<Duration> {
+        nonzero(self.read_header_timeout).or(nonzero(self.read_timeout))
+    }
+
+    /// The idle limit in force: `idle_timeout`, else `read_timeout` (Go's
+    /// `http.Server` rule); `None` is no limit.
+    pub fn effective_idle_timeout(&self) -> Option<Duration> {
+        nonzero(self.idle_timeout).or(nonzero(self.read_timeout))
+    }
+}
+
+/// `None` for a zero duration (the config's "no limit").
+pub(crate) fn nonzero(d: Duration) -> Option<Duration> {
+    (!d.is_zero()).then_some(d)
 }
 
 /// `http: { cors: ... }`.
@@ -1066,5 +1129,45 @@ mod tests {
         );
         assert!(err[1].message.contains("no middleware extensions"));
         assert!(err[2].message.contains("only `tcp`"));
+    }
+
+    #[test]
+    fn http_timeouts_and_connection_limits() {
+        let h = HttpConfig::default();
+        assert_eq!(h.read_timeout, Duration::ZERO);
+        assert_eq!(h.write_timeout, Duration::ZERO);
+        assert_eq!(
+            h.effective_read_header_timeout(),
+            Some(Duration::from_secs(60))
+        );
+        assert_eq!(h.effective_idle_timeout(), Some(Duration::from_secs(60)));
+        assert_eq!(h.max_connections, 1024);
+        assert_eq!(GrpcConfig::default().max_connections, 1024);
+        let c: Config = decode_config(&json!({"protocols": {
+            "http": {"read_timeout": "5s", "read_header_timeout": "0", "idle_timeout": "0",
+                     "write_timeout": "30s", "max_connections": 0},
+            "grpc": {"max_connections": 10},
+        }}))
+        .unwrap();
+        let h = c.protocols.http.unwrap();
+        // Zero falls back to read_timeout, as Go's http.Server does.
+        assert_eq!(
+            h.effective_read_header_timeout(),
+            Some(Duration::from_secs(5))
+        );
+        assert_eq!(h.effective_idle_timeout(), Some(Duration::from_secs(5)));
+        assert_eq!(h.write_timeout, Duration::from_secs(30));
+        assert_eq!(h.max_connections, 0);
+        assert_eq!(c.protocols.grpc.unwrap().max_connections, 10);
+        let c: Config = decode_config(&json!({"protocols": {"http": {
+            "read_header_timeout": "0", "idle_timeout": "0"}}}))
+        .unwrap();
+        let h = c.protocols.http.unwrap();
+        assert_eq!(h.effective_read_header_timeout(), None);
+        assert_eq!(h.effective_idle_timeout(), None);
+        let err = decode_config::<Config>(&json!({"protocols": {"http": {
+            "read_timeout": "later"}}}))
+        .unwrap_err();
+        assert_eq!(err[0].path, "protocols::http::read_timeout");
     }
 }

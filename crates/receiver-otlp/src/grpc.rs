@@ -122,7 +122,29 @@ impl GrpcHandler {
         let mut grpc = Grpc::new(codec)
             .apply_compression_config(encodings, encodings)
             .apply_max_message_size_config(Some(max), None);
-        grpc.unary(Export::<R>(self, PhantomData), req).await
+        let mut response = grpc.unary(Export::<R>(self, PhantomData), req).await;
+        client_fault_is_invalid_argument(&mut response);
+        response
+    }
+}
+
+/// tonic answers `INTERNAL` for what is wrong with the request's framing or
+/// compression (a truncated or corrupt compressed message, a compressed flag without
+/// `grpc-encoding`, a body ending inside a message). Those are the client's fault, so
+/// they answer `INVALID_ARGUMENT` with tonic's message. tonic reports them in a
+/// trailers-only answer (the status in the headers); nothing this receiver does
+/// answers `INTERNAL` there.
+fn client_fault_is_invalid_argument(response: &mut Response<tonic::body::Body>) {
+    const GRPC_STATUS: &str = "grpc-status";
+    let internal = response
+        .headers()
+        .get(GRPC_STATUS)
+        .is_some_and(|v| v.as_bytes() == b"13");
+    if internal {
+        response.headers_mut().insert(
+            GRPC_STATUS,
+            http::HeaderValue::from_static("3"), // INVALID_ARGUMENT
+        );
     }
 }
 
@@ -215,7 +237,7 @@ impl<T: prost::Message + Default> Decoder for ProtoDecoder<T> {
             .map_err(|over| Refusal::memory_limited(over.retry_after).grpc_status())?;
         T::decode(src)
             .map(Some)
-            .map_err(|e| Status::invalid_argument(format!("cannot decode protobuf request: {e}")))
+            .map_err(|e| crate::intake::protobuf_refusal(e).grpc_status())
     }
 }
 
@@ -315,5 +337,106 @@ mod tests {
         client.export(message).await.unwrap();
         assert_eq!(sink.batches().len(), 1);
         assert_eq!(sink.batches()[0].item_count(), 50);
+    }
+
+    /// One unary call with a hand-made body: `messages` is the gRPC-framed request
+    /// (see [`frame`]); `encoding` the `grpc-encoding` header. Returns the status.
+    async fn raw_call(addr: SocketAddr, encoding: Option<&str>, messages: Vec<u8>) -> Status {
+        use http_body_util::{BodyExt, Full};
+        let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let (mut send, conn) =
+            hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream))
+                .await
+                .unwrap();
+        tokio::spawn(conn);
+        let mut req = Request::post(format!("http://{addr}{TRACES_PATH}"))
+            .header("content-type", "application/grpc")
+            .header("te", "trailers");
+        if let Some(e) = encoding {
+            req = req.header("grpc-encoding", e);
+        }
+        let resp = send
+            .send_request(req.body(Full::new(bytes::Bytes::from(messages))).unwrap())
+            .await
+            .unwrap();
+        let (parts, body) = resp.into_parts();
+        if let Some(status) = Status::from_header_map(&parts.headers) {
+            return status;
+        }
+        let collected = body.collect().await.unwrap();
+        Status::from_header_map(collected.trailers().unwrap()).unwrap()
+    }
+
+    /// A gRPC length-prefixed message.
+    fn frame(compressed: bool, payload: &[u8]) -> Vec<u8> {
+        let mut out = vec![u8::from(compressed)];
+        out.extend_from_slice(&(payload.len() as u32).to_be_bytes());
+        out.extend_from_slice(payload);
+        out
+    }
+
+    #[tokio::test]
+    async fn hostile_messages_get_clear_statuses() {
+        use crate::hostile::{gzip_bomb, nested_any_value, span_request};
+        use prost::Message as _;
+        use std::io::Write as _;
+
+        let open = AdmissionGate::with_heap_reader(|| None);
+        let (addr, sink) = serve(open).await;
+
+        // Malformed protobuf.
+        let st = raw_call(addr, None, frame(false, &[0x0a, 0xff, 0xff, 0xff, 0x0f, 1])).await;
+        assert_eq!(st.code(), Code::InvalidArgument, "{st:?}");
+        assert!(st.message().contains("cannot decode protobuf request"));
+        // Invalid UTF-8 in a string.
+        let st = raw_call(addr, None, frame(false, &span_request(b"\xff\xfe", b""))).await;
+        assert_eq!(st.code(), Code::InvalidArgument, "{st:?}");
+        assert!(st.message().contains("not UTF-8"), "{st:?}");
+        // AnyValue nested 10,000 deep.
+        let deep = span_request(b"s", &nested_any_value(10_000));
+        let st = raw_call(addr, None, frame(false, &deep)).await;
+        assert_eq!(st.code(), Code::InvalidArgument, "{st:?}");
+        assert!(st.message().contains("(the depth limit)"), "{st:?}");
+
+        // Truncated gzip and zstd messages.
+        let good = request(20).encode_to_vec();
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(&good).unwrap();
+        let gz = gz.finish().unwrap();
+        let zs = zstd::encode_all(&good[..], 3).unwrap();
+        for (encoding, body) in [("gzip", &gz), ("zstd", &zs)] {
+            let cut = &body[..body.len() / 2];
+            let st = raw_call(addr, Some(encoding), frame(true, cut)).await;
+            assert_eq!(st.code(), Code::InvalidArgument, "{encoding}: {st:?}");
+            assert!(st.message().contains("decompress"), "{st:?}");
+            // The whole message goes through.
+            let st = raw_call(addr, Some(encoding), frame(true, body)).await;
+            assert_eq!(st.code(), Code::Ok, "{encoding}: {st:?}");
+        }
+        // A body that ends inside a message.
+        let mut cut = frame(false, &good);
+        cut.truncate(cut.len() - 5);
+        let st = raw_call(addr, None, cut).await;
+        assert_eq!(st.code(), Code::InvalidArgument, "{st:?}");
+
+        // Bombs: 1 GiB inflated from about 1 MiB (gzip) and 100 KiB (zstd), cut at
+        // max_recv_msg_size_mib while inflating.
+        let st = raw_call(addr, Some("gzip"), frame(true, &gzip_bomb(1024))).await;
+        assert_eq!(st.code(), Code::ResourceExhausted, "{st:?}");
+        let zeros = vec![0u8; 1 << 20];
+        let zbomb = zstd::encode_all(&zeros[..], 3).unwrap().repeat(1024);
+        let st = raw_call(addr, Some("zstd"), frame(true, &zbomb)).await;
+        assert_eq!(st.code(), Code::ResourceExhausted, "{st:?}");
+        // A message declared larger than the limit: refused on its length prefix.
+        let mut huge = vec![0u8];
+        huge.extend_from_slice(&(1u32 << 30).to_be_bytes());
+        huge.extend_from_slice(b"abc");
+        let st = raw_call(addr, None, huge).await;
+        assert_eq!(st.code(), Code::OutOfRange, "{st:?}");
+        // An encoding the receiver does not take.
+        let st = raw_call(addr, Some("snappy"), frame(true, b"x")).await;
+        assert_eq!(st.code(), Code::Unimplemented, "{st:?}");
+
+        assert_eq!(sink.batches().len(), 2);
     }
 }

@@ -6,6 +6,7 @@ use std::io::Read;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderValue};
@@ -58,14 +59,27 @@ impl Encoding {
     }
 }
 
-/// A `Content-Encoding` the receiver can undo.
+/// A `Content-Encoding` the receiver can undo: upstream confighttp's list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Compression {
     Identity,
     Gzip,
     Zstd,
     Zlib,
+    /// `snappy`: the block format, or the framing format when the body starts with
+    /// the framing format's stream identifier (older collectors sent framed data
+    /// under this name; upstream detects it the same way).
+    Snappy,
+    /// `x-snappy-framed`: the snappy framing format.
+    SnappyFramed,
+    /// `lz4`: the LZ4 frame format.
+    Lz4,
 }
+
+/// The first bytes of every snappy framing-format stream: the stream identifier
+/// chunk (type `0xff`, length 6, `sNaPpY`).
+const SNAPPY_STREAM_IDENTIFIER: [u8; 10] =
+    [0xff, 0x06, 0x00, 0x00, b's', b'N', b'a', b'P', b'p', b'Y'];
 
 impl Compression {
     fn from_headers(headers: &HeaderMap) -> Result<Self, String> {
@@ -78,8 +92,11 @@ impl Compression {
             "gzip" | "x-gzip" => Ok(Compression::Gzip),
             "zstd" => Ok(Compression::Zstd),
             "deflate" | "zlib" => Ok(Compression::Zlib),
+            "snappy" => Ok(Compression::Snappy),
+            "x-snappy-framed" => Ok(Compression::SnappyFramed),
+            "lz4" => Ok(Compression::Lz4),
             _ => Err(format!(
-                "unsupported Content-Encoding `{}`: use gzip, zstd, deflate or none",
+                "unsupported Content-Encoding `{}`: use gzip, zstd, deflate, zlib, snappy, x-snappy-framed, lz4 or none",
                 String::from_utf8_lossy(value.as_bytes())
             )),
         }
@@ -104,6 +121,10 @@ pub(crate) struct HttpShared {
     pub response_headers: Vec<(header::HeaderName, HeaderValue)>,
     /// The `Content-Encoding`s accepted.
     pub compression: CompressionAlgorithms,
+    /// `read_timeout`: longest time to read a body once the headers are read.
+    pub read_timeout: Option<Duration>,
+    /// `write_timeout`: longest time from the headers read to the answer.
+    pub write_timeout: Option<Duration>,
 }
 
 impl HttpShared {
@@ -261,20 +282,41 @@ impl HttpHandler {
                 )),
             );
         }
-        let result = match signal {
-            Signal::Traces => {
-                self.process::<ExportTraceServiceRequest, B>(encoding, req)
-                    .await
-            }
-            Signal::Metrics => {
-                self.process::<ExportMetricsServiceRequest, B>(encoding, req)
-                    .await
-            }
-            Signal::Logs => {
-                self.process::<ExportLogsServiceRequest, B>(encoding, req)
-                    .await
+        let version = req.version();
+        let work = async {
+            match signal {
+                Signal::Traces => {
+                    self.process::<ExportTraceServiceRequest, B>(encoding, req)
+                        .await
+                }
+                Signal::Metrics => {
+                    self.process::<ExportMetricsServiceRequest, B>(encoding, req)
+                        .await
+                }
+                Signal::Logs => {
+                    self.process::<ExportLogsServiceRequest, B>(encoding, req)
+                        .await
+                }
             }
         };
+        let result = match self.shared.write_timeout {
+            None => work.await,
+            Some(limit) => tokio::time::timeout(limit, work)
+                .await
+                .unwrap_or_else(|_| Err(Refusal::write_timed_out(limit))),
+        };
+        if let Err(refusal) = &result
+            && refusal.http == StatusCode::REQUEST_TIMEOUT
+        {
+            let mut r = refused(encoding, refusal);
+            // The rest of the body was not read: the connection cannot carry another
+            // request.
+            if version < http::Version::HTTP_2 {
+                r.headers_mut()
+                    .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            }
+            return r;
+        }
         match result {
             Ok(body) => respond(StatusCode::OK, encoding, body),
             Err(refusal) => refused(encoding, &refusal),
@@ -306,17 +348,22 @@ impl HttpHandler {
             Compression::from_headers(&parts.headers).map_err(Refusal::bad_request)?;
         let max = self.shared.max_body;
         let gate = &self.shared.gate;
-        let (body, mut reservation) = read_body(body, &parts.headers, max, gate).await?;
+        let read = read_body(body, &parts.headers, max, gate);
+        let (body, mut reservation) = match self.shared.read_timeout {
+            None => read.await?,
+            Some(limit) => tokio::time::timeout(limit, read)
+                .await
+                .map_err(|_| Refusal::read_timed_out(limit))??,
+        };
         let body = decompress(compression, body, max, &mut reservation)?;
         reservation
             .grow(len_u64(body.len()))
             .map_err(memory_refusal)?;
         let request = match encoding {
-            Encoding::Proto => R::decode(body).map_err(|e| {
-                Refusal::bad_request(format!("cannot decode protobuf request: {e}"))
-            })?,
-            Encoding::Json => serde_json::from_slice::<R>(&body)
-                .map_err(|e| Refusal::bad_request(format!("cannot decode JSON request: {e}")))?,
+            Encoding::Proto => R::decode(body).map_err(crate::intake::protobuf_refusal)?,
+            Encoding::Json => {
+                serde_json::from_slice::<R>(&body).map_err(crate::intake::json_refusal)?
+            }
         };
         // Decoded: what it holds is in the heap now, where the memory limiter sees it.
         drop(reservation);
@@ -440,7 +487,65 @@ fn decompress(
                 .map_err(|e| Refusal::bad_request(format!("cannot decompress zstd body: {e}")))?;
             inflate(decoder, input.len(), max, reservation)
         }
+        Compression::Snappy if input.starts_with(&SNAPPY_STREAM_IDENTIFIER) => inflate(
+            snap::read::FrameDecoder::new(input),
+            input.len(),
+            max,
+            reservation,
+        ),
+        Compression::Snappy => snappy_block(input, max, reservation),
+        Compression::SnappyFramed => inflate(
+            snap::read::FrameDecoder::new(input),
+            input.len(),
+            max,
+            reservation,
+        ),
+        Compression::Lz4 => inflate(Lz4Frames::new(input), input.len(), max, reservation),
     }
+}
+
+/// Reads a body of concatenated LZ4 frames (the format allows several; one
+/// `FrameDecoder` stops at the end of the first).
+struct Lz4Frames<'a> {
+    frame: lz4_flex::frame::FrameDecoder<&'a [u8]>,
+}
+
+impl<'a> Lz4Frames<'a> {
+    fn new(input: &'a [u8]) -> Self {
+        Lz4Frames {
+            frame: lz4_flex::frame::FrameDecoder::new(input),
+        }
+    }
+}
+
+impl Read for Lz4Frames<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        loop {
+            let n = self.frame.read(buf)?;
+            let rest: &[u8] = self.frame.get_ref();
+            if n > 0 || buf.is_empty() || rest.is_empty() {
+                return Ok(n);
+            }
+            self.frame = lz4_flex::frame::FrameDecoder::new(rest);
+        }
+    }
+}
+
+/// Undoes the snappy block format. Its header declares the decompressed length,
+/// which is checked against `max` (and reserved) before anything is allocated.
+fn snappy_block(input: &[u8], max: usize, reservation: &mut Reservation) -> Result<Bytes, Refusal> {
+    let bad = |e: snap::Error| Refusal::bad_request(format!("cannot decompress snappy body: {e}"));
+    let len = snap::raw::decompress_len(input).map_err(bad)?;
+    if len > max {
+        return Err(Refusal::too_large(format!(
+            "decompressed request body larger than {max} bytes"
+        )));
+    }
+    reservation.grow(len_u64(len)).map_err(memory_refusal)?;
+    let out = snap::raw::Decoder::new()
+        .decompress_vec(input)
+        .map_err(bad)?;
+    Ok(Bytes::from(out))
 }
 
 /// Smallest growth of the decompression buffer.
@@ -659,6 +764,8 @@ mod tests {
     use stratus_core::telemetry::{ReceiverMetrics, Registry};
     use stratus_testkit::RecordingConsumer;
 
+    use crate::hostile::{gzip_bomb, nested_any_value, nested_json, span_request};
+
     #[test]
     fn content_types() {
         let ct = |v: &'static str| Encoding::from_content_type(&HeaderValue::from_static(v));
@@ -684,6 +791,10 @@ mod tests {
         assert_eq!(ce("GZIP"), Ok(Compression::Gzip));
         assert_eq!(ce("zstd"), Ok(Compression::Zstd));
         assert_eq!(ce("deflate"), Ok(Compression::Zlib));
+        assert_eq!(ce("zlib"), Ok(Compression::Zlib));
+        assert_eq!(ce("snappy"), Ok(Compression::Snappy));
+        assert_eq!(ce("x-snappy-framed"), Ok(Compression::SnappyFramed));
+        assert_eq!(ce("lz4"), Ok(Compression::Lz4));
         assert!(ce("br").unwrap_err().contains("`br`"));
     }
 
@@ -742,6 +853,15 @@ mod tests {
 
     /// An HTTP receiver's handler on `gate`, delivering traces to a recorder.
     fn handler(gate: Arc<AdmissionGate>) -> (HttpHandler, Arc<RecordingConsumer>) {
+        handler_with(gate, None, None)
+    }
+
+    /// [`handler`] with `read_timeout` and `write_timeout`.
+    fn handler_with(
+        gate: Arc<AdmissionGate>,
+        read_timeout: Option<Duration>,
+        write_timeout: Option<Duration>,
+    ) -> (HttpHandler, Arc<RecordingConsumer>) {
         let sink = RecordingConsumer::new();
         let mut consumers = SignalConsumers::default();
         consumers.set(Signal::Traces, sink.clone().boxed());
@@ -762,6 +882,8 @@ mod tests {
             auth: None,
             response_headers: Vec::new(),
             compression: CompressionAlgorithms::default(),
+            read_timeout,
+            write_timeout,
         };
         let peer = "127.0.0.1:5555".parse().unwrap();
         (HttpHandler::new(Arc::new(shared), peer), sink)
@@ -780,11 +902,17 @@ mod tests {
     }
 
     fn post(body: Bytes, headers: &[(&str, &str)]) -> Request<Full<Bytes>> {
-        let mut req = Request::post("/v1/traces").header(header::CONTENT_TYPE, PROTOBUF);
+        let mut req = Request::post("/v1/traces")
+            .header(header::CONTENT_TYPE, PROTOBUF)
+            .body(Full::new(body))
+            .unwrap();
         for (k, v) in headers {
-            req = req.header(*k, *v);
+            req.headers_mut().insert(
+                header::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                HeaderValue::from_str(v).unwrap(),
+            );
         }
-        req.body(Full::new(body)).unwrap()
+        req
     }
 
     /// Asserts the memory limiter's refusal: 503, `Retry-After`, `UNAVAILABLE` status.
@@ -896,6 +1024,251 @@ mod tests {
         let body = Bytes::from(traces(1).encode_to_vec());
         let resp = handler.clone().handle(post(body, &[])).await;
         assert_eq!(resp.status(), StatusCode::OK);
+    }
+
+    fn snappy_framed(data: &[u8]) -> Bytes {
+        let mut enc = snap::write::FrameEncoder::new(Vec::new());
+        enc.write_all(data).unwrap();
+        Bytes::from(enc.into_inner().unwrap())
+    }
+
+    fn lz4(data: &[u8]) -> Bytes {
+        let mut enc = lz4_flex::frame::FrameEncoder::new(Vec::new());
+        enc.write_all(data).unwrap();
+        Bytes::from(enc.finish().unwrap())
+    }
+
+    #[test]
+    fn snappy_and_lz4_bodies() {
+        let open = AdmissionGate::with_heap_reader(|| None);
+        let decompress =
+            |c, body, max| super::decompress(c, body, max, &mut open.reserve(0).unwrap());
+        let data: Vec<u8> = (0..200_000u32).map(|i| (i % 97) as u8).collect();
+        let block = Bytes::from(snap::raw::Encoder::new().compress_vec(&data).unwrap());
+        // `snappy` is the block format, and the framing format when the body starts
+        // with the stream identifier; `x-snappy-framed` is the framing format.
+        for (c, body) in [
+            (Compression::Snappy, block.clone()),
+            (Compression::Snappy, snappy_framed(&data)),
+            (Compression::SnappyFramed, snappy_framed(&data)),
+            (Compression::Lz4, lz4(&data)),
+        ] {
+            assert_eq!(decompress(c, body.clone(), 200_000).unwrap(), data, "{c:?}");
+            let err = decompress(c, body.clone(), 199_999).unwrap_err();
+            assert_eq!(err.http, StatusCode::PAYLOAD_TOO_LARGE, "{c:?}");
+            // Truncated: a client error, never a panic. (The framing formats carry
+            // no end marker, so they are cut inside a chunk.)
+            let cut = body.slice(..body.len() / 2);
+            let err = decompress(c, cut, 200_000).unwrap_err();
+            assert_eq!(err.http, StatusCode::BAD_REQUEST, "{c:?}: {}", err.message);
+            let err = decompress(c, Bytes::from_static(b"\x01\x02garbage"), 100).unwrap_err();
+            assert_eq!(err.http, StatusCode::BAD_REQUEST, "{c:?}");
+        }
+        // The block format declares its length: refused on the header alone.
+        let mut claims_1g = Vec::new();
+        let mut n: u64 = 1 << 30;
+        while n >= 0x80 {
+            claims_1g.push((n as u8) | 0x80);
+            n >>= 7;
+        }
+        claims_1g.push(n as u8);
+        claims_1g.extend_from_slice(b"\x00\x00");
+        let err = decompress(Compression::Snappy, Bytes::from(claims_1g), 1024).unwrap_err();
+        assert_eq!(err.http, StatusCode::PAYLOAD_TOO_LARGE);
+    }
+
+    #[test]
+    fn truncated_gzip_and_zstd_are_bad_requests() {
+        let open = AdmissionGate::with_heap_reader(|| None);
+        let data: Vec<u8> = (0..100_000u32).map(|i| (i % 89) as u8).collect();
+        let z = Bytes::from(zstd::encode_all(&data[..], 3).unwrap());
+        for (c, body) in [
+            (Compression::Gzip, gzip(&data)),
+            (Compression::Zlib, zlib(&data)),
+            (Compression::Zstd, z),
+        ] {
+            // Cut in the middle, and just before the end (inside the trailer).
+            for cut in [body.len() / 2, body.len() - 2] {
+                let err = super::decompress(
+                    c,
+                    body.slice(..cut),
+                    1_000_000,
+                    &mut open.reserve(0).unwrap(),
+                )
+                .unwrap_err();
+                assert_eq!(err.http, StatusCode::BAD_REQUEST, "{c:?} cut at {cut}");
+                assert!(err.message.contains("decompress"), "{}", err.message);
+            }
+        }
+    }
+
+    #[test]
+    fn bombs_stop_at_the_limit_while_inflating() {
+        // A gate that refuses any growth past 8 MiB: a decompressor that inflated a
+        // bomb before checking its size would be refused with 503, not 413.
+        let heap = Arc::new(AtomicU64::new(0));
+        let gate = {
+            let heap = heap.clone();
+            AdmissionGate::with_heap_reader(move || Some(heap.load(Ordering::SeqCst)))
+        };
+        let _limit = gate.register(8 * MIB, Duration::from_secs(1));
+        let max = MIB as usize;
+        let check = |c, body: Bytes| {
+            let err = super::decompress(c, body, max, &mut gate.reserve(0).unwrap()).unwrap_err();
+            assert_eq!(
+                err.http,
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "{c:?}: {}",
+                err.message
+            );
+        };
+        // 1 GiB of zeros in about 1 MiB of gzip.
+        let bomb = gzip_bomb(1024);
+        assert!(bomb.len() < 2 * MIB as usize, "{}", bomb.len());
+        // The bomb is well formed: its first 4 MiB inflate.
+        let mut head = vec![0u8; 4 << 20];
+        std::io::Read::read_exact(&mut flate2::read::GzDecoder::new(&bomb[..]), &mut head).unwrap();
+        assert!(head.iter().all(|b| *b == 0));
+        check(Compression::Gzip, Bytes::from(bomb));
+        // zstd and lz4 frames of 1 MiB zeros, concatenated to 1 GiB; snappy (which
+        // compresses zeros only 20:1) to 64 MiB.
+        let zeros = vec![0u8; 1 << 20];
+        let frame = zstd::encode_all(&zeros[..], 3).unwrap();
+        check(Compression::Zstd, Bytes::from(frame.repeat(1024)));
+        let framed = snappy_framed(&zeros);
+        let chunks = &framed[SNAPPY_STREAM_IDENTIFIER.len()..];
+        let mut snappy = framed.to_vec();
+        for _ in 1..64 {
+            snappy.extend_from_slice(chunks);
+        }
+        check(Compression::SnappyFramed, Bytes::from(snappy));
+        let lz4_frames = lz4(&zeros).repeat(1024);
+        check(Compression::Lz4, Bytes::from(lz4_frames.clone()));
+        // Concatenated frames are one body, as the LZ4 frame format allows.
+        let two = super::decompress(
+            Compression::Lz4,
+            Bytes::from(lz4_frames[..2 * lz4_frames.len() / 1024].to_vec()),
+            4 * max,
+            &mut gate.reserve(0).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(two.len(), 2 * max);
+    }
+
+    async fn body_text(resp: HttpResponse) -> String {
+        let json =
+            resp.headers().get(header::CONTENT_TYPE) == Some(&HeaderValue::from_static(JSON));
+        let body = resp.into_body().collect().await.unwrap().to_bytes();
+        if json {
+            let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+            return v["message"].as_str().unwrap().to_string();
+        }
+        match stratus_core::rpc::RpcStatus::decode(body.clone()) {
+            Ok(status) if !status.message.is_empty() => status.message,
+            _ => String::from_utf8_lossy(&body).into_owned(),
+        }
+    }
+
+    #[tokio::test]
+    async fn hostile_bodies_get_clear_client_errors() {
+        let open = AdmissionGate::with_heap_reader(|| None);
+        let (handler, sink) = handler(open);
+        let call = |body: Vec<u8>, headers: &[(&str, &str)]| {
+            let req = post(Bytes::from(body), headers);
+            handler.clone().handle(req)
+        };
+        // Malformed protobuf.
+        let resp = call(vec![0x0a, 0xff, 0xff, 0xff, 0x0f, 1, 2], &[]).await;
+        assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+        assert!(
+            body_text(resp)
+                .await
+                .contains("cannot decode protobuf request")
+        );
+
+        // Invalid UTF-8 in a string.
+        let resp = call(span_request(b"\xff\xfe", b""), &[]).await;
+        assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+        assert!(body_text(resp).await.contains("not UTF-8"));
+        let mut json = br#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"name":"#.to_vec();
+        json.extend_from_slice(b"\"\xff\xfe\"}]}]}]}");
+        let resp = call(json, &[("content-type", JSON)]).await;
+        assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+        let text = body_text(resp).await;
+        assert!(text.contains("cannot decode JSON request"), "{text}");
+
+        // 10,000 levels of AnyValue, in protobuf and in JSON.
+        let resp = call(span_request(b"s", &nested_any_value(10_000)), &[]).await;
+        assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+        let text = body_text(resp).await;
+        assert!(
+            text.contains("nested more than 100 deep (the depth limit)"),
+            "{text}"
+        );
+        let resp = call(nested_json(10_000).into_bytes(), &[("content-type", JSON)]).await;
+        assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+        let text = body_text(resp).await;
+        assert!(
+            text.contains("nested more than 128 deep (the depth limit)"),
+            "{text}"
+        );
+        // Within the limits, nested values are accepted.
+        let resp = call(span_request(b"s", &nested_any_value(40)), &[]).await;
+        assert_eq!(resp.status(), StatusCode::OK);
+        let resp = call(nested_json(30).into_bytes(), &[("content-type", JSON)]).await;
+        assert_eq!(resp.status(), StatusCode::OK);
+        assert_eq!(sink.batches().len(), 2);
+
+        // Wrong and missing content types.
+        let resp = call(b"{}".to_vec(), &[("content-type", "text/plain")]).await;
+        assert_eq!(resp.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+        let mut req = post(Bytes::from_static(b"{}"), &[]);
+        req.headers_mut().remove(header::CONTENT_TYPE);
+        let resp = handler.clone().handle(req).await;
+        assert_eq!(resp.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+
+        // Over the limit by Content-Length: refused before reading.
+        let resp = call(vec![], &[("content-length", "1073741824")]).await;
+        assert_eq!(resp.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        // Over the limit as sent, without a Content-Length.
+        let resp = call(vec![0u8; 20 * MIB as usize + 1], &[]).await;
+        assert_eq!(resp.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(sink.batches().len(), 2);
+    }
+
+    /// A body that sends `first` and then nothing, never ending.
+    fn stalled_body(
+        first: &'static [u8],
+    ) -> http_body_util::StreamBody<
+        futures::stream::BoxStream<'static, Result<hyper::body::Frame<Bytes>, Infallible>>,
+    > {
+        use futures::StreamExt;
+        let frames = futures::stream::once(async move {
+            Ok::<_, Infallible>(hyper::body::Frame::data(Bytes::from_static(first)))
+        })
+        .chain(futures::stream::pending());
+        http_body_util::StreamBody::new(frames.boxed())
+    }
+
+    #[tokio::test]
+    async fn slow_bodies_time_out() {
+        let open = AdmissionGate::with_heap_reader(|| None);
+        let stalled = || {
+            Request::post("/v1/traces")
+                .header(header::CONTENT_TYPE, PROTOBUF)
+                .body(stalled_body(b"\x0a"))
+                .unwrap()
+        };
+        let (handler, sink) = handler_with(open.clone(), Some(Duration::from_millis(50)), None);
+        let resp = handler.clone().handle(stalled()).await;
+        assert_eq!(resp.status(), StatusCode::REQUEST_TIMEOUT);
+        assert_eq!(resp.headers()[header::CONNECTION], "close");
+        assert!(body_text(resp).await.contains("read_timeout"));
+        let (handler, _) = handler_with(open, None, Some(Duration::from_millis(50)));
+        let resp = handler.clone().handle(stalled()).await;
+        assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(body_text(resp).await.contains("write_timeout"));
+        assert!(sink.batches().is_empty());
     }
 
     #[test]

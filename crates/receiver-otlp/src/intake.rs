@@ -17,6 +17,45 @@ use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceResponse;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceResponse;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;
 
+/// How deep protobuf messages may nest in a request: prost's recursion limit. A
+/// request is `ExportTraceServiceRequest` → `ResourceSpans` → `ScopeSpans` → `Span` →
+/// `KeyValue` → `AnyValue`, and each further `AnyValue` level inside an array or map
+/// takes two more, so attribute values nest about 45 levels deep at most.
+pub(crate) const PROTOBUF_DEPTH_LIMIT: u32 = 100;
+
+/// How deep JSON arrays and objects may nest in an OTLP/JSON request: serde_json's
+/// recursion limit. Each `AnyValue` level inside an array takes three (the value
+/// object, `arrayValue`, `values`), so attribute values nest about 40 levels deep.
+pub(crate) const JSON_DEPTH_LIMIT: u32 = 128;
+
+/// The refusal for a protobuf body prost could not decode; says so plainly when the
+/// nesting limit was what stopped it.
+pub(crate) fn protobuf_refusal(e: prost::DecodeError) -> Refusal {
+    let text = e.to_string();
+    if text.contains("recursion limit reached") {
+        Refusal::bad_request(format!(
+            "cannot decode protobuf request: messages nested more than {PROTOBUF_DEPTH_LIMIT} deep (the depth limit)"
+        ))
+    } else {
+        Refusal::bad_request(format!("cannot decode protobuf request: {text}"))
+    }
+}
+
+/// The refusal for an OTLP/JSON body serde_json could not decode; says so plainly
+/// when the nesting limit was what stopped it.
+pub(crate) fn json_refusal(e: serde_json::Error) -> Refusal {
+    let text = e.to_string();
+    if text.contains("recursion limit exceeded") {
+        Refusal::bad_request(format!(
+            "cannot decode JSON request: arrays and objects nested more than {JSON_DEPTH_LIMIT} deep (the depth limit), at line {} column {}",
+            e.line(),
+            e.column()
+        ))
+    } else {
+        Refusal::bad_request(format!("cannot decode JSON request: {text}"))
+    }
+}
+
 /// An OTLP export request of one signal.
 pub(crate) trait ExportRequest:
     Message + Default + DeserializeOwned + Send + Sync + 'static

@@ -14,7 +14,7 @@
 //!   accepts. A signal that no pipeline takes answers `UNIMPLEMENTED`.
 //! - HTTP/1.1 and HTTP/2 (h2c): `POST` to `/v1/traces`, `/v1/metrics`, `/v1/logs` with
 //!   `application/x-protobuf` or `application/json` (OTLP/JSON) bodies, compressed
-//!   with gzip, zstd or deflate; answers in the request's encoding.
+//!   with gzip, zstd, deflate, snappy or lz4; answers in the request's encoding.
 //! - Refusals by the pipeline are reported so clients do the right thing: retryable
 //!   errors as gRPC `UNAVAILABLE` / HTTP 503 (with `RetryInfo` / `Retry-After` when the
 //!   pipeline asked for a delay), permanent ones as `INVALID_ARGUMENT` / HTTP 400.
@@ -32,6 +32,8 @@ mod auth;
 pub mod config;
 mod factory;
 mod grpc;
+#[cfg(test)]
+mod hostile;
 mod http;
 mod intake;
 mod receiver;

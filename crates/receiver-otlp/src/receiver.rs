@@ -18,7 +18,10 @@ use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 
 use crate::auth::Auth;
-use crate::config::{Config, GRPC_AUTH_KEY, GrpcConfig, HTTP_AUTH_KEY, HttpConfig, MIB};
+use crate::config::{
+    Config, DEFAULT_MAX_CONCURRENT_STREAMS, GRPC_AUTH_KEY, GrpcConfig, HTTP_AUTH_KEY, HttpConfig,
+    MIB, nonzero,
+};
 use crate::grpc::{GrpcHandler, GrpcShared};
 use crate::http::{Cors, HttpHandler, HttpShared};
 use crate::intake::Intake;
@@ -26,6 +29,20 @@ use crate::server::{self, ConnLimits, Server};
 
 /// How long shutdown lets in-flight requests finish before closing their connections.
 pub const DEFAULT_DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The HTTP/2 stream limit for a `max_concurrent_streams` value (`0` is the default).
+fn streams(configured: u32) -> u32 {
+    if configured == 0 {
+        DEFAULT_MAX_CONCURRENT_STREAMS
+    } else {
+        configured
+    }
+}
+
+/// The connection limit for a `max_connections` value (`0` is none).
+fn connections(configured: u32) -> Option<usize> {
+    (configured > 0).then(|| usize::try_from(configured).unwrap_or(usize::MAX))
+}
 
 /// An OTLP receiver: serves OTLP over gRPC and/or HTTP and hands what it receives to
 /// the pipelines that list it.
@@ -104,6 +121,8 @@ impl OtlpReceiver {
                     .and_then(|a| auth(HTTP_AUTH_KEY, &a.authenticator, "http", &a.request_params)),
                 response_headers: response_headers(&h),
                 compression: h.compression_algorithms.clone(),
+                read_timeout: nonzero(h.read_timeout),
+                write_timeout: nonzero(h.write_timeout),
             });
             (h, shared)
         });
@@ -189,17 +208,14 @@ impl OtlpReceiver {
             let mut builder = server::builder().http2_only();
             builder
                 .http2()
-                .max_concurrent_streams(
-                    (cfg.max_concurrent_streams > 0).then_some(cfg.max_concurrent_streams),
-                )
-                .keep_alive_interval((!sp.time.is_zero()).then_some(sp.time))
+                .max_concurrent_streams(streams(cfg.max_concurrent_streams))
+                .keep_alive_interval(nonzero(sp.time))
                 .keep_alive_timeout(sp.timeout)
                 .max_frame_size(max_frame_size(cfg.read_buffer_size));
             if let Ok(size @ 1..) = usize::try_from(cfg.write_buffer_size.min(u64::from(u32::MAX)))
             {
                 builder.http2().max_send_buf_size(size);
             }
-            let nonzero = |d: Duration| (!d.is_zero()).then_some(d);
             servers.0 = Some(Server {
                 listener: self.bind("gRPC", &cfg.endpoint).await?,
                 tls,
@@ -210,6 +226,7 @@ impl OtlpReceiver {
                     max_age_grace: nonzero(sp.max_connection_age_grace),
                 },
                 drain: self.drain,
+                max_connections: connections(cfg.max_connections),
                 receiver: self.id.to_string(),
                 protocol: "grpc",
             });
@@ -221,13 +238,23 @@ impl OtlpReceiver {
                 "protocols::http::tls",
             )?;
             let mut builder = server::builder();
-            builder.http1().keep_alive(cfg.keep_alives_enabled);
+            builder
+                .http1()
+                .keep_alive(cfg.keep_alives_enabled)
+                .header_read_timeout(cfg.effective_read_header_timeout());
+            builder
+                .http2()
+                .max_concurrent_streams(DEFAULT_MAX_CONCURRENT_STREAMS);
             servers.1 = Some(Server {
                 listener: self.bind("HTTP", &cfg.endpoint).await?,
                 tls,
                 builder,
-                limits: ConnLimits::default(),
+                limits: ConnLimits {
+                    max_idle: cfg.effective_idle_timeout(),
+                    ..ConnLimits::default()
+                },
                 drain: self.drain,
+                max_connections: connections(cfg.max_connections),
                 receiver: self.id.to_string(),
                 protocol: "http",
             });

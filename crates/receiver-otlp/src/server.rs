@@ -27,6 +27,19 @@ const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Pause after a failed `accept` (e.g. out of file descriptors) before the next one.
 const ACCEPT_ERROR_BACKOFF: Duration = Duration::from_millis(50);
 
+/// HTTP/2 streams a client may open and reset before the server got to them, before
+/// the connection is closed with `GOAWAY ENHANCE_YOUR_CALM`: the "rapid reset" attack
+/// (CVE-2023-44487). The `h2` crate's default, pinned here.
+pub(crate) const MAX_PENDING_ACCEPT_RESET_STREAMS: usize = 20;
+
+/// HTTP/2 streams the server may reset because of the client's protocol errors on
+/// one connection before it closes it ("MadeYouReset", CVE-2025-8671). hyper's
+/// default, pinned here.
+pub(crate) const MAX_LOCAL_ERROR_RESET_STREAMS: usize = 1024;
+
+/// How often, at most, a connection refused at the connection limit is logged.
+const LIMIT_LOG_INTERVAL: Duration = Duration::from_secs(10);
+
 /// Per-connection lifetime limits; `None` is no limit.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct ConnLimits {
@@ -46,18 +59,53 @@ pub(crate) struct Server {
     pub limits: ConnLimits,
     /// How long shutdown waits for in-flight requests before closing connections.
     pub drain: Duration,
+    /// Most connections served at once; `None` is no limit.
+    pub max_connections: Option<usize>,
     /// For log lines.
     pub receiver: String,
     /// For log lines.
     pub protocol: &'static str,
 }
 
-/// A hyper connection builder with the timers hyper needs for its timeouts.
+/// A hyper connection builder with the timers hyper needs for its timeouts, and the
+/// HTTP/2 reset-stream limits set (see [`MAX_PENDING_ACCEPT_RESET_STREAMS`]).
 pub(crate) fn builder() -> auto::Builder<TokioExecutor> {
     let mut b = auto::Builder::new(TokioExecutor::new());
     b.http1().timer(TokioTimer::new());
-    b.http2().timer(TokioTimer::new());
+    b.http2()
+        .timer(TokioTimer::new())
+        .max_pending_accept_reset_streams(MAX_PENDING_ACCEPT_RESET_STREAMS)
+        .max_local_error_reset_streams(MAX_LOCAL_ERROR_RESET_STREAMS);
     b
+}
+
+/// Connections refused at the connection limit, logged at most once per
+/// [`LIMIT_LOG_INTERVAL`] with the count since the last line.
+struct LimitLog {
+    refused: u64,
+    last: Option<Instant>,
+}
+
+impl LimitLog {
+    fn refused(&mut self, receiver: &str, protocol: &str, limit: usize) {
+        self.refused += 1;
+        let now = Instant::now();
+        if self
+            .last
+            .is_some_and(|t| now.duration_since(t) < LIMIT_LOG_INTERVAL)
+        {
+            return;
+        }
+        tracing::warn!(
+            receiver,
+            protocol,
+            max_connections = limit,
+            refused = self.refused,
+            "connection limit reached: closing new connections (raise `max_connections` to serve more clients)"
+        );
+        self.refused = 0;
+        self.last = Some(now);
+    }
 }
 
 impl Server {
@@ -95,11 +143,16 @@ impl Server {
             builder,
             limits,
             drain,
+            max_connections,
             receiver,
             protocol,
         } = self;
         let builder = Arc::new(builder);
         let mut conns = JoinSet::new();
+        let mut limit_log = LimitLog {
+            refused: 0,
+            last: None,
+        };
         loop {
             tokio::select! {
                 changed = shutdown.changed() => {
@@ -109,6 +162,15 @@ impl Server {
                 }
                 accepted = listener.accept() => match accepted {
                     Ok((stream, peer)) => {
+                        // Reap the connections that ended, so they do not count.
+                        while conns.try_join_next().is_some() {}
+                        if let Some(limit) = max_connections.filter(|m| conns.len() >= *m) {
+                            // Closed at once, so the client learns now rather than after
+                            // a timeout, and the kernel's backlog does not fill up.
+                            drop(stream);
+                            limit_log.refused(&receiver, protocol, limit);
+                            continue;
+                        }
                         let _ = stream.set_nodelay(true);
                         conns.spawn(connection(
                             stream,

@@ -48,6 +48,27 @@ impl Refusal {
         }
     }
 
+    /// The body was not read within `read_timeout` (HTTP `408`).
+    pub fn read_timed_out(limit: Duration) -> Self {
+        Refusal {
+            code: Code::DeadlineExceeded,
+            http: StatusCode::REQUEST_TIMEOUT,
+            message: format!("request body not read within read_timeout ({limit:?})"),
+            retry_after: None,
+        }
+    }
+
+    /// The request was not answered within `write_timeout`: abandoned, and the
+    /// client may retry (HTTP `503`).
+    pub fn write_timed_out(limit: Duration) -> Self {
+        Refusal {
+            code: Code::Unavailable,
+            http: StatusCode::SERVICE_UNAVAILABLE,
+            message: format!("request not answered within write_timeout ({limit:?})"),
+            retry_after: None,
+        }
+    }
+
     /// The request would take memory over the memory limiter's soft limit: refused
     /// before decoding, with the limiter's own message and shape (`UNAVAILABLE` / 503
     /// with a retry delay), as if the limiter had refused it.
