@@ -59,6 +59,10 @@ pub fn factories() -> Factories {
     let f = f.extension(stratus_extension_health_check::HealthCheckExtensionFactory);
     #[cfg(feature = "extension-file-storage")]
     let f = f.extension(stratus_extension_file_storage::FileStorageExtensionFactory);
+    #[cfg(feature = "extension-oidc")]
+    let f = f.extension(stratus_extension_oidc::OidcExtensionFactory);
+    #[cfg(feature = "extension-oauth2client")]
+    let f = f.extension(stratus_extension_oauth2client::OAuth2ClientExtensionFactory);
     #[cfg(feature = "connector-forward")]
     let f = f.connector(stratus_connector_forward::ForwardConnectorFactory);
     #[cfg(feature = "connector-failover")]

@@ -169,6 +169,8 @@ fn components_and_version() {
         ("connectors", "routing".into(), routes("alpha")),
         ("extensions", "file_storage".into(), String::new()),
         ("extensions", "health_check".into(), String::new()),
+        ("extensions", "oauth2client".into(), String::new()),
+        ("extensions", "oidc".into(), String::new()),
     ];
     let mut rows = Vec::new();
     let mut section = "";
