@@ -385,6 +385,88 @@ async fn the_factory_offers_a_client_authenticator() {
     ext.shutdown().await.unwrap();
 }
 
+/// An https token endpoint whose certificate a private CA signed: trusted through
+/// `tls.ca_file`, refused without it.
+#[tokio::test]
+async fn tls_ca_file_trusts_a_private_ca() {
+    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+    let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca = CertifiedIssuer::self_signed(params, KeyPair::generate().unwrap()).unwrap();
+    let leaf_key = KeyPair::generate().unwrap();
+    let leaf = CertificateParams::new(vec!["127.0.0.1".to_string()])
+        .unwrap()
+        .signed_by(&leaf_key, &ca)
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ca_path = dir.path().join("ca.pem");
+    std::fs::write(&ca_path, ca.pem()).unwrap();
+
+    // TLS in front of the recording endpoint.
+    let backend = endpoint(token("over-tls", 3600)).await;
+    let server_tls: stratus_tls::TlsServerConfig = decode_config(&json!({
+        "cert_pem": leaf.pem(), "key_pem": leaf_key.serialize_pem()
+    }))
+    .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(server_tls.server_config(&[]).unwrap());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!(
+        "https://127.0.0.1:{}/token",
+        listener.local_addr().unwrap().port()
+    );
+    let backend_addr = backend.addr();
+    let front = tokio::spawn(async move {
+        loop {
+            let Ok((tcp, _)) = listener.accept().await else {
+                return;
+            };
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let Ok(mut tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                let Ok(mut up) = tokio::net::TcpStream::connect(backend_addr).await else {
+                    return;
+                };
+                let _ = tokio::io::copy_bidirectional(&mut tls, &mut up).await;
+            });
+        }
+    });
+    let trusted = auth(
+        json!({"client_id": "a", "client_secret": SECRET, "token_url": url,
+        "tls": {"ca_file": ca_path}}),
+    );
+    assert_eq!(apply(&trusted).await.unwrap(), "Bearer over-tls");
+    let untrusted = auth(
+        json!({"client_id": "a", "client_secret": SECRET, "token_url": url,
+        "tls": {"ca_pem": rcgen_other_ca()}}),
+    );
+    let err = apply(&untrusted).await.unwrap_err();
+    assert_eq!(err.failure, AuthFailure::Unavailable);
+    assert_eq!(
+        backend.request_count(),
+        1,
+        "the untrusted client reached the endpoint"
+    );
+    // A CA file that cannot be read fails the build, naming the key.
+    let config: OAuth2ClientConfig = decode_config(&json!({"client_id": "a",
+        "client_secret": SECRET, "token_url": "https://idp/token",
+        "tls": {"ca_file": dir.path().join("missing.pem")}}))
+    .unwrap();
+    let err = OAuth2ClientExtension::new(config).unwrap_err();
+    assert!(err.contains("ca_file"), "{err}");
+    front.abort();
+}
+
+fn rcgen_other_ca() -> String {
+    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+    let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    CertifiedIssuer::self_signed(params, KeyPair::generate().unwrap())
+        .unwrap()
+        .pem()
+}
+
 #[tokio::test]
 async fn conformance() {
     let server = endpoint(token("c", 3600)).await;
