@@ -63,6 +63,10 @@ pub fn factories() -> Factories {
     let f = f.extension(stratus_extension_bearertokenauth::BearerTokenAuthExtensionFactory);
     #[cfg(feature = "extension-basicauth")]
     let f = f.extension(stratus_extension_basicauth::BasicAuthExtensionFactory);
+    #[cfg(feature = "extension-oidc")]
+    let f = f.extension(stratus_extension_oidc::OidcExtensionFactory);
+    #[cfg(feature = "extension-oauth2client")]
+    let f = f.extension(stratus_extension_oauth2client::OAuth2ClientExtensionFactory);
     #[cfg(feature = "connector-forward")]
     let f = f.connector(stratus_connector_forward::ForwardConnectorFactory);
     #[cfg(feature = "connector-failover")]

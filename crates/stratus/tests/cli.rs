@@ -171,6 +171,8 @@ fn components_and_version() {
         ("extensions", "bearertokenauth".into(), String::new()),
         ("extensions", "file_storage".into(), String::new()),
         ("extensions", "health_check".into(), String::new()),
+        ("extensions", "oauth2client".into(), String::new()),
+        ("extensions", "oidc".into(), String::new()),
     ];
     let mut rows = Vec::new();
     let mut section = "";
