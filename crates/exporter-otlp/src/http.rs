@@ -333,6 +333,24 @@ impl Sender for HttpSender {
     }
 
     async fn send(&self, request: &HttpRequest) -> Result<(), ConsumeError> {
+        self.send_once(request).await.map_err(|e| self.scrub(e))
+    }
+}
+
+impl HttpSender {
+    /// The configured header values, for [`stratus_otlp_client::redact`]: a
+    /// destination that echoes the request in its answer must not put them in logs or
+    /// in the receivers' answers.
+    fn header_values(&self) -> impl Iterator<Item = &str> {
+        self.headers.values().filter_map(|v| v.to_str().ok())
+    }
+
+    /// `e` without the configured header values.
+    fn scrub(&self, e: ConsumeError) -> ConsumeError {
+        stratus_otlp_client::redact::scrub_error(e, self.header_values())
+    }
+
+    async fn send_once(&self, request: &HttpRequest) -> Result<(), ConsumeError> {
         let content_type = match self.encoding {
             Encoding::Proto => PROTOBUF_CONTENT_TYPE,
             Encoding::Json => JSON_CONTENT_TYPE,
@@ -386,7 +404,7 @@ impl Sender for HttpSender {
                 exporter = %self.id,
                 signal = %request.signal,
                 rejected = ps.rejected,
-                message = %ps.error_message,
+                message = %stratus_otlp_client::redact::scrub_text(&ps.error_message, self.header_values()),
                 "partial success: the destination rejected part of the data",
             );
         }

@@ -261,6 +261,21 @@ impl GrpcSender {
     }
 }
 
+impl GrpcSender {
+    /// The configured metadata values, for [`crate::redact`].
+    fn header_values(&self) -> impl Iterator<Item = &str> {
+        self.metadata.iter().filter_map(|kv| match kv {
+            tonic::metadata::KeyAndValueRef::Ascii(_, v) => v.to_str().ok(),
+            tonic::metadata::KeyAndValueRef::Binary(..) => None,
+        })
+    }
+
+    /// `e` without the configured metadata values: a destination may echo them.
+    fn scrub(&self, e: ConsumeError) -> ConsumeError {
+        crate::redact::scrub_error(e, self.header_values())
+    }
+}
+
 #[async_trait]
 impl Sender for GrpcSender {
     type Request = GrpcRequest;
@@ -297,7 +312,7 @@ impl Sender for GrpcSender {
         let response = grpc
             .unary(call, path, PreEncodedCodec)
             .await
-            .map_err(|status| classify_status(&status))?;
+            .map_err(|status| self.scrub(classify_status(&status)))?;
         if let Some(ps) = response.into_inner().partial_success
             && (ps.rejected > 0 || !ps.error_message.is_empty())
         {
@@ -305,7 +320,7 @@ impl Sender for GrpcSender {
                 exporter = %self.id,
                 signal = %request.signal,
                 rejected = ps.rejected,
-                message = %ps.error_message,
+                message = %crate::redact::scrub_text(&ps.error_message, self.header_values()),
                 "partial success: the destination rejected part of the data",
             );
         }
