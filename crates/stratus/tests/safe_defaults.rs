@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! Safe defaults: every component that listens binds loopback unless its config says
 //! otherwise, and so does the embedded default config. Nothing listens on `0.0.0.0`
 //! by default.
