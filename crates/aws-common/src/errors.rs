@@ -332,7 +332,30 @@ pub fn classify_error(
 /// service error; a timeout, a dispatch failure (connection refused, TLS, or no
 /// credentials to sign with) or a broken answer as such. `operation` names the call
 /// (`PutLogEvents`). Exporters pass any SDK operation's error here.
+///
+/// Every message is scrubbed of the session's secrets ([`crate::redact::scrub`]): an
+/// endpoint that echoes the request hands back its `X-Amz-Security-Token`.
 pub fn classify_sdk_error<E>(
+    operation: &str,
+    err: &SdkError<E, HttpResponse>,
+) -> (ConsumeError, Reason)
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    let (error, reason) = classify_sdk_error_unscrubbed(operation, err);
+    let error = match error {
+        ConsumeError::Permanent { message } => ConsumeError::Permanent {
+            message: crate::redact::scrub(&message),
+        },
+        ConsumeError::Retryable { message, throttle } => ConsumeError::Retryable {
+            message: crate::redact::scrub(&message),
+            throttle,
+        },
+    };
+    (error, reason)
+}
+
+fn classify_sdk_error_unscrubbed<E>(
     operation: &str,
     err: &SdkError<E, HttpResponse>,
 ) -> (ConsumeError, Reason)

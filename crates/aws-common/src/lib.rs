@@ -18,6 +18,9 @@
 //!   status, or an SDK error with [`errors::classify_sdk_error`]) with a
 //!   low-cardinality reason, flagging authentication and permission failures so they
 //!   are reported once.
+//! - [`redact`]: every credential the session hands out is remembered, and error
+//!   messages are scrubbed of it (endpoints that echo requests hand back the session
+//!   token).
 //! - [`gojson`]: JSON of OTLP values exactly as the Go collector's exporters write it
 //!   (pdata's `AsRaw` / `AsString` through Go's `encoding/json`, Go's float forms), so
 //!   the documents of `awscloudwatchlogs`, `awsemf` and `awss3` match upstream byte
@@ -30,4 +33,5 @@ pub mod cwlogs;
 pub mod errors;
 pub mod gojson;
 pub mod http_client;
+pub mod redact;
 pub mod session;

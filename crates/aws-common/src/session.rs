@@ -364,7 +364,18 @@ pub async fn load(cfg: &AwsSessionConfig) -> Result<SdkConfig, AwsSessionError> 
     if !cfg.endpoint.is_empty() {
         builder = builder.endpoint_url(&cfg.endpoint);
     }
-    Ok(builder.build())
+    let sdk = builder.build();
+    // Every credential handed out is remembered, so that messages can be scrubbed of
+    // it (`redact`).
+    Ok(match sdk.credentials_provider() {
+        Some(provider) => sdk
+            .to_builder()
+            .credentials_provider(SharedCredentialsProvider::new(crate::redact::Remembering(
+                provider,
+            )))
+            .build(),
+        None => sdk,
+    })
 }
 
 /// How many characters of an access key id [`describe_identity`] shows.
@@ -410,11 +421,11 @@ pub async fn current_identity(cfg: &AwsSessionConfig, sdk: &SdkConfig) -> String
     };
     match provider.provide_credentials().await {
         Ok(c) => describe_identity(cfg, Some(&c)),
-        Err(e) => format!(
+        Err(e) => crate::redact::scrub(&format!(
             "{} ({})",
             describe_identity(cfg, None),
             aws_smithy_types::error::display::DisplayErrorContext(&e)
-        ),
+        )),
     }
 }
 

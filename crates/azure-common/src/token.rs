@@ -371,10 +371,30 @@ impl TokenProvider {
         if status != StatusCode::OK {
             return Err(TokenError::Refused {
                 status: status.as_u16(),
-                message: refusal(&body),
+                message: self.scrub(&refusal(&body)),
             });
         }
         parse_token(&body, now).map_err(transport)
+    }
+}
+
+impl TokenProvider {
+    /// `text` without the credential this provider sends (the client secret or the
+    /// federated token, raw and form-encoded): an endpoint that echoes the request's
+    /// form in its `error_description` must not put it in a message.
+    fn scrub(&self, text: &str) -> String {
+        let credential = match &self.flow {
+            Flow::ClientSecret { secret, .. } => secret.expose().to_string(),
+            Flow::Workload { token_file, .. } => std::fs::read_to_string(token_file)
+                .map(|t| t.trim().to_string())
+                .unwrap_or_default(),
+            Flow::Managed { .. } => String::new(),
+        };
+        if credential.is_empty() {
+            return text.to_string();
+        }
+        text.replace(&credential, "[REDACTED]")
+            .replace(&form_encode(&credential), "[REDACTED]")
     }
 }
 

@@ -141,6 +141,34 @@ async fn refusal_is_permanent_and_never_shows_the_secret() {
     );
 }
 
+/// A token endpoint that echoes the request's form (with the secret, raw and
+/// form-encoded) in its refusal: the message keeps the refusal, not the secret.
+#[tokio::test]
+async fn an_echoed_secret_is_scrubbed_from_the_refusal() {
+    let server = RecordingHttpServer::start().await;
+    server.set_default(Response::status(401).json(&json!({"error": "invalid_client",
+        "error_description": "echo: grant_type=client_credentials&client_secret=echo%2Bsecret%26value raw echo+secret&value"})));
+    let provider = TokenProvider::new(
+        &config(
+            json!({"type": "client_secret", "tenant_id": "t", "client_id": "c",
+            "client_secret": "echo+secret&value", "authority_host": server.url()}),
+        ),
+        MONITOR_SCOPE,
+        client().unwrap(),
+    )
+    .unwrap();
+    let err = provider.token().await.unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("invalid_client") && text.contains("client_secret=[REDACTED]"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("echo+secret") && !text.contains("echo%2Bsecret"),
+        "{text}"
+    );
+}
+
 #[tokio::test]
 async fn managed_identity_asks_imds_with_metadata_header() {
     let server = RecordingHttpServer::start().await;

@@ -21,6 +21,16 @@ pub enum Source {
         /// The YAML text.
         text: String,
     },
+    /// YAML given on the command line, as the collector's `yaml` provider takes it
+    /// (`--config "yaml:processors::batch::timeout: 2s"`): mapping keys holding `::`
+    /// are nested (`processors: {batch: {timeout: 2s}}`), at every depth.
+    Yaml {
+        /// What messages call this source; never the text itself, which may hold a
+        /// secret.
+        name: String,
+        /// The YAML text, without the `yaml:` prefix.
+        text: String,
+    },
 }
 
 impl Source {
@@ -28,8 +38,36 @@ impl Source {
     pub fn name(&self) -> String {
         match self {
             Source::File(path) => path.display().to_string(),
-            Source::Inline { name, .. } => name.clone(),
+            Source::Inline { name, .. } | Source::Yaml { name, .. } => name.clone(),
         }
+    }
+
+    /// The source a `--config` argument names, as the collector reads them:
+    /// `yaml:TEXT` (its `yaml` provider), `file:PATH`, or a plain path. `ordinal`
+    /// counts `--config` flags from 1; it names a `yaml:` source in messages
+    /// (`--config 2 (yaml:)`), because the text may hold a secret.
+    ///
+    /// ```
+    /// use stratus_config::Source;
+    ///
+    /// assert_eq!(
+    ///     Source::from_arg("yaml:processors::batch::timeout: 2s", 2),
+    ///     Source::Yaml {
+    ///         name: "--config 2 (yaml:)".into(),
+    ///         text: "processors::batch::timeout: 2s".into(),
+    ///     }
+    /// );
+    /// assert_eq!(Source::from_arg("file:a.yaml", 1), Source::File("a.yaml".into()));
+    /// assert_eq!(Source::from_arg("a.yaml", 1), Source::File("a.yaml".into()));
+    /// ```
+    pub fn from_arg(arg: &str, ordinal: usize) -> Source {
+        if let Some(text) = arg.strip_prefix("yaml:") {
+            return Source::Yaml {
+                name: format!("--config {ordinal} (yaml:)"),
+                text: text.to_string(),
+            };
+        }
+        Source::File(PathBuf::from(arg.strip_prefix("file:").unwrap_or(arg)))
     }
 }
 
@@ -103,9 +141,13 @@ pub fn load(
                     continue;
                 }
             },
-            Source::Inline { text, .. } => text.clone(),
+            Source::Inline { text, .. } | Source::Yaml { text, .. } => text.clone(),
         };
-        match yaml::parse(&name, &text) {
+        let parsed = match source {
+            Source::Yaml { .. } => yaml::parse(&name, &text).and_then(|p| nest(&name, p)),
+            _ => yaml::parse(&name, &text),
+        };
+        match parsed {
             Ok(parsed) => {
                 let mut replaced = Vec::new();
                 merge(&mut value, parsed.value, &mut Vec::new(), &mut replaced);
@@ -145,6 +187,38 @@ pub fn load(
         index,
         warnings,
     })
+}
+
+/// A `yaml:` source with its `::` keys nested, and its index moved to match (a
+/// nested key's parents are placed where the key was written).
+fn nest(name: &str, parsed: yaml::Parsed) -> Result<yaml::Parsed, ConfigError> {
+    let value = yaml::unflatten(parsed.value).map_err(|message| {
+        ConfigError::new(
+            "",
+            Some(Location {
+                source: name.to_string(),
+                line: 1,
+                column: 1,
+            }),
+            message,
+        )
+    })?;
+    let mut index = Index::new();
+    for (path, node) in parsed.index {
+        let split: Vec<String> = path
+            .iter()
+            .flat_map(|segment| segment.split("::"))
+            .map(str::to_string)
+            .collect();
+        for n in 1..split.len() {
+            index.entry(split[..n].to_vec()).or_insert_with(|| Node {
+                location: node.location.clone(),
+                quoted: false,
+            });
+        }
+        index.insert(split, node);
+    }
+    Ok(yaml::Parsed { value, index })
 }
 
 /// Deep-merges `src` into `dst`; records the paths where a value was replaced whole.

@@ -9,6 +9,12 @@
 //!   type (a number, a string, a map), and inside a longer string a scalar content
 //!   stands as text (a map or list there is an error). The usual use is a secret
 //!   mounted as a file: `token: ${file:/var/run/secrets/token}`.
+//! - `${yaml:TEXT}`: the text itself read as YAML, as the collector's `yaml` provider
+//!   does (`${yaml:[a, b]}` is a list, `${yaml:4317}` a number), typed and placed
+//!   the way a file's content is. Keys holding `::` are nested
+//!   (`${yaml:grpc::endpoint: localhost:4317}` is `{grpc: {endpoint: ...}}`). As
+//!   upstream, the reference ends at the first `}`, so flow mappings (`{...}`) cannot
+//!   be written inside one. Errors never repeat the text (it may hold a secret).
 //! - `$$`: a literal `$`. A bare `$NAME` is left as written.
 //! - A value that is exactly one reference is typed like YAML (`4317` becomes a
 //!   number, `true` a bool) unless it was quoted in the YAML; a reference inside a
@@ -16,7 +22,7 @@
 
 use serde_json::Value;
 
-use crate::yaml::{parse_any, type_scalar};
+use crate::yaml::{parse_any, parse_inline, type_scalar, unflatten};
 
 /// The result of expanding one string.
 #[derive(Debug, PartialEq)]
@@ -38,7 +44,8 @@ pub(crate) fn expand(
     let mut unset = Vec::new();
     let mut references = 0usize;
     let mut literal = false;
-    // The value of the last `${file:...}` reference, for a value that is only that.
+    // The value of the last `${file:...}` or `${yaml:...}` reference (with how
+    // messages name it), for a value that is only that.
     let mut file_value = None;
     let mut structured = false;
     let mut rest = text;
@@ -55,14 +62,14 @@ pub(crate) fn expand(
             let inner = &after[..end];
             match resolve(inner, env, &mut unset)? {
                 Resolved::Text(t) => out.push_str(&t),
-                Resolved::File(v) => {
+                Resolved::Value { label, value: v } => {
                     match &v {
                         Value::String(t) => out.push_str(t),
                         Value::Null => {}
                         Value::Bool(_) | Value::Number(_) => out.push_str(&v.to_string()),
                         Value::Array(_) | Value::Object(_) => structured = true,
                     }
-                    file_value = Some((inner.to_string(), v));
+                    file_value = Some((label, v));
                 }
             }
             references += 1;
@@ -78,9 +85,9 @@ pub(crate) fn expand(
     }
     let lone = references == 1 && !literal;
     if structured && !lone {
-        let inner = file_value.map(|(inner, _)| inner).unwrap_or_default();
+        let label = file_value.map(|(label, _)| label).unwrap_or_default();
         return Err(format!(
-            "`${{{inner}}}`: the file holds a map or a list, which can only be a whole value, \
+            "{label}: the value is a map or a list, which can only be a whole value, \
              not part of a longer string"
         ));
     }
@@ -101,8 +108,13 @@ pub(crate) fn expand(
 enum Resolved {
     /// An environment variable's text.
     Text(String),
-    /// A file's content, read as YAML.
-    File(Value),
+    /// A file's content or a `yaml:` text, read as YAML.
+    Value {
+        /// How messages name the reference (never with a `yaml:` text in it).
+        label: String,
+        /// The value.
+        value: Value,
+    },
 }
 
 /// What one reference (`inner` is what stands between `${` and `}`) stands for.
@@ -118,13 +130,23 @@ fn resolve(
         None => ("env", inner),
     };
     if scheme == "file" {
-        return read_file(inner, rest).map(Resolved::File);
+        return read_file(inner, rest).map(|value| Resolved::Value {
+            label: format!("`${{{inner}}}`"),
+            value,
+        });
+    }
+    if scheme == "yaml" {
+        let label = "`${yaml:...}`".to_string();
+        let value = parse_inline(rest)
+            .and_then(unflatten)
+            .map_err(|e| format!("{label}: {e}"))?;
+        return Ok(Resolved::Value { label, value });
     }
     if scheme != "env" {
         return Err(format!(
             "`${{{inner}}}`: the `{scheme}` scheme is not supported; stratus expands \
-             environment variables (`${{env:NAME}}` or `${{NAME}}`) and files \
-             (`${{file:PATH}}`)"
+             environment variables (`${{env:NAME}}` or `${{NAME}}`), files \
+             (`${{file:PATH}}`) and inline YAML (`${{yaml:TEXT}}`)"
         ));
     }
     let (name, default) = match rest.split_once(":-") {

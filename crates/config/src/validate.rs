@@ -51,7 +51,8 @@ pub struct Validated {
     /// The checked config.
     pub config: ServiceConfig,
     /// Things that are allowed but probably not meant: unset environment variables,
-    /// components defined but used nowhere. Sorted by path.
+    /// components defined but used nowhere, listeners open beyond loopback with
+    /// neither TLS nor auth (each factory's `exposure_warnings`). Sorted by path.
     pub warnings: Vec<ConfigError>,
 }
 
@@ -369,6 +370,12 @@ impl<'d> Validator<'d> {
                                 message = redact_value(&message);
                             }
                             self.error(&p, message);
+                        }
+                    } else {
+                        for problem in f.exposure_warnings(config) {
+                            let mut p = id_path.clone();
+                            p.extend(problem_segments(&problem.path));
+                            self.warn(&p, problem.message);
                         }
                     }
                 }

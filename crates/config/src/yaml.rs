@@ -101,6 +101,77 @@ pub(crate) fn parse_any(text: &str) -> Result<Value, String> {
     to_json(yaml, &mut Vec::new()).map_err(|(_, message)| message)
 }
 
+/// Parses the text of a `yaml:` reference or source. The error gives the position
+/// only: the text may hold a secret, and parser messages can quote it.
+pub(crate) fn parse_inline(text: &str) -> Result<Value, String> {
+    let mut yaml: serde_yaml_ng::Value =
+        serde_yaml_ng::from_str(text).map_err(|e| match e.location() {
+            Some(l) => format!("not valid YAML (line {}, column {})", l.line(), l.column()),
+            None => "not valid YAML".to_string(),
+        })?;
+    yaml.apply_merge()
+        .map_err(|_| "not valid YAML (a `<<` merge key needs a mapping)".to_string())?;
+    to_json(yaml, &mut Vec::new()).map_err(|(path, message)| {
+        if path.is_empty() {
+            message
+        } else {
+            format!("{}: {message}", path.join("::"))
+        }
+    })
+}
+
+/// Nests mapping keys that hold `::` (`a::b: 1` becomes `a: {b: 1}`), at every
+/// depth, as the collector's config maps do: its `yaml` provider's
+/// `processors::batch::timeout: 2s` sets `timeout` inside `processors: {batch: ...}`.
+/// Mappings that meet merge key by key; a value that meets another one is an error.
+pub(crate) fn unflatten(value: Value) -> Result<Value, String> {
+    match value {
+        Value::Object(map) => {
+            let mut out = Map::new();
+            for (key, v) in map {
+                let v = unflatten(v)?;
+                let segments: Vec<&str> = key.split("::").collect();
+                let nested = segments.iter().skip(1).rev().fold(v, |acc, segment| {
+                    let mut m = Map::new();
+                    m.insert((*segment).to_string(), acc);
+                    Value::Object(m)
+                });
+                insert_merged(&mut out, segments[0], nested, &key)?;
+            }
+            Ok(Value::Object(out))
+        }
+        Value::Array(items) => items
+            .into_iter()
+            .map(unflatten)
+            .collect::<Result<Vec<_>, _>>()
+            .map(Value::Array),
+        other => Ok(other),
+    }
+}
+
+fn insert_merged(
+    out: &mut Map<String, Value>,
+    key: &str,
+    value: Value,
+    written: &str,
+) -> Result<(), String> {
+    match (out.get_mut(key), value) {
+        (None, value) => {
+            out.insert(key.to_string(), value);
+            Ok(())
+        }
+        (Some(Value::Object(existing)), Value::Object(more)) => {
+            for (k, v) in more {
+                insert_merged(existing, &k, v, written)?;
+            }
+            Ok(())
+        }
+        (Some(_), _) => Err(format!(
+            "`{written}` sets a key that another key of the same mapping sets too"
+        )),
+    }
+}
+
 /// Types a substituted environment value the way YAML would type it, but only where
 /// that cannot mangle a string: the result is a null, bool or number when the whole
 /// text is one such literal, a list or mapping when the text is a flow collection

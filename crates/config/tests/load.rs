@@ -197,7 +197,7 @@ exporters:
             (
                 "exporters::otlp::headers::0".to_string(),
                 at("config.yaml", 5, 9),
-                "`${http://example/x}`: the `http` scheme is not supported; stratus expands environment variables (`${env:NAME}` or `${NAME}`) and files (`${file:PATH}`)".to_string()
+                "`${http://example/x}`: the `http` scheme is not supported; stratus expands environment variables (`${env:NAME}` or `${NAME}`), files (`${file:PATH}`) and inline YAML (`${yaml:TEXT}`)".to_string()
             ),
             (
                 "exporters::otlp::other".to_string(),
@@ -586,4 +586,142 @@ fn later_inline_source_can_null_a_component() {
     assert_eq!(doc.value()["exporters"]["debug"], json!(null));
     assert_eq!(doc.location(&["exporters", "debug", "verbosity"]), None);
     assert_eq!(doc.location(&["exporters", "debug"]), at("b", 2, 3));
+}
+
+/// The collector's `yaml` provider on the command line:
+/// `--config "yaml:processors::batch::timeout: 2s"` merges over the files before it,
+/// `::` keys nest at every depth, and later sources win.
+#[test]
+fn yaml_sources_from_the_command_line() {
+    let base = inline(
+        "base.yaml",
+        "processors:\n  batch:\n    send_batch_size: 100\nservice:\n  extensions: []\n",
+    );
+    let args = [
+        "yaml:processors::batch::timeout: 2s",
+        "yaml:processors: {batch/foo::timeout: 3s, batch::send_batch_size: 7}",
+        "yaml:service::extensions: [health_check, health_check/2]",
+        "yaml:exporters::otlp::endpoint: a:1\nexporters::otlp::tls::insecure: true",
+        "yaml:exporters.debug.verbosity: basic",
+    ];
+    let mut sources = vec![base];
+    sources.extend(
+        args.iter()
+            .enumerate()
+            .map(|(i, a)| Source::from_arg(a, i + 1)),
+    );
+    let doc = load(&sources, &[], &no_env).unwrap();
+    assert_eq!(
+        doc.value(),
+        &json!({
+            "processors": {
+                "batch": {"send_batch_size": 7, "timeout": "2s"},
+                "batch/foo": {"timeout": "3s"},
+            },
+            "service": {"extensions": ["health_check", "health_check/2"]},
+            "exporters": {"otlp": {"endpoint": "a:1", "tls": {"insecure": true}}},
+            // As upstream: only `::` separates keys.
+            "exporters.debug.verbosity": "basic",
+        })
+    );
+    // Keys written in a `yaml:` source point at it, nested parents included.
+    assert_eq!(
+        doc.location(&["processors", "batch", "timeout"]),
+        at("--config 1 (yaml:)", 1, 1)
+    );
+    assert_eq!(
+        doc.location(&["exporters", "otlp", "tls", "insecure"]),
+        at("--config 4 (yaml:)", 2, 1)
+    );
+    assert_eq!(
+        doc.location(&["processors", "batch", "send_batch_size"])
+            .unwrap()
+            .source,
+        "--config 2 (yaml:)"
+    );
+    // A `yaml:` source validates like a file: unknown components are errors there.
+    let errors = validate(
+        &load(
+            &[Source::from_arg("yaml:recievers::otlp: {}", 1)],
+            &[],
+            &no_env,
+        )
+        .unwrap(),
+        &factories(),
+    )
+    .unwrap_err();
+    assert_eq!(
+        errors.0[0].to_string(),
+        "--config 1 (yaml:):1:1: recievers: unknown top-level key `recievers`; did you mean `receivers`?"
+    );
+}
+
+/// Bad `yaml:` sources and `${yaml:...}` references are errors that say where, and
+/// never repeat the text: it may be a secret.
+#[test]
+fn bad_yaml_never_echoes_the_text() {
+    const MARKER: &str = "S3CRET-MARKER-4b1d";
+    let bad_sources = [
+        format!("yaml:exporters::otlp::headers::authorization: \"Bearer {MARKER}"),
+        format!("yaml:[{MARKER},"),
+        format!("yaml:- {MARKER}"),
+        format!("yaml:{MARKER}"),
+        format!("yaml:a: {MARKER}\n  b: {MARKER}"),
+        format!("yaml:a::b: {MARKER}\na: {MARKER}"),
+    ];
+    for arg in &bad_sources {
+        let err = load(&[Source::from_arg(arg, 3)], &[], &no_env).unwrap_err();
+        let text = err.to_string();
+        assert!(!text.contains(MARKER), "{arg:?} echoed: {text}");
+        assert!(text.contains("--config 3 (yaml:)"), "{arg:?}: {text}");
+    }
+    let env = env_of(&[("TOKEN", MARKER)]);
+    let bad_refs = [
+        format!("token: ${{yaml:\"Bearer {MARKER}}}\n"),
+        format!("token: ${{yaml:[{MARKER},}}\n"),
+        format!("token: x ${{yaml:[{MARKER}]}}\n"),
+        format!("token: \"${{yaml:{MARKER}: 1, b: 2}}\"\n"),
+        format!("token: \"${{yaml:a::b: {MARKER}, a: 1}}\"\n"),
+    ];
+    for yaml in &bad_refs {
+        let err = load_one(yaml, &env).unwrap_err();
+        let text = err.to_string();
+        assert!(!text.contains(MARKER), "{yaml:?} echoed: {text}");
+        assert!(
+            text.contains("config.yaml:1:1: token: `${yaml:...}`: "),
+            "{yaml:?}: {text}"
+        );
+    }
+    let err = load_one("token: ${yaml:[a,}\n", &no_env).unwrap_err();
+    assert_eq!(
+        err.0[0].message,
+        "`${yaml:...}`: not valid YAML (line 2, column 1)"
+    );
+}
+
+/// `${yaml:...}` inside a config, as the collector's `yaml` provider expands it.
+#[test]
+fn yaml_references_inside_a_config() {
+    let yaml = r#"
+list: ${yaml:[zpages, zpages/foo]}
+number: ${yaml:4317}
+quoted_number: "${yaml:4317}"
+text: ${yaml:'quoted text'}
+nested: "${yaml:grpc::endpoint: localhost:4317}"
+joined: port ${yaml:4317}
+empty: ${yaml:}
+"#;
+    let doc = load_one(yaml, &no_env).unwrap();
+    assert_eq!(
+        doc.value(),
+        &json!({
+            "list": ["zpages", "zpages/foo"],
+            "number": 4317,
+            "quoted_number": "4317",
+            "text": "quoted text",
+            "nested": {"grpc": {"endpoint": "localhost:4317"}},
+            "joined": "port 4317",
+            "empty": null,
+        })
+    );
 }

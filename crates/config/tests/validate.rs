@@ -1829,3 +1829,41 @@ fn otlp_telemetry_needs_the_exporter_in_the_build() {
         )]
     );
 }
+
+/// A receiver listening beyond loopback with neither TLS nor auth is a warning (the
+/// config still runs), at the endpoint's key path and line.
+#[test]
+fn open_listeners_are_warnings() {
+    let config = |body: &str| {
+        format!(
+            "receivers:\n  listener:\n{body}extensions: {{bearertokenauth: }}\n\
+             exporters: {{debug: }}\nservice:\n  extensions: [bearertokenauth]\n  \
+             pipelines:\n    traces: {{receivers: [listener], exporters: [debug]}}\n"
+        )
+    };
+    let open = |endpoint: &str| config(&format!("    endpoint: \"{endpoint}\"\n"));
+    for endpoint in ["0.0.0.0:4317", "[::]:4317", ":4317", "203.0.113.7:4317"] {
+        let v = support::check_with_listener(&open(endpoint)).unwrap();
+        let got = summary(&v.warnings);
+        assert_eq!(got.len(), 1, "{endpoint}: {got:?}");
+        assert_eq!(got[0].0, "receivers::listener::endpoint", "{got:?}");
+        assert_eq!(got[0].1, Some(3), "{got:?}");
+        assert!(
+            got[0].2.starts_with(&format!("`{endpoint}` listens on "))
+                && got[0].2.contains("neither TLS nor authentication"),
+            "{got:?}"
+        );
+    }
+    let quiet = [
+        config(""),
+        open("localhost:4317"),
+        open("127.0.0.1:4317"),
+        open("[::1]:4317"),
+        config("    endpoint: 0.0.0.0:4317\n    tls: {cert_file: c.pem, key_file: k.pem}\n"),
+        config("    endpoint: 0.0.0.0:4317\n    auth: {authenticator: bearertokenauth}\n"),
+    ];
+    for yaml in &quiet {
+        let v = support::check_with_listener(yaml).unwrap();
+        assert!(v.warnings.is_empty(), "{yaml}\n{:?}", summary(&v.warnings));
+    }
+}

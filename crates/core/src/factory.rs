@@ -353,6 +353,14 @@ pub trait FactoryInfo: Send + Sync {
         Vec::new()
     }
 
+    /// Warnings about what the config leaves open: a receiver that listens beyond
+    /// loopback with neither TLS nor authentication (see [`exposure_warning`]).
+    /// `stratus validate` prints them and `stratus` logs them at start; they never
+    /// reject a config. Paths are inside the component's config. Default: none.
+    fn exposure_warnings(&self, _raw: &Value) -> Vec<ConfigProblem> {
+        Vec::new()
+    }
+
     /// Whether the component supports `signal`.
     fn supports(&self, signal: Signal) -> bool {
         self.signals().iter().any(|(s, _)| *s == signal)
@@ -496,6 +504,62 @@ pub trait Factory: Send + Sync + 'static {
     fn extension_references(&self, _config: &Self::Config) -> Vec<(String, String)> {
         Vec::new()
     }
+
+    /// Warnings about what a valid config leaves open (a listener beyond loopback
+    /// with neither TLS nor auth; [`exposure_warning`] words one), with key paths
+    /// inside the config. Default: none.
+    fn exposure_warnings(&self, _config: &Self::Config) -> Vec<ConfigProblem> {
+        Vec::new()
+    }
+}
+
+/// The warning for a server listening on `endpoint` (written at key path `path`),
+/// when it is reachable beyond this machine and `protected` (TLS or an
+/// authenticator configured) is false. `None` for loopback (`localhost`,
+/// `127.0.0.1`, `[::1]`), for a protected server, and for an endpoint that does not
+/// parse (its validation reports that).
+///
+/// Reachable means every interface (`:4317`, `0.0.0.0`, `[::]`), any other IP
+/// address (private ones included: the network's other hosts reach them), or a host
+/// name other than `localhost` (it resolves to whatever the network says).
+///
+/// ```
+/// use stratus_core::factory::exposure_warning;
+///
+/// let w = exposure_warning("protocols::grpc::endpoint", "0.0.0.0:4317", false).unwrap();
+/// assert_eq!(w.path, "protocols::grpc::endpoint");
+/// assert!(w.message.starts_with("`0.0.0.0:4317` listens on every network interface"));
+/// assert!(exposure_warning("endpoint", "localhost:4317", false).is_none());
+/// assert!(exposure_warning("endpoint", "0.0.0.0:4317", true).is_none());
+/// ```
+pub fn exposure_warning(path: &str, endpoint: &str, protected: bool) -> Option<ConfigProblem> {
+    use crate::endpoint::{Endpoint, Host};
+    if protected {
+        return None;
+    }
+    let parsed: Endpoint = endpoint.parse().ok()?;
+    let reach = match parsed.host() {
+        Host::Any => "every network interface",
+        Host::Ip(ip) if ip.is_loopback() => return None,
+        Host::Ip(ip) if ip.is_unspecified() => "every network interface",
+        Host::Ip(_) => "an address other machines can reach",
+        Host::Name(name) => {
+            let name = name.to_ascii_lowercase();
+            if name == "localhost" || name.ends_with(".localhost") {
+                return None;
+            }
+            "a host name that may resolve to an address other machines can reach"
+        }
+    };
+    Some(ConfigProblem::new(
+        path,
+        format!(
+            "`{endpoint}` listens on {reach} with neither TLS nor authentication: anyone \
+             who can reach it can send data. Configure `tls` or `auth`, or listen on \
+             `localhost:{port}`",
+            port = parsed.port()
+        ),
+    ))
 }
 
 impl<F: Factory> FactoryInfo for F {
@@ -524,6 +588,12 @@ impl<F: Factory> FactoryInfo for F {
     fn extension_references(&self, raw: &Value) -> Vec<(String, String)> {
         decode_config::<F::Config>(raw)
             .map(|config| Factory::extension_references(self, &config))
+            .unwrap_or_default()
+    }
+
+    fn exposure_warnings(&self, raw: &Value) -> Vec<ConfigProblem> {
+        decode_config::<F::Config>(raw)
+            .map(|config| Factory::exposure_warnings(self, &config))
             .unwrap_or_default()
     }
 }
@@ -753,5 +823,74 @@ mod tests {
             err,
             vec![ConfigProblem::new("grpc::endpoint", "must not be empty")]
         );
+    }
+
+    /// Which endpoints count as reachable from other machines.
+    #[test]
+    fn exposure_of_endpoints() {
+        for open in [
+            "0.0.0.0:4317",
+            ":4317",
+            "[::]:4317",
+            "203.0.113.7:4317",
+            "10.0.0.5:4317",
+            "[2001:db8::1]:4317",
+            "my-host:4317",
+            "gateway.example.com:4318",
+        ] {
+            let w = exposure_warning("protocols::grpc::endpoint", open, false)
+                .unwrap_or_else(|| panic!("{open} should warn"));
+            assert_eq!(w.path, "protocols::grpc::endpoint");
+            assert!(
+                w.message.starts_with(&format!("`{open}` listens on ")),
+                "{w:?}"
+            );
+            assert!(
+                w.message.contains("neither TLS nor authentication"),
+                "{w:?}"
+            );
+            assert!(exposure_warning("x", open, true).is_none(), "{open}");
+        }
+        for closed in [
+            "localhost:4317",
+            "LOCALHOST:4317",
+            "app.localhost:4317",
+            "127.0.0.1:4317",
+            "127.1.2.3:4317",
+            "[::1]:4317",
+            // Not an endpoint: its own validation reports it.
+            "nonsense",
+        ] {
+            assert!(exposure_warning("x", closed, false).is_none(), "{closed}");
+        }
+        assert!(
+            exposure_warning("e", ":4317", false)
+                .unwrap()
+                .message
+                .contains("every network interface")
+        );
+    }
+
+    /// A factory's typed `exposure_warnings` reaches `FactoryInfo` for valid configs.
+    #[test]
+    fn exposure_warnings_through_the_blanket_impl() {
+        struct Listener;
+        impl Factory for Listener {
+            type Config = Cfg;
+            const TYPE: &'static str = "listener";
+            const SIGNALS: &'static [(Signal, Stability)] = &[];
+            fn exposure_warnings(&self, config: &Cfg) -> Vec<ConfigProblem> {
+                exposure_warning("grpc::endpoint", &config.grpc.endpoint, false)
+                    .into_iter()
+                    .collect()
+            }
+        }
+        let info: &dyn FactoryInfo = &Listener;
+        assert!(info.exposure_warnings(&Value::Null).is_empty());
+        let open = serde_json::json!({"grpc": {"endpoint": "0.0.0.0:4317"}});
+        assert_eq!(info.exposure_warnings(&open)[0].path, "grpc::endpoint");
+        // An invalid config has its errors instead.
+        let bad = serde_json::json!({"grpc": {"endpoint": "0.0.0.0:4317"}, "nope": 1});
+        assert!(info.exposure_warnings(&bad).is_empty());
     }
 }

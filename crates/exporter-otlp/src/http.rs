@@ -551,6 +551,24 @@ impl Sender for HttpSender {
     }
 
     async fn send(&self, request: &HttpRequest) -> Result<(), ConsumeError> {
+        self.send_once(request).await.map_err(|e| self.scrub(e))
+    }
+}
+
+impl HttpSender {
+    /// The configured header values, for [`stratus_otlp_client::redact`]: a
+    /// destination that echoes the request in its answer must not put them in logs or
+    /// in the receivers' answers.
+    fn header_values(&self) -> impl Iterator<Item = &str> {
+        self.headers.values().filter_map(|v| v.to_str().ok())
+    }
+
+    /// `e` without the configured header values.
+    fn scrub(&self, e: ConsumeError) -> ConsumeError {
+        stratus_otlp_client::redact::scrub_error(e, self.header_values())
+    }
+
+    async fn send_once(&self, request: &HttpRequest) -> Result<(), ConsumeError> {
         let content_type = match self.encoding {
             Encoding::Proto => PROTOBUF_CONTENT_TYPE,
             Encoding::Json => JSON_CONTENT_TYPE,
@@ -575,6 +593,34 @@ impl Sender for HttpSender {
                 .insert(http::header::PROXY_AUTHORIZATION, value.clone());
         }
         self.authenticate(http_request.headers_mut()).await?;
+        // What the authenticator added is scrubbed from errors too: a destination
+        // may echo the request's headers.
+        let sent = self.auth.as_ref().map(|_| http_request.headers().clone());
+        let scrub_sent = |text: &str| match &sent {
+            Some(h) => stratus_otlp_client::redact::scrub_text(
+                text,
+                h.values().filter_map(|v| v.to_str().ok()),
+            ),
+            None => text.to_string(),
+        };
+        let result = self.exchange(request, http_request, &scrub_sent).await;
+        result.map_err(|e| match &sent {
+            Some(h) => stratus_otlp_client::redact::scrub_error(
+                e,
+                h.values().filter_map(|v| v.to_str().ok()),
+            ),
+            None => e,
+        })
+    }
+
+    /// Sends one request and classifies the answer; `scrub_sent` clears the
+    /// request's authenticator headers from a partial-success message.
+    async fn exchange(
+        &self,
+        request: &HttpRequest,
+        http_request: http::Request<Full<Bytes>>,
+        scrub_sent: &(dyn Fn(&str) -> String + Sync),
+    ) -> Result<(), ConsumeError> {
         let response = self.client.request(http_request).await.map_err(|e| {
             ConsumeError::retryable(format!(
                 "OTLP/HTTP request to {} failed: {}",
@@ -612,7 +658,7 @@ impl Sender for HttpSender {
                 exporter = %self.id,
                 signal = %request.signal,
                 rejected = ps.rejected,
-                message = %ps.error_message,
+                message = %scrub_sent(&stratus_otlp_client::redact::scrub_text(&ps.error_message, self.header_values())),
                 "partial success: the destination rejected part of the data",
             );
         }

@@ -393,6 +393,43 @@ async fn bad_request_is_permanent_with_the_status_message() {
     assert!(err.message().contains("invalid json span"), "{err}");
 }
 
+/// A destination that echoes the request's headers in its error message: the
+/// configured header values (whole, and the credential after its scheme) are
+/// scrubbed from the error the receivers answer with and the logs show.
+#[tokio::test]
+async fn echoed_header_values_are_scrubbed_from_errors() {
+    let server = serve(None).await;
+    let echo = |text: &str| {
+        Reply::status(401).body(
+            "application/json",
+            serde_json::to_vec(&json!({"code": 16, "message": text})).unwrap(),
+        )
+    };
+    server.recorder.script(vec![
+        echo("you sent authorization: Bearer echo-token-0123456789 and x-api-key: key-abcdefgh"),
+        echo("token echo-token-0123456789 alone"),
+    ]);
+    let registry = Registry::new();
+    let config = direct(
+        format!("http://{}", server.addr),
+        json!({"headers": {"authorization": "Bearer echo-token-0123456789",
+            "x-api-key": "key-abcdefgh"}}),
+    );
+    let exp = exporter(&registry, config).await;
+    for _ in 0..2 {
+        let err = exp.consume(Telemetry::new(spans(1))).await.unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("HTTP status 401") && text.contains("[REDACTED]"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("echo-token-0123456789") && !text.contains("key-abcdefgh"),
+            "{text}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn too_many_requests_and_bad_gateway_are_retried() {
     let server = serve(None).await;

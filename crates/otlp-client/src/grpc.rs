@@ -643,7 +643,14 @@ impl GrpcSender {
             Err(status) if is_connect_error(&status) => {
                 return Attempt::NotReady(status.message().to_string());
             }
-            Err(status) => return Attempt::Done(Err(classify_status(&status))),
+            // The request's own metadata (configured headers and what the
+            // authenticator added) is scrubbed: a destination may echo it.
+            Err(status) => {
+                return Attempt::Done(Err(crate::redact::scrub_error(
+                    classify_status(&status),
+                    metadata_values(metadata),
+                )));
+            }
         };
         if let Some(ps) = response.into_inner().partial_success
             && (ps.rejected > 0 || !ps.error_message.is_empty())
@@ -652,7 +659,7 @@ impl GrpcSender {
                 exporter = %self.id,
                 signal = %request.signal,
                 rejected = ps.rejected,
-                message = %ps.error_message,
+                message = %crate::redact::scrub_text(&ps.error_message, metadata_values(metadata)),
                 "partial success: the destination rejected part of the data",
             );
         }
@@ -717,6 +724,14 @@ impl GrpcSender {
         rr.mark_all_failed();
         Attempt::NotReady(reasons.join("; "))
     }
+}
+
+/// The ASCII values of `metadata`, for [`crate::redact`].
+fn metadata_values(metadata: &MetadataMap) -> impl Iterator<Item = &str> {
+    metadata.iter().filter_map(|kv| match kv {
+        tonic::metadata::KeyAndValueRef::Ascii(_, v) => v.to_str().ok(),
+        tonic::metadata::KeyAndValueRef::Binary(..) => None,
+    })
 }
 
 #[async_trait]

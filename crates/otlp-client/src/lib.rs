@@ -12,6 +12,8 @@
 //!   one encoding per batch, the collector's classification of gRPC answers
 //!   ([`grpc::classify_status`]).
 //! - [`rpc`]: the export response with its partial success, shared with OTLP/HTTP.
+//! - [`redact`]: configured header values scrubbed from errors (a destination may echo
+//!   them), shared with OTLP/HTTP.
 //!
 //! This is a foundation crate: components depend on it, never on each other.
 //!
@@ -27,6 +29,7 @@
 pub mod config;
 pub mod connect;
 pub mod grpc;
+pub mod redact;
 pub mod rpc;
 
 pub use config::{Compression, GrpcTarget, KeepaliveConfig, OtlpConfig, TlsClientConfig};

@@ -11,7 +11,6 @@ mod components;
 mod logging;
 mod telemetry;
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -55,8 +54,9 @@ struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
 
-    /// Config file; repeat to merge several in order (later files win). `file:PATH` works too.
-    /// Without it, stratus runs an embedded default config.
+    /// Config file; repeat to merge several in order (later files win). `file:PATH` works too,
+    /// and `yaml:TEXT` is YAML itself (`yaml:processors::batch::timeout: 2s`). Without it,
+    /// stratus runs an embedded default config.
     #[arg(long = "config", value_name = "FILE", global = true)]
     config: Vec<String>,
 
@@ -133,7 +133,8 @@ fn sources(cli: &Cli) -> Vec<Source> {
     }
     cli.config
         .iter()
-        .map(|c| Source::File(PathBuf::from(c.strip_prefix("file:").unwrap_or(c))))
+        .enumerate()
+        .map(|(i, c)| Source::from_arg(c, i + 1))
         .collect()
 }
 

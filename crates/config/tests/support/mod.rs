@@ -385,6 +385,65 @@ impl ReceiverFactory for AuthedReceiver {
     }
 }
 
+/// `listener: { endpoint, tls, auth }`: a receiver that listens, and warns (as the
+/// OTLP receiver does) when it is open beyond loopback with neither TLS nor auth.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ListenerConfig {
+    pub endpoint: String,
+    pub tls: Option<FakeTls>,
+    pub auth: Option<stratus_core::auth::AuthConfig>,
+}
+impl Default for ListenerConfig {
+    fn default() -> Self {
+        ListenerConfig {
+            endpoint: "localhost:4317".into(),
+            tls: None,
+            auth: None,
+        }
+    }
+}
+impl Validate for ListenerConfig {}
+
+pub struct ListenerReceiver;
+
+impl FactoryInfo for ListenerReceiver {
+    fn type_name(&self) -> &'static str {
+        "listener"
+    }
+    fn signals(&self) -> &'static [(Signal, Stability)] {
+        ALL
+    }
+    fn check_config(&self, raw: &Value) -> Result<(), Vec<ConfigProblem>> {
+        decode_config::<ListenerConfig>(raw).map(|_| ())
+    }
+    fn exposure_warnings(&self, raw: &Value) -> Vec<ConfigProblem> {
+        decode_config::<ListenerConfig>(raw)
+            .ok()
+            .and_then(|c| {
+                stratus_core::factory::exposure_warning(
+                    "endpoint",
+                    &c.endpoint,
+                    c.tls.is_some() || c.auth.is_some(),
+                )
+            })
+            .into_iter()
+            .collect()
+    }
+}
+
+#[async_trait]
+impl ReceiverFactory for ListenerReceiver {
+    async fn build(
+        &self,
+        _ctx: BuildContext,
+        _raw: &Value,
+        _next: SignalConsumers,
+    ) -> Result<Arc<dyn Component>, ComponentError> {
+        Err(not_built())
+    }
+}
+
 pub fn factories() -> Factories {
     Factories::new()
         .connector(FakeConnector {
@@ -439,6 +498,15 @@ pub fn check_with_auth(yaml: &str) -> Result<Validated, ConfigErrors> {
     let doc = load(&[inline("config.yaml", yaml)], &[], &no_env)?;
     let factories = factories()
         .receiver(AuthedReceiver)
+        .extension(Fake::<EmptyConfig>::new("bearertokenauth", &[]));
+    validate(&doc, &factories)
+}
+
+/// [`check`] with the `listener` receiver and a `bearertokenauth` extension added.
+pub fn check_with_listener(yaml: &str) -> Result<Validated, ConfigErrors> {
+    let doc = load(&[inline("config.yaml", yaml)], &[], &no_env)?;
+    let factories = factories()
+        .receiver(ListenerReceiver)
         .extension(Fake::<EmptyConfig>::new("bearertokenauth", &[]));
     validate(&doc, &factories)
 }
