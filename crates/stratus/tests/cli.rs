@@ -798,6 +798,7 @@ fn upstream_configs_validate_then_start_and_stop() {
     assert!(files.len() >= 10, "{files:?}");
     let tmp = tempfile::tempdir().unwrap();
     let tls = upstream::TestCert::write(tmp.path());
+    let issuer = common::Issuer::start(tmp.path());
     let mut failures = Vec::new();
     for file in &files {
         let name = file.file_stem().unwrap().to_string_lossy().to_string();
@@ -822,7 +823,7 @@ fn upstream_configs_validate_then_start_and_stop() {
         }
         let work = tmp.path().join(&name);
         std::fs::create_dir_all(&work).unwrap();
-        let config = upstream::relocate(&text, &work, &tls);
+        let config = upstream::relocate(&text, &work, &tls, &issuer.url());
         let config_path = work.join("config.yaml");
         std::fs::write(&config_path, config).unwrap();
         let log = work.join("stratus.log");
@@ -964,7 +965,7 @@ mod upstream {
         }
     }
 
-    pub fn relocate(text: &str, work: &Path, tls: &TestCert) -> String {
+    pub fn relocate(text: &str, work: &Path, tls: &TestCert, issuer: &str) -> String {
         let mut doc: Value = serde_yaml_ng::from_str(text).unwrap();
         let root = doc.as_mapping_mut().unwrap();
         for (_, receiver) in map_at(root, "receivers").iter_mut() {
@@ -997,6 +998,11 @@ mod upstream {
                 exporter.insert(key("path"), key(&path.display().to_string()));
             }
             relocate_destinations(exporter);
+            if let Some(t) = exporter.get_mut("tls").and_then(|t| t.as_mapping_mut())
+                && t.contains_key("ca_file")
+            {
+                t.insert(key("ca_file"), key(&tls.cert.display().to_string()));
+            }
         }
         for (id, extension) in map_at(root, "extensions").iter_mut() {
             let id = id.as_str().unwrap_or_default().replace('/', "_");
@@ -1010,6 +1016,11 @@ mod upstream {
                 let dir = work.join(&id);
                 std::fs::create_dir_all(&dir).unwrap();
                 extension.insert(key("directory"), key(&dir.display().to_string()));
+            } else if id.starts_with("oidc") {
+                // The gateway needs its issuer at start: the local one.
+                extension.insert(key("issuer_url"), key(issuer));
+            } else if id.starts_with("oauth2client") {
+                extension.insert(key("token_url"), key(&format!("{issuer}/oauth2/token")));
             }
         }
         let telemetry = map_at(map_at(root, "service"), "telemetry");

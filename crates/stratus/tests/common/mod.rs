@@ -498,3 +498,66 @@ pub fn wait_flat(what: &str, path: &Path, want: usize, flat: fn(&[Vec<u8>]) -> F
         (got.len() >= want).then_some(got)
     })
 }
+
+/// The local OpenID Connect issuer; killed when dropped.
+pub struct Issuer {
+    child: Child,
+    pub port: u16,
+}
+
+impl Issuer {
+    pub const CLIENT_ID: &'static str = "tenant1-oidc-client";
+    pub const CLIENT_SECRET: &'static str = "ZXhhbXBsZS1hcHAtc2VjcmV0";
+
+    pub fn start(dir: &Path) -> Issuer {
+        let port_file = dir.join("issuer.port");
+        let child = Command::new(python())
+            .arg(python_dir().join("oidc_issuer.py"))
+            .arg("--port-file")
+            .arg(&port_file)
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let port = wait_for("the OIDC issuer to listen", || {
+            std::fs::read_to_string(&port_file)
+                .ok()
+                .and_then(|s| s.trim().parse().ok())
+        });
+        wait_port(port);
+        Issuer { child, port }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// A token minted directly by the issuer, for audience `aud`, valid for `ttl` seconds
+    /// (negative: already expired).
+    pub fn mint(&self, aud: &str, ttl: i64) -> String {
+        let resp = http(
+            "GET",
+            self.port,
+            &format!("/mint?aud={aud}&ttl={ttl}"),
+            &[],
+            b"",
+        );
+        assert_eq!(resp.status, 200, "{}", resp.text());
+        let v: serde_json::Value = serde_json::from_slice(&resp.body).unwrap();
+        v["access_token"].as_str().unwrap().to_string()
+    }
+
+    /// How many token requests the issuer answered.
+    pub fn token_requests(&self) -> u64 {
+        let resp = http("GET", self.port, "/stats", &[], b"");
+        let v: serde_json::Value = serde_json::from_slice(&resp.body).unwrap();
+        v["token_requests"].as_u64().unwrap()
+    }
+}
+
+impl Drop for Issuer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
