@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! Hardening, end to end against real processes on 127.0.0.1: authentication between
 //! agents, gateways, the OpenTelemetry Python SDK and a local OpenID Connect issuer.
 //! One test binary for the whole issue keeps link time down.

@@ -8,7 +8,7 @@ use std::process::Command;
 use super::common::configs::Ports;
 use super::common::{
     DEADLINE, Issuer, Stratus, free_port, http, make_spans, python, python_dir, span_ids,
-    trace_client, wait_for, wait_port,
+    trace_client, wait_for,
 };
 use prost::Message;
 
