@@ -133,7 +133,9 @@ impl Split {
         self.out.values.push(value);
         self.out.counts.push(count as f64);
         self.length += 1;
-        self.out.count += count;
+        // Bucket counts come from the client: their sum may not fit (Go wraps; a
+        // count at the limit is as wrong but does not panic).
+        self.out.count = self.out.count.saturating_add(count);
     }
 }
 
@@ -292,6 +294,27 @@ mod tests {
         ] {
             assert_eq!(exp_histogram_is_stale_nan_inf(&p.build()), want);
         }
+    }
+
+    #[test]
+    fn exp_histogram_bucket_counts_over_u64_saturate() {
+        // Found by the `emf` fuzz target: two buckets whose counts add past u64::MAX.
+        // Built by hand: the test kit's builder sums the counts itself.
+        let p = ExponentialHistogramDataPoint {
+            positive: Some(Buckets {
+                offset: 0,
+                bucket_counts: vec![u64::MAX, 2],
+            }),
+            zero_count: u64::MAX,
+            ..Default::default()
+        };
+        let splits = exp_histogram_values(&p);
+        assert_eq!(splits.len(), 1);
+        assert_eq!(splits[0].count, u64::MAX);
+        assert_eq!(
+            splits[0].counts,
+            vec![2.0, u64::MAX as f64, u64::MAX as f64]
+        );
     }
 
     #[test]

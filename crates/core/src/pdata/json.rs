@@ -243,6 +243,24 @@ mod tests {
     use crate::pdata::resource::Resource;
     use crate::pdata::trace::{ScopeSpans, Span, Status};
 
+    #[test]
+    fn doubles_parse_to_the_nearest_value() {
+        // Found by the `otlp_json` fuzz target: serde_json's default float parser read
+        // this bound one ULP off (1.1111111111111113e33), so a round trip changed it.
+        let json = br#"{"resourceMetrics":[{"scopeMetrics":[{"metrics":[{"name":"h",
+            "histogram":{"dataPoints":[{"explicitBounds":[1111111111111111111111111111111100.0]}]}}]}]}]}"#;
+        let Ok(Payload::Metrics(rm)) = decode_request(Signal::Metrics, json) else {
+            panic!("does not decode");
+        };
+        let Some(metric::Data::Histogram(h)) = &rm[0].scope_metrics[0].metrics[0].data else {
+            panic!("not a histogram");
+        };
+        assert_eq!(
+            h.data_points[0].explicit_bounds,
+            vec![1.111_111_111_111_111_1e33]
+        );
+    }
+
     fn kv(key: &str, value: Option<any_value::Value>) -> KeyValue {
         KeyValue {
             key: key.into(),
