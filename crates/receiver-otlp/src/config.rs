@@ -248,11 +248,16 @@ pub struct HttpConfig {
     /// `host:port` to listen on; an empty host listens on every interface.
     /// Default: `localhost:4318`.
     pub endpoint: String,
-    /// URL path that takes traces. Default: `/v1/traces`.
+    /// URL path that takes traces; a path without a leading `/` gets one and a
+    /// query or fragment is dropped, as upstream's `SanitizedURLPath` (`traces` is
+    /// `/traces`). Default: `/v1/traces`.
+    #[serde(deserialize_with = "url_path")]
     pub traces_url_path: String,
-    /// URL path that takes metrics. Default: `/v1/metrics`.
+    /// URL path that takes metrics (sanitized as `traces_url_path`). Default: `/v1/metrics`.
+    #[serde(deserialize_with = "url_path")]
     pub metrics_url_path: String,
-    /// URL path that takes logs. Default: `/v1/logs`.
+    /// URL path that takes logs (sanitized as `traces_url_path`). Default: `/v1/logs`.
+    #[serde(deserialize_with = "url_path")]
     pub logs_url_path: String,
     /// Largest request body accepted, in bytes; applies to the body as sent and to the
     /// body after decompression. Default: `20971520` (20 MiB).
@@ -548,6 +553,18 @@ where
         .ok_or_else(|| de::Error::custom("needs `authenticator: <extension id>`"))
 }
 
+/// An HTTP path as upstream's `SanitizedURLPath` reads it: the path part of the
+/// text (a query or fragment dropped), with a leading `/` added when missing.
+fn url_path<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let text = String::deserialize(d)?;
+    let path = text.split(['?', '#']).next().unwrap_or_default();
+    Ok(if path.starts_with('/') {
+        path.to_string()
+    } else {
+        format!("/{path}")
+    })
+}
+
 /// A null value is the default (`keepalive:` alone).
 fn null_default<'de, D, T>(d: D) -> Result<T, D::Error>
 where
@@ -731,18 +748,6 @@ impl Validate for Config {
         }
         if let Some(h) = &p.http {
             check_endpoint("protocols::http::endpoint", &h.endpoint, &mut problems);
-            for (key, path) in [
-                ("traces_url_path", &h.traces_url_path),
-                ("metrics_url_path", &h.metrics_url_path),
-                ("logs_url_path", &h.logs_url_path),
-            ] {
-                if !path.starts_with('/') {
-                    problems.push(ConfigProblem::new(
-                        format!("protocols::http::{key}"),
-                        format!("invalid path `{path}`: must start with `/`"),
-                    ));
-                }
-            }
             if h.traces_url_path == h.metrics_url_path
                 || h.traces_url_path == h.logs_url_path
                 || h.metrics_url_path == h.logs_url_path
@@ -802,6 +807,20 @@ mod tests {
     }
 
     #[test]
+    fn url_paths_are_sanitized_as_upstream() {
+        // Upstream's own testdata: `traces`, `/v2/metrics`, `log/ingest`.
+        let c: Config = decode_config(&json!({"protocols": {"http": {
+            "traces_url_path": "traces", "metrics_url_path": "/v2/metrics",
+            "logs_url_path": "log/ingest?x=1"}}}))
+        .unwrap();
+        let h = c.protocols.http.unwrap();
+        assert_eq!(
+            [h.traces_url_path, h.metrics_url_path, h.logs_url_path],
+            ["/traces", "/v2/metrics", "/log/ingest"]
+        );
+    }
+
+    #[test]
     fn one_protocol_leaves_the_other_off() {
         let c: Config = decode_config(&json!({"protocols": {"http": {}}})).unwrap();
         assert!(c.protocols.grpc.is_none());
@@ -848,7 +867,7 @@ mod tests {
             "grpc": {"endpoint": "nohost", "max_recv_msg_size_mib": 0, "transport": "unix",
                      "tls": {"min_version": "1.0"}},
             "http": {"endpoint": "localhost:99999", "traces_url_path": "v1/traces",
-                     "max_request_body_size": 0, "logs_url_path": "/v1/metrics",
+                     "max_request_body_size": 0, "logs_url_path": "v1/metrics",
                      "tls": {"cert_file": "/c.pem", "key_file": "/k.pem",
                              "cipher_suites": ["TLS_RSA_WITH_RC4_128_SHA"]}},
         }}))
@@ -864,7 +883,6 @@ mod tests {
                 "protocols::grpc::tls::key_file",
                 "protocols::grpc::tls::min_version",
                 "protocols::http::endpoint",
-                "protocols::http::traces_url_path",
                 "protocols::http",
                 "protocols::http::max_request_body_size",
                 "protocols::http::tls::cipher_suites",
