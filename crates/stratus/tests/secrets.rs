@@ -7,10 +7,9 @@
 //! output, on `/metrics`, on the health endpoint, or in any answer of the receivers.
 //!
 //! The secrets are a table ([`secret_rows`]): one row per secret-bearing field, with
-//! the exporter or extension block that carries it. Rows for the authenticator
-//! extensions (`bearertokenauth` token, `basicauth` passwords, `oauth2client`
-//! client_secret, `oidc`) join the table when those extensions are merged: see the
-//! comment at the end of [`secret_rows`].
+//! the exporter or extension block that carries it, the client authenticators'
+//! (`bearertokenauth` token, `basicauth` password, `oauth2client` client_secret)
+//! included.
 
 mod common;
 
@@ -193,16 +192,51 @@ fn secret_rows(d: &Destinations) -> Vec<Row> {
         pipelines: String::new(),
         env: vec![],
     });
-    // Rows to add once the authenticator extensions are merged (issue 11 item 1),
-    // each with its own marker, an extension block in `extensions`, its id in
-    // `enabled_extensions`, and an exporter (`otlphttp/<x>` to `echo`) or the receiver
-    // naming it in `auth: {authenticator: ...}`:
-    //   - bearertokenauth `token` (client side on otlphttp, server side on the
-    //     receiver; send a request with a wrong token and check the 401 body);
-    //   - basicauth `client_auth.password` and `htpasswd.inline`;
-    //   - oauth2client `client_secret` with `token_url: {echo}/token` (the echo server
-    //     answers 401 with the form body, which holds the secret);
-    //   - oidc: the issuer's answers (`issuer_url: {echo}`).
+    // The client authenticators, each on an `otlphttp` exporter to the echo server
+    // with no queue: the echo's 401 body holds what they added (the bearer token,
+    // the basic-auth header, the token request's form with the client secret), and
+    // the exporter's error is the receiver's answer. `oidc` holds no secret (it
+    // verifies with public keys), so it has no row.
+    for (what, marker, id, block) in [
+        (
+            "bearertokenauth token (client side), destination answering 401 with an echo",
+            "BearerTokenMarkerAA09",
+            "bearertokenauth/echo",
+            "    token: BearerTokenMarkerAA09\n".to_string(),
+        ),
+        (
+            "basicauth client_auth.password, destination answering 401 with an echo",
+            "BasicPassMarkerAA10",
+            "basicauth/echo",
+            "    client_auth:\n      username: agent\n      password: BasicPassMarkerAA10\n"
+                .to_string(),
+        ),
+        (
+            "oauth2client client_secret, token endpoint answering 401 with an echo",
+            "OAuthSecretMarkerAA11",
+            "oauth2client/echo",
+            format!(
+                "    client_id: stratus-agent\n    client_secret: OAuthSecretMarkerAA11\n    \
+                 token_url: {echo}/token\n"
+            ),
+        ),
+    ] {
+        let exporter = id.replace("/echo", "_echo");
+        rows.push(Row {
+            what,
+            marker: marker.into(),
+            exporters: format!(
+                "  otlphttp/{exporter}:\n    endpoint: {echo}\n    auth: {{authenticator: {id}}}\n    {}\n",
+                direct.replace(", ", "\n    ")
+            ),
+            extensions: format!("  {id}:\n{block}"),
+            enabled_extensions: vec![id],
+            pipelines: format!(
+                "    traces/{exporter}: {{receivers: [otlp/direct], exporters: [otlphttp/{exporter}]}}\n"
+            ),
+            env: vec![],
+        });
+    }
     rows
 }
 
@@ -515,13 +549,16 @@ fn no_secret_appears_anywhere() {
     answers.push(format!("gRPC export: {grpc_answer}"));
     // Every kind of destination was tried.
     let want = [
-        "/v2.1/track",        // azuremonitor
-        "/api/logs",          // azureloganalytics, Data Collector
-        "/oauth2/v2.0/token", // azureloganalytics, Entra ID token
-        "POST /v1/traces",    // otlphttp
-        "/TraceSegments",     // awsxray
-        "Logs_20140328",      // awscloudwatchlogs / awsemf
-        "PUT /bucket/",       // awss3
+        "/v2.1/track",                  // azuremonitor
+        "/api/logs",                    // azureloganalytics, Data Collector
+        "/oauth2/v2.0/token",           // azureloganalytics, Entra ID token
+        "POST /v1/traces",              // otlphttp
+        "/TraceSegments",               // awsxray
+        "Logs_20140328",                // awscloudwatchlogs / awsemf
+        "PUT /bucket/",                 // awss3
+        "Bearer BearerTokenMarkerAA09", // bearertokenauth signed a request
+        "authorization: Basic ",        // basicauth signed a request
+        "POST /token",                  // oauth2client asked for a token
     ];
     let started = std::time::Instant::now();
     loop {
