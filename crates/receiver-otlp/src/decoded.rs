@@ -2,20 +2,25 @@
 //! encoded bytes before anything is decoded.
 //!
 //! A request can decode to far more than it is sent as: an empty repeated message is
-//! 2 bytes on the wire and a whole Rust struct (an empty `Span` is about 300 bytes)
-//! once decoded. The receiver reserves the bound in the admission gate, and refuses
-//! a request whose bound passes a hard cap, before decoding it.
+//! 2 bytes on the wire and a whole Rust struct (an empty `Span` is 264 bytes) once
+//! decoded. The receiver reserves the bound in the admission gate, and refuses a
+//! request whose bound passes a hard cap, before decoding it.
 //!
 //! Protobuf: a schema-aware walk of the wire format, allocating nothing, O(n) in the
-//! body, bounded in depth by [`PROTOBUF_DEPTH_LIMIT`] (the limit prost applies). Each
-//! message of a known type counts twice its struct size (a `Vec` grows by doubling, so
-//! its capacity is at most twice its length, plus two for the first push: capacity
-//! ≤ max(4, 2n) ≤ 2n + 2) plus twice the element size of each of its repeated fields
-//! (that "+ 2"); string and bytes fields count their length plus 8 (a `Vec<u8>`'s
-//! smallest capacity); repeated scalars count 16 bytes per element (an 8-byte element,
-//! doubled), a packed varint of n bytes being up to n elements. A singular message or
-//! string field sent twice is counted twice though prost merges it into one: the bound
-//! only over-estimates.
+//! body, bounded in depth by [`PROTOBUF_DEPTH_LIMIT`] (the limit prost applies). prost
+//! pushes each element of a repeated message field into a `Vec`, which the standard
+//! library grows to 4 and then doubles, so in a message decoded into a fresh struct
+//! (a `Vec` element, or the request) a field of n elements takes exactly
+//! `max(4, n.next_power_of_two())` elements: counted at the end of the message. A
+//! singular message (held inline) sent twice is merged by prost, its `Vec`s appended
+//! to, so below one each `Vec` counts 2n + 2 elements (the capacity after n pushes is
+//! at most that), which adds up over the merged parts. Strings and bytes count
+//! `max(8, len)` (prost reserves the length; 8 is a `Vec<u8>`'s smallest capacity).
+//! Repeated scalars (packed or not) count 16 bytes per element, an 8-byte element
+//! doubled, a packed varint of n bytes being up to n elements, plus two elements. A
+//! singular field sent twice is counted twice though prost keeps one: the bound only
+//! over-estimates. Allocator rounding is not counted (the memory limiter's heap
+//! reading counts requested sizes too).
 //!
 //! JSON: see [`json_bound`].
 
@@ -223,7 +228,8 @@ impl Ty {
     }
 
     /// Twice the element size of each repeated field: what the first push into
-    /// each of the struct's `Vec`s may allocate beyond twice the length.
+    /// each of the struct's `Vec`s may allocate beyond twice the length (used by
+    /// the JSON bound).
     fn slack(self) -> usize {
         let kv = size_of::<KeyValue>();
         let s = SCALAR_ELEMENT;
@@ -258,7 +264,7 @@ impl Ty {
         }
     }
 
-    /// What one message of this type counts: twice the struct (a `Vec`
+    /// What one JSON object of this type counts: twice the struct (a `Vec`
     /// element) plus its slack.
     fn cost(self) -> u64 {
         (2 * self.size() + self.slack()) as u64
@@ -665,9 +671,9 @@ pub(crate) const DECODED_CAP_FACTOR: u64 = 16;
 
 /// The hard cap on the decoded bound of a request on a transport whose largest
 /// (decompressed) request is `max_encoded` bytes: 16 × that, and at least 64 MiB.
-/// Real OTLP decodes to at most about 4× its protobuf size and 3× its JSON size
-/// by this bound (see the README's Limits), so only requests built to amplify
-/// meet it.
+/// Real OTLP is bounded by under 8× its protobuf size and under 12× its JSON size
+/// (measured in the tests; see the README's Limits), so only requests built to
+/// amplify meet the cap.
 pub(crate) fn decoded_cap(max_encoded: usize) -> u64 {
     (max_encoded as u64)
         .saturating_mul(DECODED_CAP_FACTOR)
