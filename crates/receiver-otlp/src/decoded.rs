@@ -718,28 +718,120 @@ mod tests {
         traces,
     };
 
-    #[global_allocator]
-    static ALLOC: cap::Cap<std::alloc::System> = cap::Cap::new(std::alloc::System, usize::MAX);
+    use opentelemetry_proto::tonic::common::v1::any_value;
+    use opentelemetry_proto::tonic::metrics::v1::metric;
 
-    /// The heap a decoded `R` holds, measured: the smallest growth of the live heap
-    /// over a few decodings (other test threads may allocate meanwhile; they only
-    /// add).
-    fn measured<R>(decode: impl Fn() -> R) -> u64 {
-        (0..20)
-            .map(|_| {
-                let before = ALLOC.allocated();
-                let decoded = decode();
-                let after = ALLOC.allocated();
-                drop(decoded);
-                after.saturating_sub(before) as u64 + size_of::<R>() as u64
-            })
-            .min()
-            .unwrap()
+    /// What a decoded value holds on the heap, from its capacities: exactly what
+    /// decoding allocated (a global allocator's count would also see the other
+    /// test threads).
+    trait Heap {
+        fn heap(&self) -> u64;
+    }
+
+    impl Heap for String {
+        fn heap(&self) -> u64 {
+            self.capacity() as u64
+        }
+    }
+
+    impl Heap for u64 {
+        fn heap(&self) -> u64 {
+            0
+        }
+    }
+
+    impl Heap for f64 {
+        fn heap(&self) -> u64 {
+            0
+        }
+    }
+
+    impl<T: Heap> Heap for Vec<T> {
+        fn heap(&self) -> u64 {
+            (self.capacity() * size_of::<T>()) as u64 + self.iter().map(Heap::heap).sum::<u64>()
+        }
+    }
+
+    impl<T: Heap> Heap for Option<T> {
+        fn heap(&self) -> u64 {
+            self.as_ref().map_or(0, Heap::heap)
+        }
+    }
+
+    /// `Vec<u8>` is not `Vec<T: Heap>` (no `Heap for u8`, to keep bytes apart).
+    fn bytes(b: &Vec<u8>) -> u64 {
+        b.capacity() as u64
+    }
+
+    macro_rules! heap {
+        ($($t:ty => |$s:ident| $e:expr;)*) => {$(
+            impl Heap for $t {
+                fn heap(&self) -> u64 {
+                    let $s = self;
+                    $e
+                }
+            }
+        )*};
+    }
+
+    heap! {
+        ExportTraceServiceRequest => |v| v.resource_spans.heap();
+        ExportMetricsServiceRequest => |v| v.resource_metrics.heap();
+        ExportLogsServiceRequest => |v| v.resource_logs.heap();
+        Resource => |v| v.attributes.heap() + v.entity_refs.heap();
+        EntityRef => |v| v.schema_url.heap() + v.r#type.heap() + v.id_keys.heap() + v.description_keys.heap();
+        InstrumentationScope => |v| v.name.heap() + v.version.heap() + v.attributes.heap();
+        KeyValue => |v| v.key.heap() + v.value.heap();
+        AnyValue => |v| match &v.value {
+            Some(any_value::Value::StringValue(s)) => s.heap(),
+            Some(any_value::Value::BytesValue(b)) => bytes(b),
+            Some(any_value::Value::ArrayValue(a)) => a.values.heap(),
+            Some(any_value::Value::KvlistValue(l)) => l.values.heap(),
+            _ => 0,
+        };
+        ResourceSpans => |v| v.resource.heap() + v.scope_spans.heap() + v.schema_url.heap();
+        ScopeSpans => |v| v.scope.heap() + v.spans.heap() + v.schema_url.heap();
+        Span => |v| bytes(&v.trace_id) + bytes(&v.span_id) + v.trace_state.heap()
+            + bytes(&v.parent_span_id) + v.name.heap() + v.attributes.heap()
+            + v.events.heap() + v.links.heap() + v.status.heap();
+        Event => |v| v.name.heap() + v.attributes.heap();
+        Link => |v| bytes(&v.trace_id) + bytes(&v.span_id) + v.trace_state.heap() + v.attributes.heap();
+        Status => |v| v.message.heap();
+        ResourceMetrics => |v| v.resource.heap() + v.scope_metrics.heap() + v.schema_url.heap();
+        ScopeMetrics => |v| v.scope.heap() + v.metrics.heap() + v.schema_url.heap();
+        Metric => |v| v.name.heap() + v.description.heap() + v.unit.heap() + v.metadata.heap()
+            + match &v.data {
+                Some(metric::Data::Gauge(g)) => g.data_points.heap(),
+                Some(metric::Data::Sum(s)) => s.data_points.heap(),
+                Some(metric::Data::Histogram(h)) => h.data_points.heap(),
+                Some(metric::Data::ExponentialHistogram(h)) => h.data_points.heap(),
+                Some(metric::Data::Summary(s)) => s.data_points.heap(),
+                None => 0,
+            };
+        NumberDataPoint => |v| v.attributes.heap() + v.exemplars.heap();
+        HistogramDataPoint => |v| v.attributes.heap() + v.bucket_counts.heap()
+            + v.explicit_bounds.heap() + v.exemplars.heap();
+        ExponentialHistogramDataPoint => |v| v.attributes.heap() + v.positive.heap()
+            + v.negative.heap() + v.exemplars.heap();
+        Buckets => |v| v.bucket_counts.heap();
+        SummaryDataPoint => |v| v.attributes.heap() + v.quantile_values.heap();
+        ValueAtQuantile => |_v| 0;
+        Exemplar => |v| v.filtered_attributes.heap() + bytes(&v.span_id) + bytes(&v.trace_id);
+        ResourceLogs => |v| v.resource.heap() + v.scope_logs.heap() + v.schema_url.heap();
+        ScopeLogs => |v| v.scope.heap() + v.log_records.heap() + v.schema_url.heap();
+        LogRecord => |v| v.severity_text.heap() + v.body.heap() + v.attributes.heap()
+            + bytes(&v.trace_id) + bytes(&v.span_id) + v.event_name.heap();
+    }
+
+    /// What a decoded request takes: its struct and its heap.
+    fn measured<R: Heap>(decode: impl Fn() -> R) -> u64 {
+        let decoded = decode();
+        size_of::<R>() as u64 + decoded.heap()
     }
 
     /// Checks the bound of `request` in both encodings is at least what it decodes
     /// to; returns the ratios bound / encoded length (protobuf, JSON).
-    fn check<R: Message + Default + Serialize + DeserializeOwned>(
+    fn check<R: Message + Default + Serialize + DeserializeOwned + Heap>(
         request: &R,
         ty: Ty,
         what: &str,
