@@ -51,6 +51,8 @@ pub(crate) struct GrpcShared {
     pub intake: Intake,
     /// Largest decompressed message, in bytes.
     pub max_message_size: usize,
+    /// Largest decoded-size bound of a message, in bytes (`decoded::decoded_cap`).
+    pub max_decoded: u64,
     /// Where memory limiters publish their soft limit.
     pub gate: Arc<AdmissionGate>,
     /// Checks every call by its metadata before its message is read.
@@ -117,6 +119,7 @@ impl GrpcHandler {
         let max = self.shared.max_message_size;
         let codec = OtlpCodec::<R> {
             gate: self.shared.gate.clone(),
+            max_decoded: self.shared.max_decoded,
             request: PhantomData,
         };
         let mut grpc = Grpc::new(codec)
@@ -185,6 +188,7 @@ impl<R: ExportRequest> UnaryService<R> for Export<R> {
 /// message whose decoding would take the heap over the memory limit.
 struct OtlpCodec<R> {
     gate: Arc<AdmissionGate>,
+    max_decoded: u64,
     request: PhantomData<fn() -> R>,
 }
 
@@ -201,6 +205,7 @@ impl<R: ExportRequest> Codec for OtlpCodec<R> {
     fn decoder(&mut self) -> Self::Decoder {
         ProtoDecoder {
             gate: self.gate.clone(),
+            max_decoded: self.max_decoded,
             message: PhantomData,
         }
     }
@@ -220,20 +225,23 @@ impl<T: prost::Message> Encoder for ProtoEncoder<T> {
 
 struct ProtoDecoder<T> {
     gate: Arc<AdmissionGate>,
+    max_decoded: u64,
     message: PhantomData<fn() -> T>,
 }
 
-impl<T: prost::Message + Default> Decoder for ProtoDecoder<T> {
+impl<T: ExportRequest> Decoder for ProtoDecoder<T> {
     type Item = T;
     type Error = Status;
 
     fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<T>, Status> {
-        // The decoded message takes at least as much memory as its encoding; reserved
-        // while decoding, so calls decoding at once see each other's share.
-        let len = u64::try_from(src.remaining()).unwrap_or(u64::MAX);
+        // What the message decodes to, at most: refused over the cap, and reserved
+        // while decoding, so calls decoding at once see each other's share. The
+        // buffer is one contiguous `BytesMut`.
+        let bound = crate::decoded::bound_within(src.chunk(), T::TYPE, false, self.max_decoded)
+            .map_err(|refusal| refusal.grpc_status())?;
         let _reservation = self
             .gate
-            .reserve(len)
+            .reserve(bound)
             .map_err(|over| Refusal::memory_limited(over.retry_after).grpc_status())?;
         T::decode(src)
             .map(Some)
@@ -272,6 +280,7 @@ mod tests {
                 include_metadata: false,
             },
             max_message_size: 4 * MIB as usize,
+            max_decoded: crate::decoded::decoded_cap(4 * MIB as usize),
             gate,
             auth: None,
         });
@@ -318,15 +327,20 @@ mod tests {
             .await
             .unwrap();
         let message = request(50);
-        let len = message.encoded_len() as u64;
-        assert!(len > 100, "{len}");
+        // What the admission gate reserves: the decoded-size bound, not the length.
+        let len = crate::decoded::protobuf_bound(
+            &message.encode_to_vec(),
+            crate::decoded::Ty::TraceRequest,
+        )
+        .unwrap();
+        assert!(len > 4 * message.encoded_len() as u64, "{len}");
 
         // Heap at the soft limit: refused when the call arrives.
         heap.store(10 * MIB, Ordering::SeqCst);
         let status = client.export(message.clone()).await.unwrap_err();
         assert_memory_refusal(&status);
 
-        // Room for less than the message: refused by its length, before decoding.
+        // Room for less than the message decodes to: refused by its bound, before decoding.
         heap.store(10 * MIB - len + 1, Ordering::SeqCst);
         let status = client.export(message.clone()).await.unwrap_err();
         assert_memory_refusal(&status);

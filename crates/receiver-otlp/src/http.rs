@@ -111,6 +111,8 @@ pub(crate) struct HttpShared {
     pub logs_path: String,
     /// Largest body, as sent and after decompression, in bytes.
     pub max_body: usize,
+    /// Largest decoded-size bound of a body, in bytes (`decoded::decoded_cap`).
+    pub max_decoded: u64,
     pub cors: Option<Cors>,
     /// Where memory limiters publish their soft limit: asked before each step that
     /// allocates for a request (reading, decompressing, decoding).
@@ -356,9 +358,14 @@ impl HttpHandler {
                 .map_err(|_| Refusal::read_timed_out(limit))??,
         };
         let body = decompress(compression, body, max, &mut reservation)?;
-        reservation
-            .grow(len_u64(body.len()))
-            .map_err(memory_refusal)?;
+        // What the body decodes to, at most: refused over the cap, reserved below it.
+        let bound = crate::decoded::bound_within(
+            &body,
+            R::TYPE,
+            encoding == Encoding::Json,
+            self.shared.max_decoded,
+        )?;
+        reservation.grow(bound).map_err(memory_refusal)?;
         let request = match encoding {
             Encoding::Proto => R::decode(body).map_err(crate::intake::protobuf_refusal)?,
             Encoding::Json => {
@@ -877,6 +884,7 @@ mod tests {
             metrics_path: "/v1/metrics".into(),
             logs_path: "/v1/logs".into(),
             max_body: 20 * MIB as usize,
+            max_decoded: crate::decoded::decoded_cap(20 * MIB as usize),
             cors: None,
             gate,
             auth: None,
@@ -1005,8 +1013,9 @@ mod tests {
         assert_memory_refusal(resp).await;
         assert!(sink.batches().is_empty());
 
-        // With room, the same requests are decoded and delivered.
-        heap.store(MIB, Ordering::SeqCst);
+        // With room, the same requests are decoded and delivered (20 000 spans decode
+        // to about 8.5 MiB by the bound, reserved before decoding).
+        heap.store(0, Ordering::SeqCst);
         let resp = handler.clone().handle(post(compressed, &headers)).await;
         assert_eq!(resp.status(), StatusCode::OK);
         let resp = handler

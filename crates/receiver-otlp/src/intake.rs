@@ -62,12 +62,15 @@ pub(crate) trait ExportRequest:
 {
     /// The matching export response.
     type Response: Message + Default + Send + 'static;
+    /// The message type, for the decoded-size bound.
+    const TYPE: crate::decoded::Ty;
     /// The request's data as a pipeline payload.
     fn into_payload(self) -> Payload;
 }
 
 impl ExportRequest for ExportTraceServiceRequest {
     type Response = ExportTraceServiceResponse;
+    const TYPE: crate::decoded::Ty = crate::decoded::Ty::TraceRequest;
     fn into_payload(self) -> Payload {
         Payload::Traces(self.resource_spans)
     }
@@ -75,6 +78,7 @@ impl ExportRequest for ExportTraceServiceRequest {
 
 impl ExportRequest for ExportMetricsServiceRequest {
     type Response = ExportMetricsServiceResponse;
+    const TYPE: crate::decoded::Ty = crate::decoded::Ty::MetricsRequest;
     fn into_payload(self) -> Payload {
         Payload::Metrics(self.resource_metrics)
     }
@@ -82,6 +86,7 @@ impl ExportRequest for ExportMetricsServiceRequest {
 
 impl ExportRequest for ExportLogsServiceRequest {
     type Response = ExportLogsServiceResponse;
+    const TYPE: crate::decoded::Ty = crate::decoded::Ty::LogsRequest;
     fn into_payload(self) -> Payload {
         Payload::Logs(self.resource_logs)
     }

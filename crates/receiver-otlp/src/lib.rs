@@ -30,6 +30,7 @@
 
 mod auth;
 pub mod config;
+mod decoded;
 mod factory;
 mod grpc;
 #[cfg(test)]

@@ -93,11 +93,13 @@ impl OtlpReceiver {
                 .ok()
         };
         let grpc = config.protocols.grpc.map(|g| {
+            let max_message_size = usize::try_from(g.max_recv_msg_size_mib)
+                .unwrap_or(usize::MAX)
+                .saturating_mul(MIB);
             let shared = Arc::new(GrpcShared {
                 intake: intake("grpc", g.include_metadata),
-                max_message_size: usize::try_from(g.max_recv_msg_size_mib)
-                    .unwrap_or(usize::MAX)
-                    .saturating_mul(MIB),
+                max_message_size,
+                max_decoded: crate::decoded::decoded_cap(max_message_size),
                 gate: AdmissionGate::global().clone(),
                 auth: g
                     .auth
@@ -107,12 +109,14 @@ impl OtlpReceiver {
             (g, shared)
         });
         let http = config.protocols.http.map(|h| {
+            let max_body = usize::try_from(h.max_request_body_size).unwrap_or(usize::MAX);
             let shared = Arc::new(HttpShared {
                 intake: intake("http", h.include_metadata),
                 traces_path: h.traces_url_path.clone(),
                 metrics_path: h.metrics_url_path.clone(),
                 logs_path: h.logs_url_path.clone(),
-                max_body: usize::try_from(h.max_request_body_size).unwrap_or(usize::MAX),
+                max_body,
+                max_decoded: crate::decoded::decoded_cap(max_body),
                 cors: h.cors.as_ref().and_then(Cors::new),
                 gate: AdmissionGate::global().clone(),
                 auth: h

@@ -48,6 +48,17 @@ impl Refusal {
         }
     }
 
+    /// The request would decode to more memory than allowed (HTTP `413`, gRPC
+    /// `RESOURCE_EXHAUSTED`).
+    pub fn decodes_too_large(message: impl Into<String>) -> Self {
+        Refusal {
+            code: Code::ResourceExhausted,
+            http: StatusCode::PAYLOAD_TOO_LARGE,
+            message: message.into(),
+            retry_after: None,
+        }
+    }
+
     /// The body was not read within `read_timeout` (HTTP `408`).
     pub fn read_timed_out(limit: Duration) -> Self {
         Refusal {

@@ -58,6 +58,9 @@ service:
     traces:
       receivers: [otlp]
       exporters: [nop]
+    metrics:
+      receivers: [otlp]
+      exporters: [nop]
 "#,
         grpc = ports.grpc,
         http = ports.http,
@@ -163,6 +166,42 @@ fn string_value(s: &[u8]) -> Vec<u8> {
     v
 }
 
+/// `inner` framed as field `tag` of each message in `tags`, innermost first.
+fn nest(tags: &[u8], inner: Vec<u8>) -> Vec<u8> {
+    tags.iter().fold(inner, |body, &tag| {
+        let mut out = Vec::with_capacity(body.len() + 6);
+        field(&mut out, tag, &body);
+        out
+    })
+}
+
+/// An `ExportTraceServiceRequest` of about `bytes` bytes: one scope of empty spans,
+/// 2 bytes each on the wire, a whole `Span` each once decoded.
+fn empty_spans(bytes: usize) -> Vec<u8> {
+    // ScopeSpans.spans = 2; ResourceSpans.scope_spans = 2; request.resource_spans = 1.
+    nest(&[0x12, 0x0a], [0x12, 0x00].repeat((bytes - 16) / 2))
+}
+
+/// An `ExportMetricsServiceRequest` of about `bytes` bytes: one gauge of empty
+/// data points.
+fn empty_data_points(bytes: usize) -> Vec<u8> {
+    // Gauge.data_points = 1; Metric.gauge = 5; ScopeMetrics.metrics = 2;
+    // ResourceMetrics.scope_metrics = 2; request.resource_metrics = 1.
+    nest(
+        &[0x2a, 0x12, 0x12, 0x0a],
+        [0x0a, 0x00].repeat((bytes - 32) / 2),
+    )
+}
+
+/// The same spans as OTLP/JSON: `{}` each.
+fn empty_spans_json(bytes: usize) -> Vec<u8> {
+    let head = br#"{"resourceSpans":[{"scopeSpans":[{"spans":["#;
+    let mut out = head.to_vec();
+    out.extend_from_slice(&b"{},".repeat((bytes - head.len() - 10) / 3));
+    out.extend_from_slice(b"{}]}]}]}");
+    out
+}
+
 fn good_request() -> Vec<u8> {
     span_request(b"good", &attribute(b"k", &string_value(b"v")))
 }
@@ -227,11 +266,15 @@ fn truncated(mut body: Vec<u8>) -> Vec<u8> {
 /// A `POST /v1/traces` over HTTP/1.1 with `headers`; returns the status and the error
 /// message (from the `google.rpc.Status` body, or the text body).
 fn http_post(port: u16, headers: &[(&str, &str)], body: &[u8]) -> (u16, String) {
+    http_post_to(port, "/v1/traces", headers, body)
+}
+
+fn http_post_to(port: u16, path: &str, headers: &[(&str, &str)], body: &[u8]) -> (u16, String) {
     let mut all = vec![("Content-Type", "application/x-protobuf")];
     all.retain(|(k, _)| !headers.iter().any(|(h, _)| h.eq_ignore_ascii_case(k)));
     all.extend_from_slice(headers);
     all.retain(|(_, v)| !v.is_empty());
-    let r = common::http("POST", port, "/v1/traces", &all, body);
+    let r = common::http("POST", port, path, &all, body);
     let message = match RpcStatus::decode(&r.body[..]) {
         Ok(s) if !s.message.is_empty() => s.message,
         _ => r.text(),
@@ -328,7 +371,55 @@ fn http_hostile_inputs() {
     );
     assert_eq!(status, 200, "a 15 MiB string: {msg}");
 
+    // Decoded-size amplification: 20 MiB (the body limit) of empty spans would
+    // decode to gigabytes; refused by its decoded-size bound before decoding,
+    // as protobuf, as JSON, gzipped (the bound is of the inflated body), and as
+    // empty metric data points.
+    let amplified = [
+        (
+            "/v1/traces",
+            "application/x-protobuf",
+            None,
+            empty_spans(20 * MIB),
+        ),
+        (
+            "/v1/traces",
+            "application/json",
+            None,
+            empty_spans_json(20 * MIB),
+        ),
+        (
+            "/v1/metrics",
+            "application/x-protobuf",
+            None,
+            empty_data_points(20 * MIB),
+        ),
+        (
+            "/v1/traces",
+            "application/x-protobuf",
+            Some("gzip"),
+            gzip(&empty_spans(20 * MIB)),
+        ),
+    ];
+    for (path, content_type, encoding, body) in amplified {
+        assert!(body.len() <= 20 * MIB);
+        let headers = [
+            ("Content-Type", content_type),
+            ("Content-Encoding", encoding.unwrap_or("")),
+        ];
+        let (status, msg) = http_post_to(port, path, &headers, &body);
+        assert_eq!(status, 413, "{path} {content_type} {encoding:?}: {msg}");
+        assert!(msg.contains("decodes to more than 320 MiB"), "{msg}");
+        assert!(stratus.running());
+    }
+
     assert_healthy(&mut stratus, &ports);
+}
+
+fn gzip(body: &[u8]) -> Vec<u8> {
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    e.write_all(body).unwrap();
+    e.finish().unwrap()
 }
 
 #[test]
@@ -393,13 +484,27 @@ fn frame(compressed: bool, payload: &[u8]) -> Vec<u8> {
 
 /// One trace export call with a hand-made body; returns its status.
 async fn grpc_call(addr: SocketAddr, encoding: Option<&str>, messages: Vec<u8>) -> Status {
+    grpc_call_at(addr, TRACES_PATH, encoding, messages).await
+}
+
+/// One uncompressed call of `path`.
+async fn grpc_call_to(addr: SocketAddr, path: &str, messages: Vec<u8>) -> Status {
+    grpc_call_at(addr, path, None, messages).await
+}
+
+async fn grpc_call_at(
+    addr: SocketAddr,
+    path: &str,
+    encoding: Option<&str>,
+    messages: Vec<u8>,
+) -> Status {
     let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
     let (mut send, conn) =
         hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream))
             .await
             .unwrap();
     tokio::spawn(conn);
-    let mut req = http::Request::post(format!("http://{addr}{TRACES_PATH}"))
+    let mut req = http::Request::post(format!("http://{addr}{path}"))
         .header("content-type", "application/grpc")
         .header("te", "trailers");
     if let Some(e) = encoding {
@@ -488,6 +593,37 @@ async fn grpc_cases(addr: SocketAddr) {
     )
     .await;
     assert_eq!(st.code(), Code::Ok, "500,000 attributes: {st:?}");
+
+    // Decoded-size amplification: a 4 MiB message (the limit) of empty spans, of
+    // empty attributes, gzipped: refused by its decoded-size bound before decoding.
+    let empty_attrs: Vec<u8> = [0x4a, 0x00].repeat(2 * MIB - 64);
+    for (what, encoding, message) in [
+        ("empty spans", None, empty_spans(4 * MIB)),
+        ("empty attributes", None, span_request(b"s", &empty_attrs)),
+        (
+            "gzipped empty spans",
+            Some("gzip"),
+            gzip(&empty_spans(4 * MIB)),
+        ),
+    ] {
+        let st = call(encoding, frame(encoding.is_some(), &message)).await;
+        assert_eq!(st.code(), Code::ResourceExhausted, "{what}: {st:?}");
+        assert!(
+            st.message().contains("decodes to more than 64 MiB"),
+            "{what}: {st:?}"
+        );
+    }
+    let metrics = grpc_call_to(
+        addr,
+        "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export",
+        frame(false, &empty_data_points(4 * MIB)),
+    )
+    .await;
+    assert_eq!(metrics.code(), Code::ResourceExhausted, "{metrics:?}");
+    assert!(
+        metrics.message().contains("decodes to more than 64 MiB"),
+        "{metrics:?}"
+    );
 }
 
 // ---- HTTP/2 abuse, with raw frames ----
