@@ -1,4 +1,3 @@
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! Hostile input against the real stratus binary, with the OTLP receiver's default
 //! settings (only the endpoints are set, to free ports): every case gets a clear HTTP
 //! status or gRPC code, the process stays up and keeps serving, and its peak memory
@@ -8,14 +7,12 @@
 //! `read_timeout` and `idle_timeout`, and polls (with a bounded deadline) for the
 //! server to close each slow connection.
 
-mod common;
-
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
+use super::common::{DEADLINE, Stratus, free_port, wait_for, wait_port};
 use bytes::Bytes;
-use common::{DEADLINE, Stratus, free_port, wait_for, wait_port};
 use http_body_util::{BodyExt, Full};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
@@ -274,7 +271,7 @@ fn http_post_to(port: u16, path: &str, headers: &[(&str, &str)], body: &[u8]) ->
     all.retain(|(k, _)| !headers.iter().any(|(h, _)| h.eq_ignore_ascii_case(k)));
     all.extend_from_slice(headers);
     all.retain(|(_, v)| !v.is_empty());
-    let r = common::http("POST", port, path, &all, body);
+    let r = super::common::http("POST", port, path, &all, body);
     let message = match RpcStatus::decode(&r.body[..]) {
         Ok(s) if !s.message.is_empty() => s.message,
         _ => r.text(),

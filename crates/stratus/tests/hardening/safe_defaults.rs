@@ -1,4 +1,3 @@
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! Safe defaults: every component that listens binds loopback unless its config says
 //! otherwise, and so does the embedded default config. Nothing listens on `0.0.0.0`
 //! by default.
@@ -93,7 +92,7 @@ fn every_listener_defaults_to_loopback() {
 /// The config stratus runs with no `--config` listens on loopback only.
 #[test]
 fn the_embedded_default_config_listens_on_loopback() {
-    let text = include_str!("../src/default.yaml");
+    let text = include_str!("../../src/default.yaml");
     let source = Source::Inline {
         name: "default.yaml".into(),
         text: text.into(),

@@ -1,4 +1,3 @@
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! Secret hygiene, end to end: the real binary at `debug` log level, every
 //! secret-bearing field set to a marker value, every destination failing (a port
 //! nothing listens on, or a local server answering 401 / 403 with the request's
@@ -11,15 +10,13 @@
 //! (`bearertokenauth` token, `basicauth` password, `oauth2client` client_secret)
 //! included.
 
-mod common;
-
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
 
-use common::{DEADLINE, free_port, http, wait_for};
+use super::common::{DEADLINE, free_port, http, wait_for};
 
 /// One secret-bearing field.
 struct Row {
@@ -540,8 +537,8 @@ fn no_secret_appears_anywhere() {
         r.text()
     ));
     let grpc_answer = tokio::runtime::Runtime::new().unwrap().block_on(async {
-        let mut client = common::trace_client(grpc).await;
-        match client.export(common::make_spans(1, 2)).await {
+        let mut client = super::common::trace_client(grpc).await;
+        match client.export(super::common::make_spans(1, 2)).await {
             Ok(r) => format!("{:?}", r),
             Err(status) => format!("{status:?}"),
         }
