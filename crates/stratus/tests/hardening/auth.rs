@@ -123,7 +123,7 @@ service:
 
 /// An agent taking OTLP/gRPC on 127.0.0.1 and forwarding traces with `exporter` (YAML of
 /// one `exporters:` entry named `exporter_id`), which uses `auth_extension`.
-fn agent(
+pub fn agent(
     ports: Ports,
     exporter_id: &str,
     exporter: &str,
@@ -172,7 +172,7 @@ fn failures(metrics_port: u16, transport: &str, reason: &str) -> f64 {
 }
 
 /// Sends spans `first..first+count` to the agent over gRPC.
-fn send_to_agent(agent_grpc: u16, first: u64, count: u64) {
+pub fn send_to_agent(agent_grpc: u16, first: u64, count: u64) {
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         let mut client = trace_client(agent_grpc).await;

@@ -20,9 +20,9 @@ use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::auth::Pki;
+use super::auth::{Pki, agent, send_to_agent as send};
 use super::common::configs::Ports;
-use super::common::{Stratus, http, make_spans, span_ids, trace_client, wait_for};
+use super::common::{Stratus, http, make_spans, span_ids, wait_for};
 use prost::Message;
 
 /// `stratus validate` on `config` (written to `dir/name.yaml`) with `args`; panics
@@ -116,42 +116,6 @@ service:
         key = pki.key.display(),
         out = dir.join("traces.out").display(),
     )
-}
-
-/// An agent whose only exporter is `exporter` (YAML under `exporters:`), with one
-/// extension `extension` (YAML under `extensions:`).
-fn agent(ports: Ports, exporter_id: &str, exporter: &str, ext_id: &str, extension: &str) -> String {
-    format!(
-        r#"
-extensions:
-{extension}
-receivers:
-  otlp:
-    protocols:
-      grpc:
-        endpoint: 127.0.0.1:{grpc}
-exporters:
-{exporter}
-service:
-  extensions: [{ext_id}]
-  telemetry:
-    metrics:
-      address: 127.0.0.1:{metrics}
-  pipelines:
-    traces:
-      receivers: [otlp]
-      exporters: [{exporter_id}]
-"#,
-        grpc = ports.grpc,
-        metrics = ports.metrics,
-    )
-}
-
-fn send(agent_grpc: u16, first: u64, count: u64) {
-    tokio::runtime::Runtime::new().unwrap().block_on(async {
-        let mut client = trace_client(agent_grpc).await;
-        client.export(make_spans(first, count)).await.unwrap();
-    });
 }
 
 fn wait_spans(out: &Path, want: usize) {
