@@ -53,7 +53,7 @@ fn framed_records(input: &mut Input<'_>) -> Vec<u8> {
 
 /// Lays out a queue directory from fuzz bytes. Byte 0 chooses the layout:
 /// - `0`: the rest is one raw segment file;
-/// - `1`: the rest is records (see [`framed_records`]), framed with valid checksums,
+/// - `1`: the rest is records (see `framed_records`), framed with valid checksums,
 ///   so that their headers and bodies are what the fuzzer varies;
 /// - `2`: as `1`, after a valid cursor built from the next bytes;
 /// - `3`: a raw cursor (length from the next byte), then as `1`;
