@@ -20,14 +20,11 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::connect::proxy::Tunnel;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use prost::Message;
-use std::sync::Arc;
-use stratus_core::auth::ClientAuthenticator;
 use stratus_core::factory::BuildContext;
-use stratus_core::telemetry::Registry;
 use stratus_core::{ComponentError, ConsumeError, Signal, Telemetry};
 use stratus_exporter_helper::Sender;
+use stratus_otlp_client::auth::ClientAuth;
 use stratus_otlp_client::connect::Buffered;
-use stratus_otlp_client::grpc::AUTH_FAILURES_METRIC;
 
 use crate::config::{Compression, DEFAULT_HTTP2_PING_TIMEOUT, Encoding, OtlpHttpConfig};
 use stratus_otlp_client::grpc::encode_payload;
@@ -266,12 +263,6 @@ pub struct HttpSender {
 
 /// The client authenticator of `auth::authenticator`, and where its failures are
 /// counted.
-struct ClientAuth {
-    id: String,
-    authenticator: Arc<dyn ClientAuthenticator>,
-    telemetry: Registry,
-}
-
 fn signal_index(signal: Signal) -> usize {
     match signal {
         Signal::Traces => 0,
@@ -317,16 +308,7 @@ impl HttpSender {
         config: &OtlpHttpConfig,
     ) -> Result<Self, ComponentError> {
         let id = ctx.id.to_string();
-        let auth = match &config.auth {
-            Some(auth) => Some(ClientAuth {
-                id: auth.authenticator.clone(),
-                authenticator: ctx
-                    .client_authenticator("auth::authenticator", &auth.authenticator)
-                    .map_err(|e| ComponentError::new(format!("exporter {id}: {e}")))?,
-                telemetry: ctx.telemetry.clone(),
-            }),
-            None => None,
-        };
+        let auth = ClientAuth::from_context(ctx, &id, config.auth.as_ref())?;
         Self::build(id, config, &ctx.signals, auth)
     }
 
@@ -474,30 +456,10 @@ impl HttpSender {
     /// authenticator is a retryable failure of the send, counted in
     /// [`AUTH_FAILURES_METRIC`] and logged (its message never holds a credential).
     async fn authenticate(&self, headers: &mut HeaderMap) -> Result<(), ConsumeError> {
-        let Some(auth) = &self.auth else {
-            return Ok(());
-        };
-        auth.authenticator.apply(headers).await.map_err(|e| {
-            auth.telemetry
-                .counter(
-                    AUTH_FAILURES_METRIC,
-                    "Requests an exporter could not send because its client \
-                     authenticator gave no credentials",
-                    &[("exporter", &self.id), ("failure", e.failure.as_str())],
-                )
-                .add(1);
-            tracing::warn!(
-                exporter = %self.id,
-                authenticator = %auth.id,
-                failure = %e.failure,
-                error = %e.message,
-                "client authentication failed; the request will be retried",
-            );
-            ConsumeError::retryable(format!(
-                "client authenticator `{}` failed ({}): {}",
-                auth.id, e.failure, e.message
-            ))
-        })
+        match &self.auth {
+            Some(auth) => auth.apply(&self.id, headers).await,
+            None => Ok(()),
+        }
     }
 }
 

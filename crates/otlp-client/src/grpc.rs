@@ -17,12 +17,10 @@ use http::Uri;
 use hyper_rustls::{FixedServerNameResolver, HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::connect::HttpConnector;
 use prost::Message;
-use stratus_core::auth::ClientAuthenticator;
 use stratus_core::factory::BuildContext;
 use stratus_core::pdata::{
     ExportLogsServiceRequest, ExportMetricsServiceRequest, ExportTraceServiceRequest,
 };
-use stratus_core::telemetry::Registry;
 use stratus_core::{ComponentError, ConsumeError, Payload, Signal, Telemetry};
 use stratus_exporter_helper::Sender;
 use tonic::codec::{Codec, CompressionEncoding, DecodeBuf, Decoder, EncodeBuf, Encoder};
@@ -30,6 +28,7 @@ use tonic::metadata::MetadataMap;
 use tonic::transport::{Channel, Endpoint};
 use tonic::{Code, Status};
 
+use crate::auth::ClientAuth;
 use crate::config::{Balancer, Compression, OtlpConfig};
 use crate::connect::Dialer;
 use crate::rpc::{ExportResponse, retry_delay_in_details};
@@ -405,17 +404,7 @@ fn grpc_client(channel: Channel, compression: Compression) -> tonic::client::Grp
     }
 }
 
-/// The client authenticator of `auth::authenticator`, and where its failures are
-/// counted.
-struct ClientAuth {
-    /// The extension's id, for logs.
-    id: String,
-    authenticator: Arc<dyn ClientAuthenticator>,
-    telemetry: Registry,
-}
-
-/// The metric counting failed client authentications (labels `exporter`, `failure`).
-pub const AUTH_FAILURES_METRIC: &str = "stratus_exporter_client_auth_failures";
+pub use crate::auth::AUTH_FAILURES_METRIC;
 
 /// The `otlp` exporter's [`Sender`].
 pub struct GrpcSender {
@@ -451,16 +440,7 @@ impl GrpcSender {
         id: String,
         config: &OtlpConfig,
     ) -> Result<Self, ComponentError> {
-        let auth = match &config.auth {
-            Some(auth) => Some(ClientAuth {
-                id: auth.authenticator.clone(),
-                authenticator: ctx
-                    .client_authenticator("auth::authenticator", &auth.authenticator)
-                    .map_err(|e| ComponentError::new(format!("exporter {id}: {e}")))?,
-                telemetry: ctx.telemetry.clone(),
-            }),
-            None => None,
-        };
+        let auth = ClientAuth::from_context(ctx, &id, config.auth.as_ref())?;
         Self::build(id, config, auth)
     }
 
@@ -593,30 +573,8 @@ impl GrpcSender {
             return Ok(self.metadata.clone());
         };
         let mut headers = self.headers.clone();
-        match auth.authenticator.apply(&mut headers).await {
-            Ok(()) => Ok(MetadataMap::from_headers(headers)),
-            Err(e) => {
-                auth.telemetry
-                    .counter(
-                        AUTH_FAILURES_METRIC,
-                        "Requests an exporter could not send because its client \
-                         authenticator gave no credentials",
-                        &[("exporter", &self.id), ("failure", e.failure.as_str())],
-                    )
-                    .add(1);
-                tracing::warn!(
-                    exporter = %self.id,
-                    authenticator = %auth.id,
-                    failure = %e.failure,
-                    error = %e.message,
-                    "client authentication failed; the request will be retried",
-                );
-                Err(ConsumeError::retryable(format!(
-                    "client authenticator `{}` failed ({}): {}",
-                    auth.id, e.failure, e.message
-                )))
-            }
-        }
+        auth.apply(&self.id, &mut headers).await?;
+        Ok(MetadataMap::from_headers(headers))
     }
 
     /// One try on one channel, with `timeout` (the rest of the attempt) as its

@@ -26,6 +26,7 @@
 //! # let _ = exporter; Ok(()) }
 //! ```
 
+pub mod auth;
 pub mod config;
 pub mod connect;
 pub mod grpc;
