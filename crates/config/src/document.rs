@@ -31,6 +31,11 @@ pub enum Source {
         /// The YAML text, without the `yaml:` prefix.
         text: String,
     },
+    /// A whole config held in an environment variable, as the collector's `env`
+    /// provider reads it (`--config env:STRATUS_CONFIG_YAML`): how an ECS task
+    /// definition or an SSM parameter injected as a secret delivers a config
+    /// without baking it into the image. Messages name the variable, never its text.
+    Env(String),
 }
 
 impl Source {
@@ -39,11 +44,13 @@ impl Source {
         match self {
             Source::File(path) => path.display().to_string(),
             Source::Inline { name, .. } | Source::Yaml { name, .. } => name.clone(),
+            Source::Env(var) => format!("env:{var}"),
         }
     }
 
     /// The source a `--config` argument names, as the collector reads them:
-    /// `yaml:TEXT` (its `yaml` provider), `file:PATH`, or a plain path. `ordinal`
+    /// `yaml:TEXT` (its `yaml` provider), `env:VAR` (its `env` provider), `file:PATH`,
+    /// or a plain path. `ordinal`
     /// counts `--config` flags from 1; it names a `yaml:` source in messages
     /// (`--config 2 (yaml:)`), because the text may hold a secret.
     ///
@@ -57,6 +64,7 @@ impl Source {
     ///         text: "processors::batch::timeout: 2s".into(),
     ///     }
     /// );
+    /// assert_eq!(Source::from_arg("env:CONFIG", 1), Source::Env("CONFIG".into()));
     /// assert_eq!(Source::from_arg("file:a.yaml", 1), Source::File("a.yaml".into()));
     /// assert_eq!(Source::from_arg("a.yaml", 1), Source::File("a.yaml".into()));
     /// ```
@@ -66,6 +74,9 @@ impl Source {
                 name: format!("--config {ordinal} (yaml:)"),
                 text: text.to_string(),
             };
+        }
+        if let Some(var) = arg.strip_prefix("env:") {
+            return Source::Env(var.to_string());
         }
         Source::File(PathBuf::from(arg.strip_prefix("file:").unwrap_or(arg)))
     }
@@ -142,6 +153,19 @@ pub fn load(
                 }
             },
             Source::Inline { text, .. } | Source::Yaml { text, .. } => text.clone(),
+            Source::Env(var) => match env(var) {
+                Some(text) if !text.trim().is_empty() => text,
+                _ => {
+                    errors.push(ConfigError::new(
+                        "",
+                        None,
+                        format!(
+                            "config source `env:{var}`: the environment variable {var} is not set or empty"
+                        ),
+                    ));
+                    continue;
+                }
+            },
         };
         let parsed = match source {
             Source::Yaml { .. } => yaml::parse(&name, &text).and_then(|p| nest(&name, p)),
@@ -439,5 +463,36 @@ mod tests {
         let a = inline("a", "x: [1]\n");
         let err = load(&[a], &["x::0=2".to_string()], &no_env).unwrap_err();
         assert!(err.0[0].message.contains("is a list"), "{err}");
+    }
+
+    #[test]
+    fn env_source_reads_a_whole_config_and_names_only_the_variable() {
+        let env = |name: &str| match name {
+            "STRATUS_CONFIG_YAML" => {
+                Some("exporters:\n  debug: {verbosity: ${env:LEVEL}}\n".into())
+            }
+            "LEVEL" => Some("basic".into()),
+            "BLANK" => Some("  \n".into()),
+            _ => None,
+        };
+        let source = Source::from_arg("env:STRATUS_CONFIG_YAML", 1);
+        let doc = load(&[source], &[], &env).unwrap();
+        assert_eq!(
+            doc.value(),
+            &json!({"exporters": {"debug": {"verbosity": "basic"}}})
+        );
+        assert_eq!(
+            doc.location(&["exporters", "debug"]).unwrap().source,
+            "env:STRATUS_CONFIG_YAML"
+        );
+        for var in ["MISSING", "BLANK"] {
+            let err = load(&[Source::from_arg(&format!("env:{var}"), 1)], &[], &env).unwrap_err();
+            assert!(
+                err.0[0]
+                    .message
+                    .contains(&format!("environment variable {var} is not set")),
+                "{err}"
+            );
+        }
     }
 }

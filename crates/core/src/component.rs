@@ -57,4 +57,14 @@ pub trait Component: Send + Sync {
     async fn shutdown(&self) -> Result<(), ComponentError> {
         Ok(())
     }
+
+    /// Hands on everything the component holds now (a batch being filled, a sending
+    /// queue) and returns once it has been delivered or failed for good, without
+    /// stopping: data keeps flowing afterwards. The Lambda extension calls it after
+    /// each invocation, before the execution environment is frozen. The caller bounds
+    /// it with a deadline. Components that hold nothing keep the default, which
+    /// returns at once.
+    async fn flush(&self) -> Result<(), ComponentError> {
+        Ok(())
+    }
 }

@@ -317,6 +317,8 @@ struct Inner<S: Sender> {
     in_flight: [AtomicU64; 3],
     /// Whether the queue is refusing data (full), to log the change once.
     refusing: AtomicBool,
+    /// Tells the batching loop to send what it holds now ([`Component::flush`]).
+    flush_now: tokio::sync::Notify,
     refusal_log: LogLimiter,
     retry_log: LogLimiter,
     drop_log: LogLimiter,
@@ -473,6 +475,7 @@ impl<S: Sender> HelperExporter<S> {
                 destination: Destination::new(id_for_destination),
                 in_flight: Default::default(),
                 refusing: AtomicBool::new(false),
+                flush_now: tokio::sync::Notify::new(),
                 refusal_log: LogLimiter::new(Duration::from_secs(10)),
                 retry_log: LogLimiter::new(Duration::from_secs(10)),
                 drop_log: LogLimiter::new(Duration::from_secs(10)),
@@ -831,6 +834,7 @@ impl<S: Sender> Inner<S> {
                 {
                     (batcher.expired(tokio::time::Instant::now()), false)
                 }
+                () = self.flush_now.notified() => (batcher.drain(), false),
                 entry = queue.take() => match entry {
                     Some(entry) => {
                         self.track_in_flight(&entry.data, true);
@@ -1149,7 +1153,41 @@ impl<S: Sender> Component for HelperExporter<S> {
         }
         inner.sender.shutdown().await
     }
+
+    /// Sends what the sending queue holds (and what its batching holds) now, and
+    /// returns once the queue is empty and nothing is being sent, retries included;
+    /// the queue stays open. Without a queue `consume` already waits for delivery,
+    /// so there is nothing to wait for. The caller bounds it with its deadline.
+    async fn flush(&self) -> Result<(), ComponentError> {
+        if self.inner.queue.is_none() {
+            return Ok(());
+        }
+        loop {
+            // Woken each round: an entry taken after the first wake-up may sit in a
+            // new partial batch.
+            self.inner.flush_now.notify_one();
+            if self.idle() {
+                return Ok(());
+            }
+            tokio::time::sleep(FLUSH_POLL).await;
+        }
+    }
 }
+
+impl<S: Sender> HelperExporter<S> {
+    /// Whether nothing is queued or being sent.
+    fn idle(&self) -> bool {
+        let inner = &self.inner;
+        inner.queue.as_ref().is_none_or(|q| q.size() == 0)
+            && inner
+                .in_flight
+                .iter()
+                .all(|n| n.load(Ordering::Relaxed) == 0)
+    }
+}
+
+/// How often [`Component::flush`] looks whether the queue has drained.
+const FLUSH_POLL: Duration = Duration::from_millis(5);
 
 /// Aborts worker tasks when the shutdown future is dropped at its deadline, and
 /// reports what the queue could not deliver.

@@ -1563,3 +1563,64 @@ async fn persistent_queue_hands_stored_bytes_to_a_sender_that_takes_them() {
         ));
     }
 }
+
+#[tokio::test(start_paused = true)]
+async fn flush_waits_for_queued_and_gated_sends_and_keeps_the_queue_open() {
+    let registry = Registry::new();
+    let gate = Arc::new(Semaphore::new(0));
+    let settings = batching(serde_json::json!({}));
+    let exp = Arc::new(HelperExporter::new(
+        &ctx(&registry),
+        settings,
+        Recorder::gated(&gate),
+    ));
+    exp.start(&Host::ready()).await.unwrap();
+    for tag in ["a", "b"] {
+        exp.consume(named(tag, 2)).await.unwrap();
+    }
+    let flushing = tokio::spawn({
+        let exp = exp.clone();
+        async move { exp.flush().await }
+    });
+    wait_until("a send in progress", || {
+        exp.sender().entered.load(Ordering::SeqCst) > 0
+    })
+    .await;
+    assert!(!flushing.is_finished(), "flush waits for the sends");
+    gate.add_permits(2);
+    flushing.await.unwrap().unwrap();
+    assert_eq!(exp.sender().sizes(), [2, 2]);
+    // Not a shutdown: the queue still takes data.
+    exp.consume(named("c", 1)).await.unwrap();
+    gate.add_permits(1);
+    exp.flush().await.unwrap();
+    assert_eq!(exp.sender().sizes(), [2, 2, 1]);
+    exp.shutdown().await.unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn flush_sends_a_partial_batch_before_its_flush_timeout() {
+    let registry = Registry::new();
+    let settings = batching(serde_json::json!({
+        "batch": {"min_size": 100, "flush_timeout": "1h"}
+    }));
+    let exp = HelperExporter::new(&ctx(&registry), settings, Recorder::default());
+    exp.start(&Host::ready()).await.unwrap();
+    exp.consume(named("a", 3)).await.unwrap();
+    exp.consume(named("b", 2)).await.unwrap();
+    let start = tokio::time::Instant::now();
+    exp.flush().await.unwrap();
+    assert!(
+        start.elapsed() < Duration::from_secs(60),
+        "not the flush_timeout"
+    );
+    assert_eq!(exp.sender().sizes(), [5]);
+    // Without a queue there is nothing to hold and flush returns at once.
+    let direct = HelperExporter::new(
+        &ctx(&registry),
+        batching(serde_json::json!({"enabled": false})),
+        Recorder::default(),
+    );
+    direct.flush().await.unwrap();
+    exp.shutdown().await.unwrap();
+}

@@ -754,4 +754,12 @@ impl Component for LoadBalancer {
         }
         results.into_iter().find(Result::is_err).unwrap_or(Ok(()))
     }
+
+    /// Flushes every backend's sub-exporter in parallel; the ring stays as it is.
+    async fn flush(&self) -> Result<(), ComponentError> {
+        let routing = self.shared.routing();
+        let results =
+            futures::future::join_all(routing.backends.iter().map(|b| b.exporter.flush())).await;
+        results.into_iter().find(Result::is_err).unwrap_or(Ok(()))
+    }
 }

@@ -91,6 +91,8 @@ struct Shared {
     next: BoxConsumer,
     metrics: Metrics,
     batchers: Mutex<Batchers>,
+    /// Woken each time a batcher's task finished delivering a batch.
+    delivered: Notify,
 }
 
 #[derive(Default)]
@@ -127,6 +129,9 @@ struct State {
     /// `None` when nothing is pending or the timeout is too large to represent.
     deadline: Option<Instant>,
     stopping: bool,
+    /// A [`Component::flush`] asked for the pending data to go out now, whatever its
+    /// size; cleared once nothing is pending.
+    flushing: bool,
 }
 
 enum Step {
@@ -202,6 +207,7 @@ impl BatchProcessor {
                 next,
                 metrics,
                 batchers: Mutex::new(Batchers::default()),
+                delivered: Notify::new(),
             }),
         }
     }
@@ -269,6 +275,7 @@ impl Shared {
                 reserved_items: 0,
                 deadline: None,
                 stopping: false,
+                flushing: false,
             }),
             wake: Notify::new(),
         });
@@ -371,6 +378,7 @@ impl Batcher {
     fn next_step(&self, settings: &Settings) -> Step {
         let mut st = lock(&self.state);
         if st.pending_items == 0 {
+            st.flushing = false;
             return if st.stopping {
                 Step::Exit
             } else {
@@ -381,7 +389,7 @@ impl Batcher {
         let trigger = if st.pending_items >= settings.send_batch_size || settings.timeout.is_zero()
         {
             Trigger::Size
-        } else if st.stopping || st.deadline.is_some_and(|d| d <= now) {
+        } else if st.stopping || st.flushing || st.deadline.is_some_and(|d| d <= now) {
             // The collector counts its shutdown flush as a timeout send, too.
             Trigger::Timeout
         } else {
@@ -421,6 +429,7 @@ async fn run(shared: Arc<Shared>, batcher: Arc<Batcher>) {
             }
             Step::Send(payload, items, trigger) => {
                 shared.deliver(&batcher, payload, items, trigger).await;
+                shared.delivered.notify_waiters();
             }
         }
     }
@@ -594,6 +603,39 @@ impl Component for BatchProcessor {
         }
         guard.handles.clear();
         Ok(())
+    }
+
+    /// Sends every pending batch now, whatever its size, and returns once every
+    /// batcher is empty and nothing is being delivered (refused batches are offered
+    /// again until downstream takes them). The caller bounds it with its deadline;
+    /// data stays held, and goes out later, if that passes first.
+    async fn flush(&self) -> Result<(), ComponentError> {
+        let batchers: Vec<Arc<Batcher>> = lock(&self.shared.batchers)
+            .by_key
+            .values()
+            .cloned()
+            .collect();
+        for batcher in &batchers {
+            let mut st = lock(&batcher.state);
+            if st.pending_items > 0 {
+                st.flushing = true;
+                drop(st);
+                batcher.wake.notify_one();
+            }
+        }
+        loop {
+            let delivered = self.shared.delivered.notified();
+            tokio::pin!(delivered);
+            delivered.as_mut().enable();
+            let idle = batchers.iter().all(|b| {
+                let st = lock(&b.state);
+                st.pending_items == 0 && st.in_flight_items == 0
+            });
+            if idle {
+                return Ok(());
+            }
+            delivered.await;
+        }
     }
 }
 

@@ -685,3 +685,52 @@ async fn the_buffer_is_reserved_in_two_phases() {
     sink.wait_for_items(8, T).await;
     p.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn flush_sends_small_batches_now_and_keeps_batching_afterwards() {
+    let sink = RecordingConsumer::new();
+    let (p, registry) = build(json!({"send_batch_size": 100, "timeout": "1h"}), &sink).await;
+    p.consume(Telemetry::new(spans("s", 0..5))).await.unwrap();
+    p.consume(Telemetry::new(logs(0..2))).await.unwrap();
+    // No polling: flush returns once the data is delivered.
+    p.flush().await.unwrap();
+    assert_eq!(all_span_ids(&sink), (0..5).collect::<Vec<_>>());
+    assert_eq!(sink.item_count(), 7);
+    // Not a shutdown: intake stays open, and the next data waits for its batch again.
+    p.consume(Telemetry::new(spans("s", 5..6))).await.unwrap();
+    tokio::task::yield_now().await;
+    assert_eq!(sink.item_count(), 7);
+    p.flush().await.unwrap();
+    assert_eq!(sink.item_count(), 8);
+    // Nothing held: returns at once.
+    p.flush().await.unwrap();
+    assert_eq!(
+        metric_value(
+            &registry.render(),
+            "otelcol_processor_batch_timeout_trigger_send{processor=\"batch\"}"
+        ),
+        3.0
+    );
+}
+
+#[tokio::test]
+async fn flush_waits_until_a_refused_batch_is_delivered() {
+    let sink = RecordingConsumer::new();
+    sink.refuse_all(full());
+    let (p, _) = build(json!({"send_batch_size": 100, "timeout": "1h"}), &sink).await;
+    p.consume(Telemetry::new(spans("s", 0..3))).await.unwrap();
+    let flushing = tokio::spawn({
+        let p = p.clone();
+        async move { p.flush().await }
+    });
+    sink.wait_for_calls(3, T).await;
+    assert!(!flushing.is_finished(), "flush must wait for delivery");
+    sink.accept_all();
+    tokio::time::timeout(T, flushing)
+        .await
+        .expect("flush returns once delivered")
+        .unwrap()
+        .unwrap();
+    assert_eq!(all_span_ids(&sink), [0, 1, 2]);
+    p.consume(Telemetry::new(spans("s", 3..4))).await.unwrap();
+}

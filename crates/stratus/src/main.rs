@@ -4,10 +4,16 @@
 //! stratus [--config FILE]... [--set key::path=value]...   run (embedded default without --config)
 //! stratus validate --config FILE...                       check a config, print every problem
 //! stratus components                                      list every component of this build
+//! stratus healthcheck [--endpoint URL]                     exit 0 when the health check answers 200
 //! stratus --version
 //! ```
+//!
+//! Started with `AWS_LAMBDA_RUNTIME_API` set (from a Lambda layer), the run command
+//! runs as a Lambda extension: see [`lambda`].
 
 mod components;
+mod healthcheck;
+mod lambda;
 mod logging;
 mod telemetry;
 
@@ -76,6 +82,14 @@ enum Command {
     Validate,
     /// Lists every component in this build with its signals and stability.
     Components,
+    /// Asks a running stratus's health_check extension whether it is ready: exits 0
+    /// when it answers 200, 1 otherwise. For container health checks in images
+    /// without a shell or wget.
+    Healthcheck {
+        /// The health check URL.
+        #[arg(long, value_name = "URL", default_value = healthcheck::DEFAULT_ENDPOINT)]
+        endpoint: String,
+    },
 }
 
 fn main() -> ExitCode {
@@ -86,6 +100,21 @@ fn main() -> ExitCode {
             print_components();
             ExitCode::SUCCESS
         }
+        Some(Command::Healthcheck { endpoint }) => match healthcheck::probe(endpoint) {
+            Ok(healthcheck::Outcome::Healthy) => ExitCode::SUCCESS,
+            Ok(healthcheck::Outcome::Unhealthy(status)) => {
+                eprintln!("unhealthy: {endpoint} answered HTTP {status}");
+                ExitCode::FAILURE
+            }
+            Ok(healthcheck::Outcome::Unreachable(why)) => {
+                eprintln!("unhealthy: nothing answers at {endpoint} ({why})");
+                ExitCode::FAILURE
+            }
+            Err(e) => {
+                eprintln!("Error: {e}");
+                ExitCode::from(2)
+            }
+        },
         Some(Command::Validate) => match load(&cli) {
             Ok(validated) => {
                 for w in &validated.warnings {
@@ -97,11 +126,12 @@ fn main() -> ExitCode {
             Err(errors) => config_failure(&errors),
         },
         None => {
-            let validated = match load(&cli) {
+            let lambda = lambda::runtime_api();
+            let validated = match load_for(&cli, lambda.is_some()) {
                 Ok(v) => v,
                 Err(errors) => return config_failure(&errors),
             };
-            match run(&cli, validated) {
+            match run(&cli, validated, lambda) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("Error: {e:#}");
@@ -124,7 +154,13 @@ fn config_failure(errors: &ConfigErrors) -> ExitCode {
     ExitCode::from(stratus_config::EXIT_CODE as u8)
 }
 
-fn sources(cli: &Cli) -> Vec<Source> {
+fn sources(cli: &Cli, lambda: bool) -> Vec<Source> {
+    if cli.config.is_empty()
+        && lambda
+        && let Some(config) = lambda::default_config()
+    {
+        return vec![Source::from_arg(&config, 1)];
+    }
     if cli.config.is_empty() {
         return vec![Source::Inline {
             name: DEFAULT_CONFIG_NAME.to_string(),
@@ -139,8 +175,14 @@ fn sources(cli: &Cli) -> Vec<Source> {
 }
 
 fn load(cli: &Cli) -> Result<Validated, ConfigErrors> {
+    load_for(cli, false)
+}
+
+/// Loads the config to run; a Lambda extension without `--config` reads
+/// `STRATUS_CONFIG` or the layer's config.
+fn load_for(cli: &Cli, lambda: bool) -> Result<Validated, ConfigErrors> {
     let env = |name: &str| std::env::var(name).ok();
-    let doc = stratus_config::load(&sources(cli), &cli.set, &env)?;
+    let doc = stratus_config::load(&sources(cli, lambda), &cli.set, &env)?;
     stratus_config::validate(&doc, &components::factories())
 }
 
@@ -218,7 +260,7 @@ fn print_default_banner(config: &stratus_config::ServiceConfig) {
     );
 }
 
-fn run(cli: &Cli, validated: Validated) -> anyhow::Result<()> {
+fn run(cli: &Cli, validated: Validated, lambda: Option<String>) -> anyhow::Result<()> {
     let telemetry = &validated.config.service.telemetry;
     let registry = Registry::new();
     let resource = telemetry::SelfResource::new(telemetry);
@@ -245,6 +287,7 @@ fn run(cli: &Cli, validated: Validated) -> anyhow::Result<()> {
         registry,
         resource,
         queues,
+        lambda,
     ))
 }
 
@@ -255,6 +298,7 @@ async fn serve(
     registry: Registry,
     resource: telemetry::SelfResource,
     queues: logging::LogQueues,
+    lambda: Option<String>,
 ) -> anyhow::Result<()> {
     let config = &validated.config;
     register_process_metrics(&registry);
@@ -275,11 +319,24 @@ async fn serve(
         version = env!("CARGO_PKG_VERSION"),
         "stratus is running",
     );
-    if cli.config.is_empty() {
-        print_default_banner(config);
-    }
-
-    wait_for_signal().await;
+    let shutdown_timeout = match lambda {
+        Some(api) => match lambda::Extension::register(&api).await {
+            Ok(extension) => extension.run(&service, shutdown_timeout).await,
+            Err(e) => {
+                service
+                    .shutdown(shutdown_timeout.min(Duration::from_secs(2)))
+                    .await;
+                return Err(e);
+            }
+        },
+        None => {
+            if cli.config.is_empty() {
+                print_default_banner(config);
+            }
+            wait_for_signal().await;
+            shutdown_timeout
+        }
+    };
     tracing::info!(deadline = %stratus_core::confval::format_duration(shutdown_timeout), "shutting down");
     let started = tokio::time::Instant::now();
     let in_time = service.shutdown(shutdown_timeout).await;

@@ -145,11 +145,17 @@ impl Stratus {
     fn spawn(dir: &Path, name: &str, config: &str, args: &[&str], mut cmd: Command) -> Stratus {
         let config_path = dir.join(format!("{name}.yaml"));
         std::fs::write(&config_path, config).unwrap();
+        cmd.arg("--config").arg(&config_path).args(args);
+        let mut stratus = Self::launch(dir, name, cmd);
+        stratus.config = config_path;
+        stratus
+    }
+
+    /// Starts `cmd` (the stratus binary with the arguments and environment the test
+    /// gave it, and no `--config` added), logging into `dir` as [`Stratus::start`] does.
+    pub fn launch(dir: &Path, name: &str, mut cmd: Command) -> Stratus {
         let log = dir.join(format!("{name}.log"));
         let child = cmd
-            .arg("--config")
-            .arg(&config_path)
-            .args(args)
             .env("STRATUS_LOG", "info")
             .stdout(Stdio::from(
                 std::fs::File::create(dir.join(format!("{name}.out"))).unwrap(),
@@ -160,7 +166,7 @@ impl Stratus {
         Stratus {
             child: Some(child),
             log,
-            config: config_path,
+            config: PathBuf::new(),
         }
     }
 

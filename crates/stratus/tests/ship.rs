@@ -1,0 +1,12 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! Shipping stratus, end to end against the real binary on 127.0.0.1:
+//! - `healthcheck`: `stratus healthcheck`, the probe of every image and manifest;
+//! - `lambda`: stratus as a Lambda extension, driven by a fake Extensions API.
+
+mod common;
+
+#[path = "ship/healthcheck.rs"]
+mod healthcheck;
+
+#[path = "ship/lambda.rs"]
+mod lambda;
