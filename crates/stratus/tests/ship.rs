@@ -1,9 +1,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 //! Shipping stratus, end to end against the real binary on 127.0.0.1:
+//! - `configs`: every shipped config, and every config embedded in `deploy/`, validates;
 //! - `healthcheck`: `stratus healthcheck`, the probe of every image and manifest;
 //! - `lambda`: stratus as a Lambda extension, driven by a fake Extensions API.
 
 mod common;
+
+#[path = "ship/configs.rs"]
+mod configs;
 
 #[path = "ship/healthcheck.rs"]
 mod healthcheck;
