@@ -80,7 +80,7 @@ pub fn probe(url: &str) -> Result<Outcome, String> {
     let mut last = format!("{}: no address", target.host);
     for addr in addrs {
         match get(addr, &target) {
-            Ok(status) if status == 200 => return Ok(Outcome::Healthy),
+            Ok(200) => return Ok(Outcome::Healthy),
             Ok(status) => return Ok(Outcome::Unhealthy(status)),
             Err(e) => last = format!("{addr}: {e}"),
         }

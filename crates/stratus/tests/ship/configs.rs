@@ -6,6 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use serde::Deserialize as _;
 use serde_json::Value;
 
 fn repo() -> PathBuf {
@@ -95,10 +96,8 @@ fn documents(path: &Path) -> Vec<Value> {
         })];
     }
     serde_yaml_ng::Deserializer::from_str(&text)
-        .filter_map(|doc| {
-            // CloudFormation short-form tags (`!Ref`) are not plain YAML values.
-            serde::Deserialize::deserialize(doc).ok()
-        })
+        // CloudFormation short-form tags (`!Ref`) are not plain YAML values.
+        .filter_map(|doc| Value::deserialize(doc).ok())
         .collect()
 }
 
@@ -165,7 +164,10 @@ fn every_config_in_config_validates() {
         "global-gateway.yaml",
         "lambda.yaml",
     ] {
-        assert!(checked.iter().any(|c| c == shape), "config/{shape} is missing");
+        assert!(
+            checked.iter().any(|c| c == shape),
+            "config/{shape} is missing"
+        );
     }
 }
 
