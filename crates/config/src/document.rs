@@ -469,7 +469,7 @@ mod tests {
     fn env_source_reads_a_whole_config_and_names_only_the_variable() {
         let env = |name: &str| match name {
             "STRATUS_CONFIG_YAML" => {
-                Some("exporters:\n  debug: {verbosity: ${env:LEVEL}}\n".into())
+                Some("exporters:\n  debug:\n    verbosity: ${env:LEVEL}\n".into())
             }
             "LEVEL" => Some("basic".into()),
             "BLANK" => Some("  \n".into()),
