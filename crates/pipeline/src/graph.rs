@@ -474,22 +474,25 @@ impl Service {
         let until = Instant::now() + deadline;
         let mut in_time = true;
         for c in self.receivers.iter().chain(&self.stop_path) {
-            in_time &= stop_one(c, until).await;
+            in_time &= bounded(c, until, Step::Stop).await;
         }
         // Exporters drain in parallel, each with the whole remaining time: one whose
         // destination is down does not eat the deadline of the others.
         let exporters =
-            futures::future::join_all(self.exporters.iter().map(|c| stop_one(c, until)));
+            futures::future::join_all(self.exporters.iter().map(|c| bounded(c, until, Step::Stop)));
         in_time &= exporters.await.into_iter().all(|ok| ok);
         for c in self.extensions.iter().rev() {
             // Extensions (health check) get a moment even when the data path ran late.
-            in_time &= stop_one(c, until.max(Instant::now() + Duration::from_secs(1))).await;
+            in_time &= bounded(
+                c,
+                until.max(Instant::now() + Duration::from_secs(1)),
+                Step::Stop,
+            )
+            .await;
         }
         in_time
     }
-}
 
-impl Service {
     /// Delivers everything the running pipelines hold — batches being filled,
     /// connectors, then exporter queues — without stopping anything, within
     /// `deadline`. Processors and connectors flush pipeline by pipeline, upstream
@@ -501,24 +504,46 @@ impl Service {
         let until = Instant::now() + deadline;
         let mut in_time = true;
         for c in &self.stop_path {
-            in_time &= flush_one(c, until).await;
+            in_time &= bounded(c, until, Step::Flush).await;
         }
-        let exporters =
-            futures::future::join_all(self.exporters.iter().map(|c| flush_one(c, until)));
+        let exporters = futures::future::join_all(
+            self.exporters
+                .iter()
+                .map(|c| bounded(c, until, Step::Flush)),
+        );
         in_time &= exporters.await.into_iter().all(|ok| ok);
         in_time
     }
 }
 
-/// Flushes one component by `limit`; returns whether it finished in time.
-async fn flush_one(c: &Started, limit: Instant) -> bool {
-    match tokio::time::timeout_at(limit, c.component.flush()).await {
-        Ok(Ok(())) => true,
-        Ok(Err(e)) => {
+/// What [`bounded`] asks of a component.
+#[derive(Clone, Copy)]
+enum Step {
+    Flush,
+    Stop,
+}
+
+/// Stops or flushes one component by `limit`; returns whether it finished in time.
+/// A component that fails is logged and counts as finished.
+async fn bounded(c: &Started, limit: Instant, step: Step) -> bool {
+    let result = match step {
+        Step::Flush => tokio::time::timeout_at(limit, c.component.flush()).await,
+        Step::Stop => {
+            tracing::debug!(kind = %c.kind, id = %c.id, "stopping");
+            tokio::time::timeout_at(limit, c.component.shutdown()).await
+        }
+    };
+    match (result, step) {
+        (Ok(Ok(())), _) => true,
+        (Ok(Err(e)), Step::Flush) => {
             tracing::warn!(kind = %c.kind, id = %c.id, error = %e, "flush failed");
             true
         }
-        Err(_) => {
+        (Ok(Err(e)), Step::Stop) => {
+            tracing::warn!(kind = %c.kind, id = %c.id, error = %e, "shutdown failed");
+            true
+        }
+        (Err(_), Step::Flush) => {
             tracing::warn!(
                 kind = %c.kind,
                 id = %c.id,
@@ -526,19 +551,7 @@ async fn flush_one(c: &Started, limit: Instant) -> bool {
             );
             false
         }
-    }
-}
-
-/// Stops one component by `limit`; returns whether it finished in time.
-async fn stop_one(c: &Started, limit: Instant) -> bool {
-    tracing::debug!(kind = %c.kind, id = %c.id, "stopping");
-    match tokio::time::timeout_at(limit, c.component.shutdown()).await {
-        Ok(Ok(())) => true,
-        Ok(Err(e)) => {
-            tracing::warn!(kind = %c.kind, id = %c.id, error = %e, "shutdown failed");
-            true
-        }
-        Err(_) => {
+        (Err(_), Step::Stop) => {
             tracing::error!(
                 kind = %c.kind,
                 id = %c.id,
