@@ -8,7 +8,7 @@
 FROM rust:1.95-bookworm AS builder
 WORKDIR /src
 COPY . .
-RUN cargo build --release --locked \
+RUN cargo build --release --locked -p stratus --bin stratus \
     && install -d -m 0755 /out/var/lib/stratus
 
 # ---- runtime: no shell, no package manager, non-root ----

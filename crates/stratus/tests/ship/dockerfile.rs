@@ -104,9 +104,23 @@ fn the_runtime_stage_is_what_the_binary_and_manifests_expect() {
     let builder = &stages[0];
     let runtime = stages.last().unwrap();
 
-    // The builder runs the release build this repo's tests build too.
+    // The builder runs the release build the test command runs too, word for word,
+    // so a broken image build shows up here first.
     let runs = builder.all("RUN").join("\n");
-    assert!(runs.contains("cargo build --release --locked"), "{runs}");
+    let script = std::fs::read_to_string(repo().join("scripts/test")).unwrap();
+    let command = script
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with("cargo build --release"))
+        .expect("scripts/test runs a release build");
+    assert!(
+        command.contains("--locked"),
+        "a reproducible build: {command}"
+    );
+    assert!(
+        runs.contains(command),
+        "the Dockerfile builds with `{command}`, as scripts/test does: {runs}"
+    );
     assert!(builder.from.starts_with("rust:"), "{}", builder.from);
 
     // Runtime: minimal, pinned, non-root.
