@@ -80,7 +80,8 @@ load=$(taskset -c 1 "$bin/loadgen" --endpoint "http://127.0.0.1:$ag_grpc" --seco
 sleep 2
 cpu1=$(metric "$ag_metrics" otelcol_process_cpu_seconds)
 acc1=$(metric "$gw_metrics" 'otelcol_receiver_accepted_spans{receiver="otlp",transport="grpc"}')
-peak_rss=$(awk '/VmHWM/ {print $2*1024}' /proc/$(pgrep -f "$work/agent.yaml" | head -1)/status)
+agent_pid=$(pgrep -f "$work/agent.yaml" | head -1)
+peak_rss=$(awk '/VmHWM/ {print $2*1024}' "/proc/$agent_pid/status")
 python3 - "$load" "$idle_rss" "$peak_rss" "$cpu0" "$cpu1" "$acc0" "$acc1" "$secs" "$queue" <<'PY'
 import json, sys
 load = json.loads(sys.argv[1])

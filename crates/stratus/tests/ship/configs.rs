@@ -163,6 +163,7 @@ fn every_config_in_config_validates() {
         "regional-agent.yaml",
         "global-gateway.yaml",
         "lambda.yaml",
+        "aci-gateway.yaml",
     ] {
         assert!(
             checked.iter().any(|c| c == shape),
@@ -176,8 +177,8 @@ fn every_config_embedded_in_deploy_validates() {
     let dir = tempfile::tempdir().unwrap();
     let found = embedded(&repo().join("deploy"));
     assert!(
-        found.len() >= 2,
-        "expected the EKS and AKS ConfigMaps at least: {:?}",
+        found.len() >= 4,
+        "expected the EKS and AKS ConfigMaps, the ECS task definition and the ARM template: {:?}",
         found.iter().map(|(n, _)| n).collect::<Vec<_>>()
     );
     for (name, text) in &found {
@@ -192,6 +193,8 @@ fn embedded_copies_are_the_config_files_byte_for_byte() {
     for (file, config) in [
         ("eks/configmap.yaml", "eks-agent.yaml"),
         ("aks/configmap.yaml", "aks-gateway.yaml"),
+        ("ecs/task-definition.json", "ecs-sidecar.yaml"),
+        ("aci/azuredeploy.json", "aci-gateway.yaml"),
     ] {
         let want = std::fs::read_to_string(repo().join("config").join(config)).unwrap();
         let copies: Vec<&String> = found
