@@ -1,5 +1,6 @@
 """checkov, offline: no failed check on the Dockerfile, the Kubernetes manifests (as
-written and as the overlays render them) and the ARM templates; every skip says why;
+written and as the overlays render them), the ARM templates and the SAM template;
+every skip says why;
 and no secret anywhere in deploy/, config/ or the Dockerfile.
 
 Offline (`--skip-download`) checkov has no severities, so this is stricter than the
@@ -49,8 +50,8 @@ def test_the_dockerfile_passes():
     assert passed(reports) > 10, reports
 
 
-def test_the_manifests_and_arm_templates_pass():
-    reports = checkov("-d", str(DEPLOY), "--framework", "kubernetes", "arm")
+def test_the_manifests_and_the_arm_and_sam_templates_pass():
+    reports = checkov("-d", str(DEPLOY), "--framework", "kubernetes", "arm", "cloudformation")
     assert failed(reports) == []
     assert skips_without_reason(reports) == []
     assert passed(reports) > 100, [r.get("summary") for r in reports]
