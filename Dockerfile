@@ -21,7 +21,10 @@ LABEL org.opencontainers.image.title="stratus" \
       org.opencontainers.image.vendor="stratus-otel"
 COPY --from=builder /src/target/release/stratus /usr/local/bin/stratus
 # Default config (OTLP in, debug out); mount or --config another one in production.
+# It listens on STRATUS_LISTEN_HOST: every interface of the container, so that
+# published ports reach it.
 COPY config/local.yaml /etc/stratus/config.yaml
+ENV STRATUS_LISTEN_HOST=0.0.0.0
 # Writable state (file_storage, disk queues): owned by the runtime user so that the
 # image layer, or a fresh volume mounted here, is writable with a read-only root fs.
 COPY --from=builder --chown=65532:65532 /out/var/lib/stratus /var/lib/stratus

@@ -3,7 +3,8 @@
 //! - `configs`: every shipped config, and every config embedded in `deploy/`, validates;
 //! - `dockerfile`: the image's runtime assumptions, and the Lambda layer's layout;
 //! - `healthcheck`: `stratus healthcheck`, the probe of every image and manifest;
-//! - `lambda`: stratus as a Lambda extension, driven by a fake Extensions API.
+//! - `lambda`: stratus as a Lambda extension, driven by a fake Extensions API;
+//! - `iam`: the shipped IAM policies against the calls stratus makes to moto.
 
 mod common;
 
@@ -18,3 +19,6 @@ mod healthcheck;
 
 #[path = "ship/lambda.rs"]
 mod lambda;
+
+#[path = "ship/iam.rs"]
+mod iam;

@@ -170,6 +170,39 @@ fn the_runtime_stage_is_what_the_binary_and_manifests_expect() {
         .nth(1)
         .expect("a COPY source");
     assert!(repo().join(source).is_file(), "{source}");
+    // With the image's environment, that config listens where published ports reach:
+    // every interface of the container, on the exposed ports.
+    let image_env: Vec<(String, String)> = runtime
+        .all("ENV")
+        .iter()
+        .filter_map(|e| e.split_once('='))
+        .map(|(k, v)| (k.trim().to_string(), v.trim().trim_matches('"').to_string()))
+        .collect();
+    let doc = stratus_config::load(
+        &[stratus_config::Source::File(repo().join(source))],
+        &[],
+        &|name: &str| {
+            image_env
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+        },
+    )
+    .unwrap();
+    let config = doc.value();
+    let listens: Vec<&str> = [
+        "/receivers/otlp/protocols/grpc/endpoint",
+        "/receivers/otlp/protocols/http/endpoint",
+        "/extensions/health_check/endpoint",
+    ]
+    .iter()
+    .map(|p| config.pointer(p).and_then(|v| v.as_str()).unwrap_or(""))
+    .collect();
+    assert_eq!(
+        listens,
+        ["0.0.0.0:4317", "0.0.0.0:4318", "0.0.0.0:13133"],
+        "the image's default config must listen on the container's interfaces"
+    );
     // Writable state lives in a directory the user owns (the root fs is read-only).
     assert!(
         copies
