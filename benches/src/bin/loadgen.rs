@@ -1,53 +1,108 @@
-//! stratus load generator: sends OTLP/gRPC (or, with `--http`, OTLP/HTTP protobuf)
-//! trace requests to a collector as fast as it accepts them (or at a fixed rate) and
-//! reports what was accepted.
+//! stratus load generator: sends OTLP traces, metrics or logs to a collector over
+//! gRPC or HTTP (protobuf or JSON), uncompressed, gzip or zstd, from N connections,
+//! as fast as the collector answers or at a fixed rate, and prints one JSON line.
 //!
 //! ```text
 //! loadgen --endpoint http://127.0.0.1:4317 --seconds 20 --batch 100 --concurrency 4 [--rate 10000]
-//! loadgen --http --endpoint http://127.0.0.1:4318 --seconds 20 --batch 2000 --concurrency 8
+//! loadgen --protocol http --encoding json --signal logs --compression zstd --endpoint http://127.0.0.1:4318
 //! ```
-//! Prints one JSON line: `{"sent_spans":…,"refused_requests":…,"seconds":…,"spans_per_second":…}`
-//! (with `--http` also the request size and how many refusals carried `Retry-After`).
-//! An HTTP sender encodes its request once and posts it again and again, and a refused
-//! request is not retried: it goes on with the next one at once, the harshest client for
-//! a collector under overload.
+//!
+//! Requests are generated and encoded (and compressed) before the clock starts, into
+//! a pool per connection that is sent round-robin, so generating load costs only the
+//! HTTP/2 or HTTP/1.1 framing. A refused request is not retried: the next one goes at
+//! once. Each connection has one request in flight; `--rate` paces the connections
+//! (an open loop: a late answer delays only its own connection).
+//!
+//! The JSON line: `items` and `items_per_second` (also `sent_spans` and
+//! `spans_per_second` for traces), `requests`, `refused` by status (`grpc:8`,
+//! `http:503`, `transport`), `request_bytes` (encoded, before compression) and
+//! `wire_bytes` (as sent), and the latency percentiles of accepted requests in ms.
 
+use std::collections::BTreeMap;
+use std::io::Write as _;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use clap::Parser;
-use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
+use bytes::{BufMut, Bytes, BytesMut};
+use clap::{Parser, ValueEnum};
+use http_body_util::{BodyExt, Full};
+use hyper_util::rt::{TokioExecutor, TokioIo};
 use opentelemetry_proto::tonic::common::v1::{AnyValue, InstrumentationScope, KeyValue, any_value};
+use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
+use opentelemetry_proto::tonic::metrics::v1::{
+    Gauge, Metric, NumberDataPoint, ResourceMetrics, ScopeMetrics, metric, number_data_point,
+};
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
+use prost::Message as _;
+use stratus_core::pdata::Payload;
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+enum Protocol {
+    Grpc,
+    Http,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+enum Encoding {
+    Protobuf,
+    Json,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+enum Signal {
+    Traces,
+    Metrics,
+    Logs,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+enum Compression {
+    None,
+    Gzip,
+    Zstd,
+}
 
 #[derive(Parser, Debug)]
 struct Args {
-    /// Collector OTLP/gRPC endpoint.
+    /// The collector's OTLP endpoint (gRPC: http://host:4317; HTTP: http://host:4318).
     #[arg(long, default_value = "http://127.0.0.1:4317")]
     endpoint: String,
-    /// How long to send, in seconds.
-    #[arg(long, default_value_t = 10)]
-    seconds: u64,
-    /// Spans per request.
-    #[arg(long, default_value_t = 100)]
-    batch: u64,
-    /// Requests in flight at once.
-    #[arg(long, default_value_t = 4)]
-    concurrency: u64,
-    /// Target spans per second across all senders; 0 sends as fast as accepted.
-    #[arg(long, default_value_t = 0)]
-    rate: u64,
-    /// Attributes per span (each a short string).
-    #[arg(long, default_value_t = 8)]
-    attributes: usize,
-    /// Send OTLP/HTTP protobuf (`POST {endpoint}/v1/traces`, one HTTP/1.1 keep-alive
-    /// connection per sender) instead of OTLP/gRPC.
+    /// gRPC (HTTP/2, one connection each) or HTTP/1.1 (one keep-alive connection each).
+    #[arg(long, value_enum, default_value_t = Protocol::Grpc)]
+    protocol: Protocol,
+    /// Shorthand for `--protocol http`.
     #[arg(long)]
     http: bool,
+    /// Body encoding over HTTP (gRPC is always protobuf).
+    #[arg(long, value_enum, default_value_t = Encoding::Protobuf)]
+    encoding: Encoding,
+    #[arg(long, value_enum, default_value_t = Signal::Traces)]
+    signal: Signal,
+    #[arg(long, value_enum, default_value_t = Compression::None)]
+    compression: Compression,
+    /// How long to send, in seconds.
+    #[arg(long, default_value_t = 10.0)]
+    seconds: f64,
+    /// Items (spans, data points, log records) per request.
+    #[arg(long, default_value_t = 100)]
+    batch: u64,
+    /// Connections, each with one request in flight.
+    #[arg(long, alias = "connections", default_value_t = 4)]
+    concurrency: u64,
+    /// Target items per second across all connections; 0 sends as fast as answered.
+    #[arg(long, default_value_t = 0)]
+    rate: u64,
+    /// Attributes per item.
+    #[arg(long, default_value_t = 8)]
+    attributes: usize,
+    /// Bytes per attribute value.
+    #[arg(long, default_value_t = 8)]
+    attribute_size: usize,
+    /// Distinct pre-encoded requests per connection, sent round-robin.
+    #[arg(long, default_value_t = 8)]
+    pool: usize,
 }
 
 fn kv(key: &str, value: String) -> KeyValue {
@@ -60,196 +115,404 @@ fn kv(key: &str, value: String) -> KeyValue {
     }
 }
 
-fn request(first: u64, count: u64, attributes: usize) -> ExportTraceServiceRequest {
-    let spans = (first..first + count)
-        .map(|i| Span {
-            trace_id: [i.to_be_bytes(), 1u64.to_be_bytes()].concat(),
-            span_id: i.to_be_bytes().to_vec(),
-            name: "GET /api/orders".into(),
-            kind: 2,
-            start_time_unix_nano: 1_700_000_000_000_000_000 + i,
-            end_time_unix_nano: 1_700_000_000_000_100_000 + i,
-            attributes: (0..attributes)
-                .map(|a| kv(&format!("attr.{a}"), format!("value-{a}")))
-                .collect(),
-            ..Default::default()
+fn attributes(n: usize, size: usize, salt: u64) -> Vec<KeyValue> {
+    (0..n)
+        .map(|a| {
+            let mut v = format!("value-{a}-{salt:x}");
+            v.truncate(size);
+            while v.len() < size {
+                v.push('x');
+            }
+            kv(&format!("attr.{a}"), v)
         })
-        .collect();
-    ExportTraceServiceRequest {
-        resource_spans: vec![ResourceSpans {
-            resource: Some(Resource {
-                attributes: vec![kv("service.name", "loadgen".into())],
-                ..Default::default()
-            }),
+        .collect()
+}
+
+fn resource() -> Option<Resource> {
+    Some(Resource {
+        attributes: vec![
+            kv("service.name", "loadgen".into()),
+            kv("host.name", "bench-host".into()),
+        ],
+        ..Default::default()
+    })
+}
+
+fn scope() -> Option<InstrumentationScope> {
+    Some(InstrumentationScope {
+        name: "loadgen".into(),
+        ..Default::default()
+    })
+}
+
+/// One request of `count` items; `first` makes ids and values distinct.
+fn payload(args: &Args, first: u64) -> Payload {
+    let (n, size) = (args.attributes, args.attribute_size);
+    let t0 = 1_700_000_000_000_000_000u64;
+    let items = first..first + args.batch;
+    match args.signal {
+        Signal::Traces => Payload::Traces(vec![ResourceSpans {
+            resource: resource(),
             scope_spans: vec![ScopeSpans {
-                scope: Some(InstrumentationScope {
-                    name: "loadgen".into(),
-                    ..Default::default()
-                }),
-                spans,
+                scope: scope(),
+                spans: items
+                    .map(|i| Span {
+                        trace_id: [i.to_be_bytes(), 1u64.to_be_bytes()].concat(),
+                        span_id: (i | 1 << 63).to_be_bytes().to_vec(),
+                        name: "GET /api/orders".into(),
+                        kind: 2,
+                        start_time_unix_nano: t0 + i,
+                        end_time_unix_nano: t0 + 100_000 + i,
+                        attributes: attributes(n, size, i),
+                        ..Default::default()
+                    })
+                    .collect(),
                 ..Default::default()
             }],
             ..Default::default()
-        }],
+        }]),
+        Signal::Metrics => Payload::Metrics(vec![ResourceMetrics {
+            resource: resource(),
+            scope_metrics: vec![ScopeMetrics {
+                scope: scope(),
+                metrics: vec![Metric {
+                    name: "http.server.active_requests".into(),
+                    unit: "{request}".into(),
+                    data: Some(metric::Data::Gauge(Gauge {
+                        data_points: items
+                            .map(|i| NumberDataPoint {
+                                attributes: attributes(n, size, i),
+                                time_unix_nano: t0 + i,
+                                value: Some(number_data_point::Value::AsInt(i as i64 % 1000)),
+                                ..Default::default()
+                            })
+                            .collect(),
+                    })),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+            ..Default::default()
+        }]),
+        Signal::Logs => Payload::Logs(vec![ResourceLogs {
+            resource: resource(),
+            scope_logs: vec![ScopeLogs {
+                scope: scope(),
+                log_records: items
+                    .map(|i| LogRecord {
+                        time_unix_nano: t0 + i,
+                        severity_number: 9,
+                        severity_text: "INFO".into(),
+                        body: Some(AnyValue {
+                            value: Some(any_value::Value::StringValue(format!(
+                                "order {i} accepted for shipping"
+                            ))),
+                        }),
+                        attributes: attributes(n, size, i),
+                        ..Default::default()
+                    })
+                    .collect(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        }]),
     }
+}
+
+fn encode(args: &Args, p: &Payload) -> Vec<u8> {
+    if args.protocol == Protocol::Http && args.encoding == Encoding::Json {
+        return stratus_core::pdata::json::encode_request(p);
+    }
+    use opentelemetry_proto::tonic::collector::{logs, metrics, trace};
+    match p {
+        Payload::Traces(r) => trace::v1::ExportTraceServiceRequest {
+            resource_spans: r.clone(),
+        }
+        .encode_to_vec(),
+        Payload::Metrics(r) => metrics::v1::ExportMetricsServiceRequest {
+            resource_metrics: r.clone(),
+        }
+        .encode_to_vec(),
+        Payload::Logs(r) => logs::v1::ExportLogsServiceRequest {
+            resource_logs: r.clone(),
+        }
+        .encode_to_vec(),
+    }
+}
+
+fn compress(c: Compression, bytes: &[u8]) -> anyhow::Result<Vec<u8>> {
+    Ok(match c {
+        Compression::None => bytes.to_vec(),
+        Compression::Gzip => {
+            let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            e.write_all(bytes)?;
+            e.finish()?
+        }
+        Compression::Zstd => zstd::encode_all(bytes, 1)?,
+    })
+}
+
+fn encoding_name(c: Compression) -> Option<&'static str> {
+    match c {
+        Compression::None => None,
+        Compression::Gzip => Some("gzip"),
+        Compression::Zstd => Some("zstd"),
+    }
+}
+
+/// A ready-to-send body: for gRPC the length-prefixed message frame.
+fn body(args: &Args, encoded: &[u8]) -> anyhow::Result<Bytes> {
+    let wire = compress(args.compression, encoded)?;
+    Ok(match args.protocol {
+        Protocol::Http => Bytes::from(wire),
+        Protocol::Grpc => {
+            let mut b = BytesMut::with_capacity(5 + wire.len());
+            b.put_u8(u8::from(args.compression != Compression::None));
+            b.put_u32(u32::try_from(wire.len()).context("request over 4 GiB")?);
+            b.put_slice(&wire);
+            b.freeze()
+        }
+    })
+}
+
+fn path(args: &Args) -> &'static str {
+    match (args.protocol, args.signal) {
+        (Protocol::Grpc, Signal::Traces) => {
+            "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
+        }
+        (Protocol::Grpc, Signal::Metrics) => {
+            "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export"
+        }
+        (Protocol::Grpc, Signal::Logs) => {
+            "/opentelemetry.proto.collector.logs.v1.LogsService/Export"
+        }
+        (Protocol::Http, Signal::Traces) => "/v1/traces",
+        (Protocol::Http, Signal::Metrics) => "/v1/metrics",
+        (Protocol::Http, Signal::Logs) => "/v1/logs",
+    }
+}
+
+enum Conn {
+    H1(hyper::client::conn::http1::SendRequest<Full<Bytes>>),
+    H2(hyper::client::conn::http2::SendRequest<Full<Bytes>>),
+}
+
+async fn connect(protocol: Protocol, authority: &str) -> anyhow::Result<Conn> {
+    let stream = tokio::net::TcpStream::connect(authority)
+        .await
+        .with_context(|| format!("connecting to {authority}"))?;
+    stream.set_nodelay(true)?;
+    let io = TokioIo::new(stream);
+    Ok(match protocol {
+        Protocol::Http => {
+            let (s, conn) = hyper::client::conn::http1::handshake(io).await?;
+            tokio::spawn(conn);
+            Conn::H1(s)
+        }
+        Protocol::Grpc => {
+            let (s, conn) = hyper::client::conn::http2::Builder::new(TokioExecutor::new())
+                .initial_stream_window_size(4 << 20)
+                .initial_connection_window_size(8 << 20)
+                .handshake(io)
+                .await?;
+            tokio::spawn(conn);
+            Conn::H2(s)
+        }
+    })
+}
+
+/// How one request ended: accepted, or refused with a status.
+enum Outcome {
+    Accepted,
+    Refused(String),
+}
+
+async fn send(conn: &mut Conn, req: hyper::Request<Full<Bytes>>) -> anyhow::Result<Outcome> {
+    let resp = match conn {
+        Conn::H1(s) => {
+            s.ready().await?;
+            s.send_request(req).await?
+        }
+        Conn::H2(s) => {
+            s.ready().await?;
+            s.send_request(req).await?
+        }
+    };
+    let status = resp.status();
+    let header_status = resp
+        .headers()
+        .get("grpc-status")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    // Read the whole answer (and, for gRPC, its trailers) so the connection is reused.
+    let collected = resp.into_body().collect().await?;
+    if let Conn::H2(_) = conn {
+        let code = header_status.or_else(|| {
+            collected
+                .trailers()
+                .and_then(|t| t.get("grpc-status"))
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        });
+        return Ok(match code.as_deref() {
+            Some("0") => Outcome::Accepted,
+            Some(c) => Outcome::Refused(format!("grpc:{c}")),
+            None => Outcome::Refused(format!("http:{}", status.as_u16())),
+        });
+    }
+    Ok(if status.is_success() {
+        Outcome::Accepted
+    } else {
+        Outcome::Refused(format!("http:{}", status.as_u16()))
+    })
+}
+
+#[derive(Default)]
+struct Tally {
+    requests: u64,
+    accepted: u64,
+    refused: BTreeMap<String, u64>,
+    latency_us: Vec<u32>,
+    wire_bytes: u64,
+}
+
+fn percentile(sorted: &[u32], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    f64::from(sorted[i]) / 1000.0
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let args = Args::parse();
+    let mut args = Args::parse();
     if args.http {
-        return http::run(&args).await;
+        args.protocol = Protocol::Http;
     }
-    let channel = tonic::transport::Endpoint::from_shared(args.endpoint.clone())?
-        .connect()
-        .await
-        .with_context(|| format!("connecting to {}", args.endpoint))?;
-    let sent = Arc::new(AtomicU64::new(0));
-    let refused = Arc::new(AtomicU64::new(0));
-    let start = Instant::now();
-    let end = start + Duration::from_secs(args.seconds);
-    let per_sender_interval = (args.rate > 0).then(|| {
+    anyhow::ensure!(args.concurrency > 0 && args.batch > 0 && args.pool > 0);
+    let uri: hyper::Uri = args.endpoint.parse().context("--endpoint")?;
+    let authority = uri
+        .authority()
+        .context("--endpoint needs host:port")?
+        .to_string();
+    let args = Arc::new(args);
+
+    // Every request encoded before the clock starts.
+    let mut pools = Vec::new();
+    let mut request_bytes = 0;
+    for c in 0..args.concurrency {
+        let mut pool = Vec::new();
+        for i in 0..args.pool as u64 {
+            let encoded = encode(&args, &payload(&args, (c << 40) + i * args.batch));
+            request_bytes = encoded.len();
+            pool.push(body(&args, &encoded)?);
+        }
+        pools.push(pool);
+    }
+
+    let interval = (args.rate > 0).then(|| {
         Duration::from_secs_f64(args.batch as f64 * args.concurrency as f64 / args.rate as f64)
     });
+    let start = Instant::now();
+    let end = start + Duration::from_secs_f64(args.seconds);
     let mut tasks = Vec::new();
-    for worker in 0..args.concurrency {
-        let mut client = TraceServiceClient::new(channel.clone());
-        let (sent, refused) = (sent.clone(), refused.clone());
-        let (batch, attributes) = (args.batch, args.attributes);
+    for pool in pools {
+        let (args, authority) = (args.clone(), authority.clone());
         tasks.push(tokio::spawn(async move {
-            let mut next = worker << 40;
-            let mut ticker = per_sender_interval.map(tokio::time::interval);
+            let mut tally = Tally::default();
+            let mut conn = connect(args.protocol, &authority).await?;
+            let mut ticker = interval.map(|i| {
+                let mut t = tokio::time::interval(i);
+                t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                t
+            });
+            let uri = format!("http://{authority}{}", path(&args));
+            let content_type = match (args.protocol, args.encoding) {
+                (Protocol::Grpc, _) => "application/grpc",
+                (Protocol::Http, Encoding::Protobuf) => "application/x-protobuf",
+                (Protocol::Http, Encoding::Json) => "application/json",
+            };
+            let mut next = 0;
             while Instant::now() < end {
                 if let Some(t) = ticker.as_mut() {
                     t.tick().await;
                 }
-                match client.export(request(next, batch, attributes)).await {
-                    Ok(_) => {
-                        sent.fetch_add(batch, Ordering::Relaxed);
+                let body: &Bytes = &pool[next % pool.len()];
+                next += 1;
+                let mut req =
+                    hyper::Request::post(uri.as_str()).header("content-type", content_type);
+                if let Some(e) = encoding_name(args.compression) {
+                    req = match args.protocol {
+                        Protocol::Grpc => req.header("grpc-encoding", e),
+                        Protocol::Http => req.header("content-encoding", e),
+                    };
+                }
+                if args.protocol == Protocol::Grpc {
+                    req = req.header("te", "trailers");
+                }
+                let req = req.body(Full::new(body.clone()))?;
+                let sent_at = Instant::now();
+                tally.requests += 1;
+                tally.wire_bytes += body.len() as u64;
+                match send(&mut conn, req).await {
+                    Ok(Outcome::Accepted) => {
+                        tally.accepted += args.batch;
+                        let us = sent_at.elapsed().as_micros();
+                        tally.latency_us.push(u32::try_from(us).unwrap_or(u32::MAX));
                     }
+                    Ok(Outcome::Refused(status)) => *tally.refused.entry(status).or_default() += 1,
                     Err(_) => {
-                        refused.fetch_add(1, Ordering::Relaxed);
+                        *tally.refused.entry("transport".into()).or_default() += 1;
+                        conn = connect(args.protocol, &authority).await?;
                     }
                 }
-                next += batch;
             }
+            anyhow::Ok(tally)
         }));
     }
+    let mut all = Tally::default();
     for t in tasks {
-        t.await?;
+        let t = t.await??;
+        all.requests += t.requests;
+        all.accepted += t.accepted;
+        all.wire_bytes += t.wire_bytes;
+        all.latency_us.extend(t.latency_us);
+        for (k, v) in t.refused {
+            *all.refused.entry(k).or_default() += v;
+        }
     }
     let seconds = start.elapsed().as_secs_f64();
-    let sent = sent.load(Ordering::Relaxed);
-    println!(
-        "{{\"sent_spans\":{sent},\"refused_requests\":{},\"seconds\":{seconds:.3},\"spans_per_second\":{:.0}}}",
-        refused.load(Ordering::Relaxed),
-        sent as f64 / seconds
-    );
+    all.latency_us.sort_unstable();
+    let l = &all.latency_us;
+    let rate = all.accepted as f64 / seconds;
+    let mut out = serde_json::json!({
+        "signal": format!("{:?}", args.signal).to_lowercase(),
+        "protocol": format!("{:?}", args.protocol).to_lowercase(),
+        "encoding": format!("{:?}", if args.protocol == Protocol::Grpc { Encoding::Protobuf } else { args.encoding }).to_lowercase(),
+        "compression": format!("{:?}", args.compression).to_lowercase(),
+        "connections": args.concurrency,
+        "items_per_request": args.batch,
+        "target_rate": args.rate,
+        "request_bytes": request_bytes,
+        "wire_bytes": all.wire_bytes,
+        "requests": all.requests,
+        "items": all.accepted,
+        "refused": all.refused,
+        "refused_requests": all.refused.values().sum::<u64>(),
+        "seconds": (seconds * 1000.0).round() / 1000.0,
+        "items_per_second": rate.round(),
+        "latency_ms": {
+            "p50": percentile(l, 0.50),
+            "p90": percentile(l, 0.90),
+            "p99": percentile(l, 0.99),
+            "max": percentile(l, 1.0),
+        },
+    });
+    if args.signal == Signal::Traces {
+        out["sent_spans"] = all.accepted.into();
+        out["spans_per_second"] = rate.round().into();
+    }
+    println!("{out}");
     Ok(())
-}
-
-/// OTLP/HTTP protobuf senders.
-mod http {
-    use super::*;
-    use bytes::Bytes;
-    use http_body_util::{BodyExt, Full};
-    use hyper_util::rt::TokioIo;
-    use prost::Message;
-
-    type Sender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
-
-    async fn connect(authority: &str) -> anyhow::Result<Sender> {
-        let stream = tokio::net::TcpStream::connect(authority)
-            .await
-            .with_context(|| format!("connecting to {authority}"))?;
-        let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
-        tokio::spawn(conn);
-        Ok(sender)
-    }
-
-    pub async fn run(args: &Args) -> anyhow::Result<()> {
-        let uri: hyper::Uri = format!("{}/v1/traces", args.endpoint.trim_end_matches('/'))
-            .parse()
-            .context("--endpoint")?;
-        let authority = uri
-            .authority()
-            .context("--endpoint needs host:port")?
-            .to_string();
-        let request_bytes = request(0, args.batch, args.attributes).encoded_len();
-        let sent = Arc::new(AtomicU64::new(0));
-        let refused = Arc::new(AtomicU64::new(0));
-        let retry_after = Arc::new(AtomicU64::new(0));
-        let other = Arc::new(AtomicU64::new(0));
-        let start = Instant::now();
-        let end = start + Duration::from_secs(args.seconds);
-        let mut tasks = Vec::new();
-        for worker in 0..args.concurrency {
-            let (sent, refused, retry_after, other) = (
-                sent.clone(),
-                refused.clone(),
-                retry_after.clone(),
-                other.clone(),
-            );
-            let (batch, attributes) = (args.batch, args.attributes);
-            let (uri, authority) = (uri.clone(), authority.clone());
-            tasks.push(tokio::spawn(async move {
-                // One body per sender, sent again and again: the client spends no CPU
-                // building requests, so the collector sees the most it can take.
-                let body = Bytes::from(request(worker << 40, batch, attributes).encode_to_vec());
-                let mut sender: Option<Sender> = None;
-                while Instant::now() < end {
-                    let body = body.clone();
-                    let mut s = match sender.take() {
-                        Some(s) if !s.is_closed() => s,
-                        _ => connect(&authority).await?,
-                    };
-                    s.ready().await?;
-                    let req = hyper::Request::post(uri.clone())
-                        .header("host", authority.as_str())
-                        .header("content-type", "application/x-protobuf")
-                        .body(Full::new(body))?;
-                    let resp = match s.send_request(req).await {
-                        Ok(resp) => resp,
-                        Err(_) => {
-                            other.fetch_add(1, Ordering::Relaxed);
-                            continue;
-                        }
-                    };
-                    let status = resp.status();
-                    let has_retry_after = resp.headers().contains_key("retry-after");
-                    // Read the answer so the connection can be reused.
-                    let _ = resp.into_body().collect().await;
-                    sender = Some(s);
-                    match status.as_u16() {
-                        200 => {
-                            sent.fetch_add(batch, Ordering::Relaxed);
-                        }
-                        503 | 429 => {
-                            refused.fetch_add(1, Ordering::Relaxed);
-                            if has_retry_after {
-                                retry_after.fetch_add(1, Ordering::Relaxed);
-                            }
-                        }
-                        _ => {
-                            other.fetch_add(1, Ordering::Relaxed);
-                        }
-                    }
-                }
-                anyhow::Ok(())
-            }));
-        }
-        for t in tasks {
-            t.await??;
-        }
-        let seconds = start.elapsed().as_secs_f64();
-        let sent = sent.load(Ordering::Relaxed);
-        println!(
-            "{{\"request_bytes\":{request_bytes},\"sent_spans\":{sent},\"refused_requests\":{},\"refused_with_retry_after\":{},\"other_failures\":{},\"seconds\":{seconds:.3},\"spans_per_second\":{:.0}}}",
-            refused.load(Ordering::Relaxed),
-            retry_after.load(Ordering::Relaxed),
-            other.load(Ordering::Relaxed),
-            sent as f64 / seconds
-        );
-        Ok(())
-    }
 }
