@@ -1,0 +1,262 @@
+//! The floors a collector cannot beat, and every translator against its floor:
+//! `cargo bench -p stratus-benches --bench floor`.
+//!
+//! - `otlp`: OTLP/protobuf decode, encode, and decode + re-encode of a request of 100
+//!   spans with 10 attributes each (the loadgen's shape): what a forwarding collector
+//!   does at the least. OTLP/JSON decode and encode of the same request.
+//! - `translate`: each cloud translator on a batch, next to `serde_json` alone writing
+//!   the same output (the translator's documents parsed back into `serde_json::Value`
+//!   once, before timing). The target is a translator within 3x its floor.
+//! - `sample`: the probabilistic sampler deciding on 100 spans.
+//!
+//! Throughput is in items (spans, records, data points), so criterion's elements/s
+//! is items/s and ns per item is the batch time divided by the item count.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // bench setup: a failure should panic
+
+use std::hint::black_box;
+use std::time::{Duration, SystemTime};
+
+use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use prost::Message as _;
+use serde_json::Value;
+use stratus_core::{Payload, Signal};
+use stratus_testkit::otlp::{
+    SeverityNumber, SpanKind, gauge, log, logs, metrics, number_point, scope, span, traces,
+};
+
+const ITEMS: usize = 100;
+
+fn spans() -> ExportTraceServiceRequest {
+    traces()
+        .resource([("service.name", "checkout"), ("host.name", "ip-10-0-1-17")])
+        .scope(scope("io.opentelemetry.http").version("2.1.0"))
+        .spans((0..ITEMS).map(|i| {
+            let mut s = span("GET /api/orders")
+                .kind(SpanKind::Server)
+                .start(1_700_000_000_000_000_000 + i as u64 * 1_000)
+                .end(1_700_000_000_005_000_000 + i as u64 * 1_000)
+                .attr("http.request.method", "GET")
+                .attr("http.response.status_code", 200);
+            for a in 0..8 {
+                s = s.attr(format!("attr.{a}"), format!("value-{a}-{i}"));
+            }
+            s
+        }))
+        .request()
+}
+
+fn log_batch() -> Payload {
+    logs()
+        .resource([("service.name", "checkout"), ("host.name", "ip-10-0-1-17")])
+        .scope(scope("io.opentelemetry.logback").version("2.1.0"))
+        .records((0..ITEMS).map(|i| {
+            log(format!("order {i} placed for customer 42 in 17 ms"))
+                .severity(SeverityNumber::Info)
+                .time(1_700_000_000_000_000_000 + i as u64 * 1_000_000)
+                .trace(0x5b8e_fff7_9803_8103_d269_b633_813f_c60cu128, i as u64 + 1)
+                .attr("http.method", "POST")
+                .attr("http.status_code", 201)
+                .attr("order.id", i)
+        }))
+        .payload()
+}
+
+fn metric_batch() -> Payload {
+    let mut g = gauge("http.server.active_requests").unit("{request}");
+    for i in 0..ITEMS {
+        g = g.point(
+            number_point(i as i64)
+                .attr("service.name", "checkout")
+                .attr("operation", format!("GET /api/{}", i % 10))
+                .attr("instance", format!("i-{i}"))
+                .time(1_700_000_000_000_000_000),
+        );
+    }
+    metrics()
+        .resource([("service.name", "checkout"), ("host.name", "ip-10-0-1-17")])
+        .scope(scope("io.opentelemetry.http").version("2.1.0"))
+        .metric(g)
+        .payload()
+}
+
+fn bench_otlp(c: &mut Criterion) {
+    let request = spans();
+    let bytes = request.encode_to_vec();
+    let payload = Payload::Traces(request.resource_spans.clone());
+    let json = stratus_core::pdata::json::encode_request(&payload);
+    let mut g = c.benchmark_group("otlp");
+    g.throughput(Throughput::Elements(ITEMS as u64));
+    g.bench_function("protobuf_decode_100_spans", |b| {
+        b.iter(|| ExportTraceServiceRequest::decode(black_box(bytes.as_slice())).unwrap())
+    });
+    g.bench_function("protobuf_encode_100_spans", |b| {
+        let mut buf = Vec::with_capacity(bytes.len());
+        b.iter(|| {
+            buf.clear();
+            black_box(&request).encode(&mut buf).unwrap();
+            black_box(buf.len())
+        })
+    });
+    g.bench_function("protobuf_decode_reencode_100_spans", |b| {
+        let mut buf = Vec::with_capacity(bytes.len());
+        b.iter(|| {
+            let r = ExportTraceServiceRequest::decode(black_box(bytes.as_slice())).unwrap();
+            buf.clear();
+            r.encode(&mut buf).unwrap();
+            black_box(buf.len())
+        })
+    });
+    g.bench_function("json_decode_100_spans", |b| {
+        b.iter(|| {
+            stratus_core::pdata::json::decode_request(Signal::Traces, black_box(&json)).unwrap()
+        })
+    });
+    g.bench_function("json_encode_100_spans", |b| {
+        b.iter(|| stratus_core::pdata::json::encode_request(black_box(&payload)))
+    });
+    g.finish();
+}
+
+/// `documents` parsed back into values, for the serde_json floor.
+fn parsed(documents: &[String]) -> Vec<Value> {
+    documents
+        .iter()
+        .map(|d| serde_json::from_str(d).unwrap())
+        .collect()
+}
+
+fn floor(
+    g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    name: &str,
+    values: &[Value],
+) {
+    g.bench_function(format!("{name}_serde_json_floor"), |b| {
+        let mut buf = Vec::with_capacity(64 << 10);
+        b.iter(|| {
+            buf.clear();
+            for v in black_box(values) {
+                serde_json::to_writer(&mut buf, v).unwrap();
+            }
+            black_box(buf.len())
+        })
+    });
+}
+
+fn bench_translate(c: &mut Criterion) {
+    let mut g = c.benchmark_group("translate");
+    g.throughput(Throughput::Elements(ITEMS as u64));
+    g.measurement_time(Duration::from_secs(3));
+
+    // X-Ray segment documents.
+    let rs = spans().resource_spans;
+    let xray = stratus_exporter_awsxray::Translator::new(
+        &stratus_exporter_awsxray::TranslatorConfig::default(),
+    );
+    let docs: Vec<String> = xray
+        .translate(&rs)
+        .documents
+        .into_iter()
+        .map(|d| d.json)
+        .collect();
+    assert_eq!(docs.len(), ITEMS);
+    g.bench_function("xray", |b| {
+        b.iter(|| black_box(xray.translate(black_box(&rs))))
+    });
+    floor(&mut g, "xray", &parsed(&docs));
+
+    // Application Insights envelopes.
+    let ai = stratus_exporter_azuremonitor::translate::Translator::new(
+        stratus_exporter_azuremonitor::translate::TranslatorConfig {
+            instrumentation_key: "00000000-0000-0000-0000-000000000000".into(),
+            span_events_enabled: true,
+            custom_events_enabled: true,
+            exception_events_enabled: true,
+        },
+    );
+    let traces_payload = Payload::Traces(rs.clone());
+    let envelopes = ai.translate(&traces_payload).envelopes;
+    g.bench_function("appinsights_spans", |b| {
+        b.iter(|| black_box(ai.translate(black_box(&traces_payload))))
+    });
+    floor(&mut g, "appinsights_spans", &parsed(&envelopes));
+
+    // Log Analytics rows.
+    let logs_payload = log_batch();
+    let rows = stratus_exporter_azureloganalytics::rows::rows(&logs_payload);
+    assert_eq!(rows.len(), ITEMS);
+    g.bench_function("loganalytics_log_rows", |b| {
+        b.iter(|| {
+            black_box(stratus_exporter_azureloganalytics::rows::rows(black_box(
+                &logs_payload,
+            )))
+        })
+    });
+    floor(&mut g, "loganalytics_log_rows", &parsed(&rows));
+
+    // CloudWatch Logs events (upstream's JSON message form).
+    let Payload::Logs(rl) = &logs_payload else {
+        unreachable!()
+    };
+    let key = stratus_aws_common::cwlogs::StreamKey::new("/aws/otel/app", "collector");
+    let cw = stratus_exporter_awscloudwatchlogs::Translator::new(key, false);
+    let messages: Vec<String> = cw
+        .translate(rl)
+        .batches
+        .split(0)
+        .requests
+        .into_iter()
+        .flat_map(|r| r.events.into_iter().map(|e| e.message))
+        .collect();
+    assert_eq!(messages.len(), ITEMS);
+    g.bench_function("cloudwatch_logs", |b| {
+        b.iter(|| black_box(cw.translate(black_box(rl))))
+    });
+    floor(&mut g, "cloudwatch_logs", &parsed(&messages));
+
+    // EMF: one event per dimension set and timestamp.
+    let Payload::Metrics(rm) = metric_batch() else {
+        unreachable!()
+    };
+    let emf = stratus_exporter_awsemf::EmfTranslator::new(
+        &stratus_exporter_awsemf::EmfConfig::default(),
+        "otel-stream",
+    )
+    .unwrap();
+    let now = SystemTime::now();
+    let events: Vec<String> = emf
+        .translate(&rm, now)
+        .events
+        .into_iter()
+        .map(|e| e.message)
+        .collect();
+    assert!(!events.is_empty());
+    g.bench_function("emf", |b| {
+        b.iter(|| black_box(emf.translate(black_box(&rm), now)))
+    });
+    floor(&mut g, "emf", &parsed(&events));
+    g.finish();
+}
+
+fn bench_sample(c: &mut Criterion) {
+    let mut g = c.benchmark_group("sample");
+    g.throughput(Throughput::Elements(ITEMS as u64));
+    let config = stratus_processor_probabilistic_sampler::ProbabilisticSamplerConfig {
+        sampling_percentage: 25.0,
+        ..Default::default()
+    };
+    let sampler = stratus_processor_probabilistic_sampler::Sampler::new(&config, Signal::Traces);
+    let rs = spans().resource_spans;
+    g.bench_function("probabilistic_25_percent_100_spans", |b| {
+        b.iter_batched(
+            || rs.clone(),
+            |mut batch| black_box(sampler.sample_traces(&mut batch)),
+            BatchSize::SmallInput,
+        )
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench_otlp, bench_translate, bench_sample);
+criterion_main!(benches);
