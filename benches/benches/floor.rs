@@ -204,7 +204,7 @@ fn bench_translate(c: &mut Criterion) {
     let messages: Vec<String> = cw
         .translate(rl)
         .batches
-        .split(0)
+        .split(1_700_000_000_000 + 60_000)
         .requests
         .into_iter()
         .flat_map(|r| r.events.into_iter().map(|e| e.message))

@@ -88,9 +88,13 @@ struct Args {
     /// Items (spans, data points, log records) per request.
     #[arg(long, default_value_t = 100)]
     batch: u64,
-    /// Connections, each with one request in flight.
+    /// Connections.
     #[arg(long, alias = "connections", default_value_t = 4)]
     concurrency: u64,
+    /// Requests in flight per connection: gRPC multiplexes them as HTTP/2 streams;
+    /// over HTTP/1.1 each is its own connection.
+    #[arg(long, default_value_t = 1)]
+    in_flight: u64,
     /// Target items per second across all connections; 0 sends as fast as answered.
     #[arg(long, default_value_t = 0)]
     rate: u64,
@@ -297,6 +301,16 @@ enum Conn {
     H2(hyper::client::conn::http2::SendRequest<Full<Bytes>>),
 }
 
+impl Conn {
+    /// Another handle on the same HTTP/2 connection; `None` for HTTP/1.1.
+    fn share(&self) -> Option<Conn> {
+        match self {
+            Conn::H1(_) => None,
+            Conn::H2(s) => Some(Conn::H2(s.clone())),
+        }
+    }
+}
+
 async fn connect(protocol: Protocol, authority: &str) -> anyhow::Result<Conn> {
     let stream = tokio::net::TcpStream::connect(authority)
         .await
@@ -390,7 +404,7 @@ async fn main() -> anyhow::Result<()> {
     if args.http {
         args.protocol = Protocol::Http;
     }
-    anyhow::ensure!(args.concurrency > 0 && args.batch > 0 && args.pool > 0);
+    anyhow::ensure!(args.concurrency > 0 && args.in_flight > 0 && args.batch > 0 && args.pool > 0);
     let uri: hyper::Uri = args.endpoint.parse().context("--endpoint")?;
     let authority = uri
         .authority()
@@ -412,16 +426,31 @@ async fn main() -> anyhow::Result<()> {
     }
 
     let interval = (args.rate > 0).then(|| {
-        Duration::from_secs_f64(args.batch as f64 * args.concurrency as f64 / args.rate as f64)
+        Duration::from_secs_f64(
+            args.batch as f64 * (args.concurrency * args.in_flight) as f64 / args.rate as f64,
+        )
     });
     let start = Instant::now();
     let end = start + Duration::from_secs_f64(args.seconds);
     let mut tasks = Vec::new();
+    let mut workers = Vec::new();
     for pool in pools {
+        let pool = Arc::new(pool);
+        let first = connect(args.protocol, &authority).await?;
+        for _ in 1..args.in_flight {
+            let conn = match first.share() {
+                Some(c) => c,
+                None => connect(args.protocol, &authority).await?,
+            };
+            workers.push((pool.clone(), conn));
+        }
+        workers.push((pool, first));
+    }
+    for (pool, conn) in workers {
         let (args, authority) = (args.clone(), authority.clone());
         tasks.push(tokio::spawn(async move {
             let mut tally = Tally::default();
-            let mut conn = connect(args.protocol, &authority).await?;
+            let mut conn = conn;
             let mut ticker = interval.map(|i| {
                 let mut t = tokio::time::interval(i);
                 t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -492,6 +521,7 @@ async fn main() -> anyhow::Result<()> {
         "encoding": format!("{:?}", if args.protocol == Protocol::Grpc { Encoding::Protobuf } else { args.encoding }).to_lowercase(),
         "compression": format!("{:?}", args.compression).to_lowercase(),
         "connections": args.concurrency,
+        "in_flight_per_connection": args.in_flight,
         "items_per_request": args.batch,
         "target_rate": args.rate,
         "request_bytes": request_bytes,
