@@ -15,6 +15,9 @@ fn meta_keys_order_as_their_full_strings() {
         MetaKey::Attr("otel.resourcf"),
         MetaKey::Attr("z"),
         MetaKey::Owned(String::new()),
+        MetaKey::Attr("é"),
+        MetaKey::Resource("é"),
+        MetaKey::Attr("otel.resource.éa"),
     ];
     for a in &keys {
         for b in &keys {
