@@ -204,21 +204,23 @@ impl Payload {
         }
     }
 
-    /// Encodes the payload as the signal's OTLP export request.
+    /// Encodes the payload as the signal's OTLP export request. The request's only
+    /// field is the repeated resource list (field 1), so each item is written as that
+    /// field: the same bytes as encoding the request message, without copying the
+    /// payload into one.
     pub fn encode_request(&self) -> Vec<u8> {
+        fn encode<M: Message>(items: &[M], len: usize) -> Vec<u8> {
+            let mut buf = Vec::with_capacity(len);
+            for item in items {
+                prost::encoding::message::encode(1, item, &mut buf);
+            }
+            buf
+        }
+        let len = self.encoded_len();
         match self {
-            Payload::Traces(r) => ExportTraceServiceRequest {
-                resource_spans: r.clone(),
-            }
-            .encode_to_vec(),
-            Payload::Metrics(r) => ExportMetricsServiceRequest {
-                resource_metrics: r.clone(),
-            }
-            .encode_to_vec(),
-            Payload::Logs(r) => ExportLogsServiceRequest {
-                resource_logs: r.clone(),
-            }
-            .encode_to_vec(),
+            Payload::Traces(r) => encode(r, len),
+            Payload::Metrics(r) => encode(r, len),
+            Payload::Logs(r) => encode(r, len),
         }
     }
 }
@@ -459,5 +461,19 @@ mod tests {
     fn encoded_len_matches_request_encoding() {
         let p = spans(&[&[2, 3], &[1]]);
         assert_eq!(p.encoded_len(), p.encode_request().len());
+    }
+
+    #[test]
+    fn encode_request_writes_the_request_message_bytes() {
+        let p = spans(&[&[2, 3], &[1]]);
+        let Payload::Traces(r) = &p else {
+            unreachable!()
+        };
+        let want = ExportTraceServiceRequest {
+            resource_spans: r.clone(),
+        }
+        .encode_to_vec();
+        assert_eq!(p.encode_request(), want);
+        assert!(Payload::Logs(Vec::new()).encode_request().is_empty());
     }
 }

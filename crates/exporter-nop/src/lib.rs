@@ -16,7 +16,10 @@ use serde::Deserialize;
 use stratus_core::factory::{
     ALL_SIGNALS_BETA, BuildContext, BuildExporter, Exporter, Factory, Stability, Validate,
 };
-use stratus_core::{ComponentError, ConsumeError, Signal, Telemetry};
+use stratus_core::{
+    Admission, Component, ComponentError, ConsumeError, Consumer, Destination, Host, Prepared,
+    Signal, Telemetry,
+};
 use stratus_exporter_helper::{ExporterSettings, Sender, build_exporter};
 
 /// The `nop` exporter's config: no keys.
@@ -43,7 +46,62 @@ impl BuildExporter for NopExporterFactory {
         ctx: BuildContext,
         _config: NopConfig,
     ) -> Result<Arc<dyn Exporter>, ComponentError> {
-        Ok(build_exporter(&ctx, ExporterSettings::direct(), NopSender))
+        Ok(Arc::new(NopExporter(build_exporter(
+            &ctx,
+            ExporterSettings::direct(),
+            NopSender,
+        ))))
+    }
+}
+
+/// The exporter-helper exporter (for its `otelcol_exporter_sent_*` counters), plus the
+/// hand-over protocol: a `nop` never refuses, so it can hold room for any batch. A
+/// batch processor in front of it then hands its batch over instead of keeping a
+/// copy of it for a retry that cannot happen.
+struct NopExporter(Arc<dyn Exporter>);
+
+#[async_trait]
+impl Consumer for NopExporter {
+    async fn consume(&self, data: Telemetry) -> Result<(), ConsumeError> {
+        self.0.consume(data).await
+    }
+
+    fn can_prepare(&self) -> bool {
+        true
+    }
+
+    async fn prepare(&self, data: Telemetry) -> Prepared {
+        Prepared::Ready(Box::new(NopAdmission(self.0.clone(), data)))
+    }
+
+    fn destinations(&self) -> Vec<Arc<Destination>> {
+        self.0.destinations()
+    }
+}
+
+#[async_trait]
+impl Component for NopExporter {
+    async fn start(&self, host: &Host) -> Result<(), ComponentError> {
+        self.0.start(host).await
+    }
+
+    async fn shutdown(&self) -> Result<(), ComponentError> {
+        self.0.shutdown().await
+    }
+
+    async fn flush(&self) -> Result<(), ComponentError> {
+        self.0.flush().await
+    }
+}
+
+/// Room held for one batch: committing drops it (and counts it as sent).
+struct NopAdmission(Arc<dyn Exporter>, Telemetry);
+
+#[async_trait]
+impl Admission for NopAdmission {
+    async fn commit(self: Box<Self>) -> Result<(), ConsumeError> {
+        let NopAdmission(exporter, data) = *self;
+        exporter.consume(data).await
     }
 }
 
@@ -112,6 +170,36 @@ mod tests {
             "{problems:?}"
         );
         assert!(Signal::ALL.iter().all(|s| f.supports(*s)));
+    }
+
+    /// The batch in front of a `nop` hands over instead of copying: it can prepare,
+    /// and a committed admission counts as sent.
+    #[tokio::test]
+    async fn takes_batches_by_hand_over() {
+        let registry = Registry::new();
+        let ctx = BuildContext::new(
+            ComponentId::new("nop"),
+            Signal::ALL.to_vec(),
+            registry.clone(),
+        );
+        let exp = NopExporterFactory
+            .build(ctx, &serde_json::json!({}))
+            .await
+            .unwrap();
+        exp.start(&Host::ready()).await.unwrap();
+        assert!(exp.can_prepare());
+        let Prepared::Ready(admission) = exp.prepare(sample_spans(3)).await else {
+            panic!("a nop holds room for anything");
+        };
+        admission.commit().await.unwrap();
+        assert!(
+            registry
+                .render()
+                .lines()
+                .any(|l| l == "otelcol_exporter_sent_spans{exporter=\"nop\"} 3"),
+            "{}",
+            registry.render()
+        );
     }
 
     #[tokio::test]
