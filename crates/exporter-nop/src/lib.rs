@@ -131,8 +131,8 @@ mod tests {
     use stratus_core::{ComponentId, Host};
     use stratus_testkit::otlp::sample_spans;
 
-    #[tokio::test]
-    async fn drops_everything_and_counts_it_as_sent() {
+    /// A started `nop` and the registry its counters are in.
+    async fn started() -> (Arc<dyn Exporter>, Registry) {
         let registry = Registry::new();
         let ctx = BuildContext::new(
             ComponentId::new("nop"),
@@ -144,6 +144,12 @@ mod tests {
             .await
             .unwrap();
         exp.start(&Host::ready()).await.unwrap();
+        (exp, registry)
+    }
+
+    #[tokio::test]
+    async fn drops_everything_and_counts_it_as_sent() {
+        let (exp, registry) = started().await;
         exp.consume(sample_spans(4)).await.unwrap();
         exp.consume(Telemetry::empty(Signal::Logs)).await.unwrap();
         exp.shutdown().await.unwrap();
@@ -176,17 +182,7 @@ mod tests {
     /// and a committed admission counts as sent.
     #[tokio::test]
     async fn takes_batches_by_hand_over() {
-        let registry = Registry::new();
-        let ctx = BuildContext::new(
-            ComponentId::new("nop"),
-            Signal::ALL.to_vec(),
-            registry.clone(),
-        );
-        let exp = NopExporterFactory
-            .build(ctx, &serde_json::json!({}))
-            .await
-            .unwrap();
-        exp.start(&Host::ready()).await.unwrap();
+        let (exp, registry) = started().await;
         assert!(exp.can_prepare());
         let Prepared::Ready(admission) = exp.prepare(sample_spans(3)).await else {
             panic!("a nop holds room for anything");
