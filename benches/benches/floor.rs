@@ -3,7 +3,8 @@
 //!
 //! - `otlp`: OTLP/protobuf decode, encode, and decode + re-encode of a request of 100
 //!   spans with 10 attributes each (the loadgen's shape): what a forwarding collector
-//!   does at the least. OTLP/JSON decode and encode of the same request.
+//!   does at the least; gzip of it at the default level (the otlp exporter's default
+//!   compression). OTLP/JSON decode and encode of the same request.
 //! - `translate`: each cloud translator on a batch, next to `serde_json` alone writing
 //!   the same output (the translator's documents parsed back into `serde_json::Value`
 //!   once, before timing). The target is a translator within 3x its floor.
@@ -106,6 +107,19 @@ fn bench_otlp(c: &mut Criterion) {
             buf.clear();
             r.encode(&mut buf).unwrap();
             black_box(buf.len())
+        })
+    });
+    // What the otlp exporter's default compression costs per request (gzip at the
+    // default level, as upstream's gRPC gzip compressor uses).
+    g.bench_function("gzip_default_level_100_spans", |b| {
+        use std::io::Write as _;
+        b.iter(|| {
+            let mut e = flate2::write::GzEncoder::new(
+                Vec::with_capacity(bytes.len() / 4),
+                flate2::Compression::default(),
+            );
+            e.write_all(black_box(&bytes)).unwrap();
+            black_box(e.finish().unwrap().len())
         })
     });
     g.bench_function("json_decode_100_spans", |b| {
