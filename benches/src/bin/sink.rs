@@ -78,59 +78,33 @@ fn each(b: &[u8], field: u64, mut f: impl FnMut(&[u8]) -> Option<()>) -> Option<
     (i == b.len()).then_some(())
 }
 
-fn count(b: &[u8], f: impl Fn(&[u8], &mut u64) -> Option<()>) -> Option<u64> {
-    let mut n = 0;
-    f(b, &mut n)?;
-    Some(n)
-}
-
-/// Items in an export request for the signal its path names.
+/// Items in an export request for the signal its path names. Traces and logs are
+/// resource_*(1).scope_*(2).item(2); metrics go one level deeper, through the
+/// metric's data (gauge 5, sum 7, histogram 9, exponential_histogram 10, summary 11)
+/// to its data_points(1).
 fn items(path: &str, b: &[u8]) -> Option<u64> {
-    if path.contains("race") {
-        // ExportTraceServiceRequest.resource_spans(1).scope_spans(2).spans(2)
-        count(b, |b, n| {
-            each(b, 1, |rs| {
-                each(rs, 2, |ss| {
-                    each(ss, 2, |_| {
-                        *n += 1;
-                        Some(())
-                    })
-                })
+    let metrics = path.ends_with("/v1/metrics") || path.contains("MetricsService");
+    let mut n = 0u64;
+    each(b, 1, |resource| {
+        each(resource, 2, |scope| {
+            each(scope, 2, |item| {
+                if !metrics {
+                    n += 1;
+                    return Some(());
+                }
+                for kind in [5, 7, 9, 10, 11] {
+                    each(item, kind, |data| {
+                        each(data, 1, |_| {
+                            n += 1;
+                            Some(())
+                        })
+                    })?;
+                }
+                Some(())
             })
         })
-    } else if path.contains("etrics") {
-        // resource_metrics(1).scope_metrics(2).metrics(2).{gauge 5, sum 7, histogram 9,
-        // exponential_histogram 10, summary 11}.data_points(1)
-        count(b, |b, n| {
-            each(b, 1, |rm| {
-                each(rm, 2, |sm| {
-                    each(sm, 2, |m| {
-                        for kind in [5, 7, 9, 10, 11] {
-                            each(m, kind, |data| {
-                                each(data, 1, |_| {
-                                    *n += 1;
-                                    Some(())
-                                })
-                            })?;
-                        }
-                        Some(())
-                    })
-                })
-            })
-        })
-    } else {
-        // resource_logs(1).scope_logs(2).log_records(2)
-        count(b, |b, n| {
-            each(b, 1, |rl| {
-                each(rl, 2, |sl| {
-                    each(sl, 2, |_| {
-                        *n += 1;
-                        Some(())
-                    })
-                })
-            })
-        })
-    }
+    })?;
+    Some(n)
 }
 
 /// Items in an OTLP/JSON export request.

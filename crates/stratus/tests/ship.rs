@@ -8,6 +8,11 @@
 
 mod common;
 
+/// The repository root, where the shipped files are.
+fn repo() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
 #[path = "ship/configs.rs"]
 mod configs;
 

@@ -4,38 +4,11 @@
 //! `moto_server`; what arrived is listed with boto3.
 
 use std::path::Path;
-use std::process::Command;
 
 use stratus_testkit::moto::Moto;
 
 use crate::common::configs::Ports;
 use crate::common::*;
-
-/// Runs a boto3 script with `argv[1]` = the moto endpoint and `argv[2..]` = `args`,
-/// signed with `keys` (moto without signature checking takes any); returns stdout.
-fn boto(endpoint: &str, keys: (&str, &str), script: &str, args: &[&str]) -> String {
-    let out = Command::new(python())
-        .arg("-c")
-        .arg(format!(
-            "import boto3, json, sys\n\
-             def client(service):\n    \
-                 return boto3.client(service, endpoint_url=sys.argv[1], region_name='us-east-1', \
-                 aws_access_key_id={:?}, aws_secret_access_key={:?})\n{script}",
-            keys.0, keys.1
-        ))
-        .arg(endpoint)
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "boto3 failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-const ANY_KEYS: (&str, &str) = ("test", "test");
 
 /// A moto that checks signatures after three setup calls, with an IAM user allowed
 /// everything: `(moto, access key id, secret)`.
@@ -54,15 +27,6 @@ fn moto_with_user() -> (Moto, String, String) {
     );
     let mut it = user.split_whitespace().map(str::to_owned);
     (moto, it.next().unwrap(), it.next().unwrap())
-}
-
-fn create_bucket(endpoint: &str, keys: (&str, &str), bucket: &str) {
-    boto(
-        endpoint,
-        keys,
-        "client('s3').create_bucket(Bucket=sys.argv[2])",
-        &[bucket],
-    );
 }
 
 fn object_count(endpoint: &str, keys: (&str, &str), bucket: &str) -> usize {

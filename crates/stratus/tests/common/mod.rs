@@ -428,6 +428,43 @@ pub fn flat_logs(requests: &[Vec<u8>]) -> Vec<[Vec<u8>; 3]> {
     out
 }
 
+/// Runs a boto3 script with `argv[1]` = the moto endpoint and `argv[2..]` = `args`,
+/// signed with `keys` (moto without signature checking takes any); returns stdout.
+pub fn boto(endpoint: &str, keys: (&str, &str), script: &str, args: &[&str]) -> String {
+    let out = Command::new(python())
+        .arg("-c")
+        .arg(format!(
+            "import boto3, json, sys\n\
+             def client(service):\n    \
+                 return boto3.client(service, endpoint_url=sys.argv[1], region_name='us-east-1', \
+                 aws_access_key_id={:?}, aws_secret_access_key={:?})\n{script}",
+            keys.0, keys.1
+        ))
+        .arg(endpoint)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "boto3 failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Creates an S3 bucket in moto, as an account would already have it.
+pub fn create_bucket(endpoint: &str, keys: (&str, &str), bucket: &str) {
+    boto(
+        endpoint,
+        keys,
+        "client('s3').create_bucket(Bucket=sys.argv[2])",
+        &[bucket],
+    );
+}
+
+/// Keys for a moto that does not check signatures.
+pub const ANY_KEYS: (&str, &str) = ("test", "test");
+
 /// Runs the Python SDK client; panics with its output when it fails.
 pub fn run_python_client(args: &[&str]) {
     let out = Command::new(python())

@@ -9,9 +9,7 @@ use std::process::Command;
 use serde::Deserialize as _;
 use serde_json::Value;
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+use crate::repo;
 
 /// Values for the environment the configs reference, as the deployments set them.
 const ENV: &[(&str, &str)] = &[

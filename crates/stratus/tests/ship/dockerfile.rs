@@ -3,14 +3,12 @@
 //! checked against what the binary and the manifests expect; the Lambda layer script
 //! is run and its zip's layout checked.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use serde_json::Value;
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+use crate::repo;
 
 /// One instruction: its keyword (upper case) and the rest of the line, with
 /// continuation lines joined.
