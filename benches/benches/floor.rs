@@ -9,6 +9,11 @@
 //!   the same output (the translator's documents parsed back into `serde_json::Value`
 //!   once, before timing). The target is a translator within 3x its floor.
 //! - `sample`: the probabilistic sampler deciding on 100 spans.
+//! - `pipeline`: what sits between receiver and exporter: the batch processor merging
+//!   ten requests of 100 spans into one batch of 1,000 handed to a consumer that takes
+//!   it over (as an exporter's queue does), and one batch of 100 spans offered to,
+//!   taken from and marked done in the exporter helper's memory queue and its disk
+//!   queue (`file_storage`, with and without fsync).
 //!
 //! Throughput is in items (spans, records, data points), so criterion's elements/s
 //! is items/s and ns per item is the batch time divided by the item count.
@@ -22,7 +27,7 @@ use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_mai
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use prost::Message as _;
 use serde_json::Value;
-use stratus_core::{Payload, Signal};
+use stratus_core::{Payload, Signal, Telemetry};
 use stratus_testkit::otlp::{
     SeverityNumber, SpanKind, gauge, log, logs, metrics, number_point, scope, span, traces,
 };
@@ -272,5 +277,164 @@ fn bench_sample(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench_otlp, bench_translate, bench_sample);
+/// What [`Counting`] was given: items, and a wake-up at each batch. The batches are
+/// kept until [`Counts::clear`], so that dropping them is not timed (criterion drops
+/// the outputs of the other benches untimed too).
+#[derive(Default)]
+struct Counts {
+    items: std::sync::atomic::AtomicUsize,
+    kept: std::sync::Mutex<Vec<Telemetry>>,
+    arrived: tokio::sync::Notify,
+}
+
+impl Counts {
+    fn add(&self, data: Telemetry) {
+        self.items
+            .fetch_add(data.item_count(), std::sync::atomic::Ordering::Relaxed);
+        self.kept.lock().unwrap().push(data);
+        self.arrived.notify_one();
+    }
+
+    fn clear(&self) {
+        self.kept.lock().unwrap().clear();
+    }
+
+    fn items(&self) -> usize {
+        self.items.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+/// A consumer that takes hand-overs, as an exporter's sending queue does, and counts
+/// the items it was given.
+struct Counting(std::sync::Arc<Counts>);
+
+struct Handed(std::sync::Arc<Counts>, Telemetry);
+
+#[async_trait::async_trait]
+impl stratus_core::Admission for Handed {
+    async fn commit(self: Box<Self>) -> Result<(), stratus_core::ConsumeError> {
+        self.0.add(self.1);
+        Ok(())
+    }
+}
+
+#[async_trait::async_trait]
+impl stratus_core::Consumer for Counting {
+    async fn consume(&self, data: Telemetry) -> Result<(), stratus_core::ConsumeError> {
+        self.0.add(data);
+        Ok(())
+    }
+    fn can_prepare(&self) -> bool {
+        true
+    }
+    async fn prepare(&self, data: Telemetry) -> stratus_core::Prepared {
+        stratus_core::Prepared::Ready(Box::new(Handed(self.0.clone(), data)))
+    }
+}
+
+fn bench_pipeline(c: &mut Criterion) {
+    use stratus_core::factory::{BuildContext, ProcessorFactory as _};
+    use stratus_exporter_helper::queue::Queue;
+    use stratus_exporter_helper::{MemoryQueue, PersistentOptions, PersistentQueue, Sizer};
+
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let request = Telemetry::new(Payload::Traces(spans().resource_spans));
+    let mut g = c.benchmark_group("pipeline");
+
+    const REQUESTS: usize = 10;
+    g.throughput(Throughput::Elements((REQUESTS * ITEMS) as u64));
+    let counts = std::sync::Arc::new(Counts::default());
+    let processor = rt.block_on(async {
+        let ctx = BuildContext::new(
+            "batch".parse().unwrap(),
+            vec![Signal::Traces],
+            stratus_core::telemetry::Registry::new(),
+        );
+        let config = serde_json::json!({"send_batch_size": REQUESTS * ITEMS, "timeout": "1h"});
+        stratus_processor_batch::BatchProcessorFactory
+            .build(ctx, &config, std::sync::Arc::new(Counting(counts.clone())))
+            .await
+            .unwrap()
+    });
+    g.bench_function("batch_10_requests_of_100_spans_into_one", |b| {
+        b.iter_batched(
+            || {
+                counts.clear();
+                vec![request.clone(); REQUESTS]
+            },
+            |requests| {
+                rt.block_on(async {
+                    let want = counts.items() + REQUESTS * ITEMS;
+                    for r in requests {
+                        processor.consume(r).await.unwrap();
+                    }
+                    while counts.items() < want {
+                        counts.arrived.notified().await;
+                    }
+                })
+            },
+            BatchSize::SmallInput,
+        )
+    });
+
+    g.throughput(Throughput::Elements(ITEMS as u64));
+    let memory = MemoryQueue::new(Sizer::Requests, 1000);
+    g.bench_function("memory_queue_offer_take_done_100_spans", |b| {
+        b.iter_batched(
+            || request.clone(),
+            |data| {
+                rt.block_on(async {
+                    memory.offer(data, false).await.unwrap();
+                    let e = memory.take().await.unwrap();
+                    memory.done(e.token).await;
+                    black_box(e.data)
+                })
+            },
+            BatchSize::SmallInput,
+        )
+    });
+    for fsync in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        let opts = PersistentOptions {
+            sizer: Sizer::Requests,
+            capacity: 1000,
+            fsync,
+            segment_bytes: stratus_exporter_helper::persistent::DEFAULT_SEGMENT_BYTES,
+            owner: "bench".into(),
+        };
+        let disk = PersistentQueue::open(dir.path(), opts, Default::default()).unwrap();
+        let name = if fsync {
+            "disk_queue_fsync_offer_take_done_100_spans"
+        } else {
+            "disk_queue_offer_take_done_100_spans"
+        };
+        // The exporter takes a record as it was stored and sends those bytes.
+        g.bench_function(name, |b| {
+            b.iter_batched(
+                || request.clone(),
+                |data| {
+                    rt.block_on(async {
+                        disk.offer(data, false).await.unwrap();
+                        let e = disk.take_stored().await.unwrap();
+                        disk.done(e.token).await;
+                        black_box(e)
+                    })
+                },
+                BatchSize::SmallInput,
+            )
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(
+    benches,
+    bench_otlp,
+    bench_translate,
+    bench_sample,
+    bench_pipeline
+);
 criterion_main!(benches);
