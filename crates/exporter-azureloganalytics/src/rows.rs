@@ -22,12 +22,15 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use std::fmt::Write as _;
+
 use base64::Engine as _;
-use serde_json::{Map, Value};
 use stratus_core::Payload;
 use stratus_core::pdata::common::{AnyValue, InstrumentationScope, KeyValue, any_value};
+use stratus_core::pdata::logs::LogRecord;
 use stratus_core::pdata::metrics::{Metric, NumberDataPoint, metric::Data, number_data_point};
 use stratus_core::pdata::resource::Resource;
+use stratus_core::pdata::trace::Span;
 
 /// Columns of a span row: (name, Log Analytics column type).
 pub const TRACE_COLUMNS: &[(&str, &str)] = &[
@@ -84,84 +87,215 @@ pub const METRIC_COLUMNS: &[(&str, &str)] = &[
     ("Resource", "dynamic"),
 ];
 
-/// RFC 3339 with nanoseconds (`2024-05-01T10:00:00.000000000Z`); `0` means unknown and
-/// gives now.
-pub fn time(unix_nano: u64) -> String {
+/// Appends `unix_nano` as a JSON string in RFC 3339 with nanoseconds
+/// (`"2024-05-01T10:00:00.000000000Z"`); `0` means unknown and gives now.
+fn time(out: &mut String, unix_nano: u64) {
     let t = if unix_nano == 0 {
         SystemTime::now()
     } else {
         UNIX_EPOCH + Duration::from_nanos(unix_nano)
     };
-    humantime::format_rfc3339_nanos(t).to_string()
+    let _ = write!(out, "\"{}\"", humantime::format_rfc3339_nanos(t));
 }
 
-/// An OTLP value as JSON.
-pub fn value(v: &AnyValue) -> Value {
-    match &v.value {
-        None => Value::Null,
-        Some(any_value::Value::StringValue(s)) => Value::String(s.clone()),
-        Some(any_value::Value::BoolValue(b)) => Value::Bool(*b),
-        Some(any_value::Value::IntValue(i)) => Value::from(*i),
-        Some(any_value::Value::DoubleValue(d)) => number(*d),
-        Some(any_value::Value::ArrayValue(a)) => Value::Array(a.values.iter().map(value).collect()),
-        Some(any_value::Value::KvlistValue(kv)) => attributes(&kv.values),
+/// Appends `s` as a JSON string, escaped as `serde_json` escapes it: `"`, `\` and
+/// control characters; everything else as is.
+fn string(out: &mut String, s: &str) {
+    out.push('"');
+    let bytes = s.as_bytes();
+    let mut plain = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let escape = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0x08 => "\\b",
+            0x0c => "\\f",
+            0..=0x1f => "",
+            _ => continue,
+        };
+        // `i` is an ASCII byte, so both cuts fall on character boundaries.
+        out.push_str(&s[plain..i]);
+        if escape.is_empty() {
+            let _ = write!(out, "\\u{b:04x}");
+        } else {
+            out.push_str(escape);
+        }
+        plain = i + 1;
+    }
+    out.push_str(&s[plain..]);
+    out.push('"');
+}
+
+/// Appends a double as JSON; a non-finite one is `null`.
+fn number(out: &mut String, d: f64) {
+    if d.is_finite() {
+        out.push_str(zmij::Buffer::new().format_finite(d));
+    } else {
+        out.push_str("null");
+    }
+}
+
+/// Appends an integer as JSON.
+fn integer(out: &mut String, i: impl itoa::Integer) {
+    out.push_str(itoa::Buffer::new().format(i));
+}
+
+/// Appends an OTLP value as JSON: strings, booleans, integers, doubles (non-finite ones
+/// `null`), arrays, maps as objects, bytes as base64; an empty value is `null`.
+fn value(out: &mut String, v: Option<&AnyValue>) {
+    match v.and_then(|v| v.value.as_ref()) {
+        None => out.push_str("null"),
+        Some(any_value::Value::StringValue(s)) => string(out, s),
+        Some(any_value::Value::BoolValue(b)) => out.push_str(if *b { "true" } else { "false" }),
+        Some(any_value::Value::IntValue(i)) => integer(out, *i),
+        Some(any_value::Value::DoubleValue(d)) => number(out, *d),
+        Some(any_value::Value::ArrayValue(a)) => {
+            out.push('[');
+            for (i, v) in a.values.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                value(out, Some(v));
+            }
+            out.push(']');
+        }
+        Some(any_value::Value::KvlistValue(kv)) => attributes(out, &kv.values),
         Some(any_value::Value::BytesValue(b)) => {
-            Value::String(base64::engine::general_purpose::STANDARD.encode(b))
+            out.push('"');
+            base64::engine::general_purpose::STANDARD.encode_string(b, out);
+            out.push('"');
         }
         // A string-table index (profiles only): no table here.
-        Some(_) => Value::Null,
+        Some(_) => out.push_str("null"),
     }
 }
 
-fn number(d: f64) -> Value {
-    serde_json::Number::from_f64(d).map_or(Value::Null, Value::Number)
-}
-
-/// Attributes as one JSON object (a later duplicate key wins).
-pub fn attributes(kvs: &[KeyValue]) -> Value {
-    let mut map = Map::with_capacity(kvs.len());
-    for kv in kvs {
-        map.insert(kv.key.clone(), kv.value.as_ref().map_or(Value::Null, value));
+/// Appends attributes as one JSON object; of keys given twice, the later one wins.
+fn attributes(out: &mut String, kvs: &[KeyValue]) {
+    out.push('{');
+    let mut first = true;
+    for (i, kv) in kvs.iter().enumerate() {
+        if superseded(kvs, i) {
+            continue;
+        }
+        if !first {
+            out.push(',');
+        }
+        first = false;
+        string(out, &kv.key);
+        out.push(':');
+        value(out, kv.value.as_ref());
     }
-    Value::Object(map)
+    out.push('}');
 }
 
-fn id(bytes: &[u8]) -> Value {
-    if bytes.iter().all(|b| *b == 0) {
-        Value::String(String::new())
-    } else {
-        Value::String(hex::encode(bytes))
+/// Whether a later attribute has the key of `kvs[i]`. Attribute lists are short and
+/// rarely repeat a key, so a scan of the rest costs less than building a set.
+fn superseded(kvs: &[KeyValue], i: usize) -> bool {
+    let key = kvs[i].key.as_bytes();
+    kvs[i + 1..].iter().any(|kv| kv.key.as_bytes() == key)
+}
+
+/// Appends an id as a JSON string of lowercase hex; all zeros (or none) is `""`.
+fn id(out: &mut String, bytes: &[u8]) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.push('"');
+    if bytes.iter().any(|b| *b != 0) {
+        for b in bytes {
+            out.push(char::from(HEX[usize::from(b >> 4)]));
+            out.push(char::from(HEX[usize::from(b & 0xf)]));
+        }
+    }
+    out.push('"');
+}
+
+/// One row being written: `"Key":` before each column, commas between them.
+struct Row<'a> {
+    out: &'a mut String,
+    first: bool,
+}
+
+impl<'a> Row<'a> {
+    fn new(out: &'a mut String) -> Self {
+        out.clear();
+        out.push('{');
+        Row { out, first: true }
+    }
+
+    /// Starts column `key` (a column name: no escaping needed) and returns the buffer
+    /// to write its value into.
+    fn col(&mut self, key: &str) -> &mut String {
+        if !self.first {
+            self.out.push(',');
+        }
+        self.first = false;
+        self.out.push('"');
+        self.out.push_str(key);
+        self.out.push_str("\":");
+        self.out
+    }
+
+    fn str(&mut self, key: &str, v: &str) {
+        string(self.col(key), v);
+    }
+
+    fn end(self) {
+        self.out.push('}');
     }
 }
 
-/// What every row of one resource and scope shares.
+/// What every row of one resource and scope shares, written once as JSON.
 struct Common {
-    service: Value,
-    resource: Value,
-    scope: Value,
+    service: String,
+    resource: String,
+    scope: String,
 }
 
 fn common(resource: Option<&Resource>, scope: Option<&InstrumentationScope>) -> Common {
     let attrs = resource
         .map(|r| r.attributes.as_slice())
         .unwrap_or_default();
-    let service = attrs
+    let mut service = String::new();
+    match attrs
         .iter()
         .find(|kv| kv.key == "service.name")
         .and_then(|kv| kv.value.as_ref())
-        .map_or(Value::String(String::new()), |v| match value(v) {
-            Value::String(s) => Value::String(s),
-            other => Value::String(other.to_string()),
-        });
+    {
+        None => string(&mut service, ""),
+        Some(AnyValue {
+            value: Some(any_value::Value::StringValue(s)),
+        }) => string(&mut service, s),
+        // Another kind of value: its JSON text, as a string.
+        Some(v) => {
+            let mut text = String::new();
+            value(&mut text, Some(v));
+            string(&mut service, &text);
+        }
+    }
+    let mut resource = String::new();
+    attributes(&mut resource, attrs);
+    let mut scope_name = String::new();
+    string(&mut scope_name, scope.map_or("", |s| s.name.as_str()));
     Common {
         service,
-        resource: attributes(attrs),
-        scope: Value::String(scope.map(|s| s.name.clone()).unwrap_or_default()),
+        resource,
+        scope: scope_name,
     }
 }
 
-fn put(row: &mut Map<String, Value>, key: &str, v: Value) {
-    row.insert(key.to_string(), v);
+impl Common {
+    /// The columns every row ends with: service, scope, the item's attributes and the
+    /// resource.
+    fn finish(&self, mut row: Row<'_>, attrs: &[KeyValue]) {
+        row.col("ServiceName").push_str(&self.service);
+        row.col("ScopeName").push_str(&self.scope);
+        attributes(row.col("Attributes"), attrs);
+        row.col("Resource").push_str(&self.resource);
+        row.end();
+    }
 }
 
 fn kind_name(kind: i32) -> &'static str {
@@ -175,78 +309,25 @@ fn kind_name(kind: i32) -> &'static str {
     }
 }
 
-/// One serialised row per item of the payload, in payload order.
+/// One serialised row (a JSON object) per item of the payload, in payload order.
 pub fn rows(payload: &Payload) -> Vec<String> {
     let mut out = Vec::with_capacity(payload.item_count());
-    for_each_row(payload, |row| {
-        out.push(Value::Object(row).to_string());
-    });
+    let mut buf = String::new();
+    for_each_row(payload, &mut buf, |row| out.push(row.to_owned()));
     out
 }
 
-/// Calls `f` with one row per item of the payload, in payload order.
-pub fn for_each_row(payload: &Payload, mut f: impl FnMut(Map<String, Value>)) {
+/// Writes one row per item of the payload into `buf` and calls `f` with it, in
+/// payload order.
+fn for_each_row(payload: &Payload, buf: &mut String, mut f: impl FnMut(&str)) {
     match payload {
         Payload::Traces(rs) => {
             for r in rs {
                 for ss in &r.scope_spans {
                     let c = common(r.resource.as_ref(), ss.scope.as_ref());
                     for s in &ss.spans {
-                        let mut row = Map::with_capacity(TRACE_COLUMNS.len());
-                        put(
-                            &mut row,
-                            "TimeGenerated",
-                            Value::String(time(s.start_time_unix_nano)),
-                        );
-                        put(&mut row, "TraceId", id(&s.trace_id));
-                        put(&mut row, "SpanId", id(&s.span_id));
-                        put(&mut row, "ParentId", id(&s.parent_span_id));
-                        put(&mut row, "TraceState", Value::String(s.trace_state.clone()));
-                        put(&mut row, "Name", Value::String(s.name.clone()));
-                        put(&mut row, "Kind", Value::String(kind_name(s.kind).into()));
-                        put(
-                            &mut row,
-                            "EndTime",
-                            Value::String(time(s.end_time_unix_nano)),
-                        );
-                        let ns = s.end_time_unix_nano.saturating_sub(s.start_time_unix_nano);
-                        put(&mut row, "DurationMs", number(ns as f64 / 1e6));
-                        let (code, message) = match &s.status {
-                            Some(st) => (
-                                match st.code {
-                                    1 => "Ok",
-                                    2 => "Error",
-                                    _ => "Unset",
-                                },
-                                st.message.clone(),
-                            ),
-                            None => ("Unset", String::new()),
-                        };
-                        put(&mut row, "StatusCode", Value::String(code.into()));
-                        put(&mut row, "StatusMessage", Value::String(message));
-                        put(&mut row, "ServiceName", c.service.clone());
-                        put(&mut row, "ScopeName", c.scope.clone());
-                        put(&mut row, "Attributes", attributes(&s.attributes));
-                        put(&mut row, "Resource", c.resource.clone());
-                        let events = s
-                            .events
-                            .iter()
-                            .map(|e| {
-                                serde_json::json!({"Time": time(e.time_unix_nano), "Name": e.name,
-                                    "Attributes": attributes(&e.attributes)})
-                            })
-                            .collect();
-                        put(&mut row, "Events", Value::Array(events));
-                        let links = s
-                            .links
-                            .iter()
-                            .map(|l| {
-                                serde_json::json!({"TraceId": id(&l.trace_id), "SpanId": id(&l.span_id),
-                                    "Attributes": attributes(&l.attributes)})
-                            })
-                            .collect();
-                        put(&mut row, "Links", Value::Array(links));
-                        f(row);
+                        span_row(buf, s, &c);
+                        f(buf);
                     }
                 }
             }
@@ -256,37 +337,8 @@ pub fn for_each_row(payload: &Payload, mut f: impl FnMut(Map<String, Value>)) {
                 for sl in &r.scope_logs {
                     let c = common(r.resource.as_ref(), sl.scope.as_ref());
                     for l in &sl.log_records {
-                        let mut row = Map::with_capacity(LOG_COLUMNS.len());
-                        let at = if l.time_unix_nano != 0 {
-                            l.time_unix_nano
-                        } else {
-                            l.observed_time_unix_nano
-                        };
-                        put(&mut row, "TimeGenerated", Value::String(time(at)));
-                        put(
-                            &mut row,
-                            "ObservedTime",
-                            Value::String(time(l.observed_time_unix_nano.max(at))),
-                        );
-                        put(&mut row, "TraceId", id(&l.trace_id));
-                        put(&mut row, "SpanId", id(&l.span_id));
-                        put(
-                            &mut row,
-                            "SeverityText",
-                            Value::String(l.severity_text.clone()),
-                        );
-                        put(&mut row, "SeverityNumber", Value::from(l.severity_number));
-                        let body = match l.body.as_ref().map(value) {
-                            None | Some(Value::Null) => String::new(),
-                            Some(Value::String(s)) => s,
-                            Some(other) => other.to_string(),
-                        };
-                        put(&mut row, "Body", Value::String(body));
-                        put(&mut row, "ServiceName", c.service.clone());
-                        put(&mut row, "ScopeName", c.scope.clone());
-                        put(&mut row, "Attributes", attributes(&l.attributes));
-                        put(&mut row, "Resource", c.resource.clone());
-                        f(row);
+                        log_row(buf, l, &c);
+                        f(buf);
                     }
                 }
             }
@@ -296,12 +348,102 @@ pub fn for_each_row(payload: &Payload, mut f: impl FnMut(Map<String, Value>)) {
                 for sm in &r.scope_metrics {
                     let c = common(r.resource.as_ref(), sm.scope.as_ref());
                     for m in &sm.metrics {
-                        metric_rows(m, &c, &mut f);
+                        metric_rows(buf, m, &c, &mut f);
                     }
                 }
             }
         }
     }
+}
+
+fn span_row(buf: &mut String, s: &Span, c: &Common) {
+    let mut row = Row::new(buf);
+    time(row.col("TimeGenerated"), s.start_time_unix_nano);
+    id(row.col("TraceId"), &s.trace_id);
+    id(row.col("SpanId"), &s.span_id);
+    id(row.col("ParentId"), &s.parent_span_id);
+    row.str("TraceState", &s.trace_state);
+    row.str("Name", &s.name);
+    row.str("Kind", kind_name(s.kind));
+    time(row.col("EndTime"), s.end_time_unix_nano);
+    let ns = s.end_time_unix_nano.saturating_sub(s.start_time_unix_nano);
+    number(row.col("DurationMs"), ns as f64 / 1e6);
+    let (code, message) = match &s.status {
+        Some(st) => (
+            match st.code {
+                1 => "Ok",
+                2 => "Error",
+                _ => "Unset",
+            },
+            st.message.as_str(),
+        ),
+        None => ("Unset", ""),
+    };
+    row.str("StatusCode", code);
+    row.str("StatusMessage", message);
+    let out = row.col("Events");
+    out.push('[');
+    for (i, e) in s.events.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        let mut event = Row {
+            out: &mut *out,
+            first: true,
+        };
+        event.out.push('{');
+        time(event.col("Time"), e.time_unix_nano);
+        event.str("Name", &e.name);
+        attributes(event.col("Attributes"), &e.attributes);
+        event.end();
+    }
+    out.push(']');
+    let out = row.col("Links");
+    out.push('[');
+    for (i, l) in s.links.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        let mut link = Row {
+            out: &mut *out,
+            first: true,
+        };
+        link.out.push('{');
+        id(link.col("TraceId"), &l.trace_id);
+        id(link.col("SpanId"), &l.span_id);
+        attributes(link.col("Attributes"), &l.attributes);
+        link.end();
+    }
+    out.push(']');
+    c.finish(row, &s.attributes);
+}
+
+fn log_row(buf: &mut String, l: &LogRecord, c: &Common) {
+    let mut row = Row::new(buf);
+    let at = if l.time_unix_nano != 0 {
+        l.time_unix_nano
+    } else {
+        l.observed_time_unix_nano
+    };
+    time(row.col("TimeGenerated"), at);
+    time(row.col("ObservedTime"), l.observed_time_unix_nano.max(at));
+    id(row.col("TraceId"), &l.trace_id);
+    id(row.col("SpanId"), &l.span_id);
+    row.str("SeverityText", &l.severity_text);
+    integer(row.col("SeverityNumber"), l.severity_number);
+    match l.body.as_ref() {
+        Some(AnyValue {
+            value: Some(any_value::Value::StringValue(s)),
+        }) => row.str("Body", s),
+        None | Some(AnyValue { value: None }) => row.str("Body", ""),
+        // Any other body: its JSON text, as a string.
+        Some(other) => {
+            let mut text = String::new();
+            value(&mut text, Some(other));
+            row.str("Body", &text);
+        }
+    }
+    c.finish(row, &l.attributes);
 }
 
 struct Point<'a> {
@@ -358,7 +500,7 @@ impl<'a> Point<'a> {
     }
 }
 
-fn metric_rows(m: &Metric, c: &Common, f: &mut impl FnMut(Map<String, Value>)) {
+fn metric_rows(buf: &mut String, m: &Metric, c: &Common, f: &mut impl FnMut(&str)) {
     let (kind, points): (&str, Vec<Point<'_>>) = match &m.data {
         None => return,
         Some(Data::Gauge(g)) => ("Gauge", g.data_points.iter().map(Point::number).collect()),
@@ -411,38 +553,31 @@ fn metric_rows(m: &Metric, c: &Common, f: &mut impl FnMut(Map<String, Value>)) {
         ),
     };
     for p in points {
-        let mut row = Map::with_capacity(METRIC_COLUMNS.len());
-        put(&mut row, "TimeGenerated", Value::String(time(p.time)));
+        let mut row = Row::new(buf);
+        time(row.col("TimeGenerated"), p.time);
         if p.start != 0 {
-            put(&mut row, "StartTime", Value::String(time(p.start)));
+            time(row.col("StartTime"), p.start);
         }
-        put(&mut row, "Name", Value::String(m.name.clone()));
-        put(
-            &mut row,
-            "Description",
-            Value::String(m.description.clone()),
-        );
-        put(&mut row, "Unit", Value::String(m.unit.clone()));
-        put(&mut row, "Type", Value::String(kind.into()));
-        put(&mut row, "Value", number(p.value));
-        put(&mut row, "Count", Value::from(p.count));
+        row.str("Name", &m.name);
+        row.str("Description", &m.description);
+        row.str("Unit", &m.unit);
+        row.str("Type", kind);
+        number(row.col("Value"), p.value);
+        integer(row.col("Count"), p.count);
         for (key, v) in [("Sum", p.sum), ("Min", p.min), ("Max", p.max)] {
             if let Some(v) = v {
-                put(&mut row, key, number(v));
+                number(row.col(key), v);
             }
         }
-        put(&mut row, "ServiceName", c.service.clone());
-        put(&mut row, "ScopeName", c.scope.clone());
-        put(&mut row, "Attributes", attributes(p.attrs));
-        put(&mut row, "Resource", c.resource.clone());
-        f(row);
+        c.finish(row, p.attrs);
+        f(buf);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{Value, json};
     use stratus_core::pdata::trace::status::StatusCode;
     use stratus_testkit::otlp::{
         SeverityNumber, SpanKind, gauge, histogram, log, logs, metrics, span, traces,
@@ -452,6 +587,12 @@ mod tests {
         let r = rows(p);
         assert_eq!(r.len(), 1);
         serde_json::from_str(&r[0]).unwrap()
+    }
+
+    fn json_of(v: &AnyValue) -> Value {
+        let mut out = String::new();
+        value(&mut out, Some(v));
+        serde_json::from_str(&out).unwrap()
     }
 
     fn keys_are_columns(row: &Value, columns: &[(&str, &str)]) {
@@ -585,7 +726,7 @@ mod tests {
                 ],
             })),
         };
-        assert_eq!(value(&arr), json!(["a", 2]));
+        assert_eq!(json_of(&arr), json!(["a", 2]));
         let kv = AnyValue {
             value: Some(any_value::Value::KvlistValue(KeyValueList {
                 values: vec![KeyValue {
@@ -595,18 +736,98 @@ mod tests {
                 }],
             })),
         };
-        assert_eq!(value(&kv), json!({"k": "v"}));
+        assert_eq!(json_of(&kv), json!({"k": "v"}));
         assert_eq!(
-            value(&AnyValue {
+            json_of(&AnyValue {
                 value: Some(any_value::Value::DoubleValue(f64::NAN))
             }),
             Value::Null
         );
         assert_eq!(
-            value(&AnyValue {
+            json_of(&AnyValue {
                 value: Some(any_value::Value::BytesValue(vec![1, 2]))
             }),
             json!("AQI=")
         );
+    }
+
+    #[test]
+    fn strings_are_escaped_as_serde_json_escapes_them() {
+        for s in [
+            "",
+            "plain",
+            "quote \" and backslash \\",
+            "line\nfeed\r\ttab",
+            "\u{0}\u{1}\u{8}\u{b}\u{c}\u{1f}\u{7f}",
+            "ünïcødé ✓ 🚀",
+            "</script>",
+        ] {
+            let mut out = String::new();
+            string(&mut out, s);
+            assert_eq!(out, serde_json::to_string(s).unwrap(), "{s:?}");
+        }
+    }
+
+    #[test]
+    fn numbers_are_written_as_serde_json_writes_them() {
+        for d in [
+            0.0,
+            -0.0,
+            1.0,
+            12.5,
+            0.1,
+            1e-7,
+            1e21,
+            f64::MAX,
+            f64::MIN_POSITIVE,
+        ] {
+            let mut out = String::new();
+            number(&mut out, d);
+            assert_eq!(out, serde_json::to_string(&d).unwrap(), "{d}");
+        }
+        for d in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+            let mut out = String::new();
+            number(&mut out, d);
+            assert_eq!(out, "null");
+        }
+    }
+
+    #[test]
+    fn a_later_duplicate_attribute_wins_and_keys_are_escaped() {
+        let p = logs()
+            .record(
+                log("x")
+                    .attr("a", 1)
+                    .attr("b \"quoted\"", "two")
+                    .attr("a", 3),
+            )
+            .payload();
+        let text = &rows(&p)[0];
+        let r: Value = serde_json::from_str(text).unwrap();
+        assert_eq!(r["Attributes"], json!({"b \"quoted\"": "two", "a": 3}));
+        assert_eq!(text.matches("\"a\":").count(), 1, "{text}");
+    }
+
+    #[test]
+    fn span_events_and_links_are_arrays_of_objects() {
+        let p = traces()
+            .span(
+                span("s")
+                    .event("first")
+                    .event("second")
+                    .link(stratus_testkit::otlp::link(0xabc_u128, 0xdef_u64)),
+            )
+            .payload();
+        let r = one(&p);
+        assert_eq!(r["Events"][0]["Name"], "first");
+        assert_eq!(r["Events"][1]["Name"], "second");
+        assert_eq!(r["Events"][1]["Attributes"], json!({}));
+        assert_eq!(
+            r["Links"],
+            json!([{"TraceId": "00000000000000000000000000000abc",
+                    "SpanId": "0000000000000def", "Attributes": {}}])
+        );
+        assert_eq!(r["ServiceName"], "");
+        assert_eq!(r["Resource"], json!({}));
     }
 }
