@@ -152,7 +152,11 @@ fn scope() -> Option<InstrumentationScope> {
 /// One request of `count` items; `first` makes ids and values distinct.
 fn payload(args: &Args, first: u64) -> Payload {
     let (n, size) = (args.attributes, args.attribute_size);
-    let t0 = 1_700_000_000_000_000_000u64;
+    // Stamped now (the pools are built at start): CloudWatch Logs takes only events
+    // from the last 14 days, and the cloud exporters are benchmarked too.
+    let t0 = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(1_700_000_000_000_000_000, |d| d.as_nanos() as u64);
     let items = first..first + args.batch;
     match args.signal {
         Signal::Traces => Payload::Traces(vec![ResourceSpans {

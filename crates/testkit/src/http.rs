@@ -206,7 +206,57 @@ pub struct RecordingHttpServer {
     shared: Arc<Shared>,
     routes: Arc<Routes>,
     upstream: Option<Arc<Upstream>>,
+    counts: Option<Arc<Counts>>,
     task: JoinHandle<()>,
+}
+
+/// What a counting server ([`RecordingHttpServer::counting`]) saw: requests and body
+/// bytes (as sent, compressed or not) by destination.
+#[derive(Default)]
+struct Counts(std::sync::Mutex<std::collections::BTreeMap<String, (u64, u64)>>);
+
+impl Counts {
+    fn add(&self, key: String, bytes: usize) {
+        let mut map = match self.0.lock() {
+            Ok(m) => m,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let entry = map.entry(key).or_default();
+        entry.0 += 1;
+        entry.1 += bytes as u64;
+    }
+
+    /// `{"requests": N, "bytes": N, "by_destination": {key: {"requests", "bytes"}}}`.
+    fn json(&self) -> serde_json::Value {
+        let map = match self.0.lock() {
+            Ok(m) => m,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let by: serde_json::Map<String, serde_json::Value> = map
+            .iter()
+            .map(|(k, (r, b))| (k.clone(), serde_json::json!({"requests": r, "bytes": b})))
+            .collect();
+        serde_json::json!({
+            "requests": map.values().map(|(r, _)| r).sum::<u64>(),
+            "bytes": map.values().map(|(_, b)| b).sum::<u64>(),
+            "by_destination": by,
+        })
+    }
+}
+
+/// The destination a counting server files a request under: the AWS JSON protocol's
+/// `X-Amz-Target` (`Logs_20140328.PutLogEvents`), else the method and at most the
+/// first two segments of the path (`POST /v2.1/track`, `PUT /bucket/year=2026`), so
+/// that object keys do not make one row each.
+fn destination(method: &Method, path: &str, headers: &HeaderMap) -> String {
+    if let Some(target) = headers.get("x-amz-target").and_then(|v| v.to_str().ok()) {
+        return target.to_string();
+    }
+    let end = path
+        .match_indices('/')
+        .nth(2)
+        .map_or(path.len(), |(i, _)| i);
+    format!("{method} {}", &path[..end])
 }
 
 /// Where a proxy forwards unscripted requests, and the client it uses.
@@ -220,7 +270,29 @@ impl RecordingHttpServer {
     /// Binds 127.0.0.1 on a port the OS chooses and starts serving. Panics when it
     /// cannot bind.
     pub async fn start() -> Self {
-        Self::serve_with(None, "recording HTTP server").await
+        Self::serve_with(None, false, "recording HTTP server").await
+    }
+
+    /// Starts a counting server: a sink for load, not a recorder. It keeps no request
+    /// (memory stays flat however long the load runs), reads each body to its end
+    /// without decompressing it, and answers from the routes ([`route`]) or the
+    /// default answer ([`set_default`]) at once; queued answers are ignored.
+    /// `GET /stats` answers the counts as JSON: `requests`, `bytes` and
+    /// `by_destination`, where a destination is the AWS JSON protocol's
+    /// `X-Amz-Target`, or the method and the first two segments of the path.
+    /// [`requests`] stays empty. Panics when it cannot bind.
+    ///
+    /// [`route`]: RecordingHttpServer::route
+    /// [`set_default`]: RecordingHttpServer::set_default
+    /// [`requests`]: RecordingHttpServer::requests
+    pub async fn counting() -> Self {
+        Self::serve_with(None, true, "counting HTTP server").await
+    }
+
+    /// A counting server's counts (see [`RecordingHttpServer::counting`]); `None` for
+    /// a recording one.
+    pub fn counts(&self) -> Option<serde_json::Value> {
+        self.counts.as_ref().map(|c| c.json())
     }
 
     /// Starts a recording proxy in front of `upstream_url` (`http://127.0.0.1:<port>`,
@@ -279,24 +351,27 @@ impl RecordingHttpServer {
             url: format!("http://{authority}"),
             client: Client::builder(TokioExecutor::new()).build_http(),
         };
-        Self::serve_with(Some(Arc::new(upstream)), "recording HTTP proxy").await
+        Self::serve_with(Some(Arc::new(upstream)), false, "recording HTTP proxy").await
     }
 
-    async fn serve_with(upstream: Option<Arc<Upstream>>, what: &str) -> Self {
+    async fn serve_with(upstream: Option<Arc<Upstream>>, counting: bool, what: &str) -> Self {
         let (listener, addr) = bind_loopback(what).await;
         let shared = Arc::new(Recorder::new(Response::ok()));
         let routes = Arc::new(Routes::default());
-        let task = tokio::spawn(serve(
-            listener,
-            shared.clone(),
-            routes.clone(),
-            upstream.clone(),
-        ));
+        let counts = counting.then(|| Arc::new(Counts::default()));
+        let peer = Peer {
+            shared: shared.clone(),
+            routes: routes.clone(),
+            upstream: upstream.clone(),
+            counts: counts.clone(),
+        };
+        let task = tokio::spawn(serve(listener, Arc::new(peer)));
         RecordingHttpServer {
             addr,
             shared,
             routes,
             upstream,
+            counts,
             task,
         }
     }
@@ -340,30 +415,37 @@ impl Drop for RecordingHttpServer {
     }
 }
 
-/// Accepts connections until aborted; aborting drops the set, which aborts every
-/// connection task too.
-async fn serve(
-    listener: TcpListener,
+/// What a connection task answers with.
+struct Peer {
     shared: Arc<Shared>,
     routes: Arc<Routes>,
     upstream: Option<Arc<Upstream>>,
-) {
+    counts: Option<Arc<Counts>>,
+}
+
+/// Accepts connections until aborted; aborting drops the set, which aborts every
+/// connection task too.
+async fn serve(listener: TcpListener, peer: Arc<Peer>) {
     let mut connections = JoinSet::new();
     loop {
         tokio::select! {
             accepted = listener.accept() => {
                 let Ok((stream, _)) = accepted else { continue };
-                let shared = shared.clone();
-                let routes = routes.clone();
-                let upstream = upstream.clone();
+                let peer = peer.clone();
                 connections.spawn(async move {
                     let service = hyper::service::service_fn(move |req| {
-                        let (shared, routes, upstream) =
-                            (shared.clone(), routes.clone(), upstream.clone());
+                        let peer = peer.clone();
                         async move {
-                            Ok::<_, Infallible>(
-                                answer(req, &shared, &routes, upstream.as_deref()).await,
-                            )
+                            Ok::<_, Infallible>(match &peer.counts {
+                                Some(counts) => count(req, counts, &peer.shared, &peer.routes).await,
+                                None => answer(
+                                    req,
+                                    &peer.shared,
+                                    &peer.routes,
+                                    peer.upstream.as_deref(),
+                                )
+                                .await,
+                            })
                         }
                     });
                     let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
@@ -374,6 +456,37 @@ async fn serve(
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
         }
     }
+}
+
+/// A counting server's answer: the counts for `GET /stats`, else the route's or the
+/// default answer once the body is read, counted and dropped.
+async fn count(
+    req: http::Request<Incoming>,
+    counts: &Counts,
+    shared: &Shared,
+    routes: &Routes,
+) -> http::Response<Full<Bytes>> {
+    let (parts, mut body) = req.into_parts();
+    if parts.method == Method::GET && parts.uri.path() == "/stats" {
+        return Response::ok().json(&counts.json()).into_http();
+    }
+    let mut bytes = 0;
+    while let Some(frame) = body.frame().await {
+        match frame {
+            Ok(frame) => bytes += frame.data_ref().map_or(0, |d| d.len()),
+            Err(e) => {
+                return Response::status(400)
+                    .body(format!("reading the body failed: {e}"))
+                    .into_http();
+            }
+        }
+    }
+    let path = parts.uri.path();
+    counts.add(destination(&parts.method, path, &parts.headers), bytes);
+    routes
+        .find(&parts.method, path)
+        .unwrap_or_else(|| shared.default_answer())
+        .into_http()
 }
 
 async fn answer(

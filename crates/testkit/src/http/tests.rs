@@ -440,3 +440,42 @@ async fn routes_answer_by_method_and_path_after_the_script() {
     assert_eq!(&body[..], b"from upstream");
     assert_eq!(upstream.request_count(), 1);
 }
+
+#[tokio::test]
+async fn a_counting_server_counts_by_destination_and_keeps_nothing() {
+    let server = RecordingHttpServer::counting().await;
+    server.route(
+        "POST",
+        "/v2.1/track",
+        Response::ok().json(&serde_json::json!({"itemsReceived": 1, "itemsAccepted": 1})),
+    );
+    server.respond(Response::status(503));
+    let c = client();
+    let base = server.url();
+    let target = [("x-amz-target", "Logs_20140328.PutLogEvents")];
+    let (status, _, _) = send(&c, "POST", &format!("{base}/"), &target, vec![b'x'; 10]).await;
+    // Queued answers do not apply: a counting server answers at once.
+    assert_eq!(status, StatusCode::OK);
+    send(&c, "POST", &format!("{base}/"), &target, vec![b'x'; 5]).await;
+    for key in ["a", "b"] {
+        let url = format!("{base}/bucket/year=2026/{key}.json");
+        send(&c, "PUT", &url, &[], vec![b'y'; 3]).await;
+    }
+    let (status, _, body) = send(&c, "POST", &format!("{base}/v2.1/track"), &[], vec![]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(String::from_utf8_lossy(&body).contains("itemsAccepted"));
+
+    let (status, _, stats) = send(&c, "GET", &format!("{base}/stats"), &[], vec![]).await;
+    assert_eq!(status, StatusCode::OK);
+    let stats: serde_json::Value = serde_json::from_slice(&stats).unwrap();
+    assert_eq!(stats, server.counts().unwrap());
+    assert_eq!(stats["requests"], 5);
+    assert_eq!(stats["bytes"], 21);
+    let by = &stats["by_destination"];
+    assert_eq!(by["Logs_20140328.PutLogEvents"]["requests"], 2);
+    assert_eq!(by["Logs_20140328.PutLogEvents"]["bytes"], 15);
+    assert_eq!(by["PUT /bucket/year=2026"]["requests"], 2);
+    assert_eq!(by["POST /v2.1/track"]["requests"], 1);
+    assert!(server.requests().is_empty());
+    assert!(RecordingHttpServer::start().await.counts().is_none());
+}
