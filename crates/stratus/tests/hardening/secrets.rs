@@ -345,16 +345,22 @@ fn answer(mut stream: TcpStream, seen: &Seen) -> std::io::Result<()> {
             ),
         )
     };
-    let response = format!(
-        "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\
-         WWW-Authenticate: Bearer error=\"invalid_token\", error_description={quoted}\r\n\
-         x-echo: {}\r\nConnection: close\r\n\r\n{text}",
-        text.len(),
-        echoed
-            .replace(['\r', '\n'], " ")
+    // Header values get printable ASCII only: the echoed body is gzip, and a DEL or
+    // control byte in a header makes the client reject the whole answer ("invalid
+    // HTTP header parsed") before the exporter ever sees the echo.
+    let header_safe = |v: &str| {
+        v.replace(['\r', '\n'], " ")
             .chars()
             .filter(|c| c.is_ascii() && !c.is_ascii_control())
-            .collect::<String>(),
+            .collect::<String>()
+    };
+    let response = format!(
+        "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\
+         WWW-Authenticate: Bearer error=\"invalid_token\", error_description={}\r\n\
+         x-echo: {}\r\nConnection: close\r\n\r\n{text}",
+        text.len(),
+        header_safe(&quoted),
+        header_safe(&echoed),
     );
     stream.write_all(response.as_bytes())?;
     stream.flush()
@@ -557,9 +563,9 @@ fn no_secret_appears_anywhere() {
         "authorization: Basic ",        // basicauth signed a request
         "POST /token",                  // oauth2client asked for a token
     ];
-    // Polled with a bounded deadline. Every few seconds the queued pipelines get
-    // their data again, so that one request lost to a loaded machine (the OTLP
-    // receiver's answer is kept in `answers`) does not leave a destination untried.
+    // Polled with a bounded deadline. Every few seconds every pipeline gets its data
+    // again, so that one refused request (the OTLP receiver's answers are kept in
+    // `answers`) does not leave a destination untried.
     let started = std::time::Instant::now();
     let mut resent = started;
     loop {
@@ -576,10 +582,15 @@ fn no_secret_appears_anywhere() {
         );
         if resent.elapsed() > std::time::Duration::from_secs(5) {
             resent = std::time::Instant::now();
-            for signal in ["traces", "metrics", "logs"] {
+            // A retryable refusal from one exporter of the `otlp/direct` fan-out keeps
+            // the batch from the ones after it (the sender retries): so retry.
+            for (signal, port) in ["traces", "metrics", "logs"]
+                .into_iter()
+                .flat_map(|s| [(s, http_port), (s, direct)])
+            {
                 let r = http(
                     "POST",
-                    http_port,
+                    port,
                     &format!("/v1/{signal}"),
                     &[("Content-Type", "application/json")],
                     otlp_json(signal).as_bytes(),
