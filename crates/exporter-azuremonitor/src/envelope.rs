@@ -101,12 +101,12 @@ impl Serialize for NumMap {
 
 /// One telemetry item (`TelemetryItem` in the Track API).
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Envelope {
+pub struct Envelope<'a> {
     /// `Microsoft.ApplicationInsights.<Type>`.
     pub name: &'static str,
-    /// Instrumentation key.
+    /// Instrumentation key (the exporter's, borrowed for every envelope).
     #[serde(rename = "iKey")]
-    pub ikey: String,
+    pub ikey: &'a str,
     /// Context tags (`ai.operation.id`, `ai.cloud.role`, ...).
     pub tags: StrMap,
     /// Event time, RFC 3339 with microseconds and `Z`.

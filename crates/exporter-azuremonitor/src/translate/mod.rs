@@ -144,6 +144,8 @@ fn resource_tags(resource: Option<&stratus_core::pdata::resource::Resource>) -> 
 struct Output {
     translation: Translation,
     item: usize,
+    /// The length of the last envelope written.
+    last_len: usize,
 }
 
 impl Output {
@@ -166,7 +168,7 @@ impl Output {
         let (base_type, name) = data.kind();
         let envelope = Envelope {
             name,
-            ikey: config.instrumentation_key.clone(),
+            ikey: &config.instrumentation_key,
             tags,
             time: common::format_time(time_unix_nano),
             sample_rate,
@@ -175,8 +177,15 @@ impl Output {
                 base_type,
             },
         };
-        match serde_json::to_string(&envelope) {
-            Ok(json) => {
+        // Envelopes of one batch are alike in size: start each buffer at the last
+        // one's length and a margin, so it is seldom regrown.
+        let mut buf = Vec::with_capacity(self.last_len + self.last_len / 4 + 64);
+        match serde_json::to_writer(&mut buf, &envelope) {
+            Ok(()) => {
+                self.last_len = buf.len();
+                // serde_json writes only UTF-8.
+                let json = String::from_utf8(buf)
+                    .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
                 self.translation.envelopes.push(json);
                 self.translation.item_of.push(self.item);
             }
