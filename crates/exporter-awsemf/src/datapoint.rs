@@ -2,6 +2,8 @@
 //! histograms as statistic sets, exponential histograms as values and counts split
 //! at 100 buckets, summaries; and which points are stale, NaN or infinite.
 
+use std::borrow::Cow;
+
 use stratus_core::pdata::common::KeyValue;
 use stratus_core::pdata::metrics::{
     ExponentialHistogramDataPoint, HistogramDataPoint, NumberDataPoint, SummaryDataPoint,
@@ -31,16 +33,14 @@ pub(crate) fn create_labels(
 ) -> LabelSet {
     let pairs = attributes
         .iter()
-        .map(|kv| {
-            (
-                kv.key.clone(),
-                gojson::as_string(kv.value.as_ref()).into_owned(),
-            )
-        })
-        .chain(resource_labels.iter().cloned())
+        .map(|kv| (kv.key.as_str(), gojson::as_string(kv.value.as_ref())))
         .chain(
-            (!scope_name.is_empty())
-                .then(|| (OTEL_LIB_DIMENSION_KEY.to_string(), scope_name.to_string())),
+            resource_labels
+                .iter()
+                .map(|(k, v)| (k.as_str(), Cow::Borrowed(v.as_str()))),
+        )
+        .chain(
+            (!scope_name.is_empty()).then_some((OTEL_LIB_DIMENSION_KEY, Cow::Borrowed(scope_name))),
         );
     LabelSet::from_pairs(pairs)
 }

@@ -9,6 +9,7 @@
 //! one field per metric.
 
 use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -70,7 +71,7 @@ pub(crate) struct ResourceContext {
     pub(crate) series_scope: Arc<SeriesScope>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 struct GroupKey {
     namespace: Arc<str>,
     timestamp_ms: i64,
@@ -79,6 +80,18 @@ struct GroupKey {
     kind: MetricKind,
     batch_index: usize,
     labels: LabelSet,
+}
+
+/// Hashes the label set's keyed hash (computed once, when the set was made) and the
+/// small fields; not the namespace, log group and stream, which nearly every point of
+/// a batch shares. Equal keys still hash equal, and `Eq` compares every field.
+impl Hash for GroupKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.labels.hash(state);
+        state.write_i64(self.timestamp_ms);
+        self.kind.hash(state);
+        state.write_usize(self.batch_index);
+    }
 }
 
 /// One metric of a group.

@@ -1,19 +1,30 @@
 //! A data point's labels: attribute values as strings (pdata `AsString`), sorted by
 //! name, one value per name; cheap to clone (shared), hashable for grouping.
 
+use std::fmt;
 use std::hash::{BuildHasher, Hash, Hasher};
 use std::sync::{Arc, OnceLock};
 
 use std::collections::hash_map::RandomState;
 
-use stratus_aws_common::gojson::sort_keep_last;
-
 /// Sorted, unique `(name, value)` pairs, with their hash computed once: a set is
 /// hashed for its group and its delta series, each looked up and inserted.
-#[derive(Debug, Clone)]
+///
+/// Every name and value sits in one string, with the pairs as offsets into it: a set
+/// is three allocations however many labels it holds (it was two per label), and
+/// building one from borrowed attribute strings copies each byte once.
+#[derive(Clone)]
 pub(crate) struct LabelSet {
-    pairs: Arc<[(String, String)]>,
+    inner: Arc<Inner>,
     hash: u64,
+}
+
+#[derive(PartialEq, Eq)]
+struct Inner {
+    text: String,
+    /// Per pair: where its name ends (and its value starts) and where its value
+    /// ends, in `text`; the name starts where the previous value ended.
+    ends: Vec<(u32, u32)>,
 }
 
 /// Per-process random keys, so that crafted label values cannot collide on
@@ -25,7 +36,8 @@ fn hasher() -> &'static RandomState {
 
 impl PartialEq for LabelSet {
     fn eq(&self, other: &Self) -> bool {
-        self.hash == other.hash && self.pairs == other.pairs
+        self.hash == other.hash
+            && (Arc::ptr_eq(&self.inner, &other.inner) || self.inner == other.inner)
     }
 }
 
@@ -39,48 +51,86 @@ impl Hash for LabelSet {
 
 impl Default for LabelSet {
     fn default() -> Self {
-        LabelSet::from_sorted(Vec::new())
+        LabelSet::from_pairs(std::iter::empty::<(&str, &str)>())
+    }
+}
+
+impl fmt::Debug for LabelSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
     }
 }
 
 impl LabelSet {
     /// From pairs in any order; of repeated names the last value wins, as assigning
     /// them one by one into a Go map would.
-    pub(crate) fn from_pairs(pairs: impl IntoIterator<Item = (String, String)>) -> Self {
-        let mut v: Vec<(String, String)> = pairs.into_iter().collect();
-        sort_keep_last(&mut v);
-        LabelSet::from_sorted(v)
+    pub(crate) fn from_pairs<K: AsRef<str>, V: AsRef<str>>(
+        pairs: impl IntoIterator<Item = (K, V)>,
+    ) -> Self {
+        let mut v: Vec<(K, V)> = pairs.into_iter().collect();
+        // A stable sort keeps equal names in insertion order; keep the last of each run.
+        v.sort_by(|a, b| a.0.as_ref().cmp(b.0.as_ref()));
+        let keep = |i: usize| i + 1 == v.len() || v[i].0.as_ref() != v[i + 1].0.as_ref();
+        let len: usize = (0..v.len())
+            .filter(|&i| keep(i))
+            .map(|i| v[i].0.as_ref().len() + v[i].1.as_ref().len())
+            .sum();
+        let mut text = String::with_capacity(len);
+        let mut ends = Vec::with_capacity(v.len());
+        let mut h = hasher().build_hasher();
+        for i in (0..v.len()).filter(|&i| keep(i)) {
+            let (k, val) = (v[i].0.as_ref(), v[i].1.as_ref());
+            text.push_str(k);
+            let key_end = offset(text.len());
+            text.push_str(val);
+            ends.push((key_end, offset(text.len())));
+            // As `str`'s own Hash does, with a terminator, so ("ab","c") and ("a","bc")
+            // hash apart.
+            h.write(k.as_bytes());
+            h.write_u8(0xff);
+            h.write(val.as_bytes());
+            h.write_u8(0xff);
+        }
+        h.write_usize(ends.len());
+        LabelSet {
+            inner: Arc::new(Inner { text, ends }),
+            hash: h.finish(),
+        }
     }
 
-    fn from_sorted(v: Vec<(String, String)>) -> Self {
-        let hash = hasher().hash_one(&v);
-        LabelSet {
-            pairs: v.into(),
-            hash,
-        }
+    fn pair(&self, i: usize) -> (&str, &str) {
+        let start = if i == 0 { 0 } else { self.inner.ends[i - 1].1 };
+        let (key_end, end) = self.inner.ends[i];
+        let t = &self.inner.text;
+        (
+            &t[start as usize..key_end as usize],
+            &t[key_end as usize..end as usize],
+        )
     }
 
     /// The value of `name`.
     pub(crate) fn get(&self, name: &str) -> Option<&str> {
-        self.pairs
-            .binary_search_by(|(k, _)| k.as_str().cmp(name))
-            .ok()
-            .map(|i| self.pairs[i].1.as_str())
+        let (mut lo, mut hi) = (0, self.inner.ends.len());
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            let (k, v) = self.pair(mid);
+            match k.cmp(name) {
+                std::cmp::Ordering::Less => lo = mid + 1,
+                std::cmp::Ordering::Greater => hi = mid,
+                std::cmp::Ordering::Equal => return Some(v),
+            }
+        }
+        None
     }
 
     /// The pairs, sorted by name.
     pub(crate) fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+        (0..self.inner.ends.len()).map(|i| self.pair(i))
     }
 
     /// A copy with `name` set to `value`.
     pub(crate) fn with(&self, name: &str, value: String) -> Self {
-        LabelSet::from_pairs(
-            self.pairs
-                .iter()
-                .cloned()
-                .chain(std::iter::once((name.to_string(), value))),
-        )
+        LabelSet::from_pairs(self.iter().chain(std::iter::once((name, value.as_str()))))
     }
 
     /// A copy without `name`.
@@ -88,14 +138,14 @@ impl LabelSet {
         if self.get(name).is_none() {
             return self.clone();
         }
-        LabelSet::from_sorted(
-            self.pairs
-                .iter()
-                .filter(|(k, _)| k != name)
-                .cloned()
-                .collect(),
-        )
+        LabelSet::from_pairs(self.iter().filter(|(k, _)| *k != name))
     }
+}
+
+/// A label set holds one data point's attributes: far below 4 GiB. Saturating keeps
+/// an absurd one from wrapping (its offsets would then be wrong, not unsafe).
+fn offset(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
 }
 
 #[cfg(test)]
@@ -118,5 +168,28 @@ mod tests {
             ["OTelLib", "a", "b"]
         );
         assert_eq!(l2.without("OTelLib"), l);
+    }
+
+    #[test]
+    fn equal_sets_are_equal_however_built_and_shifted_bytes_are_not() {
+        let owned =
+            LabelSet::from_pairs([("b".to_string(), "1".to_string()), ("a".into(), "2".into())]);
+        let borrowed = LabelSet::from_pairs([("a", "2"), ("b", "1")]);
+        assert_eq!(owned, borrowed);
+        assert_eq!(hasher().hash_one(&owned), hasher().hash_one(&borrowed));
+        // The same bytes split differently are other labels.
+        let ab_c = LabelSet::from_pairs([("ab", "c")]);
+        let a_bc = LabelSet::from_pairs([("a", "bc")]);
+        assert_ne!(ab_c, a_bc);
+        assert_eq!(ab_c.get("ab"), Some("c"));
+        assert_eq!(ab_c.get("a"), None);
+        assert_eq!(a_bc.get("a"), Some("bc"));
+        assert_eq!(format!("{a_bc:?}"), r#"{"a": "bc"}"#);
+        let empty = LabelSet::default();
+        assert_eq!(empty.iter().count(), 0);
+        assert_eq!(empty.get(""), None);
+        // Empty names and values are kept as pairs.
+        let blanks = LabelSet::from_pairs([("", ""), ("k", "")]);
+        assert_eq!(blanks.iter().collect::<Vec<_>>(), [("", ""), ("k", "")]);
     }
 }
