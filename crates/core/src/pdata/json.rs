@@ -19,9 +19,6 @@
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::logs::ResourceLogs;
-use super::metrics::ResourceMetrics;
-use super::trace::ResourceSpans;
 use super::{
     ExportLogsServiceRequest, ExportMetricsServiceRequest, ExportTraceServiceRequest, Payload,
 };
@@ -56,24 +53,6 @@ const U64_STRING_FIELDS: &[&str] = &[
 /// Lists whose elements are `KeyValue`s.
 const KEY_VALUE_LISTS: &[&str] = &["attributes", "metadata", "filteredAttributes"];
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct TracesOut<'a> {
-    resource_spans: &'a [ResourceSpans],
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct MetricsOut<'a> {
-    resource_metrics: &'a [ResourceMetrics],
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct LogsOut<'a> {
-    resource_logs: &'a [ResourceLogs],
-}
-
 /// The top-level key of a signal's export request.
 fn top_key(signal: Signal) -> &'static str {
     match signal {
@@ -85,28 +64,43 @@ fn top_key(signal: Signal) -> &'static str {
 
 /// The payload as its signal's export request in compact OTLP/JSON
 /// (`{"resourceSpans":[...]}`), without a trailing newline.
+///
+/// Each resource goes through a `serde_json::Value` (to drop default-valued fields)
+/// and is written out before the next is built, so the transient tree is one
+/// resource's, not the whole batch's: a merged batch of 8,192 spans is many
+/// resources, and its whole tree was tens of MiB for a moment, between two samples
+/// of the memory limiter.
 pub fn encode_request(payload: &Payload) -> Vec<u8> {
-    let value = match payload {
-        Payload::Traces(r) => serde_json::to_value(TracesOut { resource_spans: r }),
-        Payload::Metrics(r) => serde_json::to_value(MetricsOut {
-            resource_metrics: r,
-        }),
-        Payload::Logs(r) => serde_json::to_value(LogsOut { resource_logs: r }),
-    };
-    // The OTLP types serialize to plain maps with string keys: this cannot fail.
-    let mut value = value.unwrap_or(Value::Null);
-    let key = top_key(payload.signal());
-    let mut out = Map::new();
-    let list = match value.get_mut(key) {
-        Some(Value::Array(items)) => {
-            items.iter_mut().for_each(compact_value);
-            std::mem::take(items)
-        }
-        _ => Vec::new(),
-    };
+    let mut out = Vec::with_capacity(payload.encoded_len() * 2 + 32);
+    out.extend_from_slice(b"{\"");
+    out.extend_from_slice(top_key(payload.signal()).as_bytes());
+    out.extend_from_slice(b"\":[");
+    match payload {
+        Payload::Traces(r) => write_compact(&mut out, r),
+        Payload::Metrics(r) => write_compact(&mut out, r),
+        Payload::Logs(r) => write_compact(&mut out, r),
+    }
     // The top-level list is written even when empty, so the signal stays visible.
-    out.insert(key.to_string(), Value::Array(list));
-    serde_json::to_vec(&Value::Object(out)).unwrap_or_default()
+    out.extend_from_slice(b"]}");
+    out
+}
+
+/// Writes each item compacted, comma-separated.
+fn write_compact<T: Serialize>(out: &mut Vec<u8>, items: &[T]) {
+    let mut first = true;
+    for item in items {
+        // The OTLP types serialize to plain maps with string keys: this cannot fail.
+        let Ok(mut value) = serde_json::to_value(item) else {
+            continue;
+        };
+        compact_value(&mut value);
+        if !first {
+            out.push(b',');
+        }
+        first = false;
+        // Writing a `Value` into a `Vec` cannot fail either.
+        let _ = serde_json::to_writer(&mut *out, &value);
+    }
 }
 
 /// Drops default-valued fields below `value` (see the module docs).
@@ -235,13 +229,67 @@ fn decode_value(signal: Signal, mut value: Value) -> Result<Payload, String> {
 mod tests {
     use super::*;
     use crate::pdata::common::{AnyValue, ArrayValue, KeyValue, KeyValueList, any_value};
+    use crate::pdata::logs::ResourceLogs;
     use crate::pdata::logs::{LogRecord, ScopeLogs};
+    use crate::pdata::metrics::ResourceMetrics;
     use crate::pdata::metrics::{
         Gauge, Histogram, HistogramDataPoint, Metric, NumberDataPoint, ScopeMetrics, metric,
         number_data_point,
     };
     use crate::pdata::resource::Resource;
+    use crate::pdata::trace::ResourceSpans;
     use crate::pdata::trace::{ScopeSpans, Span, Status};
+
+    #[test]
+    fn a_batch_of_several_resources_is_written_as_one_tree_would_be() {
+        let resource = |name: &str, spans: usize| ResourceSpans {
+            resource: Some(Resource {
+                attributes: vec![kv(
+                    "service.name",
+                    Some(any_value::Value::StringValue(name.into())),
+                )],
+                ..Default::default()
+            }),
+            scope_spans: vec![ScopeSpans {
+                spans: (0..spans)
+                    .map(|i| Span {
+                        name: format!("op-{i}"),
+                        trace_id: vec![7; 16],
+                        span_id: vec![i as u8 + 1; 8],
+                        start_time_unix_nano: 1_700_000_000_000_000_000,
+                        ..Default::default()
+                    })
+                    .collect(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let rs = vec![
+            resource("a", 2),
+            resource("b", 1),
+            ResourceSpans::default(),
+            resource("c", 3),
+        ];
+        // The whole request as one `Value`, compacted below its list, as it was encoded
+        // before resources were written one by one.
+        let mut whole = serde_json::to_value(ExportTraceServiceRequest {
+            resource_spans: rs.clone(),
+        })
+        .unwrap();
+        let Some(Value::Array(items)) = whole.get_mut("resourceSpans") else {
+            panic!("no list");
+        };
+        items.iter_mut().for_each(compact_value);
+        let want = serde_json::to_vec(&whole).unwrap();
+        assert_eq!(
+            String::from_utf8(encode_request(&Payload::Traces(rs))).unwrap(),
+            String::from_utf8(want).unwrap()
+        );
+        assert_eq!(
+            encode_request(&Payload::Logs(vec![])),
+            br#"{"resourceLogs":[]}"#
+        );
+    }
 
     #[test]
     fn doubles_parse_to_the_nearest_value() {
