@@ -7,6 +7,8 @@ use std::sync::{Arc, OnceLock};
 
 use std::collections::hash_map::RandomState;
 
+use stratus_aws_common::gojson::sort_keep_last;
+
 /// Sorted, unique `(name, value)` pairs, with their hash computed once: a set is
 /// hashed for its group and its delta series, each looked up and inserted.
 ///
@@ -22,9 +24,9 @@ pub(crate) struct LabelSet {
 #[derive(PartialEq, Eq)]
 struct Inner {
     text: String,
-    /// Per pair: where its name ends (and its value starts) and where its value
-    /// ends, in `text`; the name starts where the previous value ended.
-    ends: Vec<(u32, u32)>,
+    /// Per pair, in `text`: where its name starts, where its name ends and its
+    /// value starts, and where its value ends.
+    spans: Vec<(usize, usize, usize)>,
 }
 
 /// Per-process random keys, so that crafted label values cannot collide on
@@ -67,23 +69,21 @@ impl LabelSet {
     pub(crate) fn from_pairs<K: AsRef<str>, V: AsRef<str>>(
         pairs: impl IntoIterator<Item = (K, V)>,
     ) -> Self {
-        let mut v: Vec<(K, V)> = pairs.into_iter().collect();
-        // A stable sort keeps equal names in insertion order; keep the last of each run.
-        v.sort_by(|a, b| a.0.as_ref().cmp(b.0.as_ref()));
-        let keep = |i: usize| i + 1 == v.len() || v[i].0.as_ref() != v[i + 1].0.as_ref();
-        let len: usize = (0..v.len())
-            .filter(|&i| keep(i))
-            .map(|i| v[i].0.as_ref().len() + v[i].1.as_ref().len())
-            .sum();
-        let mut text = String::with_capacity(len);
-        let mut ends = Vec::with_capacity(v.len());
+        let owned: Vec<(K, V)> = pairs.into_iter().collect();
+        let mut v: Vec<(&str, &str)> = owned
+            .iter()
+            .map(|(k, v)| (k.as_ref(), v.as_ref()))
+            .collect();
+        sort_keep_last(&mut v);
+        let mut text = String::with_capacity(v.iter().map(|(k, v)| k.len() + v.len()).sum());
+        let mut spans = Vec::with_capacity(v.len());
         let mut h = hasher().build_hasher();
-        for i in (0..v.len()).filter(|&i| keep(i)) {
-            let (k, val) = (v[i].0.as_ref(), v[i].1.as_ref());
+        for (k, val) in v {
+            let start = text.len();
             text.push_str(k);
-            let key_end = offset(text.len());
+            let key_end = text.len();
             text.push_str(val);
-            ends.push((key_end, offset(text.len())));
+            spans.push((start, key_end, text.len()));
             // As `str`'s own Hash does, with a terminator, so ("ab","c") and ("a","bc")
             // hash apart.
             h.write(k.as_bytes());
@@ -91,41 +91,30 @@ impl LabelSet {
             h.write(val.as_bytes());
             h.write_u8(0xff);
         }
-        h.write_usize(ends.len());
+        h.write_usize(spans.len());
         LabelSet {
-            inner: Arc::new(Inner { text, ends }),
+            inner: Arc::new(Inner { text, spans }),
             hash: h.finish(),
         }
     }
 
-    fn pair(&self, i: usize) -> (&str, &str) {
-        let start = if i == 0 { 0 } else { self.inner.ends[i - 1].1 };
-        let (key_end, end) = self.inner.ends[i];
+    fn pair(&self, &(start, key_end, end): &(usize, usize, usize)) -> (&str, &str) {
         let t = &self.inner.text;
-        (
-            &t[start as usize..key_end as usize],
-            &t[key_end as usize..end as usize],
-        )
+        (&t[start..key_end], &t[key_end..end])
     }
 
     /// The value of `name`.
     pub(crate) fn get(&self, name: &str) -> Option<&str> {
-        let (mut lo, mut hi) = (0, self.inner.ends.len());
-        while lo < hi {
-            let mid = lo + (hi - lo) / 2;
-            let (k, v) = self.pair(mid);
-            match k.cmp(name) {
-                std::cmp::Ordering::Less => lo = mid + 1,
-                std::cmp::Ordering::Greater => hi = mid,
-                std::cmp::Ordering::Equal => return Some(v),
-            }
-        }
-        None
+        let spans = &self.inner.spans;
+        spans
+            .binary_search_by(|span| self.pair(span).0.cmp(name))
+            .ok()
+            .map(|i| self.pair(&spans[i]).1)
     }
 
     /// The pairs, sorted by name.
     pub(crate) fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        (0..self.inner.ends.len()).map(|i| self.pair(i))
+        self.inner.spans.iter().map(|span| self.pair(span))
     }
 
     /// A copy with `name` set to `value`.
@@ -140,12 +129,6 @@ impl LabelSet {
         }
         LabelSet::from_pairs(self.iter().filter(|(k, _)| *k != name))
     }
-}
-
-/// A label set holds one data point's attributes: far below 4 GiB. Saturating keeps
-/// an absurd one from wrapping (its offsets would then be wrong, not unsafe).
-fn offset(n: usize) -> u32 {
-    u32::try_from(n).unwrap_or(u32::MAX)
 }
 
 #[cfg(test)]

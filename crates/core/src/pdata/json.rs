@@ -229,16 +229,13 @@ fn decode_value(signal: Signal, mut value: Value) -> Result<Payload, String> {
 mod tests {
     use super::*;
     use crate::pdata::common::{AnyValue, ArrayValue, KeyValue, KeyValueList, any_value};
-    use crate::pdata::logs::ResourceLogs;
-    use crate::pdata::logs::{LogRecord, ScopeLogs};
-    use crate::pdata::metrics::ResourceMetrics;
+    use crate::pdata::logs::{LogRecord, ResourceLogs, ScopeLogs};
     use crate::pdata::metrics::{
-        Gauge, Histogram, HistogramDataPoint, Metric, NumberDataPoint, ScopeMetrics, metric,
-        number_data_point,
+        Gauge, Histogram, HistogramDataPoint, Metric, NumberDataPoint, ResourceMetrics,
+        ScopeMetrics, metric, number_data_point,
     };
     use crate::pdata::resource::Resource;
-    use crate::pdata::trace::ResourceSpans;
-    use crate::pdata::trace::{ScopeSpans, Span, Status};
+    use crate::pdata::trace::{ResourceSpans, ScopeSpans, Span, Status};
 
     #[test]
     fn a_batch_of_several_resources_is_written_as_one_tree_would_be() {
