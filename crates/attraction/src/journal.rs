@@ -86,7 +86,7 @@ mod tests {
             journal.record(i);
         }
         assert_eq!(journal.len(), 3);
-        let mut payload = traces().build().payload;
+        let mut payload = traces().build().payload.into_payload();
         let mut seen = Vec::new();
         journal.restore(&mut payload, |i, _| seen.push(i));
         assert_eq!(seen, [2, 1, 0]);

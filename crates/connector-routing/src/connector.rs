@@ -48,6 +48,7 @@ impl Router {
             };
         }
         let Telemetry { payload, metadata } = data;
+        let payload = payload.into_payload();
         let s = split(payload, plan, self.targets.len());
         let mut parts: Vec<(usize, Telemetry)> = s
             .parts

@@ -79,7 +79,7 @@ async fn setup(config: Value, signal: Signal, pipelines: &[&str]) -> Setup {
 fn regions(batches: &[Telemetry]) -> Vec<String> {
     batches
         .iter()
-        .flat_map(|b| match &b.payload {
+        .flat_map(|b| match &*b.payload {
             Payload::Traces(r) => r.clone(),
             _ => Vec::new(),
         })
@@ -198,7 +198,7 @@ async fn spans_are_split_by_attribute_keeping_resource_and_scope() {
     let acme = s.sink("traces/acme").batches();
     assert_eq!(acme.len(), 1);
     assert_eq!(acme[0].span_names(), ["a1", "a2"]);
-    let Payload::Traces(r) = &acme[0].payload else {
+    let Payload::Traces(r) = &*acme[0].payload else {
         panic!()
     };
     assert_eq!(
@@ -211,7 +211,7 @@ async fn spans_are_split_by_attribute_keeping_resource_and_scope() {
     assert_eq!((scope.name.as_str(), scope.version.as_str()), ("http", "2"));
     let other = s.sink("traces/other").batches();
     assert_eq!(other[0].span_names(), ["b1", "b2"]);
-    let Payload::Traces(r) = &other[0].payload else {
+    let Payload::Traces(r) = &*other[0].payload else {
         panic!()
     };
     assert_eq!(r.len(), 1, "one resource piece");

@@ -34,5 +34,5 @@ pub use consumer::{Admission, BoxConsumer, Consumer, Fanout, Prepared, Refusal, 
 pub use delivery::Destination;
 pub use error::{ComponentError, ConsumeError};
 pub use id::{ComponentId, Kind};
-pub use pdata::{Metadata, Payload, Telemetry};
+pub use pdata::{Contents, Metadata, Payload, Telemetry};
 pub use signal::Signal;

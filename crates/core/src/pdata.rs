@@ -17,8 +17,11 @@ pub use opentelemetry_proto::tonic::metrics::v1 as metrics;
 pub use opentelemetry_proto::tonic::resource::v1 as resource;
 pub use opentelemetry_proto::tonic::trace::v1 as trace;
 
+mod contents;
 pub mod json;
 pub mod partition;
+
+pub use contents::Contents;
 
 pub use partition::{Assign, Partitioned, Route, partition, point_attributes};
 
@@ -99,24 +102,27 @@ pub enum Payload {
 /// A batch moving down a pipeline: the data and the metadata of the request that brought it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Telemetry {
-    /// The data.
-    pub payload: Payload,
+    /// The data, decoded or still as received (see [`Contents`]).
+    pub payload: Contents,
     /// Where it came from.
     pub metadata: Metadata,
 }
 
 impl Telemetry {
     /// A batch with no metadata.
-    pub fn new(payload: Payload) -> Self {
+    pub fn new(payload: impl Into<Contents>) -> Self {
         Telemetry {
-            payload,
+            payload: payload.into(),
             metadata: Metadata::default(),
         }
     }
 
     /// A batch with metadata.
-    pub fn with_metadata(payload: Payload, metadata: Metadata) -> Self {
-        Telemetry { payload, metadata }
+    pub fn with_metadata(payload: impl Into<Contents>, metadata: Metadata) -> Self {
+        Telemetry {
+            payload: payload.into(),
+            metadata,
+        }
     }
 
     /// The batch's signal.
@@ -209,18 +215,22 @@ impl Payload {
     /// field: the same bytes as encoding the request message, without copying the
     /// payload into one.
     pub fn encode_request(&self) -> Vec<u8> {
-        fn encode<M: Message>(items: &[M], len: usize) -> Vec<u8> {
-            let mut buf = Vec::with_capacity(len);
+        let mut buf = Vec::with_capacity(self.encoded_len());
+        self.write_request(&mut buf);
+        buf
+    }
+
+    /// Appends the payload's export request (see [`Payload::encode_request`]) to `out`.
+    pub fn write_request(&self, out: &mut Vec<u8>) {
+        fn encode<M: Message>(items: &[M], out: &mut Vec<u8>) {
             for item in items {
-                prost::encoding::message::encode(1, item, &mut buf);
+                prost::encoding::message::encode(1, item, out);
             }
-            buf
         }
-        let len = self.encoded_len();
         match self {
-            Payload::Traces(r) => encode(r, len),
-            Payload::Metrics(r) => encode(r, len),
-            Payload::Logs(r) => encode(r, len),
+            Payload::Traces(r) => encode(r, out),
+            Payload::Metrics(r) => encode(r, out),
+            Payload::Logs(r) => encode(r, out),
         }
     }
 }

@@ -236,7 +236,7 @@ impl Sender for CloudWatchLogsSender {
     type Request = PushRequest;
 
     fn split(&self, data: Telemetry) -> Vec<Telemetry> {
-        let Payload::Logs(resource_logs) = &data.payload else {
+        let Payload::Logs(resource_logs) = &*data.payload else {
             // encode refuses it.
             return vec![data];
         };
@@ -266,6 +266,7 @@ impl Sender for CloudWatchLogsSender {
             return vec![data];
         }
         let Telemetry { payload, metadata } = data;
+        let payload = payload.into_payload();
         let Payload::Logs(mut batch) = payload else {
             return Vec::new();
         };
@@ -281,7 +282,7 @@ impl Sender for CloudWatchLogsSender {
     }
 
     fn encode(&self, data: Telemetry) -> Result<PushRequest, ConsumeError> {
-        let Payload::Logs(resource_logs) = &data.payload else {
+        let Payload::Logs(resource_logs) = &*data.payload else {
             return Err(ConsumeError::permanent(format!(
                 "exporter {} exports logs only, got {}",
                 self.id,
@@ -338,7 +339,7 @@ mod tests {
     }
 
     fn bodies(part: &Telemetry) -> Vec<String> {
-        let Payload::Logs(rls) = &part.payload else {
+        let Payload::Logs(rls) = &*part.payload else {
             panic!("not logs")
         };
         rls.iter()
@@ -410,7 +411,7 @@ mod tests {
             let request = sender.encode(part.clone()).unwrap();
             assert_eq!(request.requests().len(), 1);
             assert_eq!(request.requests()[0].len(), part.item_count());
-            let Payload::Logs(rls) = &part.payload else {
+            let Payload::Logs(rls) = &*part.payload else {
                 panic!()
             };
             // The resource travels with every part.

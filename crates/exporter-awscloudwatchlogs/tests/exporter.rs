@@ -109,7 +109,7 @@ impl ExporterFactory for Retimed {
 impl Consumer for RetimedExporter {
     async fn consume(&self, mut data: Telemetry) -> Result<(), ConsumeError> {
         let shift = now_ns() - SAMPLE_TIME_NS;
-        if let Payload::Logs(rls) = &mut data.payload {
+        if let Payload::Logs(rls) = &mut *data.payload {
             for r in rls
                 .iter_mut()
                 .flat_map(|rl| &mut rl.scope_logs)

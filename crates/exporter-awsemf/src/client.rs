@@ -212,7 +212,7 @@ impl Sender for EmfSender {
     type Request = EmfRequest;
 
     fn encode(&self, data: Telemetry) -> Result<EmfRequest, ConsumeError> {
-        let Payload::Metrics(resource_metrics) = &data.payload else {
+        let Payload::Metrics(resource_metrics) = &*data.payload else {
             return Err(ConsumeError::permanent(format!(
                 "exporter {} exports metrics only, got {}",
                 self.id,

@@ -169,7 +169,7 @@ mod tests {
 
     #[test]
     fn marshalers_table() {
-        let spans = sample(Signal::Traces, 2).payload;
+        let spans = sample(Signal::Traces, 2).payload.into_payload();
         let json_body = Marshaler::OtlpJson.marshal(&spans).unwrap();
         assert_eq!(
             json::decode_request(Signal::Traces, &json_body).unwrap(),

@@ -88,7 +88,7 @@ mod tests {
             "region": "us-east-1", "s3_bucket": "otel-traces-archive", "s3_prefix": "traces/",
             "s3_partition": "hour", "compression": "gzip", "marshaler": "otlp_json"
         }));
-        let batch = sample(Signal::Traces, 3).payload;
+        let batch = sample(Signal::Traces, 3).payload.into_payload();
         let t = std::time::SystemTime::UNIX_EPOCH + Duration::from_secs(1_748_783_000);
         let o = s.object(&batch, t, 7).unwrap().unwrap();
         assert!(
@@ -118,7 +118,7 @@ mod tests {
         let s = settings(json!({"s3uploader": {
             "s3_bucket": "b", "compression": "zstd", "acl": "private", "storage_class": "GLACIER"
         }, "marshaler": "otlp_proto"}));
-        let batch = sample(Signal::Metrics, 4).payload;
+        let batch = sample(Signal::Metrics, 4).payload.into_payload();
         let o = s
             .object(&batch, std::time::SystemTime::UNIX_EPOCH, 1)
             .unwrap()

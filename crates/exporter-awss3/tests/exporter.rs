@@ -245,7 +245,10 @@ async fn the_briefs_block_archives_gzipped_otlp_json_in_moto() {
             .unwrap();
         got.push(otlp_json::decode_request(Signal::Traces, &body).unwrap());
     }
-    let mut want: Vec<Payload> = batches.iter().map(|b| b.payload.clone()).collect();
+    let mut want: Vec<Payload> = batches
+        .iter()
+        .map(|b| b.payload.clone().into_payload())
+        .collect();
     let order = |p: &Payload| p.item_count();
     got.sort_by_key(order);
     want.sort_by_key(order);
@@ -399,7 +402,7 @@ async fn slow_down_from_a_proxy_in_front_of_moto_then_the_object_lands() {
         .unwrap();
     assert_eq!(
         otlp_json::decode_request(Signal::Traces, &body).unwrap(),
-        batch.payload
+        *batch.payload
     );
     exporter.shutdown().await.unwrap();
 }

@@ -184,7 +184,7 @@ impl Sender for XraySender {
     type Request = XrayRequest;
 
     fn encode(&self, data: Telemetry) -> Result<XrayRequest, ConsumeError> {
-        let Payload::Traces(resource_spans) = &data.payload else {
+        let Payload::Traces(resource_spans) = &*data.payload else {
             return Err(ConsumeError::permanent(format!(
                 "exporter {} exports traces only, got {}",
                 self.id,

@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use prost::Message;
 use stratus_core::pdata::metrics::{Metric, metric::Data};
-use stratus_core::{ConsumeError, Metadata, Payload, Signal, Telemetry};
+use stratus_core::{ConsumeError, Contents, Metadata, Payload, Signal, Telemetry};
 use tokio::time::Instant;
 
 use crate::config::{QueueConfig, Sizer};
@@ -144,7 +144,7 @@ type Key = (Signal, Vec<Vec<String>>);
 
 /// One partition's batch being filled.
 struct Part {
-    payload: Payload,
+    payload: Contents,
     metadata: Metadata,
     items: usize,
     /// In the batch sizer's unit.
@@ -197,7 +197,7 @@ impl Batcher {
         Metadata::new(None, pairs)
     }
 
-    fn measure(&self, payload: &Payload) -> usize {
+    fn measure(&self, payload: &Contents) -> usize {
         match self.settings.sizer {
             Sizer::Bytes => payload.encoded_len(),
             _ => payload.item_count(),
@@ -218,7 +218,7 @@ impl Batcher {
             None => None,
         };
         let part = self.parts.entry(key.clone()).or_insert_with(|| Part {
-            payload: Payload::empty(payload.signal()),
+            payload: Contents::empty(payload.signal()),
             metadata: metadata.clone(),
             items: 0,
             size: 0,
@@ -295,7 +295,7 @@ impl Part {
     fn split(&mut self, n: usize, sizer: Sizer) -> Batch {
         if n >= self.items {
             let signal = self.payload.signal();
-            let payload = std::mem::replace(&mut self.payload, Payload::empty(signal));
+            let payload = std::mem::replace(&mut self.payload, Contents::empty(signal));
             let tracks = self.entries.drain(..).map(|(t, _)| t).collect();
             self.items = 0;
             self.size = 0;

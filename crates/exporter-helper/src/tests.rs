@@ -391,7 +391,7 @@ fn named(tag: &str, n: usize) -> Telemetry {
 }
 
 fn names(t: &Telemetry) -> Vec<String> {
-    let Payload::Traces(r) = &t.payload else {
+    let Payload::Traces(r) = &*t.payload else {
         panic!("not traces")
     };
     r.iter()
@@ -1111,7 +1111,7 @@ impl Sender for Splitting {
                 let tag = chunk[0].trim_end_matches(char::is_numeric).to_owned();
                 let first: usize = chunk[0][tag.len()..].parse().unwrap();
                 let mut part = named(&tag, first + chunk.len());
-                let Payload::Traces(r) = &mut part.payload else {
+                let Payload::Traces(r) = &mut *part.payload else {
                     unreachable!()
                 };
                 r[0].scope_spans[0].spans.drain(..first);
@@ -1514,7 +1514,7 @@ struct StoredSender {
 impl Sender for StoredSender {
     type Request = (Vec<u8>, bool);
     fn encode(&self, data: Telemetry) -> Result<Self::Request, ConsumeError> {
-        Ok((data.payload.encode_request(), false))
+        Ok((data.payload.encode_request().to_vec(), false))
     }
     fn encode_stored(
         &self,
@@ -1553,7 +1553,7 @@ async fn persistent_queue_hands_stored_bytes_to_a_sender_that_takes_them() {
         let sent = exp.sender().sent.lock().unwrap().clone();
         assert_eq!(
             sent,
-            [(data.payload.encode_request(), !decline)],
+            [(data.payload.encode_request().to_vec(), !decline)],
             "{decline}"
         );
         exp.shutdown().await.unwrap();

@@ -417,6 +417,7 @@ impl Consumer for Reroute {
         }
         let key = shared.key(data.signal())?;
         let Telemetry { payload, metadata } = data;
+        let payload = payload.into_payload();
         let items = payload.item_count() as u64;
         let signal = payload.signal();
         let n = routing.backends.len();
@@ -675,6 +676,7 @@ impl Consumer for LoadBalancer {
         }
         let key = shared.key(data.signal())?;
         let Telemetry { payload, metadata } = data;
+        let payload = payload.into_payload();
         let n = routing.backends.len();
         let mut owner = |pos| routing.ring.owner(pos).unwrap_or(0);
         let mut parts = split(payload, key, n, &mut owner, &mut random_position);

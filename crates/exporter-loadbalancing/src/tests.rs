@@ -564,6 +564,7 @@ fn one_backend_gets_the_batch_untouched() {
     let ring = HashRing::new(&["only:4317"]);
     let data = batch(0, 5, 4, 0);
     let Telemetry { payload, .. } = data.clone();
+    let payload = payload.into_payload();
     let parts = split(
         payload,
         RoutingKey::TraceId,
@@ -571,7 +572,7 @@ fn one_backend_gets_the_batch_untouched() {
         &mut route_by_ring(&ring),
         &mut || 0,
     );
-    assert_eq!(parts, vec![(0, data.payload)]);
+    assert_eq!(parts, vec![(0, data.payload.into_payload())]);
 }
 
 #[test]
@@ -579,7 +580,7 @@ fn service_routing_moves_whole_resources() {
     let ring = HashRing::new(&["a:1", "b:1", "c:1"]);
     let data = batch(0, 30, 2, 0);
     let parts = split(
-        data.payload,
+        data.payload.into_payload(),
         RoutingKey::Service,
         3,
         &mut route_by_ring(&ring),

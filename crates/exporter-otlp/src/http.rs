@@ -27,7 +27,6 @@ use stratus_otlp_client::auth::ClientAuth;
 use stratus_otlp_client::connect::Buffered;
 
 use crate::config::{Compression, DEFAULT_HTTP2_PING_TIMEOUT, Encoding, OtlpHttpConfig};
-use stratus_otlp_client::grpc::encode_payload;
 use stratus_otlp_client::rpc::{ExportResponse, PartialSuccess, RpcStatus};
 
 /// The largest response body read, in bytes; OTLP answers are a few bytes.
@@ -500,16 +499,12 @@ impl Sender for HttpSender {
         let signal = data.signal();
         let url = self.url(signal)?;
         let raw = match self.encoding {
-            Encoding::Proto => encode_payload(data.payload).to_vec(),
-            Encoding::Json => stratus_core::pdata::json::encode_request(&data.payload),
+            Encoding::Proto => data.payload.into_request(),
+            Encoding::Json => Bytes::from(stratus_core::pdata::json::encode_request(&data.payload)),
         };
-        let body = compress(self.compression, self.compression_level, raw)
+        let body = compress_bytes(self.compression, self.compression_level, raw)
             .map_err(|e| ConsumeError::permanent(format!("compressing the request failed: {e}")))?;
-        Ok(HttpRequest {
-            signal,
-            url,
-            body: Bytes::from(body),
-        })
+        Ok(HttpRequest { signal, url, body })
     }
 
     async fn send(&self, request: &HttpRequest) -> Result<(), ConsumeError> {

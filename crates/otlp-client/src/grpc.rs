@@ -16,12 +16,8 @@ use http::HeaderMap;
 use http::Uri;
 use hyper_rustls::{FixedServerNameResolver, HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::connect::HttpConnector;
-use prost::Message;
 use stratus_core::factory::BuildContext;
-use stratus_core::pdata::{
-    ExportLogsServiceRequest, ExportMetricsServiceRequest, ExportTraceServiceRequest,
-};
-use stratus_core::{ComponentError, ConsumeError, Payload, Signal, Telemetry};
+use stratus_core::{ComponentError, ConsumeError, Signal, Telemetry};
 use stratus_exporter_helper::Sender;
 use tonic::codec::{Codec, CompressionEncoding, DecodeBuf, Decoder, EncodeBuf, Encoder};
 use tonic::metadata::MetadataMap;
@@ -40,19 +36,6 @@ pub struct GrpcRequest {
     pub signal: Signal,
     /// The encoded `Export*ServiceRequest`.
     pub body: Bytes,
-}
-
-/// Encodes a batch as its signal's export request, moving the data (no copy).
-pub fn encode_payload(payload: Payload) -> Bytes {
-    Bytes::from(match payload {
-        Payload::Traces(resource_spans) => {
-            ExportTraceServiceRequest { resource_spans }.encode_to_vec()
-        }
-        Payload::Metrics(resource_metrics) => {
-            ExportMetricsServiceRequest { resource_metrics }.encode_to_vec()
-        }
-        Payload::Logs(resource_logs) => ExportLogsServiceRequest { resource_logs }.encode_to_vec(),
-    })
 }
 
 /// The gRPC method of a signal's export.
@@ -700,7 +683,7 @@ impl Sender for GrpcSender {
         let signal = data.signal();
         Ok(GrpcRequest {
             signal,
-            body: encode_payload(data.payload),
+            body: data.payload.into_request(),
         })
     }
 
@@ -748,6 +731,8 @@ impl Sender for GrpcSender {
 mod tests {
     use super::*;
     use crate::rpc::{RetryInfo, RpcStatus};
+    use prost::Message;
+    use stratus_core::Payload;
 
     fn with_retry_info(code: Code, delay: Duration) -> Status {
         let details = RpcStatus {
@@ -848,6 +833,11 @@ mod tests {
             stored.as_ptr(),
             "sent without a copy"
         );
+        // A request received and never decoded is sent as received, without a copy.
+        let received = stratus_core::Contents::encoded(Signal::Traces, stored.clone(), 3);
+        let forwarded = sender.encode(Telemetry::new(received)).unwrap();
+        assert_eq!(forwarded.body.as_ptr(), stored.as_ptr(), "sent as received");
+        assert_eq!(forwarded.body, fresh.body);
     }
 
     #[test]
@@ -857,7 +847,7 @@ mod tests {
             "/opentelemetry.proto.collector.logs.v1.LogsService/Export"
         );
         let payload = Payload::Traces(vec![Default::default()]);
-        let bytes = encode_payload(payload.clone());
+        let bytes = stratus_core::Contents::from(payload.clone()).into_request();
         assert_eq!(bytes.as_ref(), payload.encode_request().as_slice());
     }
 }

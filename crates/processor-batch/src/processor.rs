@@ -10,8 +10,8 @@ use async_trait::async_trait;
 use stratus_core::factory::BuildContext;
 use stratus_core::telemetry::{Counter, Gauge, Histogram, PerSignal};
 use stratus_core::{
-    Admission, BoxConsumer, Component, ComponentError, ConsumeError, Consumer, Destination,
-    Metadata, Payload, Prepared, Refusal, Signal, Telemetry,
+    Admission, BoxConsumer, Component, ComponentError, ConsumeError, Consumer, Contents,
+    Destination, Metadata, Prepared, Refusal, Signal, Telemetry,
 };
 use tokio::sync::Notify;
 use tokio::task::{AbortHandle, JoinHandle};
@@ -119,7 +119,7 @@ struct Batcher {
 
 struct State {
     /// Data accepted and not yet handed to the sending task.
-    pending: Payload,
+    pending: Contents,
     pending_items: usize,
     /// Items of the batch the task is delivering (or retrying).
     in_flight_items: usize,
@@ -136,7 +136,7 @@ struct State {
 
 enum Step {
     Wait(Option<Instant>),
-    Send(Payload, usize, Trigger),
+    Send(Contents, usize, Trigger),
     Exit,
 }
 
@@ -269,7 +269,7 @@ impl Shared {
             signal,
             metadata,
             state: Mutex::new(State {
-                pending: Payload::empty(signal),
+                pending: Contents::empty(signal),
                 pending_items: 0,
                 in_flight_items: 0,
                 reserved_items: 0,
@@ -295,7 +295,7 @@ impl Shared {
     /// through a fan-out) hands a refused batch back whole, so no copy is kept. One
     /// that cannot (further processors) takes the batch by value and does not give it
     /// back on a refusal: for it each offer is a copy until one is accepted.
-    async fn deliver(&self, batcher: &Batcher, payload: Payload, items: usize, trigger: Trigger) {
+    async fn deliver(&self, batcher: &Batcher, payload: Contents, items: usize, trigger: Trigger) {
         self.metrics.send_size.record(items as f64);
         match trigger {
             Trigger::Size => self.metrics.size_trigger.add(1),
@@ -401,7 +401,7 @@ impl Batcher {
             st.pending_items
         };
         let payload = if n == st.pending_items {
-            mem::replace(&mut st.pending, Payload::empty(self.signal))
+            mem::replace(&mut st.pending, Contents::empty(self.signal))
         } else {
             st.pending.split_front(n)
         };

@@ -12,7 +12,7 @@ use stratus_core::factory::{BuildContext, FactoryInfo, Processor, ProcessorFacto
 use stratus_core::pdata::metrics::{metric::Data, number_data_point};
 use stratus_core::pdata::trace::ResourceSpans;
 use stratus_core::telemetry::Registry;
-use stratus_core::{ConsumeError, Metadata, Payload, Signal, Telemetry};
+use stratus_core::{ConsumeError, Contents, Metadata, Payload, Signal, Telemetry};
 use stratus_processor_batch::BatchProcessorFactory;
 use stratus_processor_batch::processor::{BUFFER_FULL, SHUTTING_DOWN, TOO_MANY_BATCHERS};
 use stratus_testkit::RecordingConsumer;
@@ -154,6 +154,48 @@ async fn size_trigger_sends_everything_pending_in_one_batch() {
     );
     p.shutdown().await.unwrap();
     assert_eq!(sink.batches().len(), 1, "nothing was left to flush");
+}
+
+/// Requests a receiver handed on undecoded (as the OTLP receiver does with
+/// protobuf) are batched undecoded: one batch whose request is theirs, in order.
+/// Splitting one at `send_batch_max_size` decodes it and keeps the order.
+#[tokio::test]
+async fn encoded_requests_are_batched_without_decoding() {
+    let encoded = |start: u64| {
+        let payload = spans("s", start..start + 4);
+        let bytes = payload.encode_request();
+        (
+            Telemetry::new(Contents::encoded(Signal::Traces, bytes.clone().into(), 4)),
+            bytes,
+        )
+    };
+    let sink = RecordingConsumer::new();
+    let (p, _) = build(json!({"send_batch_size": 10, "timeout": "1h"}), &sink).await;
+    let mut sent = Vec::new();
+    for start in [0, 4, 8] {
+        let (data, bytes) = encoded(start);
+        sent.extend_from_slice(&bytes);
+        p.consume(data).await.unwrap();
+    }
+    sink.wait_for_batches(1, T).await;
+    let batch = &sink.batches()[0];
+    assert!(batch.payload.is_encoded(), "{:?}", batch.payload);
+    assert_eq!(batch.item_count(), 12);
+    assert_eq!(batch.payload.encode_request().as_ref(), sent.as_slice());
+    assert_eq!(batch.span_ids(), (0..12).collect::<Vec<_>>());
+    p.shutdown().await.unwrap();
+
+    let sink = RecordingConsumer::new();
+    let config = json!({"send_batch_size": 5, "send_batch_max_size": 5, "timeout": "1h"});
+    let (p, _) = build(config, &sink).await;
+    for start in [0, 4, 8] {
+        p.consume(encoded(start).0).await.unwrap();
+    }
+    sink.wait_for_batches(2, T).await;
+    p.shutdown().await.unwrap();
+    let sizes: Vec<usize> = sink.batches().iter().map(|b| b.item_count()).collect();
+    assert_eq!(sizes, [5, 5, 2]);
+    assert_eq!(all_span_ids(&sink), (0..12).collect::<Vec<_>>());
 }
 
 #[tokio::test]

@@ -79,7 +79,7 @@ async fn drops_matching_spans_and_empty_scopes_and_resources() {
     let batches = s.next.batches();
     assert_eq!(batches.len(), 1);
     assert_eq!(batches[0].span_names(), ["GET /cart"]);
-    let Payload::Traces(r) = &batches[0].payload else {
+    let Payload::Traces(r) = &*batches[0].payload else {
         panic!()
     };
     assert_eq!(r.len(), 1, "the resource left without spans is gone");

@@ -128,7 +128,7 @@ impl ProbabilisticSampler {
     /// Samples `data` in place, counting the decisions.
     fn sample(&self, data: &mut Telemetry) {
         let signal = data.signal();
-        let tally = match &mut data.payload {
+        let tally = match &mut *data.payload {
             Payload::Traces(rs) => self.traces.sample_traces(rs),
             Payload::Logs(rl) => self.logs.sample_logs(rl),
             // Not a signal of this processor; the pipeline never sends it.

@@ -96,7 +96,7 @@ async fn build_with(
 fn spans_of(sink: &RecordingConsumer) -> Vec<Span> {
     sink.batches()
         .into_iter()
-        .flat_map(|t| match t.payload {
+        .flat_map(|t| match t.payload.into_payload() {
             Payload::Traces(rs) => rs,
             _ => Vec::new(),
         })
@@ -407,7 +407,7 @@ async fn keeps_and_drops_span_by_span() {
     p.consume(data).await.unwrap();
     let batches = sink.batches();
     assert_eq!(batches.len(), 1);
-    let Payload::Traces(rs) = &batches[0].payload else {
+    let Payload::Traces(rs) = &*batches[0].payload else {
         panic!("traces expected");
     };
     assert_eq!(rs.len(), 1);
@@ -470,7 +470,7 @@ async fn logs_by_record_attribute() {
     let kept: Vec<LogRecord> = sink
         .batches()
         .into_iter()
-        .flat_map(|t| match t.payload {
+        .flat_map(|t| match t.payload.into_payload() {
             Payload::Logs(rl) => rl,
             _ => Vec::new(),
         })

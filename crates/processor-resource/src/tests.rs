@@ -32,7 +32,7 @@ async fn build(config: Value, next: BoxConsumer) -> Arc<dyn Processor> {
 }
 
 fn resources(t: &Telemetry) -> Vec<Option<Resource>> {
-    match &t.payload {
+    match &*t.payload {
         Payload::Traces(r) => r.iter().map(|x| x.resource.clone()).collect(),
         Payload::Metrics(r) => r.iter().map(|x| x.resource.clone()).collect(),
         Payload::Logs(r) => r.iter().map(|x| x.resource.clone()).collect(),
@@ -155,7 +155,7 @@ async fn refused_data_comes_back_with_its_resources_as_they_came() {
         .build();
     let mut batch = batch;
     // A second resource group with no resource at all.
-    if let Payload::Traces(r) = &mut batch.payload {
+    if let Payload::Traces(r) = &mut *batch.payload {
         let mut bare = r[0].clone();
         bare.resource = None;
         r.push(bare);

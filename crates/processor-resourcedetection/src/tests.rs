@@ -223,7 +223,7 @@ fn value_text(v: &any_value::Value) -> String {
 
 /// The first resource's attributes, values as text (arrays as `[a, b]`).
 fn attributes(batch: &Telemetry) -> BTreeMap<String, String> {
-    let attrs = match &batch.payload {
+    let attrs = match &*batch.payload {
         Payload::Traces(r) => r[0].resource.as_ref().map(|r| r.attributes.clone()),
         Payload::Metrics(r) => r[0].resource.as_ref().map(|r| r.attributes.clone()),
         Payload::Logs(r) => r[0].resource.as_ref().map(|r| r.attributes.clone()),
@@ -250,7 +250,7 @@ fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
 }
 
 fn schema_url(batch: &Telemetry) -> String {
-    match &batch.payload {
+    match &*batch.payload {
         Payload::Traces(r) => r[0].schema_url.clone(),
         Payload::Metrics(r) => r[0].schema_url.clone(),
         Payload::Logs(r) => r[0].schema_url.clone(),

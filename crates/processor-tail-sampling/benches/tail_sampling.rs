@@ -265,7 +265,7 @@ fn bench(c: &mut Criterion) {
             Err(e) => panic!("bench policy: {e}"),
         })
         .collect();
-    let Payload::Traces(batches) = request(7, false).payload else {
+    let Payload::Traces(batches) = request(7, false).payload.into_payload() else {
         panic!("traces")
     };
     let trace = TraceData {

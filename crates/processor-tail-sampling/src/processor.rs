@@ -798,6 +798,7 @@ impl State {
 impl Consumer for TailSampling {
     async fn consume(&self, data: Telemetry) -> Result<(), ConsumeError> {
         let Telemetry { payload, metadata } = data;
+        let payload = payload.into_payload();
         let resources = match payload {
             Payload::Traces(r) => r,
             other => {

@@ -86,23 +86,31 @@ pub(crate) enum Ty {
     LogRecord,
 }
 
-/// What a field holds, as far as memory goes.
+/// What a field holds, as far as memory goes, and the wire type prost requires.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Field {
     /// A repeated message: an element of a `Vec` in its parent.
     Msg(Ty),
     /// A singular message or one in a oneof: held inline in its parent.
     One(Ty),
-    /// A `string` or `bytes` field.
+    /// A `string` field: length-delimited UTF-8.
     Str,
+    /// A `bytes` field: length-delimited, any bytes.
+    Bytes,
     /// A `repeated string` field: a `String` per element, plus its bytes.
     RepeatedStr,
     /// A repeated `fixed64` or `double`, packed or not.
     RepeatedFixed,
     /// A repeated `uint64` (varints), packed or not.
     RepeatedScalar,
-    /// Any other scalar: held inline in its message.
-    Scalar,
+    /// A varint scalar (integers, enums, bools), held inline.
+    Varint,
+    /// A 64-bit scalar (`fixed64`, `sfixed64`, `double`), held inline.
+    Fixed64,
+    /// A 32-bit scalar (`fixed32`), held inline.
+    Fixed32,
+    /// A field the decoder does not know: skipped, whatever its wire type.
+    Unknown,
 }
 
 /// The largest element a repeated field of one of these types has, for the
@@ -150,23 +158,32 @@ impl Ty {
         }
     }
 
-    /// The field `number` of this message type. Fields the decoder does not know
-    /// (and skips) are `Scalar`.
+    /// The field `number` of this message type, as opentelemetry-proto's generated
+    /// code declares it. Fields the decoder does not know (and skips) are `Unknown`.
     fn field(self, number: u64) -> Field {
-        use Field::{Msg, One, RepeatedFixed, RepeatedScalar, RepeatedStr, Scalar, Str};
+        use Field::{
+            Bytes, Fixed32, Fixed64, Msg, One, RepeatedFixed, RepeatedScalar, RepeatedStr, Str,
+            Unknown, Varint,
+        };
         match (self, number) {
             (Ty::TraceRequest, 1) => Msg(Ty::ResourceSpans),
             (Ty::MetricsRequest, 1) => Msg(Ty::ResourceMetrics),
             (Ty::LogsRequest, 1) => Msg(Ty::ResourceLogs),
             (Ty::Resource, 1) => Msg(Ty::KeyValue),
+            (Ty::Resource, 2) => Varint,
             (Ty::Resource, 3) => Msg(Ty::EntityRef),
             (Ty::Scope, 1 | 2) => Str,
             (Ty::Scope, 3) => Msg(Ty::KeyValue),
+            (Ty::Scope, 4) => Varint,
             (Ty::EntityRef, 1 | 2) => Str,
             (Ty::EntityRef, 3 | 4) => RepeatedStr,
             (Ty::KeyValue, 1) => Str,
             (Ty::KeyValue, 2) => One(Ty::AnyValue),
-            (Ty::AnyValue, 1 | 7) => Str,
+            (Ty::KeyValue, 3) => Varint,
+            (Ty::AnyValue, 1) => Str,
+            (Ty::AnyValue, 2 | 3 | 8) => Varint,
+            (Ty::AnyValue, 4) => Fixed64,
+            (Ty::AnyValue, 7) => Bytes,
             (Ty::AnyValue, 5) => One(Ty::ArrayValue),
             (Ty::AnyValue, 6) => One(Ty::KeyValueList),
             (Ty::ArrayValue, 1) => Msg(Ty::AnyValue),
@@ -176,16 +193,26 @@ impl Ty {
             (Ty::ResourceSpans | Ty::ScopeSpans, 3) => Str,
             (Ty::ScopeSpans, 1) => One(Ty::Scope),
             (Ty::ScopeSpans, 2) => Msg(Ty::Span),
-            (Ty::Span, 1..=5) => Str,
+            (Ty::Span, 1 | 2 | 4) => Bytes,
+            (Ty::Span, 3 | 5) => Str,
+            (Ty::Span, 6 | 10 | 12 | 14) => Varint,
+            (Ty::Span, 7 | 8) => Fixed64,
             (Ty::Span, 9) => Msg(Ty::KeyValue),
             (Ty::Span, 11) => Msg(Ty::Event),
             (Ty::Span, 13) => Msg(Ty::Link),
             (Ty::Span, 15) => One(Ty::Status),
+            (Ty::Span, 16) => Fixed32,
+            (Ty::Event, 1) => Fixed64,
             (Ty::Event, 2) => Str,
             (Ty::Event, 3) => Msg(Ty::KeyValue),
-            (Ty::Link, 1..=3) => Str,
+            (Ty::Event, 4) => Varint,
+            (Ty::Link, 1 | 2) => Bytes,
+            (Ty::Link, 3) => Str,
             (Ty::Link, 4) => Msg(Ty::KeyValue),
+            (Ty::Link, 5) => Varint,
+            (Ty::Link, 6) => Fixed32,
             (Ty::Status, 2) => Str,
+            (Ty::Status, 3) => Varint,
             (Ty::ResourceMetrics, 1) => One(Ty::Resource),
             (Ty::ResourceMetrics, 2) => Msg(Ty::ScopeMetrics),
             (Ty::ResourceMetrics | Ty::ScopeMetrics, 3) => Str,
@@ -199,32 +226,62 @@ impl Ty {
             (Ty::Metric, 11) => One(Ty::Summary),
             (Ty::Metric, 12) => Msg(Ty::KeyValue),
             (Ty::Gauge | Ty::Sum, 1) => Msg(Ty::NumberDataPoint),
+            (Ty::Sum, 2 | 3) => Varint,
             (Ty::Histogram, 1) => Msg(Ty::HistogramDataPoint),
+            (Ty::Histogram | Ty::ExponentialHistogram, 2) => Varint,
             (Ty::ExponentialHistogram, 1) => Msg(Ty::ExponentialHistogramDataPoint),
             (Ty::Summary, 1) => Msg(Ty::SummaryDataPoint),
             (Ty::NumberDataPoint, 7) => Msg(Ty::KeyValue),
+            (Ty::NumberDataPoint, 2 | 3 | 4 | 6) => Fixed64,
             (Ty::NumberDataPoint, 5) => Msg(Ty::Exemplar),
+            (Ty::NumberDataPoint, 8) => Varint,
             (Ty::HistogramDataPoint, 9) => Msg(Ty::KeyValue),
+            (Ty::HistogramDataPoint, 2 | 3 | 4 | 5 | 11 | 12) => Fixed64,
             (Ty::HistogramDataPoint, 6 | 7) => RepeatedFixed,
             (Ty::HistogramDataPoint, 8) => Msg(Ty::Exemplar),
+            (Ty::HistogramDataPoint, 10) => Varint,
             (Ty::ExponentialHistogramDataPoint, 1) => Msg(Ty::KeyValue),
+            (Ty::ExponentialHistogramDataPoint, 2 | 3 | 4 | 5 | 7 | 12 | 13 | 14) => Fixed64,
+            (Ty::ExponentialHistogramDataPoint, 6 | 10) => Varint,
             (Ty::ExponentialHistogramDataPoint, 8 | 9) => One(Ty::Buckets),
             (Ty::ExponentialHistogramDataPoint, 11) => Msg(Ty::Exemplar),
+            (Ty::Buckets, 1) => Varint,
             (Ty::Buckets, 2) => RepeatedScalar,
             (Ty::SummaryDataPoint, 7) => Msg(Ty::KeyValue),
+            (Ty::SummaryDataPoint, 2..=5) => Fixed64,
             (Ty::SummaryDataPoint, 6) => Msg(Ty::ValueAtQuantile),
+            (Ty::SummaryDataPoint, 8) => Varint,
+            (Ty::ValueAtQuantile, 1 | 2) => Fixed64,
             (Ty::Exemplar, 7) => Msg(Ty::KeyValue),
-            (Ty::Exemplar, 4 | 5) => Str,
+            (Ty::Exemplar, 2 | 3 | 6) => Fixed64,
+            (Ty::Exemplar, 4 | 5) => Bytes,
             (Ty::ResourceLogs, 1) => One(Ty::Resource),
             (Ty::ResourceLogs, 2) => Msg(Ty::ScopeLogs),
             (Ty::ResourceLogs | Ty::ScopeLogs, 3) => Str,
             (Ty::ScopeLogs, 1) => One(Ty::Scope),
             (Ty::ScopeLogs, 2) => Msg(Ty::LogRecord),
-            (Ty::LogRecord, 3 | 9 | 10 | 12) => Str,
+            (Ty::LogRecord, 1 | 11) => Fixed64,
+            (Ty::LogRecord, 2 | 7) => Varint,
+            (Ty::LogRecord, 3 | 12) => Str,
+            (Ty::LogRecord, 9 | 10) => Bytes,
             (Ty::LogRecord, 5) => One(Ty::AnyValue),
             (Ty::LogRecord, 6) => Msg(Ty::KeyValue),
-            _ => Scalar,
+            (Ty::LogRecord, 8) => Fixed32,
+            _ => Unknown,
         }
+    }
+
+    /// Whether each element of the repeated message field `number` is one item
+    /// (a span, a data point, a log record).
+    fn counts_items(self, number: u64) -> bool {
+        matches!(
+            (self, number),
+            (Ty::ScopeSpans | Ty::ScopeLogs, 2)
+                | (
+                    Ty::Gauge | Ty::Sum | Ty::Histogram | Ty::ExponentialHistogram | Ty::Summary,
+                    1
+                )
+        )
     }
 
     /// Twice the element size of each repeated field: what the first push into
@@ -287,20 +344,54 @@ pub(crate) enum ScanError {
     /// A key with field number 0, or an unknown wire type.
     #[error("invalid key or wire type")]
     BadKey,
-    /// A known message, string or bytes field not length-delimited.
+    /// A known field sent with another wire type than its type's.
     #[error("invalid wire type for field {field}")]
     WrongWireType {
         /// The field number.
         field: u64,
     },
+    /// A `string` field whose bytes are not UTF-8.
+    #[error("invalid string value in field {field}: data is not UTF-8 encoded")]
+    NotUtf8 {
+        /// The field number.
+        field: u64,
+    },
+    /// A packed repeated field whose bytes are not whole elements.
+    #[error("packed field {field} does not hold whole elements")]
+    BadPacked {
+        /// The field number.
+        field: u64,
+    },
+}
+
+/// What the protobuf walk of a request found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Scanned {
+    /// The upper bound of its decoded size (see [`protobuf_bound`]).
+    pub bound: u64,
+    /// Spans, data points or log records in it, as prost would decode them.
+    pub items: usize,
 }
 
 /// The upper bound, in bytes, of the memory a protobuf request of type `ty` takes
 /// once decoded (the encoded body not included).
 pub(crate) fn protobuf_bound(body: &[u8], ty: Ty) -> Result<u64, ScanError> {
+    protobuf_scan(body, ty).map(|s| s.bound)
+}
+
+/// Walks a protobuf request of type `ty` once: its decoded-size bound and its items.
+///
+/// The walk refuses exactly what prost's decoder refuses (a malformed key, varint or
+/// length, a known field with another wire type, a `string` that is not UTF-8, a
+/// packed field of partial elements, nesting past the depth limit), so a body it
+/// accepts decodes. That is what lets the receiver hand the bytes on undecoded.
+pub(crate) fn protobuf_scan(body: &[u8], ty: Ty) -> Result<Scanned, ScanError> {
     let mut total = ty.size() as u64;
-    scan(body, ty, 0, true, &mut total)?;
-    Ok(total)
+    let items = scan(body, ty, 0, true, &mut total)?;
+    Ok(Scanned {
+        bound: total,
+        items: usize::try_from(items).unwrap_or(usize::MAX),
+    })
 }
 
 /// The capacity of a `Vec` of small elements after `n` pushes into an empty one:
@@ -322,7 +413,12 @@ fn varint(buf: &[u8], pos: &mut usize) -> Result<u64, ScanError> {
         *pos += 1;
         value |= u64::from(b & 0x7f) << (7 * shift);
         if b < 0x80 {
-            return Ok(value);
+            // A tenth byte above 1 overflows 64 bits: prost refuses it.
+            return if shift == 9 && b > 1 {
+                Err(ScanError::BadVarint)
+            } else {
+                Ok(value)
+            };
         }
     }
     Err(ScanError::BadVarint)
@@ -382,11 +478,19 @@ fn skip(buf: &[u8], pos: &mut usize, wire: u64, number: u64, depth: u32) -> Resu
 /// from its length. A singular message sent twice is merged by prost, its `Vec`s
 /// appended to: there (`fresh` false) a `Vec` of n elements counts 2n + 2 (the
 /// capacity after pushes is at most that), which adds up over the merged parts.
-fn scan(buf: &[u8], ty: Ty, depth: u32, fresh: bool, total: &mut u64) -> Result<(), ScanError> {
+///
+/// Returns the items the message holds as prost decodes it: each element of an item
+/// field, and in a `Metric` the points of its last `data` variant only (prost keeps
+/// the last variant of a oneof, and merges a variant sent again into itself).
+fn scan(buf: &[u8], ty: Ty, depth: u32, fresh: bool, total: &mut u64) -> Result<u64, ScanError> {
     // Elements pushed into each repeated message or string field, by number (the
     // OTLP ones are all below 16).
     let mut pushed = [0u64; 16];
     let add = |total: &mut u64, n: u64| *total = total.saturating_add(n);
+    let mut items = 0u64;
+    // A metric's `data` oneof: the variant last seen and its points.
+    let mut variant = 0u64;
+    let mut variant_items = 0u64;
     let mut pos = 0;
     while pos < buf.len() {
         let key = varint(buf, &mut pos)?;
@@ -405,10 +509,25 @@ fn scan(buf: &[u8], ty: Ty, depth: u32, fresh: bool, total: &mut u64) -> Result<
                 if repeated {
                     count(&mut pushed, number, inner.size(), fresh, total);
                 }
-                scan(bytes, inner, depth + 1, repeated, total)?;
+                let inner_items = scan(bytes, inner, depth + 1, repeated, total)?;
+                if ty.counts_items(number) {
+                    items += 1;
+                } else if ty == Ty::Metric && !repeated {
+                    if number != variant {
+                        variant = number;
+                        variant_items = 0;
+                    }
+                    variant_items += inner_items;
+                } else {
+                    items += inner_items;
+                }
             }
-            (Field::Str | Field::RepeatedStr, 2) => {
-                let len = delimited(buf, &mut pos)?.len() as u64;
+            (Field::Str | Field::Bytes | Field::RepeatedStr, 2) => {
+                let bytes = delimited(buf, &mut pos)?;
+                if field != Field::Bytes && std::str::from_utf8(bytes).is_err() {
+                    return Err(ScanError::NotUtf8 { field: number });
+                }
+                let len = bytes.len() as u64;
                 // `reserve(len)` on an empty `Vec<u8>`: at least 8 bytes.
                 add(total, if len == 0 { 0 } else { len.max(8) });
                 if field == Field::RepeatedStr {
@@ -419,23 +538,43 @@ fn scan(buf: &[u8], ty: Ty, depth: u32, fresh: bool, total: &mut u64) -> Result<
                 // Packed: one 8-byte element per 8 bytes, doubled, plus 2 elements
                 // for the first push.
                 let len = delimited(buf, &mut pos)?.len() as u64;
+                if !len.is_multiple_of(8) {
+                    return Err(ScanError::BadPacked { field: number });
+                }
                 add(total, 2 * (len + 2 * SCALAR_ELEMENT as u64));
             }
             (Field::RepeatedScalar, 2) => {
                 // Packed: at most one element per byte (varints), each 8 bytes and
                 // doubled, plus 2 elements for the first push.
-                let len = delimited(buf, &mut pos)?.len() as u64;
-                add(total, 2 * SCALAR_ELEMENT as u64 * (len + 2));
+                let packed = delimited(buf, &mut pos)?;
+                let mut at = 0;
+                while at < packed.len() {
+                    varint(packed, &mut at).map_err(|_| ScanError::BadPacked { field: number })?;
+                }
+                add(total, 2 * SCALAR_ELEMENT as u64 * (packed.len() as u64 + 2));
             }
-            (Field::RepeatedScalar | Field::RepeatedFixed, _) => {
+            (Field::RepeatedFixed, 1) | (Field::RepeatedScalar, 0) => {
                 skip(buf, &mut pos, wire, number, depth)?;
                 add(total, 2 * SCALAR_ELEMENT as u64 * 3);
             }
-            (Field::Msg(_) | Field::One(_) | Field::Str | Field::RepeatedStr, _) => {
+            (Field::Varint, 0)
+            | (Field::Fixed64, 1)
+            | (Field::Fixed32, 5)
+            | (Field::Unknown, _) => {
+                skip(buf, &mut pos, wire, number, depth)?;
+            }
+            _ => {
+                // prost refuses an invalid wire type (6, 7) before it looks at the
+                // field; `skip` says so.
+                if wire > 5 {
+                    return Err(ScanError::BadKey);
+                }
                 return Err(ScanError::WrongWireType { field: number });
             }
-            (Field::Scalar, _) => skip(buf, &mut pos, wire, number, depth)?,
         }
+    }
+    if ty == Ty::Metric {
+        items += variant_items;
     }
     if fresh {
         for (number, &n) in pushed.iter().enumerate() {
@@ -448,7 +587,7 @@ fn scan(buf: &[u8], ty: Ty, depth: u32, fresh: bool, total: &mut u64) -> Result<
             }
         }
     }
-    Ok(())
+    Ok(items)
 }
 
 /// Counts one element of `element` bytes pushed into the repeated field
@@ -691,6 +830,15 @@ pub(crate) fn check_cap(bound: u64, cap: u64, encoded: usize) -> Result<(), Refu
         cap / MIB,
         bound.div_ceil(MIB)
     )))
+}
+
+/// The walk of a protobuf request (see [`protobuf_scan`]), refused when its decoded
+/// bound passes `cap` or when the body is malformed.
+pub(crate) fn protobuf_within(body: &[u8], ty: Ty, cap: u64) -> Result<Scanned, Refusal> {
+    let scanned = protobuf_scan(body, ty)
+        .map_err(|e| Refusal::bad_request(format!("cannot decode protobuf request: {e}")))?;
+    check_cap(scanned.bound, cap, body.len())?;
+    Ok(scanned)
 }
 
 /// The decoded bound of an encoded request, refused when it passes `cap` or when
@@ -1157,5 +1305,210 @@ mod tests {
         unknown.extend_from_slice(&good);
         assert!(ExportTraceServiceRequest::decode(unknown.as_slice()).is_ok());
         assert!(protobuf_bound(&unknown, Ty::TraceRequest).is_ok());
+    }
+
+    /// A small xorshift generator: the mutations are the same on every run.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+        fn below(&mut self, n: usize) -> usize {
+            (self.next() % n.max(1) as u64) as usize
+        }
+    }
+
+    /// One random change to a body: a byte replaced (by an edge value or any), a
+    /// byte inserted or removed, the body cut short, or a slice of it repeated.
+    fn mutate(rng: &mut Rng, body: &[u8]) -> Vec<u8> {
+        let mut out = body.to_vec();
+        if out.is_empty() {
+            out.push(rng.next() as u8);
+            return out;
+        }
+        let at = rng.below(out.len());
+        const EDGES: [u8; 8] = [0x00, 0x01, 0x02, 0x7f, 0x80, 0xff, 0xc3, 0xe2];
+        match rng.below(6) {
+            0 => out[at] = EDGES[rng.below(EDGES.len())],
+            1 => out[at] = rng.next() as u8,
+            2 => out.insert(at, rng.next() as u8),
+            3 => {
+                out.remove(at);
+            }
+            4 => out.truncate(at),
+            _ => {
+                let end = (at + 1 + rng.below(16)).min(out.len());
+                let slice = out[at..end].to_vec();
+                out.splice(at..at, slice);
+            }
+        }
+        out
+    }
+
+    /// Whatever the bytes, the scan accepts a body exactly when prost decodes it, and
+    /// counts the items prost's decoding holds: the receiver hands on undecoded only
+    /// what every later stage can decode.
+    fn scan_agrees_with_prost<R: Message + Default + ExportRequestItems>(
+        ty: Ty,
+        valid: &R,
+        rounds: usize,
+        seed: u64,
+    ) {
+        let body = valid.encode_to_vec();
+        let mut rng = Rng(seed);
+        let (mut accepted, mut refused) = (0, 0);
+        for round in 0..rounds {
+            let mut bytes = mutate(&mut rng, &body);
+            // Some rounds stack a second and third change.
+            for _ in 0..rng.below(3) {
+                bytes = mutate(&mut rng, &bytes);
+            }
+            let scanned = protobuf_scan(&bytes, ty);
+            match R::decode(bytes.as_slice()) {
+                Ok(decoded) => {
+                    let scanned = scanned.unwrap_or_else(|e| {
+                        panic!("round {round}: prost decodes it, the scan refused it: {e}")
+                    });
+                    assert_eq!(scanned.items, decoded.items(), "round {round}");
+                    accepted += 1;
+                }
+                Err(e) => {
+                    assert!(
+                        scanned.is_err(),
+                        "round {round}: prost refuses it ({e}), the scan accepted it"
+                    );
+                    refused += 1;
+                }
+            }
+        }
+        // Both outcomes were exercised.
+        assert!(
+            accepted > rounds / 20 && refused > rounds / 20,
+            "{accepted} {refused}"
+        );
+    }
+
+    trait ExportRequestItems {
+        fn items(&self) -> usize;
+    }
+
+    impl ExportRequestItems for ExportTraceServiceRequest {
+        fn items(&self) -> usize {
+            stratus_core::Payload::Traces(self.resource_spans.clone()).item_count()
+        }
+    }
+
+    impl ExportRequestItems for ExportMetricsServiceRequest {
+        fn items(&self) -> usize {
+            stratus_core::Payload::Metrics(self.resource_metrics.clone()).item_count()
+        }
+    }
+
+    impl ExportRequestItems for ExportLogsServiceRequest {
+        fn items(&self) -> usize {
+            stratus_core::Payload::Logs(self.resource_logs.clone()).item_count()
+        }
+    }
+
+    #[test]
+    fn the_scan_refuses_what_prost_refuses_and_counts_what_it_decodes() {
+        scan_agrees_with_prost(Ty::TraceRequest, &realistic_traces(4), 20000, 0x9e37_79b9);
+        scan_agrees_with_prost(
+            Ty::MetricsRequest,
+            &realistic_metrics(2),
+            20000,
+            0x85eb_ca6b,
+        );
+        scan_agrees_with_prost(Ty::LogsRequest, &realistic_logs(4), 20000, 0xc2b2_ae35);
+    }
+
+    #[test]
+    fn strings_must_be_utf8_and_bytes_need_not_be() {
+        let mut req = realistic_traces(1);
+        let span = &mut req.resource_spans[0].scope_spans[0].spans[0];
+        span.span_id = vec![0xff, 0xfe, 0, 1, 2, 3, 4, 5];
+        let ok = req.encode_to_vec();
+        assert_eq!(protobuf_scan(&ok, Ty::TraceRequest).map(|s| s.items), Ok(1));
+        // The span's name, made invalid UTF-8 in place (same length).
+        let name = b"GET /api/orders/0";
+        let at = ok.windows(name.len()).position(|w| w == name).unwrap();
+        let mut bad = ok.clone();
+        bad[at] = 0xff;
+        assert!(ExportTraceServiceRequest::decode(bad.as_slice()).is_err());
+        assert_eq!(
+            protobuf_scan(&bad, Ty::TraceRequest),
+            Err(ScanError::NotUtf8 { field: 5 })
+        );
+    }
+
+    #[test]
+    fn a_metric_counts_the_points_of_its_last_data_variant_as_prost_keeps_it() {
+        // Metric { gauge: 2 points, sum: 1 point }: prost keeps the sum only.
+        let point = |v: f64| NumberDataPoint {
+            value: Some(
+                opentelemetry_proto::tonic::metrics::v1::number_data_point::Value::AsDouble(v),
+            ),
+            ..Default::default()
+        };
+        let gauge = metric::Data::Gauge(Gauge {
+            data_points: vec![point(1.0), point(2.0)],
+        });
+        let sum = metric::Data::Sum(Sum {
+            data_points: vec![point(3.0)],
+            ..Default::default()
+        });
+        let one = |data| {
+            Metric {
+                name: "m".into(),
+                data: Some(data),
+                ..Default::default()
+            }
+            .encode_to_vec()
+        };
+        let (g, s) = (one(gauge.clone()), one(sum));
+        // The two encodings of one metric, concatenated: prost merges them.
+        let metric_bytes = |parts: &[&Vec<u8>]| {
+            parts
+                .iter()
+                .flat_map(|p| p.iter().copied())
+                .collect::<Vec<u8>>()
+        };
+        for (parts, want) in [
+            (vec![&g, &s], 1),
+            (vec![&s, &g], 2),
+            (vec![&g, &g], 4),
+            (vec![&g, &s, &g], 2),
+        ] {
+            let m = metric_bytes(&parts);
+            let request = ExportMetricsServiceRequest {
+                resource_metrics: vec![ResourceMetrics {
+                    scope_metrics: vec![ScopeMetrics {
+                        metrics: vec![Metric::decode(m.as_slice()).unwrap()],
+                        ..Default::default()
+                    }],
+                    ..Default::default()
+                }],
+            };
+            assert_eq!(request.items(), want);
+            // The raw concatenation inside a ScopeMetrics, as a client could send it.
+            let mut scope = Vec::new();
+            prost::encoding::encode_key(2, prost::encoding::WireType::LengthDelimited, &mut scope);
+            prost::encoding::encode_varint(m.len() as u64, &mut scope);
+            scope.extend_from_slice(&m);
+            let mut resource = Vec::new();
+            prost::encoding::bytes::encode(2, &scope, &mut resource);
+            let mut body = Vec::new();
+            prost::encoding::bytes::encode(1, &resource, &mut body);
+            let decoded = ExportMetricsServiceRequest::decode(body.as_slice()).unwrap();
+            assert_eq!(decoded.items(), want);
+            assert_eq!(
+                protobuf_scan(&body, Ty::MetricsRequest).map(|s| s.items),
+                Ok(want)
+            );
+        }
     }
 }

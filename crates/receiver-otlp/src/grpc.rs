@@ -5,12 +5,16 @@
 //! `INTERNAL`) and so no router sits on the hot path. The wire protocol is the
 //! generated clients' own: tonic's `Grpc` does the framing, compression and limits.
 //!
+//! A message is not decoded here. The codec walks its bytes once, refusing what prost
+//! would refuse and counting its items, and hands the bytes on as they came
+//! ([`Contents::encoded`]): a stage that looks inside decodes them, one that only
+//! moves data (batch, queue, the `otlp` exporter) never does.
+//!
 //! Memory admission: a call is refused with `UNAVAILABLE` and `RetryInfo` (the memory
 //! limiter's own answer) before anything is read when the heap is already at the
-//! limiter's soft limit, and, once tonic has the whole (decompressed) message, before
-//! it is decoded when the heap plus its length would reach it. tonic reads and
-//! decompresses a message before handing it to the codec, so a message is in memory
-//! once in encoded form; the decoded form, several times larger, is what is saved.
+//! limiter's soft limit, and, once tonic has the whole (decompressed) message, when
+//! the heap plus the bound of its decoded size would reach it (a later stage may
+//! decode it). tonic reads and decompresses a message before handing it to the codec.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -20,13 +24,14 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use bytes::Buf as _;
+use bytes::Bytes;
 use http::{Request, Response};
 use hyper::body::Incoming;
-use stratus_core::Signal;
 use stratus_core::memory::AdmissionGate;
 use stratus_core::pdata::{
     ExportLogsServiceRequest, ExportMetricsServiceRequest, ExportTraceServiceRequest,
 };
+use stratus_core::{Contents, Signal};
 use tonic::Status;
 use tonic::codec::{
     Codec, CompressionEncoding, DecodeBuf, Decoder, EnabledCompressionEncodings, EncodeBuf, Encoder,
@@ -157,14 +162,20 @@ fn unimplemented() -> Response<tonic::body::Body> {
     Status::unimplemented("").into_http()
 }
 
+/// A request message as the codec checked it: its bytes and the items they hold.
+struct Checked {
+    bytes: Bytes,
+    items: usize,
+}
+
 /// One export call.
 struct Export<R>(GrpcHandler, PhantomData<fn() -> R>);
 
-impl<R: ExportRequest> UnaryService<R> for Export<R> {
+impl<R: ExportRequest> UnaryService<Checked> for Export<R> {
     type Response = R::Response;
     type Future = BoxFuture<Result<tonic::Response<R::Response>, Status>>;
 
-    fn call(&mut self, request: tonic::Request<R>) -> Self::Future {
+    fn call(&mut self, request: tonic::Request<Checked>) -> Self::Future {
         let handler = self.0.clone();
         Box::pin(async move {
             let intake = &handler.shared.intake;
@@ -176,7 +187,8 @@ impl<R: ExportRequest> UnaryService<R> for Export<R> {
                     KeyAndValueRef::Binary(..) => None,
                 }),
             );
-            match intake.consume(message.into_payload(), metadata).await {
+            let payload = Contents::encoded(R::SIGNAL, message.bytes, message.items);
+            match intake.consume(payload, metadata).await {
                 Ok(()) => Ok(tonic::Response::new(R::Response::default())),
                 Err(refusal) => Err(refusal.grpc_status()),
             }
@@ -194,7 +206,7 @@ struct OtlpCodec<R> {
 
 impl<R: ExportRequest> Codec for OtlpCodec<R> {
     type Encode = R::Response;
-    type Decode = R;
+    type Decode = Checked;
     type Encoder = ProtoEncoder<R::Response>;
     type Decoder = ProtoDecoder<R>;
 
@@ -230,22 +242,23 @@ struct ProtoDecoder<T> {
 }
 
 impl<T: ExportRequest> Decoder for ProtoDecoder<T> {
-    type Item = T;
+    type Item = Checked;
     type Error = Status;
 
-    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<T>, Status> {
-        // What the message decodes to, at most: refused over the cap, and reserved
-        // while decoding, so calls decoding at once see each other's share. The
-        // buffer is one contiguous `BytesMut`.
-        let bound = crate::decoded::bound_within(src.chunk(), T::TYPE, false, self.max_decoded)
+    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<Checked>, Status> {
+        // Refused if prost would refuse it, or if what it decodes to, at most, passes
+        // the cap or would take the heap over the limit. The buffer is one contiguous
+        // `BytesMut`, and the message is split off it without a copy.
+        let scanned = crate::decoded::protobuf_within(src.chunk(), T::TYPE, self.max_decoded)
             .map_err(|refusal| refusal.grpc_status())?;
-        let _reservation = self
-            .gate
-            .reserve(bound)
+        self.gate
+            .check(scanned.bound)
             .map_err(|over| Refusal::memory_limited(over.retry_after).grpc_status())?;
-        T::decode(src)
-            .map(Some)
-            .map_err(|e| crate::intake::protobuf_refusal(e).grpc_status())
+        let bytes = src.copy_to_bytes(src.remaining());
+        Ok(Some(Checked {
+            bytes,
+            items: scanned.items,
+        }))
     }
 }
 
@@ -351,6 +364,33 @@ mod tests {
         client.export(message).await.unwrap();
         assert_eq!(sink.batches().len(), 1);
         assert_eq!(sink.batches()[0].item_count(), 50);
+    }
+
+    /// A message is handed on as the client encoded it, with its span count, and
+    /// is decoded only when a stage reads it.
+    #[tokio::test]
+    async fn messages_are_handed_on_as_sent_with_their_item_counts() {
+        use prost::Message as _;
+
+        let gate = AdmissionGate::with_heap_reader(|| Some(0));
+        let (addr, sink) = serve(gate).await;
+        let mut client = TraceServiceClient::connect(format!("http://{addr}"))
+            .await
+            .unwrap()
+            .send_compressed(tonic::codec::CompressionEncoding::Gzip);
+        let message = request(7);
+        client.export(message.clone()).await.unwrap();
+        let got = sink.take().remove(0);
+        assert!(got.payload.is_encoded());
+        assert_eq!(got.item_count(), 7);
+        assert_eq!(
+            got.payload.encode_request().as_ref(),
+            message.encode_to_vec()
+        );
+        assert_eq!(
+            *got.payload,
+            stratus_core::Payload::Traces(message.resource_spans)
+        );
     }
 
     /// One unary call with a hand-made body: `messages` is the gRPC-framed request

@@ -14,11 +14,11 @@ use http::{Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::{Body, Incoming};
 use prost::Message;
-use stratus_core::Signal;
 use stratus_core::memory::{AdmissionGate, OverLimit, Reservation};
 use stratus_core::pdata::{
     ExportLogsServiceRequest, ExportMetricsServiceRequest, ExportTraceServiceRequest,
 };
+use stratus_core::{Contents, Signal};
 
 use crate::auth::Auth;
 use crate::config::{CompressionAlgorithms, CorsConfig};
@@ -359,20 +359,25 @@ impl HttpHandler {
         };
         let body = decompress(compression, body, max, &mut reservation)?;
         // What the body decodes to, at most: refused over the cap, reserved below it.
-        let bound = crate::decoded::bound_within(
-            &body,
-            R::TYPE,
-            encoding == Encoding::Json,
-            self.shared.max_decoded,
-        )?;
-        reservation.grow(bound).map_err(memory_refusal)?;
-        let request = match encoding {
-            Encoding::Proto => R::decode(body).map_err(crate::intake::protobuf_refusal)?,
+        // A protobuf body is checked field by field as prost would decode it, and
+        // handed on as it came: decoded only by a stage that looks inside.
+        let max_decoded = self.shared.max_decoded;
+        let payload: Contents = match encoding {
+            Encoding::Proto => {
+                let scanned = crate::decoded::protobuf_within(&body, R::TYPE, max_decoded)?;
+                reservation.grow(scanned.bound).map_err(memory_refusal)?;
+                Contents::encoded(R::SIGNAL, body, scanned.items)
+            }
             Encoding::Json => {
-                serde_json::from_slice::<R>(&body).map_err(crate::intake::json_refusal)?
+                let bound = crate::decoded::bound_within(&body, R::TYPE, true, max_decoded)?;
+                reservation.grow(bound).map_err(memory_refusal)?;
+                serde_json::from_slice::<R>(&body)
+                    .map_err(crate::intake::json_refusal)?
+                    .into_payload()
+                    .into()
             }
         };
-        // Decoded: what it holds is in the heap now, where the memory limiter sees it.
+        // What it holds is in the heap now, where the memory limiter sees it.
         drop(reservation);
         let intake = &self.shared.intake;
         let metadata = intake.metadata(
@@ -382,7 +387,7 @@ impl HttpHandler {
                 .iter()
                 .filter_map(|(k, v)| Some((k.as_str(), v.to_str().ok()?))),
         );
-        intake.consume(request.into_payload(), metadata).await?;
+        intake.consume(payload, metadata).await?;
         Ok(match encoding {
             Encoding::Proto => Bytes::from(R::Response::default().encode_to_vec()),
             // An export response with no partial success.
@@ -939,6 +944,40 @@ mod tests {
         traces()
             .spans((0..n).map(|i| span(format!("op{}", i % 3))))
             .request()
+    }
+
+    /// A protobuf body is handed on as the client sent it, with its span count and
+    /// undecoded; a JSON body is decoded (there are no protobuf bytes to keep).
+    #[tokio::test]
+    async fn protobuf_bodies_are_handed_on_as_sent_and_json_is_decoded() {
+        let (gate, _heap, _limit) = gate();
+        let (handler, sink) = handler(gate);
+        let request = traces(3);
+        let body = Bytes::from(request.encode_to_vec());
+        let resp = handler.clone().handle(post(body.clone(), &[])).await;
+        assert_eq!(resp.status(), StatusCode::OK);
+        let got = sink.take().remove(0);
+        assert!(got.payload.is_encoded());
+        assert_eq!(got.item_count(), 3);
+        assert_eq!(got.payload.encode_request(), body);
+        assert_eq!(
+            *got.payload,
+            stratus_core::Payload::Traces(request.resource_spans.clone())
+        );
+
+        let json = serde_json::to_vec(&request).unwrap();
+        let mut req = post(Bytes::from(json), &[]);
+        req.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        assert_eq!(handler.handle(req).await.status(), StatusCode::OK);
+        let got = sink.take().remove(0);
+        assert!(!got.payload.is_encoded());
+        assert_eq!(
+            *got.payload,
+            stratus_core::Payload::Traces(request.resource_spans)
+        );
     }
 
     #[tokio::test]

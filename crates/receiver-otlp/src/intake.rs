@@ -10,7 +10,7 @@ use stratus_core::pdata::{
     ExportLogsServiceRequest, ExportMetricsServiceRequest, ExportTraceServiceRequest,
 };
 use stratus_core::telemetry::ReceiverMetrics;
-use stratus_core::{Metadata, Payload, Signal, Telemetry};
+use stratus_core::{Contents, Metadata, Payload, Signal, Telemetry};
 
 use crate::status::Refusal;
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceResponse;
@@ -27,19 +27,6 @@ pub(crate) const PROTOBUF_DEPTH_LIMIT: u32 = 100;
 /// recursion limit. Each `AnyValue` level inside an array takes three (the value
 /// object, `arrayValue`, `values`), so attribute values nest about 40 levels deep.
 pub(crate) const JSON_DEPTH_LIMIT: u32 = 128;
-
-/// The refusal for a protobuf body prost could not decode; says so plainly when the
-/// nesting limit was what stopped it.
-pub(crate) fn protobuf_refusal(e: prost::DecodeError) -> Refusal {
-    let text = e.to_string();
-    if text.contains("recursion limit reached") {
-        Refusal::bad_request(format!(
-            "cannot decode protobuf request: messages nested more than {PROTOBUF_DEPTH_LIMIT} deep (the depth limit)"
-        ))
-    } else {
-        Refusal::bad_request(format!("cannot decode protobuf request: {text}"))
-    }
-}
 
 /// The refusal for an OTLP/JSON body serde_json could not decode; says so plainly
 /// when the nesting limit was what stopped it.
@@ -64,6 +51,8 @@ pub(crate) trait ExportRequest:
     type Response: Message + Default + Send + 'static;
     /// The message type, for the decoded-size bound.
     const TYPE: crate::decoded::Ty;
+    /// The request's signal.
+    const SIGNAL: Signal;
     /// The request's data as a pipeline payload.
     fn into_payload(self) -> Payload;
 }
@@ -71,6 +60,7 @@ pub(crate) trait ExportRequest:
 impl ExportRequest for ExportTraceServiceRequest {
     type Response = ExportTraceServiceResponse;
     const TYPE: crate::decoded::Ty = crate::decoded::Ty::TraceRequest;
+    const SIGNAL: Signal = Signal::Traces;
     fn into_payload(self) -> Payload {
         Payload::Traces(self.resource_spans)
     }
@@ -79,6 +69,7 @@ impl ExportRequest for ExportTraceServiceRequest {
 impl ExportRequest for ExportMetricsServiceRequest {
     type Response = ExportMetricsServiceResponse;
     const TYPE: crate::decoded::Ty = crate::decoded::Ty::MetricsRequest;
+    const SIGNAL: Signal = Signal::Metrics;
     fn into_payload(self) -> Payload {
         Payload::Metrics(self.resource_metrics)
     }
@@ -87,6 +78,7 @@ impl ExportRequest for ExportMetricsServiceRequest {
 impl ExportRequest for ExportLogsServiceRequest {
     type Response = ExportLogsServiceResponse;
     const TYPE: crate::decoded::Ty = crate::decoded::Ty::LogsRequest;
+    const SIGNAL: Signal = Signal::Logs;
     fn into_payload(self) -> Payload {
         Payload::Logs(self.resource_logs)
     }
@@ -124,8 +116,14 @@ impl Intake {
         }
     }
 
-    /// Hands a payload to the pipeline. Empty payloads are accepted without calling it.
-    pub async fn consume(&self, payload: Payload, metadata: Metadata) -> Result<(), Refusal> {
+    /// Hands a payload (decoded, or the checked bytes of a protobuf request) to the
+    /// pipeline. Empty payloads are accepted without calling it.
+    pub async fn consume(
+        &self,
+        payload: impl Into<Contents>,
+        metadata: Metadata,
+    ) -> Result<(), Refusal> {
+        let payload: Contents = payload.into();
         if payload.is_empty() {
             return Ok(());
         }

@@ -272,14 +272,14 @@ mod tests {
             .await
             .unwrap()
             .send_compressed(CompressionEncoding::Gzip);
-        let mut req = Request::new(traces_of(sample_spans(3).payload));
+        let mut req = Request::new(traces_of(sample_spans(3).payload.into_payload()));
         req.metadata_mut()
             .insert("authorization", "Bearer t".parse().unwrap());
         let err = traces.export(req).await.unwrap_err();
         assert_eq!(err.code(), Code::InvalidArgument);
         assert_eq!(err.message(), "bad spans");
         let ok = traces
-            .export(traces_of(sample_spans(1).payload))
+            .export(traces_of(sample_spans(1).payload.into_payload()))
             .await
             .unwrap()
             .into_inner();
@@ -287,13 +287,13 @@ mod tests {
         assert_eq!(partial.rejected_spans, 1);
         assert_eq!(partial.error_message, "one span dropped");
         let plain = traces
-            .export(traces_of(sample_spans(1).payload))
+            .export(traces_of(sample_spans(1).payload.into_payload()))
             .await
             .unwrap()
             .into_inner();
         assert_eq!(plain.partial_success, None);
 
-        let Payload::Metrics(resource_metrics) = sample_metrics(2).payload else {
+        let Payload::Metrics(resource_metrics) = sample_metrics(2).payload.into_payload() else {
             unreachable!()
         };
         MetricsServiceClient::connect(sink.url())
@@ -303,7 +303,7 @@ mod tests {
             .await
             .unwrap();
         sink.set_default(Reply::status(Code::Unavailable, "down"));
-        let Payload::Logs(resource_logs) = sample_logs(4).payload else {
+        let Payload::Logs(resource_logs) = sample_logs(4).payload.into_payload() else {
             unreachable!()
         };
         let err = LogsServiceClient::connect(sink.url())

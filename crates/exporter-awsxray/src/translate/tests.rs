@@ -13,7 +13,7 @@ fn request(t: stratus_testkit::otlp::TracesBuilder) -> Vec<ResourceSpans> {
 #[test]
 fn every_span_gives_a_document_in_order() {
     let batch = sample_spans(120);
-    let stratus_core::Payload::Traces(rs) = &batch.payload else {
+    let stratus_core::Payload::Traces(rs) = &*batch.payload else {
         panic!("traces");
     };
     let translation = Translator::new(&TranslatorConfig::default()).translate(rs);

@@ -55,23 +55,6 @@ fn put_str(out: &mut Vec<u8>, s: &str) {
     out.extend_from_slice(s.as_bytes());
 }
 
-/// Encodes the payload as its signal's OTLP export request without copying it: the
-/// three requests hold their resources in field 1, so the request's bytes are the
-/// resources, each encoded as field 1.
-fn encode_request(payload: &Payload, out: &mut Vec<u8>) {
-    match payload {
-        Payload::Traces(r) => r
-            .iter()
-            .for_each(|m| prost::encoding::message::encode(1, m, out)),
-        Payload::Metrics(r) => r
-            .iter()
-            .for_each(|m| prost::encoding::message::encode(1, m, out)),
-        Payload::Logs(r) => r
-            .iter()
-            .for_each(|m| prost::encoding::message::encode(1, m, out)),
-    }
-}
-
 /// One framed record (`[len][crc32][payload]`), ready to append.
 pub(crate) fn encode_frame(header: &Header, data: &Telemetry) -> Vec<u8> {
     let mut out = Vec::with_capacity(FRAME + 64 + header.bytes as usize);
@@ -95,7 +78,7 @@ pub(crate) fn encode_frame(header: &Header, data: &Telemetry) -> Vec<u8> {
             put_str(&mut out, v);
         }
     }
-    encode_request(&data.payload, &mut out);
+    data.payload.write_request(&mut out);
     let len = (out.len() - FRAME) as u32;
     let crc = crc32(&out[FRAME..]);
     out[..4].copy_from_slice(&len.to_le_bytes());

@@ -91,7 +91,7 @@ fn batch(tag: &str, n: usize) -> Telemetry {
 }
 
 fn tag(t: &Telemetry) -> String {
-    match &t.payload {
+    match &*t.payload {
         Payload::Traces(r) => r[0].scope_spans[0].spans[0].name.clone(),
         _ => panic!("not traces"),
     }
@@ -887,7 +887,7 @@ async fn stored_records_come_back_as_the_otlp_request() {
     assert_eq!(e.stored.metadata(), &t.metadata);
     assert_eq!(
         e.stored.otlp().as_ref(),
-        t.payload.encode_request().as_slice()
+        t.payload.encode_request().as_ref()
     );
     assert_eq!(e.stored.decode().unwrap(), t);
     o.q.done(e.token).await;

@@ -315,7 +315,7 @@ async fn spans_of_several_traces_in_one_resource_are_split_keeping_resource_and_
     assert_eq!(r.p.traces_in_memory(), 2);
     r.advance(Duration::from_secs(10)).await;
     let batches = r.sink.batches();
-    let Payload::Traces(rss) = &batches[0].payload else {
+    let Payload::Traces(rss) = &*batches[0].payload else {
         panic!("traces")
     };
     assert_eq!(rss.len(), 1);

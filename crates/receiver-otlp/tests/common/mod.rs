@@ -317,5 +317,5 @@ pub fn records(n: usize) -> Vec<logs::ResourceLogs> {
 pub fn only_payload(r: &Recorder) -> Payload {
     let mut batches = r.take();
     assert_eq!(batches.len(), 1, "expected exactly one batch");
-    batches.remove(0).payload
+    batches.remove(0).payload.into_payload()
 }

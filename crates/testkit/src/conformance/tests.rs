@@ -146,7 +146,7 @@ impl Consumer for FakeComponent {
             Some(url) => {
                 let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
                 let req = http::Request::post(format!("{url}/v1/{signal}"))
-                    .body(Full::new(Bytes::from(data.payload.encode_request())))
+                    .body(Full::new(data.payload.encode_request()))
                     .map_err(|e| ConsumeError::permanent(e.to_string()))?;
                 let resp = client
                     .request(req)
