@@ -158,9 +158,19 @@ impl Ty {
         }
     }
 
+    /// The field `number` of this message type (a table lookup; see
+    /// [`Ty::declared_field`]).
+    #[inline]
+    fn field(self, number: u64) -> Field {
+        match FIELDS[self as usize].get(number as usize) {
+            Some(&field) => field,
+            None => Field::Unknown,
+        }
+    }
+
     /// The field `number` of this message type, as opentelemetry-proto's generated
     /// code declares it. Fields the decoder does not know (and skips) are `Unknown`.
-    fn field(self, number: u64) -> Field {
+    const fn declared_field(self, number: u64) -> Field {
         use Field::{
             Bytes, Fixed32, Fixed64, Msg, One, RepeatedFixed, RepeatedScalar, RepeatedStr, Str,
             Unknown, Varint,
@@ -404,7 +414,19 @@ fn pushed_capacity(n: u64) -> u64 {
     }
 }
 
+#[inline]
 fn varint(buf: &[u8], pos: &mut usize) -> Result<u64, ScanError> {
+    // Most varints in OTLP (keys, lengths of small fields) are one byte.
+    if let Some(&b) = buf.get(*pos)
+        && b < 0x80
+    {
+        *pos += 1;
+        return Ok(u64::from(b));
+    }
+    varint_long(buf, pos)
+}
+
+fn varint_long(buf: &[u8], pos: &mut usize) -> Result<u64, ScanError> {
     let mut value = 0u64;
     for shift in 0..10 {
         let Some(&b) = buf.get(*pos) else {
@@ -486,6 +508,9 @@ fn scan(buf: &[u8], ty: Ty, depth: u32, fresh: bool, total: &mut u64) -> Result<
     // Elements pushed into each repeated message or string field, by number (the
     // OTLP ones are all below 16).
     let mut pushed = [0u64; 16];
+    // Which of them were pushed into: most messages (values, key-value pairs) have
+    // none, and skip the tally at the end.
+    let mut any_pushed = false;
     let add = |total: &mut u64, n: u64| *total = total.saturating_add(n);
     let mut items = 0u64;
     // A metric's `data` oneof: the variant last seen and its points.
@@ -507,6 +532,7 @@ fn scan(buf: &[u8], ty: Ty, depth: u32, fresh: bool, total: &mut u64) -> Result<
                 let bytes = delimited(buf, &mut pos)?;
                 let repeated = matches!(field, Field::Msg(_));
                 if repeated {
+                    any_pushed = true;
                     count(&mut pushed, number, inner.size(), fresh, total);
                 }
                 let inner_items = scan(bytes, inner, depth + 1, repeated, total)?;
@@ -524,13 +550,16 @@ fn scan(buf: &[u8], ty: Ty, depth: u32, fresh: bool, total: &mut u64) -> Result<
             }
             (Field::Str | Field::Bytes | Field::RepeatedStr, 2) => {
                 let bytes = delimited(buf, &mut pos)?;
-                if field != Field::Bytes && std::str::from_utf8(bytes).is_err() {
+                // ASCII (most keys and values) is checked inline.
+                if field != Field::Bytes && !bytes.is_ascii() && std::str::from_utf8(bytes).is_err()
+                {
                     return Err(ScanError::NotUtf8 { field: number });
                 }
                 let len = bytes.len() as u64;
                 // `reserve(len)` on an empty `Vec<u8>`: at least 8 bytes.
                 add(total, if len == 0 { 0 } else { len.max(8) });
                 if field == Field::RepeatedStr {
+                    any_pushed = true;
                     count(&mut pushed, number, size_of::<String>(), fresh, total);
                 }
             }
@@ -557,12 +586,17 @@ fn scan(buf: &[u8], ty: Ty, depth: u32, fresh: bool, total: &mut u64) -> Result<
                 skip(buf, &mut pos, wire, number, depth)?;
                 add(total, 2 * SCALAR_ELEMENT as u64 * 3);
             }
-            (Field::Varint, 0)
-            | (Field::Fixed64, 1)
-            | (Field::Fixed32, 5)
-            | (Field::Unknown, _) => {
-                skip(buf, &mut pos, wire, number, depth)?;
+            (Field::Varint, 0) => {
+                varint(buf, &mut pos)?;
             }
+            (Field::Fixed64, 1) | (Field::Fixed32, 5) => {
+                let width = if wire == 1 { 8 } else { 4 };
+                pos = pos
+                    .checked_add(width)
+                    .filter(|&end| end <= buf.len())
+                    .ok_or(ScanError::Truncated)?;
+            }
+            (Field::Unknown, _) => skip(buf, &mut pos, wire, number, depth)?,
             _ => {
                 // prost refuses an invalid wire type (6, 7) before it looks at the
                 // field; `skip` says so.
@@ -576,7 +610,7 @@ fn scan(buf: &[u8], ty: Ty, depth: u32, fresh: bool, total: &mut u64) -> Result<
     if ty == Ty::Metric {
         items += variant_items;
     }
-    if fresh {
+    if fresh && any_pushed {
         for (number, &n) in pushed.iter().enumerate() {
             if n > 0 {
                 let element = match ty.field(number as u64) {
@@ -622,6 +656,25 @@ fn largest_cost() -> u64 {
 fn costliest(types: &[Ty]) -> Option<Ty> {
     types.iter().copied().max_by_key(|t| t.cost())
 }
+
+/// The highest field number any OTLP message type declares.
+const MAX_FIELD: usize = 16;
+
+/// [`Ty::declared_field`] of every type and number, indexed by `Ty as usize`: the scan
+/// looks fields up instead of matching on every key.
+static FIELDS: [[Field; MAX_FIELD + 1]; ALL.len()] = {
+    let mut table = [[Field::Unknown; MAX_FIELD + 1]; ALL.len()];
+    let mut t = 0;
+    while t < ALL.len() {
+        let mut n = 0;
+        while n <= MAX_FIELD {
+            table[ALL[t] as usize][n] = ALL[t].declared_field(n as u64);
+            n += 1;
+        }
+        t += 1;
+    }
+    table
+};
 
 const ALL: [Ty; 34] = [
     Ty::TraceRequest,
@@ -1424,6 +1477,16 @@ mod tests {
             0x85eb_ca6b,
         );
         scan_agrees_with_prost(Ty::LogsRequest, &realistic_logs(4), 20000, 0xc2b2_ae35);
+    }
+
+    #[test]
+    fn the_field_table_is_the_declared_fields() {
+        for (i, ty) in ALL.iter().enumerate() {
+            assert_eq!(*ty as usize, i, "{ty:?}");
+            for n in 0..40 {
+                assert_eq!(ty.field(n), ty.declared_field(n), "{ty:?} field {n}");
+            }
+        }
     }
 
     #[test]
