@@ -1,8 +1,10 @@
 //! The telemetry that flows down a pipeline.
 //!
 //! Data is the OTLP protobuf model itself (`ResourceSpans`, `ResourceMetrics`,
-//! `ResourceLogs`), so receiving and forwarding OTLP costs no translation. A
-//! [`Telemetry`] wraps one batch with the [`Metadata`] of the request that brought it.
+//! `ResourceLogs`), so receiving and forwarding OTLP costs no translation, and a batch
+//! received as protobuf stays in its received bytes until a stage looks inside
+//! ([`Contents`]): forwarding it costs no decoding either. A [`Telemetry`] wraps one
+//! batch with the [`Metadata`] of the request that brought it.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;

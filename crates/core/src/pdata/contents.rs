@@ -46,7 +46,7 @@ struct Encoded {
 }
 
 impl Contents {
-    /// Contents still in its encoding: `bytes` is one export request of `signal` holding
+    /// A batch still in its encoding: `bytes` is one export request of `signal` holding
     /// `items` items, which prost decodes.
     ///
     /// The caller vouches for both: the OTLP receiver's scan checks every field of
