@@ -49,16 +49,9 @@ pub struct HttpRequest {
 }
 
 /// Compresses a body at `level` (`0`: the algorithm's default; see
-/// [`crate::config::CompressionParams`]).
-pub fn compress(compression: Compression, level: i32, body: Vec<u8>) -> std::io::Result<Vec<u8>> {
-    match compression {
-        Compression::None => Ok(body),
-        _ => compress_slice(compression, level, &body),
-    }
-}
-
-/// Like [`compress`], for a body held in [`Bytes`] (no copy without compression).
-pub fn compress_bytes(compression: Compression, level: i32, body: Bytes) -> std::io::Result<Bytes> {
+/// [`crate::config::CompressionParams`]). Without compression the body is returned
+/// as it is, not copied.
+pub fn compress(compression: Compression, level: i32, body: Bytes) -> std::io::Result<Bytes> {
     match compression {
         Compression::None => Ok(body),
         _ => compress_slice(compression, level, &body).map(Bytes::from),
@@ -487,10 +480,9 @@ impl Sender for HttpSender {
             return None;
         }
         Some(self.url(signal).and_then(|url| {
-            let body =
-                compress_bytes(self.compression, self.compression_level, otlp).map_err(|e| {
-                    ConsumeError::permanent(format!("compressing the request failed: {e}"))
-                })?;
+            let body = compress(self.compression, self.compression_level, otlp).map_err(|e| {
+                ConsumeError::permanent(format!("compressing the request failed: {e}"))
+            })?;
             Ok(HttpRequest { signal, url, body })
         }))
     }
@@ -502,7 +494,7 @@ impl Sender for HttpSender {
             Encoding::Proto => data.payload.into_request(),
             Encoding::Json => Bytes::from(stratus_core::pdata::json::encode_request(&data.payload)),
         };
-        let body = compress_bytes(self.compression, self.compression_level, raw)
+        let body = compress(self.compression, self.compression_level, raw)
             .map_err(|e| ConsumeError::permanent(format!("compressing the request failed: {e}")))?;
         Ok(HttpRequest { signal, url, body })
     }
@@ -859,12 +851,12 @@ mod tests {
             out
         };
         for level in [-1, 0, 1, 9] {
-            let gz = compress(Compression::Gzip, level, body.clone()).unwrap();
+            let gz = compress(Compression::Gzip, level, Bytes::from(body.clone())).unwrap();
             assert_eq!(gunzip(&gz), body, "gzip level {level}");
         }
         // The level is really applied: 1 (fastest) and 9 (smallest) differ.
-        let fast = compress(Compression::Gzip, 1, body.clone()).unwrap();
-        let small = compress(Compression::Gzip, 9, body.clone()).unwrap();
+        let fast = compress(Compression::Gzip, 1, Bytes::from(body.clone())).unwrap();
+        let small = compress(Compression::Gzip, 9, Bytes::from(body.clone())).unwrap();
         assert!(
             small.len() < fast.len(),
             "{} vs {}",
@@ -872,13 +864,12 @@ mod tests {
             fast.len()
         );
         for level in [0, 1, 3, 19, 1000, -1000] {
-            let z = compress(Compression::Zstd, level, body.clone()).unwrap();
-            assert_eq!(
-                zstd::decode_all(z.as_slice()).unwrap(),
-                body,
-                "zstd {level}"
-            );
+            let z = compress(Compression::Zstd, level, Bytes::from(body.clone())).unwrap();
+            assert_eq!(zstd::decode_all(z.as_ref()).unwrap(), body, "zstd {level}");
         }
-        assert_eq!(compress(Compression::None, 0, body.clone()).unwrap(), body);
+        assert_eq!(
+            compress(Compression::None, 0, Bytes::from(body.clone())).unwrap(),
+            body
+        );
     }
 }

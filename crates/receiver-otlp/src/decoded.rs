@@ -385,6 +385,7 @@ pub(crate) struct Scanned {
 
 /// The upper bound, in bytes, of the memory a protobuf request of type `ty` takes
 /// once decoded (the encoded body not included).
+#[cfg(test)]
 pub(crate) fn protobuf_bound(body: &[u8], ty: Ty) -> Result<u64, ScanError> {
     protobuf_scan(body, ty).map(|s| s.bound)
 }
@@ -894,15 +895,9 @@ pub(crate) fn protobuf_within(body: &[u8], ty: Ty, cap: u64) -> Result<Scanned, 
     Ok(scanned)
 }
 
-/// The decoded bound of an encoded request, refused when it passes `cap` or when
-/// the protobuf walk finds the body malformed.
-pub(crate) fn bound_within(body: &[u8], ty: Ty, json: bool, cap: u64) -> Result<u64, Refusal> {
-    let bound = if json {
-        json_bound(body, ty)
-    } else {
-        protobuf_bound(body, ty)
-            .map_err(|e| Refusal::bad_request(format!("cannot decode protobuf request: {e}")))?
-    };
+/// The decoded bound of an OTLP/JSON request, refused when it passes `cap`.
+pub(crate) fn json_within(body: &[u8], ty: Ty, cap: u64) -> Result<u64, Refusal> {
+    let bound = json_bound(body, ty);
     check_cap(bound, cap, body.len())?;
     Ok(bound)
 }
@@ -1251,7 +1246,7 @@ mod tests {
         let cap = decoded_cap(20 << 20);
         let bound = protobuf_bound(&body, Ty::TraceRequest).unwrap();
         assert!(bound > 10 * size_of::<Span>() as u64 * (10 << 20) / 10);
-        let refusal = bound_within(&body, Ty::TraceRequest, false, cap).unwrap_err();
+        let refusal = protobuf_within(&body, Ty::TraceRequest, cap).unwrap_err();
         assert_eq!(refusal.code, tonic::Code::ResourceExhausted);
         assert_eq!(refusal.http, http::StatusCode::PAYLOAD_TOO_LARGE);
         assert!(
@@ -1266,11 +1261,11 @@ mod tests {
             r#"{{"resourceSpans":[{{"scopeSpans":[{{"spans":[{}{{}}]}}]}}]}}"#,
             "{},".repeat(7 << 20)
         );
-        let refusal = bound_within(json.as_bytes(), Ty::TraceRequest, true, cap).unwrap_err();
+        let refusal = json_within(json.as_bytes(), Ty::TraceRequest, cap).unwrap_err();
         assert_eq!(refusal.http, http::StatusCode::PAYLOAD_TOO_LARGE);
         // Empty attributes and empty histogram data points.
         let kvs = span_with_empty_attributes(2 << 20);
-        assert!(bound_within(&kvs, Ty::TraceRequest, false, decoded_cap(4 << 20)).is_err());
+        assert!(protobuf_within(&kvs, Ty::TraceRequest, decoded_cap(4 << 20)).is_err());
     }
 
     fn span_with_empty_attributes(n: usize) -> Vec<u8> {

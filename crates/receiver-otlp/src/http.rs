@@ -369,7 +369,7 @@ impl HttpHandler {
                 Contents::encoded(R::SIGNAL, body, scanned.items)
             }
             Encoding::Json => {
-                let bound = crate::decoded::bound_within(&body, R::TYPE, true, max_decoded)?;
+                let bound = crate::decoded::json_within(&body, R::TYPE, max_decoded)?;
                 reservation.grow(bound).map_err(memory_refusal)?;
                 serde_json::from_slice::<R>(&body)
                     .map_err(crate::intake::json_refusal)?

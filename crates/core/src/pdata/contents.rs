@@ -29,9 +29,10 @@ use crate::signal::Signal;
 #[derive(Clone)]
 pub struct Contents {
     signal: Signal,
-    /// The data, once decoded or changed; when set, it is the truth.
+    // Exactly one of `decoded` and `encoded` is set.
+    /// The data, once changed (or built decoded).
     decoded: Option<Payload>,
-    /// The requests as received, while `decoded` is unset.
+    /// The requests as received, until the data is changed.
     encoded: Option<Encoded>,
     /// `encoded` decoded for shared access (`Deref`).
     cache: OnceLock<Payload>,
@@ -83,25 +84,25 @@ impl Contents {
 
     /// Spans, metric data points or log records in the batch.
     pub fn item_count(&self) -> usize {
-        match (&self.decoded, &self.encoded) {
-            (None, Some(e)) => e.items,
-            _ => self.payload().item_count(),
+        match &self.encoded {
+            Some(e) => e.items,
+            None => self.payload().item_count(),
         }
     }
 
     /// Whether the batch holds no resources at all.
     pub fn is_empty(&self) -> bool {
-        match (&self.decoded, &self.encoded) {
-            (None, Some(e)) => e.len == 0,
-            _ => self.payload().is_empty(),
+        match &self.encoded {
+            Some(e) => e.len == 0,
+            None => self.payload().is_empty(),
         }
     }
 
     /// The size of the batch encoded as one OTLP export request, in bytes.
     pub fn encoded_len(&self) -> usize {
-        match (&self.decoded, &self.encoded) {
-            (None, Some(e)) => e.len,
-            _ => self.payload().encoded_len(),
+        match &self.encoded {
+            Some(e) => e.len,
+            None => self.payload().encoded_len(),
         }
     }
 
@@ -109,27 +110,27 @@ impl Contents {
     /// bytes themselves (one request) or their concatenation (several), which
     /// protobuf decodes as one request holding every resource in order.
     pub fn encode_request(&self) -> Bytes {
-        match (&self.decoded, &self.encoded) {
-            (None, Some(e)) => e.joined(),
-            _ => Bytes::from(self.payload().encode_request()),
+        match &self.encoded {
+            Some(e) => e.joined(),
+            None => Bytes::from(self.payload().encode_request()),
         }
     }
 
     /// Appends the batch's export request (see [`Contents::encode_request`]) to `out`.
     pub fn write_request(&self, out: &mut Vec<u8>) {
-        match (&self.decoded, &self.encoded) {
-            (None, Some(e)) => e.parts.iter().for_each(|p| out.extend_from_slice(p)),
-            _ => self.payload().write_request(out),
+        match &self.encoded {
+            Some(e) => e.parts.iter().for_each(|p| out.extend_from_slice(p)),
+            None => self.payload().write_request(out),
         }
     }
 
     /// Like [`Contents::encode_request`], consuming the data: decoded data is encoded
     /// by moving it into the request message.
     pub fn into_request(self) -> Bytes {
-        match (self.decoded, self.encoded, self.cache.into_inner()) {
-            (None, Some(e), _) => e.joined(),
-            (Some(p), _, _) | (None, None, Some(p)) => encode_owned(p),
-            (None, None, None) => Bytes::new(),
+        match (self.encoded, self.decoded) {
+            (Some(e), _) => e.joined(),
+            (None, Some(p)) => encode_owned(p),
+            (None, None) => Bytes::new(),
         }
     }
 
@@ -154,12 +155,12 @@ impl Contents {
             *self = other;
             return Ok(());
         }
-        if self.is_encoded() && other.is_encoded() {
-            if let (Some(mine), Some(theirs)) = (&mut self.encoded, other.encoded) {
-                mine.len += theirs.len;
-                mine.items += theirs.items;
-                mine.parts.extend(theirs.parts);
-            }
+        if let (Some(mine), Some(theirs)) = (&mut self.encoded, &other.encoded) {
+            mine.len += theirs.len;
+            mine.items += theirs.items;
+            mine.parts.extend_from_slice(&theirs.parts);
+            // What a read decoded before no longer holds all of it.
+            self.cache = OnceLock::new();
             return Ok(());
         }
         let other = other.into_payload();
@@ -172,20 +173,20 @@ impl Contents {
     /// [`Payload::split_front`]). Taking every item keeps encoded data encoded;
     /// splitting inside it decodes it.
     pub fn split_front(&mut self, n: usize) -> Contents {
-        if self.is_encoded() && n >= self.item_count() {
+        if self.encoded.is_some() && n >= self.item_count() {
             return std::mem::replace(self, Contents::empty(self.signal));
         }
         self.deref_mut().split_front(n).into()
     }
 
     fn payload(&self) -> &Payload {
-        if let Some(p) = &self.decoded {
-            return p;
+        match (&self.decoded, &self.encoded) {
+            (Some(p), _) => p,
+            (None, e) => self.cache.get_or_init(|| match e {
+                Some(e) => e.decode(self.signal),
+                None => Payload::empty(self.signal),
+            }),
         }
-        self.cache.get_or_init(|| match &self.encoded {
-            Some(e) => e.decode(self.signal),
-            None => Payload::empty(self.signal),
-        })
     }
 }
 
@@ -298,14 +299,14 @@ impl PartialEq<Payload> for Contents {
 
 impl fmt::Debug for Contents {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match (&self.decoded, &self.encoded) {
-            (None, Some(e)) => f
+        match &self.encoded {
+            Some(e) => f
                 .debug_struct("Encoded")
                 .field("signal", &self.signal)
                 .field("bytes", &e.len)
                 .field("items", &e.items)
                 .finish(),
-            _ => self.payload().fmt(f),
+            None => self.payload().fmt(f),
         }
     }
 }
