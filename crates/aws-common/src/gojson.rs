@@ -33,6 +33,7 @@ use std::io::{self, Write as _};
 
 use base64::Engine as _;
 use serde::ser::{Error as _, Serialize, SerializeMap, SerializeSeq, Serializer};
+use stratus_core::jsonw;
 use stratus_core::pdata::common::{AnyValue, KeyValue, any_value::Value};
 
 /// A `serde_json` formatter that writes strings and numbers as Go's `encoding/json`.
@@ -237,6 +238,44 @@ pub fn finite_seq<S: Serializer>(values: &[f64], serializer: S) -> Result<S::Ok,
     serializer.collect_seq(values.iter().map(|v| Finite(*v)))
 }
 
+/// The string escapes of Go's `json.Marshal` (HTML-safe), for [`stratus_core::jsonw`].
+pub const GO_ESCAPES: jsonw::Escapes = jsonw::Escapes::JSON.with_html().with_line_separators();
+/// The string escapes of a `json.Encoder` with `SetEscapeHTML(false)`.
+pub const GO_ESCAPES_NO_HTML: jsonw::Escapes = jsonw::Escapes::JSON.with_line_separators();
+
+/// Appends `s` as a JSON string, escaped as Go's `encoding/json` escapes it (as
+/// [`GoFormatter`] writes it, in one pass).
+pub fn push_str(out: &mut String, s: &str, escape_html: bool) {
+    let escapes = if escape_html {
+        &GO_ESCAPES
+    } else {
+        &GO_ESCAPES_NO_HTML
+    };
+    jsonw::string(out, s, escapes);
+}
+
+/// Appends a double as Go's `encoding/json` writes it ([`write_go_float`]); NaN and
+/// infinities are Go's [`unsupported_value`] error, and nothing is written.
+pub fn push_finite(out: &mut String, value: f64) -> Result<(), serde_json::Error> {
+    if !value.is_finite() {
+        return Err(serde_json::Error::custom(unsupported_value(value)));
+    }
+    let abs = value.abs();
+    if abs != 0.0 && !(1e-6..1e21).contains(&abs) {
+        let mut buf = [0u8; 48];
+        let mut cursor = io::Cursor::new(&mut buf[..]);
+        // 48 bytes hold any double's exponent form.
+        let _ = write_exponent_form(&mut cursor, value, 1);
+        let len = usize::try_from(cursor.position()).unwrap_or(0);
+        out.push_str(std::str::from_utf8(&buf[..len]).unwrap_or_default());
+    } else {
+        use std::fmt::Write as _;
+        // Writing into a String cannot fail.
+        let _ = write!(out, "{value}");
+    }
+    Ok(())
+}
+
 /// Serialises `value` with a [`GoFormatter`] (HTML escaping as `escape_html` says).
 pub fn to_vec<T: Serialize + ?Sized>(
     value: &T,
@@ -273,13 +312,14 @@ pub fn to_writer<W: io::Write, T: Serialize + ?Sized>(
 }
 
 /// Sorts `(key, value)` pairs by key, keeping only the last pair of each key, as
-/// assigning them one by one into a Go map and marshalling it would.
-pub fn sort_keep_last<K: Ord, V>(entries: &mut Vec<(K, V)>) {
+/// assigning them one by one into a Go map and marshalling it would. Keys are
+/// compared with [`cmp_bytes`].
+pub fn sort_keep_last<K: AsRef<str>, V>(entries: &mut Vec<(K, V)>) {
     // A stable sort keeps equal keys in insertion order; keep the last of each run.
-    entries.sort_by(|a, b| a.0.cmp(&b.0));
+    entries.sort_by(|a, b| cmp_bytes(a.0.as_ref().as_bytes(), b.0.as_ref().as_bytes()));
     let mut write = 0;
     for read in 0..entries.len() {
-        if read + 1 < entries.len() && entries[read].0 == entries[read + 1].0 {
+        if read + 1 < entries.len() && entries[read].0.as_ref() == entries[read + 1].0.as_ref() {
             continue;
         }
         entries.swap(write, read);
@@ -287,6 +327,19 @@ pub fn sort_keep_last<K: Ord, V>(entries: &mut Vec<(K, V)>) {
     }
     entries.truncate(write);
 }
+/// Byte-wise order (as `str`'s), inline: keys and labels are short, and a call
+/// into the C library's `memcmp` per comparison cost more than the comparison
+/// itself (60 % of the X-Ray translator's time in `benches/floor.rs`, and the
+/// sorting of every EMF label set).
+pub fn cmp_bytes(a: &[u8], b: &[u8]) -> std::cmp::Ordering {
+    for (x, y) in a.iter().zip(b) {
+        if x != y {
+            return x.cmp(y);
+        }
+    }
+    a.len().cmp(&b.len())
+}
+
 /// An OTLP value as pdata's `Value.AsRaw()` makes it, ready to serialise: strings,
 /// booleans, integers and doubles as themselves, arrays as lists, key-value lists as
 /// maps ([`SortedAttrs`] rules), bytes as base64, and an empty value as `null`.
@@ -479,7 +532,12 @@ mod tests {
     fn go_float(v: f64) -> String {
         let mut out = Vec::new();
         write_go_float(&mut out, v).unwrap();
-        String::from_utf8(out).unwrap()
+        let out = String::from_utf8(out).unwrap();
+        // The String writer writes the same.
+        let mut pushed = String::new();
+        push_finite(&mut pushed, v).unwrap();
+        assert_eq!(pushed, out, "{v:e}");
+        out
     }
 
     #[test]
@@ -584,6 +642,11 @@ mod tests {
         ] {
             let err = to_string(&Doc { v, vs }, true).unwrap_err();
             assert_eq!(err.to_string(), want);
+            let mut out = String::new();
+            if !v.is_finite() {
+                assert_eq!(push_finite(&mut out, v).unwrap_err().to_string(), want);
+                assert_eq!(out, "");
+            }
         }
     }
 
@@ -591,6 +654,15 @@ mod tests {
     fn strings_escape_like_go() {
         let s = "a<b>&c\u{2028}d\u{2029}\"\\\n\t\u{1}é";
         let html = to_string(s, true).unwrap();
+        // The one-pass writer writes what the formatter writes.
+        for escape_html in [true, false] {
+            let mut every_byte: String = (0u8..0x80).map(char::from).collect();
+            every_byte.push_str(s);
+            every_byte.push_str("\u{2026}\u{2030}\u{e2}");
+            let mut pushed = String::new();
+            push_str(&mut pushed, &every_byte, escape_html);
+            assert_eq!(pushed, to_string(&every_byte, escape_html).unwrap());
+        }
         assert_eq!(
             html,
             r#""a\u003cb\u003e\u0026c\u2028d\u2029\"\\\n\t\u0001é""#

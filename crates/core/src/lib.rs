@@ -11,6 +11,8 @@
 //! - [`storage`]: what a storage extension offers (persistent queues use it).
 //! - [`auth`]: what authenticator extensions offer receivers and exporters.
 //! - [`confval`]: config value types shared by every component (durations, secrets).
+//! - [`jsonw`]: JSON text written straight into a `String`, escaped in one pass as
+//!   `serde_json` or Go's `encoding/json` escapes it.
 //! - [`endpoint`]: the one parser of listen endpoints (`:4317`, `host:port`, `[::1]:4317`).
 
 pub mod auth;
@@ -22,6 +24,7 @@ pub mod endpoint;
 pub mod error;
 pub mod factory;
 pub mod id;
+pub mod jsonw;
 pub mod memory;
 pub mod pdata;
 pub mod rpc;

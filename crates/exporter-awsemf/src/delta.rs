@@ -79,7 +79,8 @@ struct Entry {
 /// The delta state.
 #[derive(Debug)]
 pub(crate) struct DeltaState {
-    series: HashMap<SeriesKey, Entry>,
+    /// Keyed with foldhash, seeded per process, as the label sets are.
+    series: HashMap<SeriesKey, Entry, foldhash::fast::RandomState>,
     limits: DeltaLimits,
     last_sweep_ms: i64,
     evicted: u64,
@@ -88,7 +89,7 @@ pub(crate) struct DeltaState {
 impl DeltaState {
     pub(crate) fn new(limits: DeltaLimits) -> Self {
         DeltaState {
-            series: HashMap::new(),
+            series: HashMap::default(),
             limits: DeltaLimits {
                 max_series: limits.max_series.max(1),
                 ttl: limits.ttl,

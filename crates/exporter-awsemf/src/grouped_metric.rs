@@ -119,7 +119,8 @@ pub(crate) struct GroupedMetric {
 /// The groups of one translation, in the order they were started.
 #[derive(Debug, Default)]
 pub(crate) struct Groups {
-    index: HashMap<GroupKey, usize>,
+    /// Keyed with foldhash: a key hashes its label set's hash and a few integers.
+    index: HashMap<GroupKey, usize, foldhash::fast::RandomState>,
     pub(crate) groups: Vec<GroupedMetric>,
 }
 

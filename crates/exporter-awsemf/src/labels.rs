@@ -5,7 +5,7 @@ use std::fmt;
 use std::hash::{BuildHasher, Hash, Hasher};
 use std::sync::{Arc, OnceLock};
 
-use std::collections::hash_map::RandomState;
+use foldhash::fast::RandomState;
 
 use stratus_aws_common::gojson::sort_keep_last;
 
@@ -30,10 +30,11 @@ struct Inner {
 }
 
 /// Per-process random keys, so that crafted label values cannot collide on
-/// purpose (as with `HashMap`'s own `RandomState`).
+/// purpose: foldhash, hashbrown's default, seeded at random (several times
+/// cheaper than std's SipHash on label-sized strings).
 fn hasher() -> &'static RandomState {
     static KEYS: OnceLock<RandomState> = OnceLock::new();
-    KEYS.get_or_init(RandomState::new)
+    KEYS.get_or_init(RandomState::default)
 }
 
 impl PartialEq for LabelSet {
@@ -69,16 +70,17 @@ impl LabelSet {
     pub(crate) fn from_pairs<K: AsRef<str>, V: AsRef<str>>(
         pairs: impl IntoIterator<Item = (K, V)>,
     ) -> Self {
-        let owned: Vec<(K, V)> = pairs.into_iter().collect();
-        let mut v: Vec<(&str, &str)> = owned
-            .iter()
-            .map(|(k, v)| (k.as_ref(), v.as_ref()))
-            .collect();
+        let mut v: Vec<(K, V)> = pairs.into_iter().collect();
         sort_keep_last(&mut v);
-        let mut text = String::with_capacity(v.iter().map(|(k, v)| k.len() + v.len()).sum());
+        let mut text = String::with_capacity(
+            v.iter()
+                .map(|(k, v)| k.as_ref().len() + v.as_ref().len())
+                .sum(),
+        );
         let mut spans = Vec::with_capacity(v.len());
         let mut h = hasher().build_hasher();
-        for (k, val) in v {
+        for (k, val) in &v {
+            let (k, val) = (k.as_ref(), val.as_ref());
             let start = text.len();
             text.push_str(k);
             let key_end = text.len();
@@ -110,6 +112,11 @@ impl LabelSet {
             .binary_search_by(|span| self.pair(span).0.cmp(name))
             .ok()
             .map(|i| self.pair(&spans[i]).1)
+    }
+
+    /// The number of pairs.
+    pub(crate) fn len(&self) -> usize {
+        self.inner.spans.len()
     }
 
     /// The pairs, sorted by name.

@@ -3,12 +3,11 @@
 //! `groupedMetricToCWMeasurement(sWithFilters)`, `translateCWMetricToEMF`).
 
 use crate::config::{DimensionRollupOption, EmfVersion};
-use crate::emf::{AwsMetadata, EmfDocument, Field, Measurement, MetricDirective};
+use crate::emf::{AwsMetadata, Dimensions, EmfDocument, Field, Measurement, MetricDirective};
 use crate::grouped_metric::{GroupedMetric, PROMETHEUS_RECEIVER};
 use crate::labels::LabelSet;
 use crate::translator::{Compiled, EmfEvent};
 use crate::util::{OTEL_LIB_DIMENSION_KEY, dedup_dimensions, dimension_rollup};
-use stratus_aws_common::gojson;
 
 /// A data point attribute setting the metric's storage resolution in seconds
 /// (`1` = high resolution); not a label (upstream `emfStorageResolutionAttribute`).
@@ -41,21 +40,22 @@ fn measurement_without_declarations<'a>(
     c: &Compiled,
 ) -> Measurement<'a> {
     let option = c.config.dimension_rollup_option;
-    let names: Vec<&str> = labels.iter().map(|(k, _)| k).collect();
-    let rollup = dimension_rollup(option, &names);
-    let mut dimensions: Vec<Vec<&str>> = Vec::with_capacity(1 + rollup.len());
+    let count = labels.len();
+    let has_otel = labels.get(OTEL_LIB_DIMENSION_KEY).is_some();
+    // The rollup is empty without a label other than OTelLib, or without rollup.
+    let rollup_empty =
+        option == DimensionRollupOption::NoDimensionRollup || count == usize::from(has_otel);
     // A lone label (or a label and OTelLib) is already its own single-dimension
     // rollup: then only the rollups are written.
-    let single_label =
-        names.len() <= 1 || (names.len() == 2 && labels.get(OTEL_LIB_DIMENSION_KEY).is_some());
+    let single_label = count <= 1 || (count == 2 && has_otel);
     let single_rollup = option != DimensionRollupOption::NoDimensionRollup;
-    if rollup.is_empty() || !(single_label && single_rollup) {
-        dimensions.push(names.clone());
-    }
-    dimensions.extend(rollup);
     Measurement {
         namespace: &g.namespace,
-        dimensions,
+        dimensions: Dimensions::Rollup {
+            labels,
+            all: rollup_empty || !(single_label && single_rollup),
+            option,
+        },
         metrics: g
             .metrics
             .iter()
@@ -127,7 +127,7 @@ fn measurements_with_declarations<'a>(
         if !dims.is_empty() {
             out.push(Measurement {
                 namespace: &g.namespace,
-                dimensions: dims,
+                dimensions: Dimensions::Sets(dims),
                 metrics,
             });
         }
@@ -135,12 +135,15 @@ fn measurements_with_declarations<'a>(
     out
 }
 
-/// The group's event; `Err` when a value cannot be written as JSON (NaN or ±Inf
-/// that got past the filters, e.g. an overflowing delta).
+/// The group's event, its message allocated with `capacity` bytes (the previous
+/// event's length serves: the events of a batch are alike); `Err` when a value
+/// cannot be written as JSON (NaN or ±Inf that got past the filters, e.g. an
+/// overflowing delta).
 pub(crate) fn group_to_event(
     g: &GroupedMetric,
     c: &Compiled,
     default_log_stream: &str,
+    capacity: usize,
 ) -> Result<EmfEvent, serde_json::Error> {
     let labels = g.labels.without(STORAGE_RESOLUTION_ATTRIBUTE);
     let measurements: Vec<Measurement<'_>> = if c.config.disable_metric_extraction {
@@ -152,7 +155,7 @@ pub(crate) fn group_to_event(
     };
 
     let is_prometheus = &*g.receiver == PROMETHEUS_RECEIVER;
-    let mut doc = EmfDocument::with_capacity(labels_len(&labels) + g.metrics.len() + 4);
+    let mut doc = EmfDocument::with_capacity(labels.len() + g.metrics.len() + 4);
     for (k, v) in labels.iter() {
         doc.set(k, Field::Str(v));
     }
@@ -196,7 +199,8 @@ pub(crate) fn group_to_event(
             }
         }
     }
-    let message = gojson::to_string(&doc.finish(), true)?;
+    let mut message = String::with_capacity(capacity);
+    doc.finish().write(&mut message)?;
     let log_stream_name = if g.log_stream.is_empty() {
         default_log_stream.to_string()
     } else {
@@ -208,8 +212,4 @@ pub(crate) fn group_to_event(
         timestamp_ms: g.timestamp_ms,
         message,
     })
-}
-
-fn labels_len(labels: &LabelSet) -> usize {
-    labels.iter().count()
 }

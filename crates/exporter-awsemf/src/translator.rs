@@ -169,9 +169,13 @@ impl EmfTranslator {
             stats.tracked_series = state.len();
         }
         let mut events = Vec::with_capacity(groups.groups.len());
+        let mut capacity = 256;
         for g in &groups.groups {
-            match group_to_event(g, c, &self.default_log_stream) {
-                Ok(e) => events.push(e),
+            match group_to_event(g, c, &self.default_log_stream, capacity) {
+                Ok(e) => {
+                    capacity = e.message.len() + e.message.len() / 4 + 16;
+                    events.push(e);
+                }
                 Err(e) => {
                     stats.unencodable_events += 1;
                     tracing::debug!(error = %e, "Dropped an EMF event that cannot be written as JSON");

@@ -18,6 +18,7 @@ use std::collections::BTreeMap;
 
 use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Serialize, Serializer};
+use stratus_aws_common::gojson::cmp_bytes;
 use stratus_core::pdata::common::{AnyValue, any_value};
 
 /// One X-Ray segment or subsegment document (`tracesegment.go` `Segment`).
@@ -427,18 +428,6 @@ impl Ord for MetaKey<'_> {
             }
         }
     }
-}
-
-/// Byte-wise order, inline: metadata keys are short, and a call into the C library's
-/// `memcmp` per comparison cost more than the comparison itself (it was 60 % of the
-/// X-Ray translator's time in `benches/floor.rs`).
-fn cmp_bytes(a: &[u8], b: &[u8]) -> std::cmp::Ordering {
-    for (x, y) in a.iter().zip(b) {
-        if x != y {
-            return x.cmp(y);
-        }
-    }
-    a.len().cmp(&b.len())
 }
 
 impl PartialOrd for MetaKey<'_> {

@@ -49,20 +49,7 @@ pub fn segment_id(span_id: &[u8]) -> Result<Option<String>, TranslateError> {
     }
 }
 
-/// Lowercase hex of `bytes`.
-pub(crate) fn hex_string(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len() * 2);
-    push_hex(&mut out, bytes);
-    out
-}
-
-fn push_hex(out: &mut String, bytes: &[u8]) {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    for b in bytes {
-        out.push(char::from(DIGITS[usize::from(b >> 4)]));
-        out.push(char::from(DIGITS[usize::from(b & 0x0f)]));
-    }
-}
+pub(crate) use stratus_core::jsonw::{hex as hex_string, push_hex};
 
 /// Derives 8-byte ids from a trace id, a span id and a purpose, so that ids made for
 /// different spans, segments or exceptions do not collide.

@@ -26,6 +26,7 @@ use std::fmt::Write as _;
 
 use base64::Engine as _;
 use stratus_core::Payload;
+use stratus_core::jsonw::{self, integer};
 use stratus_core::pdata::common::{AnyValue, InstrumentationScope, KeyValue, any_value};
 use stratus_core::pdata::logs::LogRecord;
 use stratus_core::pdata::metrics::{Metric, NumberDataPoint, metric::Data, number_data_point};
@@ -101,46 +102,12 @@ fn time(out: &mut String, unix_nano: u64) {
 /// Appends `s` as a JSON string, escaped as `serde_json` escapes it: `"`, `\` and
 /// control characters; everything else as is.
 fn string(out: &mut String, s: &str) {
-    out.push('"');
-    let bytes = s.as_bytes();
-    let mut plain = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        let escape = match b {
-            b'"' => "\\\"",
-            b'\\' => "\\\\",
-            b'\n' => "\\n",
-            b'\r' => "\\r",
-            b'\t' => "\\t",
-            0x08 => "\\b",
-            0x0c => "\\f",
-            0..=0x1f => "",
-            _ => continue,
-        };
-        // `i` is an ASCII byte, so both cuts fall on character boundaries.
-        out.push_str(&s[plain..i]);
-        if escape.is_empty() {
-            let _ = write!(out, "\\u{b:04x}");
-        } else {
-            out.push_str(escape);
-        }
-        plain = i + 1;
-    }
-    out.push_str(&s[plain..]);
-    out.push('"');
+    jsonw::string(out, s, &jsonw::Escapes::JSON);
 }
 
 /// Appends a double as JSON; a non-finite one is `null`.
 fn number(out: &mut String, d: f64) {
-    if d.is_finite() {
-        out.push_str(zmij::Buffer::new().format_finite(d));
-    } else {
-        out.push_str("null");
-    }
-}
-
-/// Appends an integer as JSON.
-fn integer(out: &mut String, i: impl itoa::Integer) {
-    out.push_str(itoa::Buffer::new().format(i));
+    jsonw::float(out, d);
 }
 
 /// Appends an OTLP value as JSON: strings, booleans, integers, doubles (non-finite ones

@@ -107,6 +107,10 @@ fn any_to_json(v: &AnyValue) -> serde_json::Value {
 
 /// `s` cut to at most `max` characters (not bytes, as the service counts).
 pub fn truncate(mut s: String, max: usize) -> String {
+    // No more bytes than `max`, so no more characters.
+    if s.len() <= max {
+        return s;
+    }
     if let Some((idx, _)) = s.char_indices().nth(max) {
         s.truncate(idx);
     }
@@ -120,7 +124,10 @@ pub fn properties_into(props: &mut StrMap, attrs: &[KeyValue], keep: impl Fn(&st
         let Some(value) = kv.value.as_ref().and_then(|v| v.value.as_ref()) else {
             continue;
         };
-        if kv.key.is_empty() || kv.key.chars().count() > MAX_PROPERTY_KEY || !keep(&kv.key) {
+        if kv.key.is_empty()
+            || (kv.key.len() > MAX_PROPERTY_KEY && kv.key.chars().count() > MAX_PROPERTY_KEY)
+            || !keep(&kv.key)
+        {
             continue;
         }
         if props.contains(&kv.key) {

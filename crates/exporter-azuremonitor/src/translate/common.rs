@@ -121,7 +121,7 @@ pub fn trace_id_hex(id: &[u8]) -> Result<String, String> {
     if id.len() != 16 {
         return Err(format!("trace id has {} bytes, want 16", id.len()));
     }
-    Ok(hex::encode(id))
+    Ok(stratus_core::jsonw::hex(id))
 }
 
 /// A span id as 16 hex digits, or an error for a malformed one.
@@ -129,7 +129,7 @@ pub fn span_id_hex(id: &[u8]) -> Result<String, String> {
     if id.len() != 8 {
         return Err(format!("span id has {} bytes, want 8", id.len()));
     }
-    Ok(hex::encode(id))
+    Ok(stratus_core::jsonw::hex(id))
 }
 
 /// Whether the attributes mark the item as synthetic (bot/test traffic, AlwaysOn probes).

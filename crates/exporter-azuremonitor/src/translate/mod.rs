@@ -179,17 +179,10 @@ impl Output {
         };
         // Envelopes of one batch are alike in size: start each buffer at the last
         // one's length and a margin, so it is seldom regrown.
-        let mut buf = Vec::with_capacity(self.last_len + self.last_len / 4 + 64);
-        match serde_json::to_writer(&mut buf, &envelope) {
-            Ok(()) => {
-                self.last_len = buf.len();
-                // serde_json writes only UTF-8.
-                let json = String::from_utf8(buf)
-                    .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
-                self.translation.envelopes.push(json);
-                self.translation.item_of.push(self.item);
-            }
-            Err(e) => self.fail(self.item, format!("cannot serialise envelope: {e}")),
-        }
+        let mut json = String::with_capacity(self.last_len + self.last_len / 4 + 64);
+        envelope.write_json(&mut json);
+        self.last_len = json.len();
+        self.translation.envelopes.push(json);
+        self.translation.item_of.push(self.item);
     }
 }

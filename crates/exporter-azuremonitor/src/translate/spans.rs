@@ -84,7 +84,10 @@ pub fn translate_span(
         tags.insert(tag::SYNTHETIC, "True");
     }
     if span.parent_span_id.len() == 8 && span.parent_span_id.iter().any(|b| *b != 0) {
-        tags.insert(tag::PARENT_ID, hex::encode(&span.parent_span_id));
+        tags.insert(
+            tag::PARENT_ID,
+            stratus_core::jsonw::hex(&span.parent_span_id),
+        );
     }
     let ok = span.status.as_ref().map(|s| s.code) != Some(StatusCode::Error as i32);
     let mut properties = StrMap::new();
@@ -98,8 +101,8 @@ pub fn translate_span(
             .map(|l| {
                 format!(
                     r#"{{"operation_Id": "{}", "id": "{}"}}"#,
-                    hex::encode(&l.trace_id),
-                    hex::encode(&l.span_id)
+                    stratus_core::jsonw::hex(&l.trace_id),
+                    stratus_core::jsonw::hex(&l.span_id)
                 )
             })
             .collect();
