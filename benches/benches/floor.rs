@@ -5,9 +5,10 @@
 //!   spans with 10 attributes each (the loadgen's shape): what a forwarding collector
 //!   does at the least; gzip of it at the default level (the otlp exporter's default
 //!   compression). OTLP/JSON decode and encode of the same request.
-//! - `translate`: each cloud translator on a batch, next to `serde_json` alone writing
-//!   the same output (the translator's documents parsed back into `serde_json::Value`
-//!   once, before timing). The target is a translator within 3x its floor.
+//! - `translate`: each cloud translator (and the S3 marshalers) on a batch, next to
+//!   `serde_json` alone writing the same output (the translator's documents parsed
+//!   back into `serde_json::Value` once, before timing). The target is a
+//!   translator within 3x its floor.
 //! - `sample`: the probabilistic sampler deciding on 100 spans.
 //! - `pipeline`: what sits between receiver and exporter: the batch processor merging
 //!   ten requests of 100 spans into one batch of 1,000 handed to a consumer that takes
@@ -255,6 +256,28 @@ fn bench_translate(c: &mut Criterion) {
         b.iter(|| black_box(emf.translate(black_box(&rm), now)))
     });
     floor(&mut g, "emf", &parsed(&events));
+
+    // S3 object bodies. `otlp_json` (S3's default marshaler) against serde_json
+    // writing the same document; `body` (log bodies, a line each) against serde_json
+    // writing the bodies as strings. `otlp_proto` is the protobuf encode of the
+    // `otlp` group, its own floor.
+    let s3_json = stratus_exporter_awss3::Marshaler::OtlpJson;
+    let document = String::from_utf8(s3_json.marshal(&traces_payload).unwrap()).unwrap();
+    g.bench_function("s3_otlp_json", |b| {
+        b.iter(|| black_box(s3_json.marshal(black_box(&traces_payload)).unwrap()))
+    });
+    floor(&mut g, "s3_otlp_json", &parsed(&[document]));
+    let s3_body = stratus_exporter_awss3::Marshaler::Body;
+    let lines: Vec<Value> = String::from_utf8(s3_body.marshal(&logs_payload).unwrap())
+        .unwrap()
+        .lines()
+        .map(|l| Value::String(l.to_string()))
+        .collect();
+    assert_eq!(lines.len(), ITEMS);
+    g.bench_function("s3_body", |b| {
+        b.iter(|| black_box(s3_body.marshal(black_box(&logs_payload)).unwrap()))
+    });
+    floor(&mut g, "s3_body", &lines);
     g.finish();
 }
 

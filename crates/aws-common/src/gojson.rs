@@ -327,18 +327,7 @@ pub fn sort_keep_last<K: AsRef<str>, V>(entries: &mut Vec<(K, V)>) {
     }
     entries.truncate(write);
 }
-/// Byte-wise order (as `str`'s), inline: keys and labels are short, and a call
-/// into the C library's `memcmp` per comparison cost more than the comparison
-/// itself (60 % of the X-Ray translator's time in `benches/floor.rs`, and the
-/// sorting of every EMF label set).
-pub fn cmp_bytes(a: &[u8], b: &[u8]) -> std::cmp::Ordering {
-    for (x, y) in a.iter().zip(b) {
-        if x != y {
-            return x.cmp(y);
-        }
-    }
-    a.len().cmp(&b.len())
-}
+pub use stratus_core::jsonw::cmp_bytes;
 
 /// An OTLP value as pdata's `Value.AsRaw()` makes it, ready to serialise: strings,
 /// booleans, integers and doubles as themselves, arrays as lists, key-value lists as

@@ -24,6 +24,8 @@ use super::{
 };
 use crate::signal::Signal;
 
+mod compact;
+
 /// Fields kept even when they hold a default value: oneof members and proto3
 /// `optional` fields, whose presence is part of the data.
 const ALWAYS_KEPT: &[&str] = &[
@@ -65,45 +67,44 @@ fn top_key(signal: Signal) -> &'static str {
 /// The payload as its signal's export request in compact OTLP/JSON
 /// (`{"resourceSpans":[...]}`), without a trailing newline.
 ///
-/// Each resource goes through a `serde_json::Value` (to drop default-valued fields)
-/// and is written out before the next is built, so the transient tree is one
-/// resource's, not the whole batch's: a merged batch of 8,192 spans is many
-/// resources, and its whole tree was tens of MiB for a moment, between two samples
-/// of the memory limiter.
+/// Each resource is written straight from its `Serialize`, compacted as it goes
+/// ([`compact`]): the same bytes as building its `serde_json::Value`, dropping the
+/// default-valued fields and writing the tree, without the tree.
 pub fn encode_request(payload: &Payload) -> Vec<u8> {
-    let mut out = Vec::with_capacity(payload.encoded_len() * 2 + 32);
-    out.extend_from_slice(b"{\"");
-    out.extend_from_slice(top_key(payload.signal()).as_bytes());
-    out.extend_from_slice(b"\":[");
+    let mut out = String::with_capacity(payload.encoded_len() * 2 + 32);
+    out.push_str("{\"");
+    out.push_str(top_key(payload.signal()));
+    out.push_str("\":[");
     match payload {
         Payload::Traces(r) => write_compact(&mut out, r),
         Payload::Metrics(r) => write_compact(&mut out, r),
         Payload::Logs(r) => write_compact(&mut out, r),
     }
     // The top-level list is written even when empty, so the signal stays visible.
-    out.extend_from_slice(b"]}");
-    out
+    out.push_str("]}");
+    out.into_bytes()
 }
 
 /// Writes each item compacted, comma-separated.
-fn write_compact<T: Serialize>(out: &mut Vec<u8>, items: &[T]) {
+fn write_compact<T: Serialize>(out: &mut String, items: &[T]) {
     let mut first = true;
     for item in items {
-        // The OTLP types serialize to plain maps with string keys: this cannot fail.
-        let Ok(mut value) = serde_json::to_value(item) else {
-            continue;
-        };
-        compact_value(&mut value);
+        let mark = out.len();
         if !first {
-            out.push(b',');
+            out.push(',');
+        }
+        // The OTLP types serialize to plain maps with string keys: this cannot fail.
+        if compact::Writer::new(out).write(item).is_err() {
+            out.truncate(mark);
+            continue;
         }
         first = false;
-        // Writing a `Value` into a `Vec` cannot fail either.
-        let _ = serde_json::to_writer(&mut *out, &value);
     }
 }
 
-/// Drops default-valued fields below `value` (see the module docs).
+/// Drops default-valued fields below `value` (see the module docs): what the
+/// compact writer does as it goes, kept as the tests' reference.
+#[cfg(test)]
 fn compact_value(value: &mut Value) {
     match value {
         Value::Object(map) => compact_object(map),
@@ -112,6 +113,7 @@ fn compact_value(value: &mut Value) {
     }
 }
 
+#[cfg(test)]
 fn compact_object(map: &mut Map<String, Value>) {
     map.retain(|key, value| match value {
         Value::Null => false,
@@ -286,6 +288,235 @@ mod tests {
             encode_request(&Payload::Logs(vec![])),
             br#"{"resourceLogs":[]}"#
         );
+    }
+
+    /// The encoding as it was: each resource through a `serde_json::Value`,
+    /// compacted, then written.
+    fn via_value(payload: &Payload) -> String {
+        fn items<T: Serialize>(items: &[T]) -> Vec<String> {
+            items
+                .iter()
+                .map(|i| {
+                    let mut v = serde_json::to_value(i).unwrap();
+                    compact_value(&mut v);
+                    serde_json::to_string(&v).unwrap()
+                })
+                .collect()
+        }
+        let list = match payload {
+            Payload::Traces(r) => items(r),
+            Payload::Metrics(r) => items(r),
+            Payload::Logs(r) => items(r),
+        };
+        format!("{{\"{}\":[{}]}}", top_key(payload.signal()), list.join(","))
+    }
+
+    fn every_metric_type() -> Payload {
+        use crate::pdata::metrics::{
+            Exemplar, ExponentialHistogram, ExponentialHistogramDataPoint, Sum, Summary,
+            SummaryDataPoint, exemplar, exponential_histogram_data_point::Buckets,
+            summary_data_point::ValueAtQuantile,
+        };
+        let attrs = || {
+            vec![
+                kv(
+                    "k",
+                    Some(any_value::Value::StringValue("v \"q\" <&>\n".into())),
+                ),
+                kv("d", Some(any_value::Value::DoubleValue(f64::NAN))),
+                kv("z", Some(any_value::Value::DoubleValue(-0.0))),
+                kv("b", Some(any_value::Value::BytesValue(vec![1, 2, 255]))),
+            ]
+        };
+        let metric = |name: &str, data| Metric {
+            name: name.into(),
+            description: "d".into(),
+            unit: "ms".into(),
+            data: Some(data),
+            metadata: attrs(),
+        };
+        Payload::Metrics(vec![ResourceMetrics {
+            resource: Some(Resource {
+                attributes: attrs(),
+                dropped_attributes_count: 3,
+                ..Default::default()
+            }),
+            scope_metrics: vec![ScopeMetrics {
+                scope: Some(crate::pdata::common::InstrumentationScope {
+                    name: "s".into(),
+                    version: "1".into(),
+                    attributes: attrs(),
+                    dropped_attributes_count: 0,
+                }),
+                metrics: vec![
+                    metric(
+                        "sum",
+                        metric::Data::Sum(Sum {
+                            data_points: vec![NumberDataPoint {
+                                attributes: attrs(),
+                                start_time_unix_nano: 1,
+                                time_unix_nano: u64::MAX,
+                                value: Some(number_data_point::Value::AsInt(i64::MIN)),
+                                exemplars: vec![Exemplar {
+                                    filtered_attributes: attrs(),
+                                    time_unix_nano: 0,
+                                    span_id: vec![1; 8],
+                                    trace_id: vec![2; 16],
+                                    value: Some(exemplar::Value::AsDouble(0.0)),
+                                }],
+                                flags: 1,
+                            }],
+                            aggregation_temporality: 2,
+                            is_monotonic: true,
+                        }),
+                    ),
+                    metric(
+                        "exp",
+                        metric::Data::ExponentialHistogram(ExponentialHistogram {
+                            data_points: vec![ExponentialHistogramDataPoint {
+                                count: 7,
+                                sum: Some(f64::INFINITY),
+                                scale: -3,
+                                zero_count: 0,
+                                positive: Some(Buckets {
+                                    offset: -2,
+                                    bucket_counts: vec![0, 5],
+                                }),
+                                negative: Some(Buckets::default()),
+                                min: Some(0.0),
+                                max: None,
+                                zero_threshold: 1e-300,
+                                ..Default::default()
+                            }],
+                            aggregation_temporality: 1,
+                        }),
+                    ),
+                    metric(
+                        "summary",
+                        metric::Data::Summary(Summary {
+                            data_points: vec![SummaryDataPoint {
+                                count: 2,
+                                sum: 1.5e21,
+                                quantile_values: vec![
+                                    ValueAtQuantile {
+                                        quantile: 0.0,
+                                        value: f64::NAN,
+                                    },
+                                    ValueAtQuantile {
+                                        quantile: 0.99,
+                                        value: f64::NEG_INFINITY,
+                                    },
+                                ],
+                                ..Default::default()
+                            }],
+                        }),
+                    ),
+                ],
+                schema_url: "https://opentelemetry.io/schemas/1.26.0".into(),
+            }],
+            schema_url: String::new(),
+        }])
+    }
+
+    fn full_spans_and_logs() -> [Payload; 2] {
+        use crate::pdata::trace::span::{Event, Link};
+        let attrs = vec![
+            kv(
+                "list",
+                Some(any_value::Value::ArrayValue(ArrayValue {
+                    values: vec![
+                        AnyValue { value: None },
+                        AnyValue {
+                            value: Some(any_value::Value::IntValue(0)),
+                        },
+                        AnyValue {
+                            value: Some(any_value::Value::ArrayValue(ArrayValue::default())),
+                        },
+                    ],
+                })),
+            ),
+            kv("é\u{2028}", Some(any_value::Value::BoolValue(true))),
+            kv("dup", Some(any_value::Value::StringValue("1".into()))),
+            kv("dup", Some(any_value::Value::StringValue("2".into()))),
+        ];
+        let spans = Payload::Traces(vec![ResourceSpans {
+            resource: None,
+            scope_spans: vec![ScopeSpans {
+                scope: None,
+                spans: vec![Span {
+                    trace_id: vec![0x5b; 16],
+                    span_id: vec![0xc6; 8],
+                    trace_state: "a=b".into(),
+                    parent_span_id: vec![9; 8],
+                    flags: 0x100,
+                    name: "GET /".into(),
+                    kind: 2,
+                    start_time_unix_nano: 5,
+                    end_time_unix_nano: 6,
+                    attributes: attrs.clone(),
+                    dropped_attributes_count: 1,
+                    events: vec![Event {
+                        time_unix_nano: 7,
+                        name: "exception".into(),
+                        attributes: attrs.clone(),
+                        dropped_attributes_count: 0,
+                    }],
+                    dropped_events_count: 2,
+                    links: vec![Link {
+                        trace_id: vec![1; 16],
+                        span_id: vec![2; 8],
+                        trace_state: String::new(),
+                        attributes: vec![],
+                        dropped_attributes_count: 0,
+                        flags: 0,
+                    }],
+                    dropped_links_count: 0,
+                    status: Some(Status {
+                        message: "boom".into(),
+                        code: 2,
+                    }),
+                }],
+                schema_url: String::new(),
+            }],
+            schema_url: "s".into(),
+        }]);
+        let logs = Payload::Logs(vec![ResourceLogs {
+            scope_logs: vec![ScopeLogs {
+                log_records: vec![
+                    LogRecord {
+                        time_unix_nano: 1,
+                        observed_time_unix_nano: 2,
+                        severity_number: 17,
+                        severity_text: "ERROR".into(),
+                        body: Some(AnyValue {
+                            value: Some(any_value::Value::KvlistValue(KeyValueList {
+                                values: attrs.clone(),
+                            })),
+                        }),
+                        attributes: attrs,
+                        dropped_attributes_count: 0,
+                        flags: 1,
+                        trace_id: vec![3; 16],
+                        span_id: vec![],
+                        event_name: "e".into(),
+                    },
+                    LogRecord::default(),
+                ],
+                ..Default::default()
+            }],
+            ..Default::default()
+        }]);
+        [spans, logs]
+    }
+
+    #[test]
+    fn written_as_the_compacted_value_tree_was() {
+        let [spans, logs] = full_spans_and_logs();
+        for p in [tricky_spans(), every_metric_type(), spans, logs] {
+            let got = String::from_utf8(encode_request(&p)).unwrap();
+            assert_eq!(got, via_value(&p));
+            assert_eq!(decode_any(got.as_bytes()).unwrap().signal(), p.signal());
+        }
     }
 
     #[test]
