@@ -260,19 +260,12 @@ pub fn push_finite(out: &mut String, value: f64) -> Result<(), serde_json::Error
     if !value.is_finite() {
         return Err(serde_json::Error::custom(unsupported_value(value)));
     }
-    let abs = value.abs();
-    if abs != 0.0 && !(1e-6..1e21).contains(&abs) {
-        let mut buf = [0u8; 48];
-        let mut cursor = io::Cursor::new(&mut buf[..]);
-        // 48 bytes hold any double's exponent form.
-        let _ = write_exponent_form(&mut cursor, value, 1);
-        let len = usize::try_from(cursor.position()).unwrap_or(0);
-        out.push_str(std::str::from_utf8(&buf[..len]).unwrap_or_default());
-    } else {
-        use std::fmt::Write as _;
-        // Writing into a String cannot fail.
-        let _ = write!(out, "{value}");
-    }
+    // 48 bytes hold any double in either form.
+    let mut buf = [0u8; 48];
+    let mut cursor = io::Cursor::new(&mut buf[..]);
+    let _ = write_go_float(&mut cursor, value);
+    let len = usize::try_from(cursor.position()).unwrap_or(0);
+    out.push_str(std::str::from_utf8(&buf[..len]).unwrap_or_default());
     Ok(())
 }
 
