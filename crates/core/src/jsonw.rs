@@ -62,6 +62,12 @@ const HEX: &[u8; 16] = b"0123456789abcdef";
 pub fn string(out: &mut String, s: &str, escapes: &Escapes) {
     out.reserve(s.len() + 2);
     out.push('"');
+    escaped(out, s, escapes);
+    out.push('"');
+}
+
+/// Appends `s` escaped as [`string`] does, without the quotes.
+pub fn escaped(out: &mut String, s: &str, escapes: &Escapes) {
     let bytes = s.as_bytes();
     let table = &escapes.0;
     let mut plain = 0;
@@ -106,7 +112,6 @@ pub fn string(out: &mut String, s: &str, escapes: &Escapes) {
         plain = i;
     }
     out.push_str(&s[plain..]);
-    out.push('"');
 }
 
 /// The index of the first byte at or after `from` that `table` escapes, or
@@ -182,6 +187,156 @@ pub fn cmp_bytes(a: &[u8], b: &[u8]) -> std::cmp::Ordering {
 /// Appends an integer.
 pub fn integer(out: &mut String, i: impl itoa::Integer) {
     out.push_str(itoa::Buffer::new().format(i));
+}
+
+/// An object being written: `{` on creation, entries separated by commas, `}` at
+/// [`Object::end`]. Field names given to [`Object::key`] are written as they are;
+/// keys that come from data go through [`Object::escaped_key`].
+pub struct Object<'o> {
+    out: &'o mut String,
+    escapes: &'static Escapes,
+    empty: bool,
+}
+
+impl<'o> Object<'o> {
+    /// Starts an object whose string values (and data keys) `escapes` escapes.
+    pub fn new(out: &'o mut String, escapes: &'static Escapes) -> Self {
+        out.push('{');
+        Object {
+            out,
+            escapes,
+            empty: true,
+        }
+    }
+
+    #[inline]
+    fn comma(&mut self) {
+        if !std::mem::take(&mut self.empty) {
+            self.out.push(',');
+        }
+    }
+
+    /// Writes `"key":` for a field name, which needs no escaping, and returns the
+    /// buffer for the value.
+    #[inline]
+    pub fn key(&mut self, key: &str) -> &mut String {
+        self.comma();
+        self.out.push('"');
+        self.out.push_str(key);
+        self.out.push_str("\":");
+        self.out
+    }
+
+    /// Writes `"key":` for a key from data, escaped, and returns the buffer for the
+    /// value.
+    pub fn escaped_key(&mut self, key: &str) -> &mut String {
+        self.comma();
+        string(self.out, key, self.escapes);
+        self.out.push(':');
+        self.out
+    }
+
+    /// Writes `"<prefix><key>":` for a key from data (`key`, escaped) under a prefix
+    /// that needs no escaping, and returns the buffer for the value.
+    pub fn prefixed_key(&mut self, prefix: &str, key: &str) -> &mut String {
+        self.comma();
+        self.out.push('"');
+        self.out.push_str(prefix);
+        escaped(self.out, key, self.escapes);
+        self.out.push_str("\":");
+        self.out
+    }
+
+    /// `"key":"value"`.
+    pub fn str(&mut self, key: &str, value: &str) {
+        let escapes = self.escapes;
+        string(self.key(key), value, escapes);
+    }
+
+    /// `"key":"value"`, left out when there is no value.
+    pub fn opt_str(&mut self, key: &str, value: Option<&str>) {
+        if let Some(v) = value {
+            self.str(key, v);
+        }
+    }
+
+    /// `"key":"value"`, or `"key":null` when there is no value.
+    pub fn str_or_null(&mut self, key: &str, value: Option<&str>) {
+        match value {
+            Some(v) => self.str(key, v),
+            None => self.key(key).push_str("null"),
+        }
+    }
+
+    /// `"key":integer`.
+    pub fn int(&mut self, key: &str, value: impl itoa::Integer) {
+        integer(self.key(key), value);
+    }
+
+    /// `"key":integer`, left out when there is no value.
+    pub fn opt_int(&mut self, key: &str, value: Option<impl itoa::Integer>) {
+        if let Some(v) = value {
+            self.int(key, v);
+        }
+    }
+
+    /// `"key":double`, as [`float`] writes it.
+    pub fn float(&mut self, key: &str, value: f64) {
+        float(self.key(key), value);
+    }
+
+    /// `"key":double`, left out when there is no value.
+    pub fn opt_float(&mut self, key: &str, value: Option<f64>) {
+        if let Some(v) = value {
+            self.float(key, v);
+        }
+    }
+
+    /// `"key":true` or `"key":false`.
+    pub fn bool(&mut self, key: &str, value: bool) {
+        self.key(key).push_str(if value { "true" } else { "false" });
+    }
+
+    /// `"key":bool`, left out when there is no value.
+    pub fn opt_bool(&mut self, key: &str, value: Option<bool>) {
+        if let Some(v) = value {
+            self.bool(key, v);
+        }
+    }
+
+    /// Ends the object.
+    pub fn end(self) {
+        self.out.push('}');
+    }
+}
+
+/// An array being written: `[` on creation, items separated by commas, `]` at
+/// [`Array::end`].
+pub struct Array<'o> {
+    out: &'o mut String,
+    empty: bool,
+}
+
+impl<'o> Array<'o> {
+    /// Starts an array.
+    pub fn new(out: &'o mut String) -> Self {
+        out.push('[');
+        Array { out, empty: true }
+    }
+
+    /// The buffer for the next item.
+    #[inline]
+    pub fn item(&mut self) -> &mut String {
+        if !std::mem::take(&mut self.empty) {
+            self.out.push(',');
+        }
+        self.out
+    }
+
+    /// Ends the array.
+    pub fn end(self) {
+        self.out.push(']');
+    }
 }
 
 #[cfg(test)]

@@ -114,11 +114,17 @@ pub(crate) fn encode_with_limit(
 /// Typical size of a document, to allocate its buffer once.
 const TYPICAL_DOCUMENT_BYTES: usize = 2048;
 
-fn to_json<T: Serialize>(v: &T) -> Result<String, TranslateError> {
-    let mut buf = Vec::with_capacity(TYPICAL_DOCUMENT_BYTES);
-    serde_json::to_writer(&mut buf, v).map_err(|e| TranslateError::Encode(e.to_string()))?;
-    // serde_json writes valid UTF-8.
-    String::from_utf8(buf).map_err(|e| TranslateError::Encode(e.to_string()))
+fn to_json(segment: &Segment<'_>) -> Result<String, TranslateError> {
+    let mut json = String::with_capacity(TYPICAL_DOCUMENT_BYTES);
+    segment.write_json(&mut json);
+    // Every document a test of this crate makes is checked against the derived
+    // `Serialize` the writer mirrors.
+    #[cfg(test)]
+    assert_eq!(
+        json,
+        serde_json::to_string(segment).map_err(|e| TranslateError::Encode(e.to_string()))?
+    );
+    Ok(json)
 }
 
 /// Bytes an entry `"key":value,` takes in the document.

@@ -1,4 +1,6 @@
-//! The X-Ray segment document, as typed structs serialised with serde.
+//! The X-Ray segment document, as typed structs. Documents are written by
+//! [`Segment::write_json`] in one pass; the derived `Serialize` is the reference it
+//! is tested against, and measures entries when a document must shrink.
 //!
 //! Mirrors contrib `internal/aws/xray/tracesegment.go` (`Segment` and the types under
 //! it): the fields appear in the same order, and a field is left out or written as
@@ -532,6 +534,8 @@ pub(crate) fn go_float<S: Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> 
         s.serialize_f64(*v)
     }
 }
+
+mod write;
 
 #[cfg(test)]
 mod tests;

@@ -326,88 +326,27 @@ pub struct MetricDataPoint {
 /// serializer state in between.
 mod write {
     use super::*;
-    use stratus_core::jsonw::{self, Escapes};
+    use stratus_core::jsonw::{self, Array, Escapes};
 
-    fn string(out: &mut String, s: &str) {
-        jsonw::string(out, s, &Escapes::JSON);
-    }
+    type Object<'o> = jsonw::Object<'o>;
 
-    /// An object being written: keys are the contract's field names, which need no
-    /// escaping.
-    struct Object<'o> {
-        out: &'o mut String,
-        empty: bool,
-    }
-
-    impl<'o> Object<'o> {
-        fn new(out: &'o mut String) -> Self {
-            out.push('{');
-            Object { out, empty: true }
-        }
-
-        /// Writes `"key":` and returns the buffer for the value.
-        fn key(&mut self, key: &str) -> &mut String {
-            if !std::mem::take(&mut self.empty) {
-                self.out.push(',');
-            }
-            self.out.push('"');
-            self.out.push_str(key);
-            self.out.push_str("\":");
-            self.out
-        }
-
-        fn str(&mut self, key: &str, value: &str) {
-            string(self.key(key), value);
-        }
-
-        fn opt_str(&mut self, key: &str, value: Option<&str>) {
-            if let Some(v) = value {
-                self.str(key, v);
-            }
-        }
-
-        fn uint(&mut self, key: &str, value: u64) {
-            jsonw::integer(self.key(key), value);
-        }
-
-        fn opt_float(&mut self, key: &str, value: Option<f64>) {
-            if let Some(v) = value {
-                jsonw::float(self.key(key), v);
-            }
-        }
-
-        fn bool(&mut self, key: &str, value: bool) {
-            self.key(key).push_str(if value { "true" } else { "false" });
-        }
-
-        fn end(self) {
-            self.out.push('}');
-        }
+    fn object(out: &mut String) -> Object<'_> {
+        Object::new(out, &Escapes::JSON)
     }
 
     fn str_map(out: &mut String, map: &StrMap) {
-        let mut o = Object::new(out);
+        let mut o = object(out);
         for (k, v) in &map.0 {
             // Keys come from attributes: escaped.
-            if !std::mem::take(&mut o.empty) {
-                o.out.push(',');
-            }
-            string(o.out, k);
-            o.out.push(':');
-            string(o.out, v);
+            jsonw::string(o.escaped_key(k), v, &Escapes::JSON);
         }
         o.end();
     }
 
     fn num_map(out: &mut String, map: &NumMap) {
-        let mut o = Object::new(out);
+        let mut o = object(out);
         for (k, v) in &map.0 {
-            if !std::mem::take(&mut o.empty) {
-                o.out.push(',');
-            }
-            string(o.out, k);
-            o.out.push(':');
-            jsonw::float(o.out, *v);
+            jsonw::float(o.escaped_key(k), *v);
         }
         o.end();
     }
@@ -419,10 +358,10 @@ mod write {
     }
 
     fn base_data(out: &mut String, data: &BaseData) {
-        let mut o = Object::new(out);
+        let mut o = object(out);
         match data {
             BaseData::Request(r) => {
-                o.uint("ver", u64::from(r.ver));
+                o.int("ver", r.ver);
                 o.str("name", &r.name);
                 o.str("id", &r.id);
                 o.str("duration", &r.duration);
@@ -433,7 +372,7 @@ mod write {
                 o.opt_str("source", r.source.as_deref());
             }
             BaseData::RemoteDependency(d) => {
-                o.uint("ver", u64::from(d.ver));
+                o.int("ver", d.ver);
                 o.str("name", &d.name);
                 o.str("id", &d.id);
                 o.str("resultCode", &d.result_code);
@@ -445,58 +384,50 @@ mod write {
                 o.opt_str("target", d.target.as_deref());
             }
             BaseData::Exception(e) => {
-                o.uint("ver", u64::from(e.ver));
+                o.int("ver", e.ver);
                 if let Some(level) = e.severity_level {
-                    o.uint("severityLevel", u64::from(level));
+                    o.int("severityLevel", level);
                 }
                 custom(&mut o, &e.properties, &e.measurements);
-                let out = o.key("exceptions");
-                out.push('[');
-                for (i, x) in e.exceptions.iter().enumerate() {
-                    if i > 0 {
-                        out.push(',');
-                    }
-                    let mut d = Object::new(out);
+                let mut a = Array::new(o.key("exceptions"));
+                for x in &e.exceptions {
+                    let mut d = object(a.item());
                     d.str("typeName", &x.type_name);
                     d.str("message", &x.message);
                     d.bool("hasFullStack", x.has_full_stack);
                     d.opt_str("stack", x.stack.as_deref());
                     d.end();
                 }
-                out.push(']');
+                a.end();
             }
             BaseData::Message(m) => {
-                o.uint("ver", u64::from(m.ver));
+                o.int("ver", m.ver);
                 o.str("message", &m.message);
                 if let Some(level) = m.severity_level {
-                    o.uint("severityLevel", u64::from(level));
+                    o.int("severityLevel", level);
                 }
                 custom(&mut o, &m.properties, &m.measurements);
             }
             BaseData::Metric(m) => {
-                o.uint("ver", u64::from(m.ver));
+                o.int("ver", m.ver);
                 str_map(o.key("properties"), &m.properties);
-                let out = o.key("metrics");
-                out.push('[');
-                for (i, p) in m.metrics.iter().enumerate() {
-                    if i > 0 {
-                        out.push(',');
-                    }
-                    let mut d = Object::new(out);
+                let mut a = Array::new(o.key("metrics"));
+                for p in &m.metrics {
+                    let mut d = object(a.item());
                     d.str("name", &p.name);
                     match p.value {
                         Number::Int(v) => jsonw::integer(d.key("value"), v),
                         Number::Float(v) => jsonw::float(d.key("value"), v),
                     }
-                    d.uint("count", p.count);
+                    d.int("count", p.count);
                     d.opt_float("min", p.min);
                     d.opt_float("max", p.max);
                     d.end();
                 }
-                out.push(']');
+                a.end();
             }
             BaseData::Event(e) => {
-                o.uint("ver", u64::from(e.ver));
+                o.int("ver", e.ver);
                 o.str("name", &e.name);
                 custom(&mut o, &e.properties, &e.measurements);
             }
@@ -507,13 +438,13 @@ mod write {
     impl Envelope<'_> {
         /// Appends the envelope as JSON.
         pub fn write_json(&self, out: &mut String) {
-            let mut o = Object::new(out);
+            let mut o = object(out);
             o.str("name", self.name);
             o.str("iKey", self.ikey);
             str_map(o.key("tags"), &self.tags);
             o.str("time", &self.time);
             o.opt_float("sampleRate", self.sample_rate);
-            let mut data = Object::new(o.key("data"));
+            let mut data = object(o.key("data"));
             base_data(data.key("baseData"), &self.data.base_data);
             data.str("baseType", self.data.base_type);
             data.end();
