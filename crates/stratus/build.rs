@@ -23,9 +23,10 @@
 //! about 15 KiB of `.rodata` and `.data.rel.ro` (string literals, jump tables,
 //! vtables), but spread over 1.7 MiB, which the kernel's fault-around kept resident.
 //! `data-order.ld`, written by the same profiling run, is a linker script that only
-//! *adds* to lld's default layout: it moves the input sections that were read, in
-//! the order they were first read, to the front (`.rodata.hot` before `.rodata`, and
-//! the start of `.data.rel.ro`, still inside the read-only-after-relocation segment).
+//! *adds* to lld's default layout: it moves the input sections that were read (those
+//! read at start and idle first, then those traffic reads) to the front
+//! (`.rodata.hot` before `.rodata`, and the start of `.data.rel.ro`, still inside the
+//! read-only-after-relocation segment).
 //! Sections it no longer finds are skipped, as with the symbols.
 //!
 //! Set `STRATUS_SYMBOL_ORDER=off` when linking with a linker other than lld: it turns
@@ -42,7 +43,7 @@ fn main() {
     if var("CARGO_CFG_TARGET_OS") == "linux" && var("CARGO_CFG_TARGET_ENV") == "gnu" {
         println!("cargo:rustc-link-arg-bins=-no-pie");
     }
-    let dir = std::path::Path::new(&var("CARGO_MANIFEST_DIR")).to_path_buf();
+    let dir = std::path::PathBuf::from(var("CARGO_MANIFEST_DIR"));
     let (order, data) = (dir.join("symbol-order.txt"), dir.join("data-order.ld"));
     let laid_out = var("TARGET") == "x86_64-unknown-linux-gnu"
         && var("PROFILE") == "release"
