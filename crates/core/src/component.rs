@@ -1,9 +1,12 @@
 //! Component lifecycle and the host components run in.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use tokio::sync::watch;
 
 use crate::error::ComponentError;
+use crate::signal::Signal;
 
 /// Where the collector as a whole is in its lifecycle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,25 +23,68 @@ pub enum Health {
 #[derive(Clone)]
 pub struct Host {
     health: watch::Receiver<Health>,
+    topology: Arc<Topology>,
 }
 
 impl Host {
     /// A host whose health follows `health`.
     pub fn new(health: watch::Receiver<Health>) -> Self {
-        Host { health }
+        Host {
+            health,
+            topology: Arc::default(),
+        }
     }
 
     /// A host that reports itself ready; for tests and tools.
     pub fn ready() -> Self {
         // A receiver keeps the last value after its sender is gone.
         let (_tx, rx) = watch::channel(Health::Ready);
-        Host { health: rx }
+        Host::new(rx)
+    }
+
+    /// The same host, describing the collector as `topology`.
+    pub fn with_topology(mut self, topology: Topology) -> Self {
+        self.topology = Arc::new(topology);
+        self
     }
 
     /// A watch on the collector's health.
     pub fn health(&self) -> watch::Receiver<Health> {
         self.health.clone()
     }
+
+    /// The shape of the running collector: what the admin extension draws.
+    pub fn topology(&self) -> &Topology {
+        &self.topology
+    }
+}
+
+/// The shape of a running collector: its pipelines and extensions, by id, as the
+/// config wires them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Topology {
+    /// Every pipeline, ordered by id.
+    pub pipelines: Vec<PipelineShape>,
+    /// The extensions, in `service.extensions` order.
+    pub extensions: Vec<String>,
+    /// The ids that are connectors (they appear as an exporter of some pipelines and a
+    /// receiver of others).
+    pub connectors: Vec<String>,
+}
+
+/// One pipeline of a [`Topology`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PipelineShape {
+    /// The pipeline id (`traces`, `logs/eu`).
+    pub id: String,
+    /// The signal it carries.
+    pub signal: Signal,
+    /// Its receivers (and connectors it receives from), as listed.
+    pub receivers: Vec<String>,
+    /// Its processors, in order.
+    pub processors: Vec<String>,
+    /// Its exporters (and connectors it exports to), as listed.
+    pub exporters: Vec<String>,
 }
 
 /// A running component's lifecycle.

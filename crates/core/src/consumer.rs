@@ -51,6 +51,13 @@ pub trait Consumer: Send + Sync {
     fn destinations(&self) -> Vec<Arc<Destination>> {
         Vec::new()
     }
+
+    /// What this consumer removes or masks, for those who look at the data before
+    /// it: a tap upstream of a redaction processor shows its samples through it.
+    /// Default: nothing.
+    fn redactor(&self) -> Option<crate::tap::Redact> {
+        None
+    }
 }
 
 /// The answer to [`Consumer::prepare`].

@@ -30,9 +30,10 @@ pub mod pdata;
 pub mod rpc;
 pub mod signal;
 pub mod storage;
+pub mod tap;
 pub mod telemetry;
 
-pub use component::{Component, Health, Host};
+pub use component::{Component, Health, Host, PipelineShape, Topology};
 pub use consumer::{Admission, BoxConsumer, Consumer, Fanout, Prepared, Refusal, offer};
 pub use delivery::Destination;
 pub use error::{ComponentError, ConsumeError};

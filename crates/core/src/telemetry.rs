@@ -4,12 +4,14 @@
 //! Counters and gauges are lock-free atomics handed out once at build time; the
 //! registry's lock is only taken to register a series and to render `/metrics`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
+use crate::id::Kind;
 use crate::signal::Signal;
+use crate::tap::TapPoint;
 
 /// Label pairs of one series, in the order given.
 type Labels = Vec<(String, String)>;
@@ -102,10 +104,33 @@ struct Family {
     series: BTreeMap<Labels, Series>,
 }
 
-/// The registry of every internal metric of one stratus process.
+/// The registry of every internal metric of one stratus process, and of the last
+/// warnings and errors it logged.
 #[derive(Clone, Default)]
 pub struct Registry {
     families: Arc<Mutex<BTreeMap<String, Family>>>,
+    recent: Arc<Mutex<VecDeque<LoggedEvent>>>,
+    taps: Arc<Mutex<TapPoints>>,
+}
+
+/// Every component's tap point, by kind and id.
+type TapPoints = BTreeMap<(Kind, String), Arc<TapPoint>>;
+
+/// How many logged warnings and errors [`Registry::recent_events`] keeps.
+pub const RECENT_EVENTS: usize = 64;
+
+/// A warning or error stratus logged, kept for the admin endpoint's "recent errors".
+/// stratus never logs a secret, so neither does this.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoggedEvent {
+    /// When it was logged, in nanoseconds since the Unix epoch.
+    pub unix_nanos: u64,
+    /// `WARN` or `ERROR`.
+    pub level: &'static str,
+    /// The module that logged it (`stratus_exporter_otlp::exporter`).
+    pub target: String,
+    /// The message with its fields, as the log line shows them.
+    pub message: String,
 }
 
 impl std::fmt::Debug for Registry {
@@ -227,6 +252,37 @@ impl Registry {
                 (Series::Histogram(h.clone()), h)
             },
         )
+    }
+
+    /// The tap point of the data leaving component `id` of `kind`, created on first
+    /// use: the pipeline offers data to it, `stratus tap` subscribes.
+    pub fn tap_point(&self, kind: Kind, id: &str) -> Arc<TapPoint> {
+        let mut taps = self.taps.lock().unwrap_or_else(|p| p.into_inner());
+        taps.entry((kind, id.to_string())).or_default().clone()
+    }
+
+    /// The tap points of the components named `id`, by kind.
+    pub fn tap_points(&self, id: &str) -> Vec<(Kind, Arc<TapPoint>)> {
+        let taps = self.taps.lock().unwrap_or_else(|p| p.into_inner());
+        taps.iter()
+            .filter(|((_, i), _)| i == id)
+            .map(|((k, _), p)| (*k, p.clone()))
+            .collect()
+    }
+
+    /// Keeps `event` among the last [`RECENT_EVENTS`] warnings and errors.
+    pub fn record_event(&self, event: LoggedEvent) {
+        let mut recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
+        if recent.len() == RECENT_EVENTS {
+            recent.pop_front();
+        }
+        recent.push_back(event);
+    }
+
+    /// The last warnings and errors logged, oldest first.
+    pub fn recent_events(&self) -> Vec<LoggedEvent> {
+        let recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
+        recent.iter().cloned().collect()
     }
 
     /// Every metric as read now, by name; what the OTLP push and the Prometheus

@@ -301,6 +301,26 @@ impl ExporterMetrics {
     }
 }
 
+/// The gauge of items an exporter still holds (queued or in flight), labelled
+/// `exporter`: what shutdown's drain progress reads.
+pub const PENDING_ITEMS: &str = "stratus_exporter_pending_items";
+
+impl<S: Sender> Inner<S> {
+    /// Items queued or in flight, every signal together.
+    fn pending_items(&self) -> u64 {
+        let queued: u64 = self
+            .queue
+            .as_ref()
+            .map_or(0, |q| q.queued_items().iter().sum());
+        queued
+            + self
+                .in_flight
+                .iter()
+                .map(|n| n.load(Ordering::Relaxed))
+                .sum::<u64>()
+    }
+}
+
 struct Inner<S: Sender> {
     id: String,
     sender: S,
@@ -462,7 +482,7 @@ impl<S: Sender> HelperExporter<S> {
         }
         let (stop, _) = tokio::sync::watch::channel(false);
         let id_for_destination = id.clone();
-        HelperExporter {
+        let exporter = HelperExporter {
             inner: Arc::new(Inner {
                 id,
                 sender,
@@ -481,7 +501,17 @@ impl<S: Sender> HelperExporter<S> {
                 drop_log: LogLimiter::new(Duration::from_secs(10)),
                 handover_log: LogLimiter::new(Duration::from_secs(10)),
             }),
-        }
+        };
+        // What shutdown's drain progress and the admin endpoint report. A weak
+        // reference: the registry outlives an exporter replaced by a reload.
+        let weak = Arc::downgrade(&exporter.inner);
+        ctx.telemetry.gauge_fn(
+            PENDING_ITEMS,
+            "Items queued or being sent by the exporter, not yet delivered or failed.",
+            &[("exporter", exporter.inner.id.as_str())],
+            Box::new(move || weak.upgrade().map_or(0.0, |i| i.pending_items() as f64)),
+        );
+        exporter
     }
 
     /// The sender inside, for tests and for exporters that expose extra state.

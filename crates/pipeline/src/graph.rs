@@ -6,10 +6,11 @@ use async_trait::async_trait;
 use serde_json::Value;
 use stratus_config::{PipelineId, ServiceConfig};
 use stratus_core::factory::{BuildContext, Factories, Processor, SignalConsumers};
+use stratus_core::tap::{Redact, TapPoint};
 use stratus_core::telemetry::{Counter, PerSignal, Registry};
 use stratus_core::{
     Admission, BoxConsumer, Component, ComponentError, ComponentId, ConsumeError, Consumer,
-    Destination, Fanout, Health, Host, Kind, Prepared, Signal, Telemetry,
+    Destination, Fanout, Health, Host, Kind, PipelineShape, Prepared, Signal, Telemetry, Topology,
 };
 use tokio::sync::watch;
 use tokio::time::Instant;
@@ -47,12 +48,15 @@ pub struct Service {
     receivers: Vec<Started>,
     health: watch::Sender<Health>,
     host: Host,
+    registry: Registry,
 }
 
 /// Counts `otelcol_processor_incoming_items` before the processor and
-/// `otelcol_processor_outgoing_items` after it.
+/// `otelcol_processor_outgoing_items` after it, where the processor's output is
+/// tapped too.
 struct Counted {
     counter: PerSignal,
+    tap: Arc<TapPoint>,
     next: BoxConsumer,
 }
 
@@ -62,6 +66,7 @@ impl Consumer for Counted {
         self.counter
             .get(data.signal())
             .add(data.item_count() as u64);
+        self.tap.offer(&data);
         self.next.consume(data).await
     }
 
@@ -70,12 +75,45 @@ impl Consumer for Counted {
     }
 
     async fn prepare(&self, data: Telemetry) -> Prepared {
+        self.tap.offer(&data);
         counted_prepare(&self.counter, self.next.as_ref(), data).await
     }
 
     fn destinations(&self) -> Vec<Arc<Destination>> {
         self.next.destinations()
     }
+}
+
+/// Offers what passes to a component's tap point: after a receiver or connector, in
+/// front of an exporter. Free while nobody taps.
+struct Tapped {
+    tap: Arc<TapPoint>,
+    next: BoxConsumer,
+}
+
+#[async_trait]
+impl Consumer for Tapped {
+    async fn consume(&self, data: Telemetry) -> Result<(), ConsumeError> {
+        self.tap.offer(&data);
+        self.next.consume(data).await
+    }
+
+    fn can_prepare(&self) -> bool {
+        self.next.can_prepare()
+    }
+
+    async fn prepare(&self, data: Telemetry) -> Prepared {
+        self.tap.offer(&data);
+        self.next.prepare(data).await
+    }
+
+    fn destinations(&self) -> Vec<Arc<Destination>> {
+        self.next.destinations()
+    }
+}
+
+fn tapped(tap: Arc<TapPoint>, next: BoxConsumer) -> BoxConsumer {
+    Arc::new(Tapped { tap, next })
 }
 
 /// Prepares `data` in `next`, counting its items in `counter` once committed.
@@ -166,7 +204,7 @@ impl Service {
         registry: &Registry,
     ) -> Result<Service, BuildError> {
         let (health, health_rx) = watch::channel(Health::Starting);
-        let host = Host::new(health_rx);
+        let host = Host::new(health_rx).with_topology(topology(config));
         let pipelines = &config.service.pipelines;
 
         let signals_of = |kind: Kind, id: &ComponentId| -> Vec<Signal> {
@@ -200,11 +238,12 @@ impl Service {
                 .extensions
                 .get(id.ty())
                 .ok_or_else(|| err(Kind::Extension, id, "unknown extension type".into()))?;
+            // An extension sees the authenticators listed before it (the admin
+            // endpoint behind `basicauth`, say).
+            let ctx = BuildContext::new(id.clone(), Vec::new(), registry.clone())
+                .with_authenticators(authenticators.clone());
             let extension = factory
-                .build(
-                    BuildContext::new(id.clone(), Vec::new(), registry.clone()),
-                    raw,
-                )
+                .build(ctx, raw)
                 .await
                 .map_err(|e| err(Kind::Extension, id, e.to_string()))?;
             if let Some(storage) = extension.storage() {
@@ -246,7 +285,8 @@ impl Service {
                 .build(ctx(id, signals_of(Kind::Exporter, id)), raw)
                 .await
                 .map_err(|e| err(Kind::Exporter, id, e.to_string()))?;
-            exporter_consumers.insert(id.clone(), exporter.clone());
+            let tap = registry.tap_point(Kind::Exporter, &id.to_string());
+            exporter_consumers.insert(id.clone(), tapped(tap, exporter.clone()));
             exporters.push(Started {
                 kind: Kind::Exporter,
                 id: id.to_string(),
@@ -262,6 +302,9 @@ impl Service {
         let mut connector_instances: BTreeMap<(ComponentId, Signal, Signal), BoxConsumer> =
             BTreeMap::new();
         let mut connectors: Vec<(ComponentId, Started)> = Vec::new();
+        // The redaction processors of each pipeline, in order: what a tap upstream of
+        // them shows its samples through.
+        let mut pipeline_redactors: BTreeMap<&PipelineId, Vec<Redact>> = BTreeMap::new();
         for pid in order.iter().rev() {
             let Some((pid, pipeline)) = pipelines.get_key_value(pid) else {
                 continue;
@@ -314,7 +357,16 @@ impl Service {
                                 format!("from {} to {to}: {e}", pid.signal),
                             )
                         })?;
-                    connector_instances.insert(key, connector.clone());
+                    let tap = registry.tap_point(Kind::Connector, &id.to_string());
+                    for (rid, p) in pipelines {
+                        if rid.signal == to && p.receivers.contains(id) {
+                            for r in pipeline_redactors.get(rid).into_iter().flatten() {
+                                tap.redact_with(r.clone());
+                            }
+                        }
+                    }
+                    let consumer = tapped(tap, connector.clone());
+                    connector_instances.insert(key, consumer.clone());
                     connectors.push((
                         id.clone(),
                         Started {
@@ -323,12 +375,13 @@ impl Service {
                             component: connector.clone(),
                         },
                     ));
-                    ends.push(connector);
+                    ends.push(consumer);
                 }
             }
             let mut next = Fanout::wrap(ends);
             let destinations = next.destinations();
             let mut built = Vec::new();
+            let mut redactors: Vec<Redact> = Vec::new();
             for id in pipeline.processors.iter().rev() {
                 let raw = config.processors.get(id).unwrap_or(&Value::Null);
                 let factory = factories
@@ -338,14 +391,22 @@ impl Service {
                 let label = id.to_string();
                 let outgoing = items_counter(registry, "outgoing", &label);
                 let incoming = items_counter(registry, "incoming", &label);
+                let tap = registry.tap_point(Kind::Processor, &id.to_string());
+                for r in &redactors {
+                    tap.redact_with(r.clone());
+                }
                 let counted_next: BoxConsumer = Arc::new(Counted {
                     counter: outgoing,
+                    tap,
                     next,
                 });
                 let processor = factory
                     .build(ctx(id, vec![pid.signal]), raw, counted_next)
                     .await
                     .map_err(|e| err(Kind::Processor, id, format!("in pipeline {pid}: {e}")))?;
+                if let Some(r) = processor.redactor() {
+                    redactors.insert(0, r);
+                }
                 built.push(Started {
                     kind: Kind::Processor,
                     id: format!("{id} (pipeline {pid})"),
@@ -362,6 +423,7 @@ impl Service {
             built.reverse();
             pipeline_processors.insert(pid, built);
             pipeline_heads.insert(pid, next);
+            pipeline_redactors.insert(pid, redactors);
         }
 
         // Shutdown: upstream pipelines first; a connector after every pipeline feeding it.
@@ -393,14 +455,26 @@ impl Service {
         let mut receivers = Vec::new();
         for id in used_receivers {
             let mut consumers = SignalConsumers::default();
+            let tap = registry.tap_point(Kind::Receiver, &id.to_string());
             for signal in Signal::ALL {
-                let heads: Vec<BoxConsumer> = pipelines
+                let fed: Vec<&PipelineId> = pipelines
                     .iter()
                     .filter(|(pid, p)| pid.signal == signal && p.receivers.contains(id))
-                    .filter_map(|(pid, _)| pipeline_heads.get(pid).cloned())
+                    .map(|(pid, _)| pid)
                     .collect();
+                let heads: Vec<BoxConsumer> = fed
+                    .iter()
+                    .filter_map(|pid| pipeline_heads.get(pid).cloned())
+                    .collect();
+                for r in fed
+                    .iter()
+                    .filter_map(|pid| pipeline_redactors.get(pid))
+                    .flatten()
+                {
+                    tap.redact_with(r.clone());
+                }
                 if !heads.is_empty() {
-                    consumers.set(signal, Fanout::wrap(heads));
+                    consumers.set(signal, tapped(tap.clone(), Fanout::wrap(heads)));
                 }
             }
             let raw = config.receivers.get(id).unwrap_or(&Value::Null);
@@ -428,6 +502,7 @@ impl Service {
             receivers,
             health,
             host,
+            registry: registry.clone(),
         })
     }
 
@@ -477,10 +552,22 @@ impl Service {
             in_time &= bounded(c, until, Step::Stop).await;
         }
         // Exporters drain in parallel, each with the whole remaining time: one whose
-        // destination is down does not eat the deadline of the others.
-        let exporters =
-            futures::future::join_all(self.exporters.iter().map(|c| bounded(c, until, Step::Stop)));
-        in_time &= exporters.await.into_iter().all(|ok| ok);
+        // destination is down does not eat the deadline of the others. Once a second
+        // a log line says what each of them still holds.
+        let done: Vec<std::sync::atomic::AtomicBool> =
+            self.exporters.iter().map(|_| Default::default()).collect();
+        let exporters = futures::future::join_all(self.exporters.iter().zip(&done).map(
+            |(c, done)| async move {
+                let ok = bounded(c, until, Step::Stop).await;
+                done.store(true, std::sync::atomic::Ordering::Relaxed);
+                ok
+            },
+        ));
+        let drained = tokio::select! {
+            all = exporters => all,
+            never = drain_progress(&self.registry, &self.exporters, &done, until) => match never {},
+        };
+        in_time &= drained.into_iter().all(|ok| ok);
         for c in self.extensions.iter().rev() {
             // Extensions (health check) get a moment even when the data path ran late.
             in_time &= bounded(
@@ -513,6 +600,85 @@ impl Service {
         );
         in_time &= exporters.await.into_iter().all(|ok| ok);
         in_time
+    }
+}
+
+/// Logs, once a second until it is dropped, what each exporter that has not finished
+/// draining still holds and how long is left to `until`.
+async fn drain_progress(
+    registry: &Registry,
+    exporters: &[Started],
+    done: &[std::sync::atomic::AtomicBool],
+    until: Instant,
+) -> std::convert::Infallible {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // The first tick is at once: the exporters get their first second undisturbed.
+    tick.tick().await;
+    loop {
+        tick.tick().await;
+        let pending = pending_items(registry);
+        let draining: Vec<String> = exporters
+            .iter()
+            .zip(done)
+            .filter(|(_, d)| !d.load(std::sync::atomic::Ordering::Relaxed))
+            .map(|(c, _)| match pending.get(c.id.as_str()) {
+                Some(items) => format!("{} {items} items", c.id),
+                None => format!("{} (items not counted)", c.id),
+            })
+            .collect();
+        if draining.is_empty() {
+            continue;
+        }
+        let left = until.saturating_duration_since(Instant::now());
+        tracing::info!(
+            exporters = %draining.join(", "),
+            deadline_in = %format!("{:.1}s", left.as_secs_f64()),
+            "draining: exporters still delivering",
+        );
+    }
+}
+
+/// The items each exporter holds, from the exporter helper's pending-items gauge.
+fn pending_items(registry: &Registry) -> BTreeMap<String, u64> {
+    use stratus_core::telemetry::SeriesValue;
+    let mut out = BTreeMap::new();
+    for family in registry.snapshot() {
+        if family.name != PENDING_ITEMS {
+            continue;
+        }
+        for series in family.series {
+            let id = series.labels.iter().find(|(k, _)| k == "exporter");
+            if let (Some((_, id)), SeriesValue::Gauge(v)) = (id, series.value) {
+                out.insert(id.clone(), v as u64);
+            }
+        }
+    }
+    out
+}
+
+/// The gauge the exporter helper keeps of the items an exporter holds (the helper's
+/// `PENDING_ITEMS`; the pipeline does not depend on the helper).
+const PENDING_ITEMS: &str = "stratus_exporter_pending_items";
+
+/// The shape of `config` as the admin extension shows it.
+fn topology(config: &ServiceConfig) -> Topology {
+    let ids = |list: &[ComponentId]| list.iter().map(ToString::to_string).collect();
+    Topology {
+        pipelines: config
+            .service
+            .pipelines
+            .iter()
+            .map(|(pid, p)| PipelineShape {
+                id: pid.to_string(),
+                signal: pid.signal,
+                receivers: ids(&p.receivers),
+                processors: ids(&p.processors),
+                exporters: ids(&p.exporters),
+            })
+            .collect(),
+        extensions: ids(&config.service.extensions),
+        connectors: config.connectors.keys().map(ToString::to_string).collect(),
     }
 }
 

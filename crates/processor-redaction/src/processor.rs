@@ -55,6 +55,14 @@ impl Consumer for RedactionProcessor {
     fn destinations(&self) -> Vec<Arc<Destination>> {
         self.next.destinations()
     }
+
+    /// A tap upstream shows its samples redacted by these same rules.
+    fn redactor(&self) -> Option<stratus_core::tap::Redact> {
+        let redactor = self.redactor.clone();
+        Some(Arc::new(
+            move |payload: &mut stratus_core::pdata::Payload| redactor.redact(payload),
+        ))
+    }
 }
 
 impl Component for RedactionProcessor {}

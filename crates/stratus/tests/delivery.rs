@@ -520,8 +520,9 @@ fn memory_queue_counts_what_it_drops_after_max_elapsed_time() {
 }
 
 /// Shutdown with both destinations down and data in both in-memory queues: the
-/// exporters drain in parallel within `--shutdown-timeout`, the process exits in
-/// time, and one line per exporter says how many items it could not deliver.
+/// exporters drain in parallel within `--shutdown-timeout`, a line a second tells the
+/// drain's progress, the process exits in time, and one line per exporter says how
+/// many items it could not deliver.
 #[test]
 fn shutdown_drains_exporters_in_parallel_and_counts_what_is_lost() {
     let dir = tempfile::tempdir().unwrap();
@@ -551,6 +552,20 @@ fn shutdown_drains_exporters_in_parallel_and_counts_what_is_lost() {
             })
             .unwrap_or_else(|| panic!("no loss line for {exporter}:\n{logs}"));
         assert!(line.contains("items=100"), "{line}");
+    }
+    // Meanwhile, once a second, one line said what each exporter still held and how
+    // long was left.
+    let progress: Vec<&str> = logs
+        .lines()
+        .filter(|l| l.contains("draining: exporters still delivering"))
+        .collect();
+    assert!(progress.len() >= 2, "{logs}");
+    for line in &progress {
+        assert!(
+            line.contains("otlp_grpc/a 100 items") && line.contains("otlp_grpc/b 100 items"),
+            "{line}"
+        );
+        assert!(line.contains("deadline_in="), "{line}");
     }
 }
 
