@@ -57,6 +57,10 @@ pub fn factories() -> Factories {
     let f = f.exporter(stratus_exporter_azuremonitor::factory::AzureMonitorExporterFactory);
     #[cfg(feature = "extension-health-check")]
     let f = f.extension(stratus_extension_health_check::HealthCheckExtensionFactory);
+    #[cfg(feature = "extension-admin")]
+    let f = f
+        .extension(stratus_extension_admin::AdminExtensionFactory)
+        .extension(stratus_extension_admin::ZPagesExtensionFactory);
     #[cfg(feature = "extension-file-storage")]
     let f = f.extension(stratus_extension_file_storage::FileStorageExtensionFactory);
     #[cfg(feature = "extension-bearertokenauth")]

@@ -88,15 +88,113 @@ pub fn probe(url: &str) -> Result<Outcome, String> {
     Ok(Outcome::Unreachable(last))
 }
 
+/// GETs `path` from the server `url` names (its own path is ignored), reading the
+/// whole answer: for `stratus top`, which reads the admin endpoint's status document.
+/// Returns the status code and the body.
+pub fn fetch(url: &str, path: &str) -> Result<(u16, Vec<u8>), String> {
+    let target = parse(url)?;
+    let mut last = format!("{}: no address", target.host);
+    for addr in resolve(&target)? {
+        match fetch_from(addr, &target, path) {
+            Ok(answer) => return Ok(answer),
+            Err(e) => last = format!("{addr}: {e}"),
+        }
+    }
+    Err(last)
+}
+
+fn fetch_from(addr: SocketAddr, target: &Target, path: &str) -> std::io::Result<(u16, Vec<u8>)> {
+    let mut stream = TcpStream::connect_timeout(&addr, TIMEOUT)?;
+    stream.set_read_timeout(Some(TIMEOUT))?;
+    stream.set_write_timeout(Some(TIMEOUT))?;
+    // HTTP/1.0: the answer's body runs to the end of the connection, never chunked.
+    write!(
+        stream,
+        "GET {path} HTTP/1.0\r\nHost: {}\r\nUser-Agent: stratus\r\n\r\n",
+        host_header(target)
+    )?;
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw)?;
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidData, "no end of headers"))?;
+    let head = String::from_utf8_lossy(&raw[..split]);
+    let status = status_of(head.lines().next().unwrap_or_default())?;
+    Ok((status, raw[split + 4..].to_vec()))
+}
+
+/// Opens a streaming GET of `path` on the server `url` names: returns the status code
+/// and a reader positioned at the start of the body, which runs until the server
+/// closes the connection. For `stratus tap`; no read timeout, since a stream may be
+/// quiet for a while.
+pub fn open_stream(url: &str, path: &str) -> Result<(u16, std::io::BufReader<TcpStream>), String> {
+    use std::io::BufRead;
+    let target = parse(url)?;
+    let mut last = format!("{}: no address", target.host);
+    for addr in resolve(&target)? {
+        let opened = (|| -> std::io::Result<(u16, std::io::BufReader<TcpStream>)> {
+            let mut stream = TcpStream::connect_timeout(&addr, TIMEOUT)?;
+            stream.set_write_timeout(Some(TIMEOUT))?;
+            write!(
+                stream,
+                "GET {path} HTTP/1.0\r\nHost: {}\r\nUser-Agent: stratus\r\n\r\n",
+                host_header(&target)
+            )?;
+            let mut reader = std::io::BufReader::new(stream);
+            let mut line = String::new();
+            reader.read_line(&mut line)?;
+            let status = status_of(line.trim_end())?;
+            loop {
+                line.clear();
+                if reader.read_line(&mut line)? == 0 || line == "\r\n" || line == "\n" {
+                    break;
+                }
+            }
+            Ok((status, reader))
+        })();
+        match opened {
+            Ok(answer) => return Ok(answer),
+            Err(e) => last = format!("{addr}: {e}"),
+        }
+    }
+    Err(last)
+}
+
+fn resolve(target: &Target) -> Result<Vec<SocketAddr>, String> {
+    Ok((target.host.as_str(), target.port)
+        .to_socket_addrs()
+        .map_err(|e| format!("{}: {e}", target.host))?
+        .collect())
+}
+
+fn host_header(target: &Target) -> String {
+    if target.host.contains(':') {
+        format!("[{}]:{}", target.host, target.port)
+    } else {
+        format!("{}:{}", target.host, target.port)
+    }
+}
+
+fn status_of(line: &str) -> std::io::Result<u16> {
+    let mut parts = line.split_whitespace();
+    match (
+        parts.next(),
+        parts.next().and_then(|s| s.parse::<u16>().ok()),
+    ) {
+        (Some(version), Some(status)) if version.starts_with("HTTP/") => Ok(status),
+        _ => Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("not an HTTP answer: {line:?}"),
+        )),
+    }
+}
+
 fn get(addr: SocketAddr, target: &Target) -> std::io::Result<u16> {
     let mut stream = TcpStream::connect_timeout(&addr, TIMEOUT)?;
     stream.set_read_timeout(Some(TIMEOUT))?;
     stream.set_write_timeout(Some(TIMEOUT))?;
-    let host = if target.host.contains(':') {
-        format!("[{}]:{}", target.host, target.port)
-    } else {
-        format!("{}:{}", target.host, target.port)
-    };
+    let host = host_header(target);
     write!(
         stream,
         "GET {} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: stratus-healthcheck\r\nConnection: close\r\n\r\n",
@@ -113,18 +211,7 @@ fn get(addr: SocketAddr, target: &Target) -> std::io::Result<u16> {
         head.extend_from_slice(&buf[..n]);
     }
     let line = String::from_utf8_lossy(&head);
-    let line = line.lines().next().unwrap_or_default();
-    let mut parts = line.split_whitespace();
-    match (
-        parts.next(),
-        parts.next().and_then(|s| s.parse::<u16>().ok()),
-    ) {
-        (Some(version), Some(status)) if version.starts_with("HTTP/") => Ok(status),
-        _ => Err(std::io::Error::new(
-            std::io::ErrorKind::InvalidData,
-            format!("not an HTTP answer: {line:?}"),
-        )),
-    }
+    status_of(line.lines().next().unwrap_or_default())
 }
 
 #[cfg(test)]

@@ -100,12 +100,16 @@ pub fn init(
             .collect(),
     });
     let sampler = logs.sampling.clone().map(Sampler::new);
+    let recent = RecentLayer {
+        registry: registry.clone(),
+    };
 
     tracing_subscriber::registry()
         .with(filter)
         .with(sampler)
         .with(lines)
         .with(otlp)
+        .with(recent)
         .try_init()
         .context("installing the log subscriber")?;
     Ok(LogQueues(queues))
@@ -493,9 +497,80 @@ impl<S: Subscriber> Layer<S> for OtlpLogLayer {
     }
 }
 
+/// Keeps the last warnings and errors in the registry, for the admin endpoint.
+struct RecentLayer {
+    registry: Registry,
+}
+
+/// A log event's message and fields on one line: `message key=value ...`.
+#[derive(Default)]
+struct OneLine(String);
+
+impl OneLine {
+    fn push(&mut self, field: &Field, value: &dyn std::fmt::Display) {
+        if field.name() == "message" {
+            let fields = std::mem::take(&mut self.0);
+            let _ = write!(self.0, "{value}{fields}");
+        } else {
+            let _ = write!(self.0, " {}={value}", field.name());
+        }
+    }
+}
+
+impl Visit for OneLine {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        self.push(field, &value);
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        self.push(field, &format_args!("{value:?}"));
+    }
+}
+
+impl<S: Subscriber> Layer<S> for RecentLayer {
+    fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
+        let meta = event.metadata();
+        if *meta.level() > Level::WARN {
+            return;
+        }
+        let mut line = OneLine::default();
+        event.record(&mut line);
+        self.registry
+            .record_event(stratus_core::telemetry::LoggedEvent {
+                unix_nanos: SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .map(|d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+                    .unwrap_or(0),
+                level: severity(*meta.level()).1,
+                target: meta.target().to_string(),
+                message: line.0,
+            });
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn recent_events_keep_warnings_and_errors_on_one_line() {
+        let registry = Registry::new();
+        let subscriber = tracing_subscriber::registry().with(RecentLayer {
+            registry: registry.clone(),
+        });
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::info!("not kept");
+            tracing::warn!(exporter = "otlp", attempt = 3, "send failed");
+            tracing::error!(error = %"connection refused", "gave up");
+        });
+        let events = registry.recent_events();
+        assert_eq!(events.len(), 2);
+        assert_eq!(events[0].level, "WARN");
+        assert_eq!(events[0].message, "send failed exporter=otlp attempt=3");
+        assert_eq!(events[1].level, "ERROR");
+        assert_eq!(events[1].message, "gave up error=connection refused");
+        assert!(events[1].target.starts_with("stratus"));
+    }
 
     #[test]
     fn sampling_follows_zap() {

@@ -15,7 +15,9 @@ mod components;
 mod healthcheck;
 mod lambda;
 mod logging;
+mod tap;
 mod telemetry;
+mod top;
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -90,6 +92,37 @@ enum Command {
         #[arg(long, value_name = "URL", default_value = healthcheck::DEFAULT_ENDPOINT)]
         endpoint: String,
     },
+    /// A live terminal view of a running stratus, read from its `admin` (or `zpages`)
+    /// extension: items per second per component, queue fill, failover level, heap
+    /// and CPU. Keys: s sort, r reverse, / filter, q quit.
+    Top {
+        /// The admin endpoint.
+        #[arg(long, value_name = "URL", default_value = top::DEFAULT_ENDPOINT)]
+        endpoint: String,
+    },
+    /// Prints a sample of the data leaving one component of a running stratus, as
+    /// OTLP/JSON lines, from its `admin` (or `zpages`) extension. Redacted as the
+    /// pipeline redacts it; a tap that falls behind drops samples and says so on
+    /// stderr, and never slows the pipeline.
+    Tap {
+        /// The component id (`otlp`, `batch/eu`, `otlp_grpc/gateway`).
+        component: String,
+        /// Only this signal.
+        #[arg(long, value_parser = ["traces", "metrics", "logs"])]
+        signal: Option<String>,
+        /// When a receiver and an exporter share the id: which one.
+        #[arg(long, value_parser = ["receiver", "processor", "exporter", "connector"])]
+        kind: Option<String>,
+        /// Stop after this many items (spans, data points, log records).
+        #[arg(long, value_name = "N")]
+        limit: Option<u64>,
+        /// Items a second at most; 0 for no cap.
+        #[arg(long, value_name = "R", default_value_t = 100.0)]
+        rate: f64,
+        /// The admin endpoint.
+        #[arg(long, value_name = "URL", default_value = top::DEFAULT_ENDPOINT)]
+        endpoint: String,
+    },
 }
 
 fn main() -> ExitCode {
@@ -115,6 +148,37 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
+        Some(Command::Top { endpoint }) => match top::run(endpoint) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("Error: stratus top: {e}");
+                ExitCode::FAILURE
+            }
+        },
+        Some(Command::Tap {
+            component,
+            signal,
+            kind,
+            limit,
+            rate,
+            endpoint,
+        }) => {
+            let args = tap::Args {
+                endpoint,
+                component,
+                kind: kind.as_deref(),
+                signal: signal.as_deref(),
+                limit: *limit,
+                rate: *rate,
+            };
+            match tap::run(&args) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("Error: stratus tap: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Some(Command::Validate) => match load(&cli) {
             Ok(validated) => {
                 for w in &validated.warnings {

@@ -167,12 +167,14 @@ fn components_and_version() {
         ("connectors", "failover".into(), routes("alpha")),
         ("connectors", "forward".into(), routes("beta")),
         ("connectors", "routing".into(), routes("alpha")),
+        ("extensions", "admin".into(), String::new()),
         ("extensions", "basicauth".into(), String::new()),
         ("extensions", "bearertokenauth".into(), String::new()),
         ("extensions", "file_storage".into(), String::new()),
         ("extensions", "health_check".into(), String::new()),
         ("extensions", "oauth2client".into(), String::new()),
         ("extensions", "oidc".into(), String::new()),
+        ("extensions", "zpages".into(), String::new()),
     ];
     let mut rows = Vec::new();
     let mut section = "";
