@@ -12,7 +12,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 use stratus_core::telemetry::{FamilySnapshot, LoggedEvent, Registry, SeriesValue};
-use stratus_core::{Health, Topology};
+use stratus_core::{Health, Kind, Topology};
 
 /// The version of the document's shape, in its `schema` field. A field is only ever
 /// added within one version.
@@ -163,7 +163,7 @@ pub struct Status {
 /// Totals read from the registry at one moment.
 #[derive(Debug, Clone, Default)]
 struct Reading {
-    counts: BTreeMap<(&'static str, String), Counts>,
+    counts: BTreeMap<(Kind, String), Counts>,
     queues: BTreeMap<String, QueueFill>,
     pending: BTreeMap<String, u64>,
     failover: BTreeMap<String, u64>,
@@ -172,38 +172,41 @@ struct Reading {
     uptime: f64,
 }
 
-/// Which count of which kind of component a metric family adds to.
-fn role(family: &str) -> Option<(&'static str, &'static str, &'static [Field])> {
-    const IN_OUT: &[Field] = &[Field::Incoming, Field::Outgoing];
-    const IN: &[Field] = &[Field::Incoming];
-    const OUT: &[Field] = &[Field::Outgoing];
-    const IN_REFUSED: &[Field] = &[Field::Incoming, Field::Refused];
-    const IN_FAILED: &[Field] = &[Field::Incoming, Field::Failed];
-    const REFUSED: &[Field] = &[Field::Refused];
-    let items = |rest: &str| matches!(rest, "spans" | "metric_points" | "log_records");
-    if let Some(rest) = family.strip_prefix("otelcol_receiver_accepted_") {
-        return items(rest).then_some(("receiver", "receiver", IN_OUT));
-    }
-    if let Some(rest) = family.strip_prefix("otelcol_receiver_refused_") {
-        return items(rest).then_some(("receiver", "receiver", IN_REFUSED));
-    }
-    if let Some(rest) = family.strip_prefix("otelcol_exporter_sent_") {
-        return items(rest).then_some(("exporter", "exporter", IN_OUT));
-    }
-    if let Some(rest) = family.strip_prefix("otelcol_exporter_send_failed_") {
-        return items(rest).then_some(("exporter", "exporter", IN_FAILED));
-    }
-    if let Some(rest) = family.strip_prefix("otelcol_exporter_enqueue_failed_") {
-        return items(rest).then_some(("exporter", "exporter", IN_REFUSED));
-    }
-    if let Some(rest) = family.strip_prefix("otelcol_processor_refused_") {
-        return items(rest).then_some(("processor", "processor", REFUSED));
-    }
+const IN_OUT: &[Field] = &[Field::Incoming, Field::Outgoing];
+const IN_REFUSED: &[Field] = &[Field::Incoming, Field::Refused];
+const IN_FAILED: &[Field] = &[Field::Incoming, Field::Failed];
+
+/// The per-signal families (`<prefix>spans`, `..metric_points`, `..log_records`):
+/// the kind of component they count, labelled by that kind, and what they add to.
+const ITEM_FAMILIES: &[(&str, Kind, &[Field])] = &[
+    ("otelcol_receiver_accepted_", Kind::Receiver, IN_OUT),
+    ("otelcol_receiver_refused_", Kind::Receiver, IN_REFUSED),
+    ("otelcol_exporter_sent_", Kind::Exporter, IN_OUT),
+    ("otelcol_exporter_send_failed_", Kind::Exporter, IN_FAILED),
+    (
+        "otelcol_exporter_enqueue_failed_",
+        Kind::Exporter,
+        IN_REFUSED,
+    ),
+    (
+        "otelcol_processor_refused_",
+        Kind::Processor,
+        &[Field::Refused],
+    ),
+];
+
+/// Which count of which kind of component a metric family adds to; the series carry
+/// the component id in the label named after the kind (`receiver="otlp"`).
+fn role(family: &str) -> Option<(Kind, &'static [Field])> {
     match family {
-        "otelcol_processor_incoming_items" => Some(("processor", "processor", IN)),
-        "otelcol_processor_outgoing_items" => Some(("processor", "processor", OUT)),
-        _ => None,
+        "otelcol_processor_incoming_items" => return Some((Kind::Processor, &[Field::Incoming])),
+        "otelcol_processor_outgoing_items" => return Some((Kind::Processor, &[Field::Outgoing])),
+        _ => {}
     }
+    ITEM_FAMILIES.iter().find_map(|(prefix, kind, fields)| {
+        let rest = family.strip_prefix(prefix)?;
+        matches!(rest, "spans" | "metric_points" | "log_records").then_some((*kind, *fields))
+    })
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -234,10 +237,10 @@ impl Reading {
         let mut r = Reading::default();
         for family in families {
             let name = family.name.as_str();
-            if let Some((kind, key, fields)) = role(name) {
+            if let Some((kind, fields)) = role(name) {
                 for series in &family.series {
                     let (Some(id), SeriesValue::Counter(n)) =
-                        (label(&series.labels, key), &series.value)
+                        (label(&series.labels, kind.as_str()), &series.value)
                     else {
                         continue;
                     };
@@ -355,13 +358,13 @@ impl Reporter {
         };
         let is_connector = |id: &str| topology.connectors.iter().any(|c| c == id);
         let mut seen = std::collections::BTreeSet::new();
-        let mut push = |kind: &'static str, id: &str, pipelines: Vec<String>| {
+        let mut push = |kind: Kind, id: &str, pipelines: Vec<String>| {
             if !seen.insert((kind, id.to_string())) {
                 return;
             }
             let key = (kind, id.to_string());
-            let totals =
-                (kind != "extension").then(|| last.counts.get(&key).copied().unwrap_or_default());
+            let totals = (kind != Kind::Extension)
+                .then(|| last.counts.get(&key).copied().unwrap_or_default());
             let rates = match (&before, interval, totals) {
                 (Some(b), Some(s), Some(t)) => {
                     let p = b.counts.get(&key).copied().unwrap_or_default();
@@ -374,57 +377,58 @@ impl Reporter {
                 }
                 _ => None,
             };
-            let tap = tap_kind(kind).and_then(|k| {
-                let points = self.registry.tap_points(id);
-                let (_, point) = points.into_iter().find(|(pk, _)| *pk == k)?;
-                let status = TapStatus {
+            let tap = self
+                .registry
+                .tap_points(id)
+                .into_iter()
+                .find(|(k, _)| *k == kind)
+                .map(|(_, point)| TapStatus {
                     taps: point.taps(),
                     dropped_items: point.dropped_items(),
-                };
-                (status.taps > 0 || status.dropped_items > 0).then_some(status)
-            });
+                })
+                .filter(|t| t.taps > 0 || t.dropped_items > 0);
             components.push(ComponentStatus {
                 tap,
-                kind,
+                kind: kind.as_str(),
                 id: id.to_string(),
                 pipelines,
                 totals,
                 rates,
-                queue: (kind == "exporter")
+                queue: (kind == Kind::Exporter)
                     .then(|| last.queues.get(id).copied())
                     .flatten(),
-                pending_items: (kind == "exporter")
+                pending_items: (kind == Kind::Exporter)
                     .then(|| last.pending.get(id).copied())
                     .flatten(),
-                failover_level: (kind == "connector")
+                failover_level: (kind == Kind::Connector)
                     .then(|| last.failover.get(id).copied())
                     .flatten(),
             });
         };
         for p in &topology.pipelines {
             for id in p.receivers.iter().filter(|id| !is_connector(id)) {
-                push("receiver", id, pipelines_of(&|p| &p.receivers, id));
+                push(Kind::Receiver, id, pipelines_of(&|p| &p.receivers, id));
             }
         }
         for p in &topology.pipelines {
             for id in &p.processors {
-                push("processor", id, pipelines_of(&|p| &p.processors, id));
+                push(Kind::Processor, id, pipelines_of(&|p| &p.processors, id));
             }
         }
         for id in &topology.connectors {
             let mut pipelines = pipelines_of(&|p| &p.exporters, id);
             pipelines.extend(pipelines_of(&|p| &p.receivers, id));
             if !pipelines.is_empty() {
-                push("connector", id, pipelines);
+                push(Kind::Connector, id, pipelines);
             }
         }
         for p in &topology.pipelines {
             for id in p.exporters.iter().filter(|id| !is_connector(id)) {
-                push("exporter", id, pipelines_of(&|p| &p.exporters, id));
+                push(Kind::Exporter, id, pipelines_of(&|p| &p.exporters, id));
             }
         }
         for id in &topology.extensions {
-            push("extension", id, Vec::new());
+            push(Kind::Extension, id, Vec::new());
         }
 
         let gate = stratus_core::memory::AdmissionGate::global();
@@ -473,17 +477,6 @@ impl Reporter {
                 .map(recent)
                 .collect(),
         }
-    }
-}
-
-fn tap_kind(kind: &str) -> Option<stratus_core::Kind> {
-    use stratus_core::Kind;
-    match kind {
-        "receiver" => Some(Kind::Receiver),
-        "processor" => Some(Kind::Processor),
-        "exporter" => Some(Kind::Exporter),
-        "connector" => Some(Kind::Connector),
-        _ => None,
     }
 }
 

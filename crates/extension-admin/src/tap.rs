@@ -72,16 +72,6 @@ fn kind_of(s: &str) -> Option<Kind> {
     }
 }
 
-fn kind_name(kind: Kind) -> &'static str {
-    match kind {
-        Kind::Receiver => "receiver",
-        Kind::Processor => "processor",
-        Kind::Exporter => "exporter",
-        Kind::Connector => "connector",
-        Kind::Extension => "extension",
-    }
-}
-
 impl TapRequest {
     /// Reads the query string of a tap request.
     pub fn parse(query: Option<&str>) -> Result<TapRequest, String> {
@@ -148,7 +138,7 @@ impl TapRequest {
                 "no component `{}`{} in the running pipelines",
                 self.component,
                 self.kind
-                    .map_or_else(String::new, |k| format!(" of kind {}", kind_name(k)))
+                    .map_or_else(String::new, |k| format!(" of kind {}", k.as_str()))
             )),
             [(kind, point)] => Ok((*kind, point.subscribe(self.signal, self.rate))),
             several => Err(format!(
@@ -156,7 +146,7 @@ impl TapRequest {
                 self.component,
                 several
                     .iter()
-                    .map(|(k, _)| kind_name(*k))
+                    .map(|(k, _)| k.as_str())
                     .collect::<Vec<_>>()
                     .join(" and a ")
             )),
@@ -198,7 +188,7 @@ pub fn stream(
 ) -> impl futures::Stream<Item = Result<Frame<Bytes>, Infallible>> + Send + 'static {
     let header = serde_json::json!({"stratusTap": {
         "component": req.component,
-        "kind": kind_name(kind),
+        "kind": kind.as_str(),
         "signal": req.signal.map(Signal::as_str),
         "rate": req.rate,
         "limit": req.limit,

@@ -52,11 +52,9 @@ pub struct Service {
 }
 
 /// Counts `otelcol_processor_incoming_items` before the processor and
-/// `otelcol_processor_outgoing_items` after it, where the processor's output is
-/// tapped too.
+/// `otelcol_processor_outgoing_items` after it.
 struct Counted {
     counter: PerSignal,
-    tap: Arc<TapPoint>,
     next: BoxConsumer,
 }
 
@@ -66,7 +64,6 @@ impl Consumer for Counted {
         self.counter
             .get(data.signal())
             .add(data.item_count() as u64);
-        self.tap.offer(&data);
         self.next.consume(data).await
     }
 
@@ -75,7 +72,6 @@ impl Consumer for Counted {
     }
 
     async fn prepare(&self, data: Telemetry) -> Prepared {
-        self.tap.offer(&data);
         counted_prepare(&self.counter, self.next.as_ref(), data).await
     }
 
@@ -395,10 +391,10 @@ impl Service {
                 for r in &redactors {
                     tap.redact_with(r.clone());
                 }
+                // The processor's output is counted, then tapped.
                 let counted_next: BoxConsumer = Arc::new(Counted {
                     counter: outgoing,
-                    tap,
-                    next,
+                    next: tapped(tap, next),
                 });
                 let processor = factory
                     .build(ctx(id, vec![pid.signal]), raw, counted_next)

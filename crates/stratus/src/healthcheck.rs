@@ -89,39 +89,15 @@ pub fn probe(url: &str) -> Result<Outcome, String> {
 }
 
 /// GETs `path` from the server `url` names (its own path is ignored), reading the
-/// whole answer: for `stratus top`, which reads the admin endpoint's status document.
-/// Returns the status code and the body.
+/// whole answer within the probe's timeout: for `stratus top`, which reads the admin
+/// endpoint's status document. Returns the status code and the body.
 pub fn fetch(url: &str, path: &str) -> Result<(u16, Vec<u8>), String> {
-    let target = parse(url)?;
-    let mut last = format!("{}: no address", target.host);
-    for addr in resolve(&target)? {
-        match fetch_from(addr, &target, path) {
-            Ok(answer) => return Ok(answer),
-            Err(e) => last = format!("{addr}: {e}"),
-        }
-    }
-    Err(last)
-}
-
-fn fetch_from(addr: SocketAddr, target: &Target, path: &str) -> std::io::Result<(u16, Vec<u8>)> {
-    let mut stream = TcpStream::connect_timeout(&addr, TIMEOUT)?;
-    stream.set_read_timeout(Some(TIMEOUT))?;
-    stream.set_write_timeout(Some(TIMEOUT))?;
-    // HTTP/1.0: the answer's body runs to the end of the connection, never chunked.
-    write!(
-        stream,
-        "GET {path} HTTP/1.0\r\nHost: {}\r\nUser-Agent: stratus\r\n\r\n",
-        host_header(target)
-    )?;
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw)?;
-    let split = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidData, "no end of headers"))?;
-    let head = String::from_utf8_lossy(&raw[..split]);
-    let status = status_of(head.lines().next().unwrap_or_default())?;
-    Ok((status, raw[split + 4..].to_vec()))
+    let (status, mut reader) = open(url, path, Some(TIMEOUT))?;
+    let mut body = Vec::new();
+    reader
+        .read_to_end(&mut body)
+        .map_err(|e| format!("reading the answer: {e}"))?;
+    Ok((status, body))
 }
 
 /// Opens a streaming GET of `path` on the server `url` names: returns the status code
@@ -129,12 +105,23 @@ fn fetch_from(addr: SocketAddr, target: &Target, path: &str) -> std::io::Result<
 /// closes the connection. For `stratus tap`; no read timeout, since a stream may be
 /// quiet for a while.
 pub fn open_stream(url: &str, path: &str) -> Result<(u16, std::io::BufReader<TcpStream>), String> {
+    open(url, path, None)
+}
+
+/// Sends an HTTP/1.0 GET (so the body runs to the end of the connection, never
+/// chunked) and reads the answer's head.
+fn open(
+    url: &str,
+    path: &str,
+    read_timeout: Option<Duration>,
+) -> Result<(u16, std::io::BufReader<TcpStream>), String> {
     use std::io::BufRead;
     let target = parse(url)?;
     let mut last = format!("{}: no address", target.host);
     for addr in resolve(&target)? {
         let opened = (|| -> std::io::Result<(u16, std::io::BufReader<TcpStream>)> {
             let mut stream = TcpStream::connect_timeout(&addr, TIMEOUT)?;
+            stream.set_read_timeout(read_timeout)?;
             stream.set_write_timeout(Some(TIMEOUT))?;
             write!(
                 stream,
